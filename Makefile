@@ -1,0 +1,91 @@
+# posprobe build. `make help` lists the targets.
+PRECISION ?= float
+BLAS      ?= openblas
+SAN       ?=
+PYTHON    ?= /usr/bin/python3
+CC        ?= cc
+
+ifeq ($(PRECISION),double)
+  PREC_FLAGS := -DPOSPROBE_DOUBLE
+else ifeq ($(PRECISION),float)
+  PREC_FLAGS :=
+else
+  $(error PRECISION must be float or double, not '$(PRECISION)')
+endif
+
+ifeq ($(BLAS),openblas)
+  # --no-as-needed: we call cblas_* only through libgsl, so the linker would
+  # otherwise drop OpenBLAS and GSL would fall back to its own slow CBLAS.
+  BLAS_LIBS := -Wl,--no-as-needed -lopenblas -Wl,--as-needed
+else ifeq ($(BLAS),gslcblas)
+  BLAS_LIBS := -lgslcblas
+else
+  $(error BLAS must be openblas or gslcblas, not '$(BLAS)')
+endif
+
+BUILD    := build/$(PRECISION)$(if $(SAN),-san)-$(BLAS)
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+ifneq ($(SAN),)
+  OPT     := -O1 $(SAN_FLAGS)
+  LDFLAGS := $(SAN_FLAGS)
+else
+  OPT     := -O2
+  LDFLAGS :=
+endif
+CFLAGS   := -std=c11 -g $(OPT) -Wall -Wextra -Werror -D_DEFAULT_SOURCE $(PREC_FLAGS) \
+            -DPOSPROBE_BLAS_NAME='"$(BLAS)"' -Itrainer -MMD -MP
+LDLIBS   := -lgsl $(BLAS_LIBS) -lcsv -lm
+RUN_ENV  := OPENBLAS_NUM_THREADS=1
+
+ENGINE_SRC := $(filter-out trainer/main.c,$(wildcard trainer/*.c))
+ENGINE_OBJ := $(ENGINE_SRC:%.c=$(BUILD)/%.o)
+TEST_SRC   := $(wildcard tests/*.c)
+TEST_OBJ   := $(TEST_SRC:%.c=$(BUILD)/%.o)
+BENCH_SRC  := bench/bench_ops.c
+TEST_BIN   := $(BUILD)/run_tests
+BENCH_BIN  := $(BUILD)/bench_ops
+
+.PHONY: all test test-one asan valgrind bench clean help
+all: $(TEST_BIN)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(TEST_BIN): $(ENGINE_OBJ) $(TEST_OBJ)
+	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS) -lcmocka
+
+$(BENCH_BIN): $(ENGINE_OBJ) $(BUILD)/bench/bench_ops.o
+	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+
+# The test suite in both precisions (double last: it holds the tight checks).
+test:
+	$(MAKE) --no-print-directory PRECISION=float test-one
+	$(MAKE) --no-print-directory PRECISION=double test-one
+
+test-one: $(TEST_BIN)
+	$(RUN_ENV) $(TEST_BIN)
+
+# AddressSanitizer + UBSan (with LeakSanitizer) builds of the tests, both precisions.
+asan:
+	$(MAKE) --no-print-directory SAN=1 test
+
+valgrind: $(TEST_BIN)
+	$(RUN_ENV) valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+	  $(TEST_BIN)
+
+bench: $(BENCH_BIN)
+	$(RUN_ENV) $(BENCH_BIN)
+
+clean:
+	rm -rf build
+
+help:
+	@echo "make all        build (PRECISION=float|double, BLAS=openblas|gslcblas)"
+	@echo "make test       the test suite, float then double"
+	@echo "make asan       the test suite under AddressSanitizer + UBSan"
+	@echo "make valgrind   the test suite under valgrind (PRECISION=...)"
+	@echo "make bench      op benchmarks (GFLOP/s)"
+	@echo "make clean      remove build/"
+
+-include $(ENGINE_OBJ:.o=.d) $(TEST_OBJ:.o=.d)

@@ -1,0 +1,163 @@
+/* Fused attention: every normalizer x mask against finite differences and
+ * against the same attention composed from plain ops. */
+#include "check.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    attn_opts o;
+    int with_bias;
+} attn_ctx;
+
+static tensor *b_attention(graph *g, tensor **x, void *c) {
+    attn_ctx *a = c;
+    return op_attention(g, x[0], x[1], x[2], a->with_bias ? x[3] : NULL, &a->o);
+}
+
+/* The same computation from plain ops (softmax, exp, sqrt, rows_sum, ...). */
+static tensor *b_composed(graph *g, tensor **x, void *c) {
+    attn_ctx *a = c;
+    tensor *q = x[0], *k = x[1], *v = x[2], *bias = x[3];
+    int P = q->shape[0], T = q->shape[1], S = k->shape[1];
+    tensor *b = op_scale(g, op_bmm(g, q, k, 0, 1), a->o.scale);               /* (P, T, S) */
+    if (a->with_bias) b = op_add(g, b, bias);
+    tensor *add_mask = tensor_new2(g, T, S, 0), *mul_mask = tensor_new2(g, T, S, 0);
+    tensor *inv_n = tensor_new2(g, T, S, 0), *temp = tensor_new2(g, T, S, 0);
+    for (int i = 0; i < T; i++) {
+        int n = a->o.mask == MASK_CAUSAL ? i + S - T + 1 : S;
+        for (int j = 0; j < S; j++) {
+            int vis = j < n;
+            add_mask->data[i * S + j] = vis ? 0 : (real)-INFINITY;
+            mul_mask->data[i * S + j] = (real)vis;
+            inv_n->data[i * S + j] = vis ? (real)(1.0 / n) : 0;
+            temp->data[i * S + j] = (real)(log((double)n) / log((double)a->o.n_train));
+        }
+    }
+    tensor *A = NULL;
+    switch (a->o.norm) {
+    case NORM_SOFTMAX: A = op_softmax(g, b, add_mask); break;
+    case NORM_LOGSCALED: A = op_softmax(g, op_mul(g, b, temp), add_mask); break;
+    case NORM_NODENOM: A = op_exp(g, op_add(g, b, add_mask)); break;
+    case NORM_L2: {
+        tensor *e = op_exp(g, op_add(g, b, add_mask));
+        A = op_rows_div(g, e, op_sqrt(g, op_rows_sum(g, op_mul(g, e, e))));
+        break;
+    }
+    case NORM_RELU2N: {
+        tensor *r = op_relu(g, b);
+        A = op_mul(g, op_mul(g, r, r), inv_n);
+        break;
+    }
+    case NORM_SWISHL2: {
+        tensor *s = op_mul(g, op_swish(g, b), mul_mask);
+        A = op_rows_div(g, s, op_sqrt(g, op_rows_sum(g, op_mul(g, s, s))));
+        break;
+    }
+    default: fail_msg("unknown normalizer");
+    }
+    (void)P;
+    return op_bmm(g, A, v, 0, 0);
+}
+
+static void fill_inputs(tensor **x, unsigned long seed) {
+    for (int i = 0; i < 4; i++) pt_fill(x[i], seed + (unsigned long)i, -1, 1, 0);
+}
+
+/* shapes: B=2, H=2 (P=4), D=3 (odd), T=S in {1, 5}; plus T=2 < S=5 (a causal
+ * query block at the end of a longer key sequence). */
+static void check_all_norms(int T, int S, int bias_per_batch) {
+    const int H = 2, P = 4, D = 3;
+    for (int mask = 0; mask < 2; mask++)
+        for (int norm = 0; norm < NORM_COUNT; norm++) {
+            if (mask == MASK_BIDIR && T != S) continue;
+            tensor *x[4] = {pt_new3(P, T, D, 1), pt_new3(P, S, D, 1), pt_new3(P, S, 2, 1),
+                            pt_new3(bias_per_batch ? P : H, T, S, 1)};
+            fill_inputs(x, 100 + (unsigned long)(norm * 7 + mask));
+            attn_ctx c = {{(real)(1 / sqrt(D)), (attn_mask)mask, (attn_norm)norm, 4, H}, 1};
+            char what[96];
+            snprintf(what, sizeof what, "attention %s %s T=%d S=%d", attn_norm_name(norm), attn_mask_name(mask), T, S);
+            assert_gradcheck(what, gradcheck(b_attention, x, 4, &c, 3));
+            c.with_bias = 0;
+            assert_gradcheck(what, gradcheck(b_attention, x, 3, &c, 4));
+            for (int i = 0; i < 4; i++) pt_free(x[i]);
+        }
+}
+
+static void test_attention_gradients(void **state) {
+    (void)state;
+    check_all_norms(5, 5, 0);
+    check_all_norms(1, 1, 1);
+    check_all_norms(2, 5, 1);
+}
+
+/* Fused and composed agree in value and in every input gradient. */
+static void test_attention_matches_composition(void **state) {
+    (void)state;
+    const int P = 4, T = 6, S = 6, D = 4;
+#ifdef POSPROBE_DOUBLE
+    const double tol = 1e-10;
+#else
+    const double tol = 2e-4;
+#endif
+    for (int mask = 0; mask < 2; mask++)
+        for (int norm = 0; norm < NORM_COUNT; norm++) {
+            tensor *x[4] = {pt_new3(P, T, D, 1), pt_new3(P, S, D, 1), pt_new3(P, S, 3, 1), pt_new3(P, T, S, 1)};
+            fill_inputs(x, 200 + (unsigned long)norm);
+            attn_ctx c = {{(real)0.5, (attn_mask)mask, (attn_norm)norm, 3, 2}, 1};
+            real *g_fused[4];
+            double Lf = gc_loss_and_grad(b_attention, x, 4, &c, 9);
+            for (int i = 0; i < 4; i++) {
+                g_fused[i] = malloc(x[i]->n * sizeof(real));
+                memcpy(g_fused[i], x[i]->grad, x[i]->n * sizeof(real));
+            }
+            double Lc = gc_loss_and_grad(b_composed, x, 4, &c, 9);
+            if (fabs(Lf - Lc) > tol * fmax(1, fabs(Lc)))
+                fail_msg("%s %s: fused loss %.12g, composed %.12g", attn_norm_name(norm), attn_mask_name(mask), Lf, Lc);
+            for (int i = 0; i < 4; i++) {
+                for (size_t e = 0; e < x[i]->n; e++)
+                    if (fabs(g_fused[i][e] - x[i]->grad[e]) > tol * fmax(1, fabs(x[i]->grad[e])))
+                        fail_msg("%s %s: input %d element %zu: fused grad %.12g, composed %.12g", attn_norm_name(norm),
+                                 attn_mask_name(mask), i, e, (double)g_fused[i][e], (double)x[i]->grad[e]);
+                free(g_fused[i]);
+                pt_free(x[i]);
+            }
+        }
+}
+
+/* The 9105 argument in its smallest form: identical values, any logits.
+ * Softmax rows sum to 1, so every output equals v; l2 and nodenom do not. */
+static void test_constant_values_row_sums(void **state) {
+    (void)state;
+    const int T = 8;
+    arena ar; graph g;
+    arena_init(&ar, 0);
+    graph_init(&g, &ar, 0);
+    tensor *q = tensor_new3(&g, 1, T, 1, 0), *k = tensor_new3(&g, 1, T, 1, 0), *v = tensor_new3(&g, 1, T, 1, 0);
+    tensor *bias = tensor_new3(&g, 1, T, T, 0);
+    for (int i = 0; i < T; i++) { q->data[i] = 0; k->data[i] = 0; v->data[i] = 1; }
+    for (int i = 0; i < T; i++)
+        for (int j = 0; j < T; j++) bias->data[i * T + j] = (real)(-0.5 * fabs((double)(i - j)));
+    /* SEEDS.md section 6: row sums for b_ij = -0.5 |i - j|, n = 8 */
+    const double l2[8] = {1.984, 2.200, 2.349, 2.422, 2.422, 2.349, 2.200, 1.984};
+    const double nd[8] = {2.495, 3.071, 3.389, 3.530, 3.530, 3.389, 3.071, 2.495};
+    attn_opts o = {1, MASK_BIDIR, NORM_SOFTMAX, 2, 1};
+    tensor *out = op_attention(&g, q, k, v, bias, &o);
+    for (int i = 0; i < T; i++) assert_true(fabs(out->data[i] - 1) < 1e-6);
+    o.norm = NORM_L2;
+    out = op_attention(&g, q, k, v, bias, &o);
+    for (int i = 0; i < T; i++) assert_true(fabs(out->data[i] - l2[i]) < 5e-4);
+    o.norm = NORM_NODENOM;
+    out = op_attention(&g, q, k, v, bias, &o);
+    for (int i = 0; i < T; i++) assert_true(fabs(out->data[i] - nd[i]) < 5e-4);
+    arena_free(&ar);
+}
+
+static const struct CMUnitTest TESTS[] = {
+    cmocka_unit_test(test_attention_gradients),
+    cmocka_unit_test(test_attention_matches_composition),
+    cmocka_unit_test(test_constant_values_row_sums),
+};
+const test_group test_group_attention = {"attention", TESTS, sizeof TESTS / sizeof *TESTS};

@@ -1,0 +1,403 @@
+/* Every plain op: forward values against direct formulas, and gradients
+ * against finite differences (see check.h for the metric and bounds). */
+#include "check.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#include <gsl/gsl_rng.h>
+
+#define NIN(a) ((int)(sizeof(a) / sizeof *(a)))
+
+static void check_op(const char *what, gc_build_fn build, tensor **in, int n, void *ctx) {
+    assert_gradcheck(what, gradcheck(build, in, n, ctx, 11));
+}
+
+/* ---- add / sub / mul, same shape and broadcast */
+static tensor *b_add(graph *g, tensor **x, void *c) { (void)c; return op_add(g, x[0], x[1]); }
+static tensor *b_sub(graph *g, tensor **x, void *c) { (void)c; return op_sub(g, x[0], x[1]); }
+static tensor *b_mul(graph *g, tensor **x, void *c) { (void)c; return op_mul(g, x[0], x[1]); }
+static tensor *b_scale(graph *g, tensor **x, void *c) { (void)c; return op_scale(g, x[0], (real)-1.7); }
+static tensor *b_sum(graph *g, tensor **x, void *c) { (void)c; return op_sum(g, x[0]); }
+static tensor *b_mean(graph *g, tensor **x, void *c) { (void)c; return op_mean(g, x[0]); }
+
+static void test_binary_ops(void **state) {
+    (void)state;
+    gc_build_fn fns[3] = {b_add, b_sub, b_mul};
+    const char *names[3] = {"add", "sub", "mul"};
+    for (int f = 0; f < 3; f++) {
+        for (int bc = 0; bc < 3; bc++) {
+            int sa[3] = {2, 3, 5};
+            tensor *a = pt_new(3, sa, 1);
+            /* b: same shape, trailing (3, 5), trailing (5) */
+            tensor *b = bc == 0 ? pt_new(3, sa, 1) : bc == 1 ? pt_new2(3, 5, 1) : pt_new(1, &sa[2], 1);
+            pt_fill(a, 1 + bc, -1, 1, 0);
+            pt_fill(b, 2 + bc, -1, 1, 0);
+            tensor *in[2] = {a, b};
+            check_op(names[f], fns[f], in, 2, NULL);
+            pt_free(a);
+            pt_free(b);
+        }
+    }
+}
+
+static void test_unary_reductions(void **state) {
+    (void)state;
+    tensor *a = pt_new2(1, 7, 1);
+    pt_fill(a, 3, -2, 2, 0);
+    tensor *in[1] = {a};
+    check_op("scale", b_scale, in, 1, NULL);
+    check_op("sum", b_sum, in, 1, NULL);
+    check_op("mean", b_mean, in, 1, NULL);
+    arena ar; graph g;
+    arena_init(&ar, 0);
+    graph_init(&g, &ar, 0);
+    double s = 0;
+    for (int i = 0; i < 7; i++) s += a->data[i];
+    assert_true(fabs(op_sum(&g, a)->data[0] - s) < 1e-5);
+    assert_true(fabs(op_mean(&g, a)->data[0] - s / 7) < 1e-5);
+    arena_free(&ar);
+    pt_free(a);
+}
+
+/* ---- matmul / bmm, every transpose combination, odd sizes */
+typedef struct { int ta, tb; } trans_ctx;
+static tensor *b_matmul(graph *g, tensor **x, void *c) { trans_ctx *t = c; return op_matmul(g, x[0], x[1], t->ta, t->tb); }
+static tensor *b_bmm(graph *g, tensor **x, void *c) { trans_ctx *t = c; return op_bmm(g, x[0], x[1], t->ta, t->tb); }
+
+static void test_matmul(void **state) {
+    (void)state;
+    const int M = 3, K = 5, N = 2;
+    for (int ta = 0; ta < 2; ta++)
+        for (int tb = 0; tb < 2; tb++) {
+            tensor *a = ta ? pt_new2(K, M, 1) : pt_new2(M, K, 1);
+            tensor *b = tb ? pt_new2(N, K, 1) : pt_new2(K, N, 1);
+            pt_fill(a, 5, -1, 1, 0);
+            pt_fill(b, 6, -1, 1, 0);
+            trans_ctx t = {ta, tb};
+            tensor *in[2] = {a, b};
+            check_op("matmul", b_matmul, in, 2, &t);
+            /* forward against the definition */
+            arena ar; graph g;
+            arena_init(&ar, 0);
+            graph_init(&g, &ar, 0);
+            tensor *c = op_matmul(&g, a, b, ta, tb);
+            for (int i = 0; i < M; i++)
+                for (int j = 0; j < N; j++) {
+                    double s = 0;
+                    for (int k = 0; k < K; k++)
+                        s += (double)(ta ? a->data[k * M + i] : a->data[i * K + k]) *
+                             (tb ? b->data[j * K + k] : b->data[k * N + j]);
+                    assert_true(fabs(c->data[i * N + j] - s) < 1e-5);
+                }
+            arena_free(&ar);
+            pt_free(a);
+            pt_free(b);
+        }
+}
+
+static void test_bmm(void **state) {
+    (void)state;
+    const int P = 3, M = 1, K = 4, N = 3;
+    for (int ta = 0; ta < 2; ta++)
+        for (int tb = 0; tb < 2; tb++) {
+            tensor *a = ta ? pt_new3(P, K, M, 1) : pt_new3(P, M, K, 1);
+            tensor *b = tb ? pt_new3(P, N, K, 1) : pt_new3(P, K, N, 1);
+            pt_fill(a, 7, -1, 1, 0);
+            pt_fill(b, 8, -1, 1, 0);
+            trans_ctx t = {ta, tb};
+            tensor *in[2] = {a, b};
+            check_op("bmm", b_bmm, in, 2, &t);
+            pt_free(a);
+            pt_free(b);
+        }
+}
+
+static tensor *b_linear(graph *g, tensor **x, void *c) { (void)c; return op_linear(g, x[0], x[1], x[2]); }
+
+static void test_linear(void **state) {
+    (void)state;
+    tensor *x = pt_new3(2, 3, 4, 1), *w = pt_new2(4, 5, 1), *bias = pt_new(1, (int[]){5}, 1);
+    pt_fill(x, 9, -1, 1, 0);
+    pt_fill(w, 10, -1, 1, 0);
+    pt_fill(bias, 11, -1, 1, 0);
+    tensor *in[3] = {x, w, bias};
+    check_op("linear", b_linear, in, 3, NULL);
+    pt_free(x); pt_free(w); pt_free(bias);
+}
+
+/* ---- embedding (repeated ids exercise the scatter-add) */
+static const int EMB_IDS[6] = {2, 0, 2, 4, 1, 2};
+static tensor *b_embedding(graph *g, tensor **x, void *c) { (void)c; return op_embedding(g, x[0], EMB_IDS, 6); }
+
+static void test_embedding(void **state) {
+    (void)state;
+    tensor *table = pt_new2(5, 3, 1);
+    pt_fill(table, 12, -1, 1, 0);
+    tensor *in[1] = {table};
+    check_op("embedding", b_embedding, in, 1, NULL);
+    arena ar; graph g;
+    arena_init(&ar, 0);
+    graph_init(&g, &ar, 0);
+    tensor *e = op_embedding(&g, table, EMB_IDS, 6);
+    for (int i = 0; i < 6; i++)
+        for (int c = 0; c < 3; c++) assert_true(e->data[i * 3 + c] == table->data[EMB_IDS[i] * 3 + c]);
+    arena_free(&ar);
+    pt_free(table);
+}
+
+/* ---- reshape, split/merge heads */
+static tensor *b_reshape(graph *g, tensor **x, void *c) {
+    (void)c;
+    int s[2] = {3, 4};
+    return op_mul(g, op_reshape(g, x[0], 2, s), op_reshape(g, x[0], 2, s));  /* x^2: grad flows through views */
+}
+static tensor *b_split(graph *g, tensor **x, void *c) { (void)c; return op_split_heads(g, x[0], 3); }
+static tensor *b_merge(graph *g, tensor **x, void *c) { (void)c; return op_merge_heads(g, x[0], 3); }
+
+static void test_reshape_heads(void **state) {
+    (void)state;
+    tensor *x = pt_new3(2, 2, 3, 1);
+    pt_fill(x, 13, -1, 1, 0);
+    tensor *in[1] = {x};
+    check_op("reshape", b_reshape, in, 1, NULL);
+    pt_free(x);
+    x = pt_new3(2, 5, 6, 1);   /* B=2, T=5, H=3, D=2 */
+    pt_fill(x, 14, -1, 1, 0);
+    in[0] = x;
+    check_op("split_heads", b_split, in, 1, NULL);
+    arena ar; graph g;
+    arena_init(&ar, 0);
+    graph_init(&g, &ar, 0);
+    tensor *h = op_split_heads(&g, x, 3);
+    assert_int_equal(h->shape[0], 6);
+    assert_int_equal(h->shape[2], 2);
+    /* element (b=1, t=4, h=2, d=1) */
+    assert_true(h->data[((1 * 3 + 2) * 5 + 4) * 2 + 1] == x->data[(1 * 5 + 4) * 6 + 2 * 2 + 1]);
+    tensor *back = op_merge_heads(&g, h, 3);
+    for (size_t i = 0; i < x->n; i++) assert_true(back->data[i] == x->data[i]);
+    arena_free(&ar);
+    pt_free(x);
+    x = pt_new3(6, 5, 2, 1);
+    pt_fill(x, 15, -1, 1, 0);
+    in[0] = x;
+    check_op("merge_heads", b_merge, in, 1, NULL);
+    pt_free(x);
+}
+
+/* ---- norms */
+static tensor *b_layernorm(graph *g, tensor **x, void *c) { (void)c; return op_layernorm(g, x[0], x[1], x[2], (real)1e-5); }
+static tensor *b_rmsnorm(graph *g, tensor **x, void *c) { (void)c; return op_rmsnorm(g, x[0], x[1], (real)1e-5); }
+
+static void test_norms(void **state) {
+    (void)state;
+    tensor *x = pt_new3(2, 3, 7, 1), *gm = pt_new(1, (int[]){7}, 1), *bt = pt_new(1, (int[]){7}, 1);
+    pt_fill(x, 16, -2, 2, 0);
+    pt_fill(gm, 17, 0.5, 1.5, 0);
+    pt_fill(bt, 18, -1, 1, 0);
+    tensor *in[3] = {x, gm, bt};
+    check_op("layernorm", b_layernorm, in, 3, NULL);
+    check_op("rmsnorm", b_rmsnorm, in, 2, NULL);
+    /* forward: with gamma = 1, beta = 0 each row has mean 0 and variance 1 */
+    for (int c = 0; c < 7; c++) { gm->data[c] = 1; bt->data[c] = 0; }
+    arena ar; graph g;
+    arena_init(&ar, 0);
+    graph_init(&g, &ar, 0);
+    tensor *y = op_layernorm(&g, x, gm, bt, (real)1e-5);
+    for (int r = 0; r < 6; r++) {
+        double m = 0, v = 0;
+        for (int c = 0; c < 7; c++) m += y->data[r * 7 + c];
+        for (int c = 0; c < 7; c++) v += (y->data[r * 7 + c] - m / 7) * (y->data[r * 7 + c] - m / 7);
+        assert_true(fabs(m / 7) < 1e-5);
+        assert_true(fabs(v / 7 - 1) < 1e-3);
+    }
+    tensor *z = op_rmsnorm(&g, x, gm, (real)1e-5);
+    for (int r = 0; r < 6; r++) {
+        double ms = 0;
+        for (int c = 0; c < 7; c++) ms += z->data[r * 7 + c] * z->data[r * 7 + c];
+        assert_true(fabs(ms / 7 - 1) < 1e-3);
+    }
+    arena_free(&ar);
+    pt_free(x); pt_free(gm); pt_free(bt);
+}
+
+/* ---- activations and small elementwise ops */
+static tensor *b_relu(graph *g, tensor **x, void *c) { (void)c; return op_relu(g, x[0]); }
+static tensor *b_gelu(graph *g, tensor **x, void *c) { (void)c; return op_gelu(g, x[0]); }
+static tensor *b_swish(graph *g, tensor **x, void *c) { (void)c; return op_swish(g, x[0]); }
+static tensor *b_exp(graph *g, tensor **x, void *c) { (void)c; return op_exp(g, x[0]); }
+static tensor *b_sqrt(graph *g, tensor **x, void *c) { (void)c; return op_sqrt(g, x[0]); }
+static tensor *b_rows_sum(graph *g, tensor **x, void *c) { (void)c; return op_rows_sum(g, x[0]); }
+static tensor *b_rows_div(graph *g, tensor **x, void *c) { (void)c; return op_rows_div(g, x[0], x[1]); }
+
+static void test_activations(void **state) {
+    (void)state;
+    tensor *x = pt_new2(3, 5, 1);
+    pt_fill(x, 19, -3, 3, 0.1);   /* away from relu's kink at 0 */
+    tensor *in[2] = {x, NULL};
+    check_op("relu", b_relu, in, 1, NULL);
+    check_op("gelu", b_gelu, in, 1, NULL);
+    check_op("swish", b_swish, in, 1, NULL);
+    check_op("exp", b_exp, in, 1, NULL);
+    check_op("rows_sum", b_rows_sum, in, 1, NULL);
+    arena ar; graph g;
+    arena_init(&ar, 0);
+    graph_init(&g, &ar, 0);
+    tensor *ge = op_gelu(&g, x), *sw = op_swish(&g, x), *re = op_relu(&g, x);
+    for (size_t i = 0; i < x->n; i++) {
+        double v = x->data[i];
+        assert_true(fabs(ge->data[i] - v * 0.5 * (1 + erf(v / sqrt(2)))) < 1e-5);
+        assert_true(fabs(sw->data[i] - v / (1 + exp(-v))) < 1e-5);
+        assert_true(re->data[i] == (v > 0 ? x->data[i] : 0));
+    }
+    arena_free(&ar);
+    pt_fill(x, 20, 0.5, 3, 0);
+    check_op("sqrt", b_sqrt, in, 1, NULL);
+    tensor *r = pt_new2(3, 1, 1);
+    pt_fill(r, 21, 0.5, 2, 0);
+    in[1] = r;
+    check_op("rows_div", b_rows_div, in, 2, NULL);
+    pt_free(r);
+    pt_free(x);
+}
+
+typedef struct { unsigned long seed; } dropout_ctx;
+static double rng_uniform(void *r) { return gsl_rng_uniform(r); }
+static tensor *b_dropout(graph *g, tensor **x, void *c) {
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(r, ((dropout_ctx *)c)->seed);   /* the same mask on every forward */
+    tensor *y = op_dropout(g, x[0], (real)0.3, rng_uniform, r);
+    gsl_rng_free(r);
+    return y;
+}
+
+static void test_dropout(void **state) {
+    (void)state;
+    tensor *x = pt_new2(4, 50, 1);
+    pt_fill(x, 22, 0.5, 1, 0);
+    dropout_ctx c = {99};
+    tensor *in[1] = {x};
+    check_op("dropout", b_dropout, in, 1, &c);
+    arena ar; graph g;
+    arena_init(&ar, 0);
+    graph_init(&g, &ar, 0);
+    tensor *y = b_dropout(&g, in, &c);
+    int zeros = 0;
+    for (size_t i = 0; i < x->n; i++) {
+        if (y->data[i] == 0) zeros++;
+        else assert_true(fabs(y->data[i] - x->data[i] / 0.7) < 1e-5);
+    }
+    assert_in_range(zeros, 30, 90);   /* 30% of 200, a generous band */
+    arena_free(&ar);
+    pt_free(x);
+}
+
+/* ---- softmax with an additive mask, including a fully masked row */
+static tensor *g_mask;
+static tensor *b_softmax(graph *g, tensor **x, void *c) { (void)c; return op_softmax(g, x[0], g_mask); }
+
+static void test_softmax(void **state) {
+    (void)state;
+    tensor *x = pt_new3(2, 3, 4, 1);
+    pt_fill(x, 23, -2, 2, 0);
+    g_mask = pt_new2(3, 4, 0);
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 4; j++) g_mask->data[i * 4 + j] = (i == 2 || j <= i) ? 0 : (real)-INFINITY;
+    for (int j = 0; j < 4; j++) g_mask->data[2 * 4 + j] = (real)-INFINITY;  /* row 2 fully masked */
+    tensor *in[1] = {x};
+    check_op("softmax", b_softmax, in, 1, NULL);
+    arena ar; graph g;
+    arena_init(&ar, 0);
+    graph_init(&g, &ar, 0);
+    tensor *y = op_softmax(&g, x, g_mask);
+    for (int b = 0; b < 2; b++)
+        for (int i = 0; i < 3; i++) {
+            double s = 0;
+            for (int j = 0; j < 4; j++) {
+                s += y->data[(b * 3 + i) * 4 + j];
+                if (g_mask->data[i * 4 + j] < 0) assert_true(y->data[(b * 3 + i) * 4 + j] == 0);
+            }
+            assert_true(fabs(s - (i == 2 ? 0 : 1)) < 1e-5);
+        }
+    arena_free(&ar);
+    pt_free(g_mask);
+    g_mask = NULL;
+    pt_free(x);
+}
+
+/* ---- losses */
+static const int CE_TARGETS[5] = {2, -1, 0, 3, -1};
+static tensor *b_ce(graph *g, tensor **x, void *c) { (void)c; return op_cross_entropy(g, x[0], CE_TARGETS); }
+static const real MSE_T[5] = {1, -2, 0.5, 3, 0};
+static const real MSE_W[5] = {1, 0, 2, 1, 0.5};
+static tensor *b_mse(graph *g, tensor **x, void *c) { (void)c; return op_mse(g, x[0], MSE_T, MSE_W); }
+
+static void test_losses(void **state) {
+    (void)state;
+    tensor *z = pt_new2(5, 4, 1);
+    pt_fill(z, 24, -2, 2, 0);
+    tensor *in[1] = {z};
+    check_op("cross_entropy", b_ce, in, 1, NULL);
+    arena ar; graph g;
+    arena_init(&ar, 0);
+    graph_init(&g, &ar, 0);
+    double expect = 0;
+    for (int r = 0; r < 5; r++) {
+        if (CE_TARGETS[r] < 0) continue;
+        double s = 0;
+        for (int c = 0; c < 4; c++) s += exp(z->data[r * 4 + c]);
+        expect += log(s) - z->data[r * 4 + CE_TARGETS[r]];
+    }
+    assert_true(fabs(op_cross_entropy(&g, z, CE_TARGETS)->data[0] - expect / 3) < 1e-5);
+    int none[5] = {-1, -1, -1, -1, -1};
+    assert_true(op_cross_entropy(&g, z, none)->data[0] == 0);
+    tensor *p = pt_new(1, (int[]){5}, 1);
+    pt_fill(p, 25, -2, 2, 0);
+    in[0] = p;
+    check_op("mse", b_mse, in, 1, NULL);
+    double num = 0, den = 0;
+    for (int i = 0; i < 5; i++) { num += MSE_W[i] * (p->data[i] - MSE_T[i]) * (p->data[i] - MSE_T[i]); den += MSE_W[i]; }
+    assert_true(fabs(op_mse(&g, p, MSE_T, MSE_W)->data[0] - num / den) < 1e-5);
+    arena_free(&ar);
+    pt_free(p);
+    pt_free(z);
+}
+
+/* ---- the checker itself must fail on a wrong backward */
+static void wrong_backward(node *nd) {
+    for (size_t i = 0; i < nd->out->n; i++) nd->in[0]->grad[i] += (real)1.05 * nd->out->grad[i];  /* 5% off */
+}
+static tensor *b_wrong(graph *g, tensor **x, void *c) {
+    (void)c;
+    tensor *out = tensor_new(g, x[0]->ndim, x[0]->shape, graph_needs_grad(g, x[0], NULL, NULL, NULL));
+    for (size_t i = 0; i < out->n; i++) out->data[i] = x[0]->data[i];
+    graph_record(g, "wrong", wrong_backward, out, x[0], NULL, NULL, NULL);
+    return out;
+}
+
+static void test_gradcheck_catches_wrong_backward(void **state) {
+    (void)state;
+    tensor *x = pt_new2(2, 3, 1);
+    pt_fill(x, 26, -1, 1, 0);
+    tensor *in[1] = {x};
+    gc_result r = gradcheck(b_wrong, in, 1, NULL, 5);
+    assert_true(r.max_err > GC_TOL);
+    pt_free(x);
+}
+
+static const struct CMUnitTest TESTS[] = {
+    cmocka_unit_test(test_binary_ops),
+    cmocka_unit_test(test_unary_reductions),
+    cmocka_unit_test(test_matmul),
+    cmocka_unit_test(test_bmm),
+    cmocka_unit_test(test_linear),
+    cmocka_unit_test(test_embedding),
+    cmocka_unit_test(test_reshape_heads),
+    cmocka_unit_test(test_norms),
+    cmocka_unit_test(test_activations),
+    cmocka_unit_test(test_dropout),
+    cmocka_unit_test(test_softmax),
+    cmocka_unit_test(test_losses),
+    cmocka_unit_test(test_gradcheck_catches_wrong_backward),
+};
+const test_group test_group_ops = {"ops", TESTS, sizeof TESTS / sizeof *TESTS};

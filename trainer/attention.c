@@ -1,0 +1,196 @@
+/* Fused attention scores: b = scale q.k + bias, a causal or bidirectional
+ * mask, and one of the normalizers of article 9105 (SEEDS.md 1.5-1.6, 7).
+ * Visible keys of a row always form a prefix [0, n_vis), so masked entries are
+ * simply skipped and set to 0. */
+#include "engine.h"
+
+#include <math.h>
+#include <string.h>
+
+static const struct {
+    const char *name, *describe;
+} NORMS[NORM_COUNT] = {
+    [NORM_SOFTMAX] = {"softmax", "e^b / sum_j e^b (rows sum to 1: blocked by the 9105 argument)"},
+    [NORM_L2] = {"l2", "e^b / sqrt(sum_j e^2b) (9105 countermeasure C)"},
+    [NORM_NODENOM] = {"nodenom", "e^b, no denominator (9105 countermeasure B)"},
+    [NORM_RELU2N] = {"relu2n", "relu(b)^2 / n, n = visible keys (GAU)"},
+    [NORM_SWISHL2] = {"swishl2", "swish(b) / ||swish(b)||_2 (9105 extension)"},
+    [NORM_LOGSCALED] = {"logscaled", "softmax(b log n / log n_train) (entropy-invariant, 8823)"},
+};
+
+const char *attn_norm_name(attn_norm k) { return k < NORM_COUNT ? NORMS[k].name : "?"; }
+const char *attn_norm_describe(attn_norm k) { return k < NORM_COUNT ? NORMS[k].describe : "?"; }
+
+int attn_norm_parse(const char *s, attn_norm *out) {
+    for (int k = 0; k < NORM_COUNT; k++)
+        if (strcmp(s, NORMS[k].name) == 0) { *out = (attn_norm)k; return 0; }
+    return -1;
+}
+
+const char *attn_mask_name(attn_mask m) { return m == MASK_CAUSAL ? "causal" : "bidir"; }
+
+int attn_mask_parse(const char *s, attn_mask *out) {
+    if (strcmp(s, "bidir") == 0) { *out = MASK_BIDIR; return 0; }
+    if (strcmp(s, "causal") == 0) { *out = MASK_CAUSAL; return 0; }
+    return -1;
+}
+
+static int visible_keys(attn_mask mask, int i, int T, int S) {
+    if (mask == MASK_BIDIR) return S;
+    int n = i + S - T + 1;
+    return n < 0 ? 0 : (n > S ? S : n);
+}
+
+static double sigmoid(double v) { return v >= 0 ? 1 / (1 + exp(-v)) : exp(v) / (1 + exp(v)); }
+
+/* One row: scores b (n visible of S) -> a. *stat keeps what backward needs
+ * besides a and b (the l2 norm of swish(b); the temperature of logscaled). */
+static void normalize_row(attn_norm norm, const real *b, real *a, int n, int S, int n_train, real *stat) {
+    double mx = -INFINITY, acc = 0, temp = 1;
+    switch (norm) {
+    case NORM_LOGSCALED: /* softmax of temp * b */
+    case NORM_SOFTMAX:
+        if (norm == NORM_LOGSCALED) temp = log((double)n) / log((double)n_train);
+        for (int j = 0; j < n; j++) if (temp * b[j] > mx) mx = temp * b[j];
+        for (int j = 0; j < n; j++) { a[j] = (real)exp(temp * b[j] - mx); acc += a[j]; }
+        for (int j = 0; j < n; j++) a[j] = (real)(a[j] / acc);
+        *stat = (real)temp;
+        break;
+    case NORM_L2: /* shift by the max: e^(b-m) / ||e^(b-m)|| is the same ratio */
+        for (int j = 0; j < n; j++) if (b[j] > mx) mx = b[j];
+        for (int j = 0; j < n; j++) { double e = exp(b[j] - mx); a[j] = (real)e; acc += e * e; }
+        acc = sqrt(acc);
+        for (int j = 0; j < n; j++) a[j] = (real)(a[j] / acc);
+        break;
+    case NORM_NODENOM:
+        /* No denominator, so no shift: e^(b-m) e^m is e^b again and overflows
+         * exactly when e^b does; overflow shows up as a non-finite loss. */
+        for (int j = 0; j < n; j++) a[j] = (real)exp(b[j]);
+        break;
+    case NORM_RELU2N:
+        for (int j = 0; j < n; j++) a[j] = b[j] > 0 ? (real)((double)b[j] * b[j] / n) : 0;
+        break;
+    case NORM_SWISHL2:
+        for (int j = 0; j < n; j++) { double s = b[j] * sigmoid(b[j]); a[j] = (real)s; acc += s * s; }
+        acc = sqrt(acc);
+        for (int j = 0; j < n; j++) a[j] = acc > 0 ? (real)(a[j] / acc) : 0;
+        *stat = (real)acc;
+        break;
+    default:
+        engine_fail("attention", "unknown normalizer %d", (int)norm);
+    }
+    for (int j = n; j < S; j++) a[j] = 0;
+}
+
+/* dA -> dB for one row (visible entries; masked entries get 0). */
+static void normalize_row_backward(attn_norm norm, const real *b, const real *a, const real *da, real *db,
+                                   int n, int S, real stat) {
+    double dot = 0;
+    switch (norm) {
+    case NORM_SOFTMAX:
+    case NORM_LOGSCALED: /* a = softmax(t b): db = t a (da - a.da) */
+        for (int j = 0; j < n; j++) dot += (double)a[j] * da[j];
+        for (int j = 0; j < n; j++) db[j] = (real)(stat * a[j] * (da[j] - dot));
+        break;
+    case NORM_L2: /* da_k/db_j = delta_kj a_k - a_k a_j^2 */
+        for (int j = 0; j < n; j++) dot += (double)a[j] * da[j];
+        for (int j = 0; j < n; j++) db[j] = (real)(a[j] * da[j] - (double)a[j] * a[j] * dot);
+        break;
+    case NORM_NODENOM: /* a = e^b */
+        for (int j = 0; j < n; j++) db[j] = a[j] * da[j];
+        break;
+    case NORM_RELU2N: /* a = relu(b)^2 / n */
+        for (int j = 0; j < n; j++) db[j] = b[j] > 0 ? (real)(2.0 * b[j] / n * da[j]) : 0;
+        break;
+    case NORM_SWISHL2: /* a = s / ||s||: ds = (da - a (a.da)) / ||s||; db = ds swish'(b) */
+        if (stat <= 0) { for (int j = 0; j < n; j++) db[j] = 0; break; }
+        for (int j = 0; j < n; j++) dot += (double)a[j] * da[j];
+        for (int j = 0; j < n; j++) {
+            double sg = sigmoid(b[j]);
+            db[j] = (real)((da[j] - a[j] * dot) / stat * sg * (1 + b[j] * (1 - sg)));
+        }
+        break;
+    default:
+        engine_fail("attention", "unknown normalizer %d", (int)norm);
+    }
+    for (int j = n; j < S; j++) db[j] = 0;
+}
+
+/* saved: scores b (P, T, S) then one stat per row (P, T). */
+static void attn_probs_backward(node *nd) {
+    tensor *q = nd->in[0], *k = nd->in[1], *bias = nd->in[2], *A = nd->out;
+    int P = q->shape[0], T = q->shape[1], D = q->shape[2], S = k->shape[1];
+    attn_norm norm = (attn_norm)nd->iarg[0];
+    attn_mask mask = (attn_mask)nd->iarg[1];
+    int bias_lead = nd->iarg[2];
+    real scale = nd->rarg[0];
+    const real *scores = nd->saved, *stat = scores + (size_t)P * T * S;
+    real *dB = nd->saved ? (real *)(stat + (size_t)P * T) : NULL;       /* (T, S) scratch */
+    size_t ts = (size_t)T * S;
+    for (int p = 0; p < P; p++) {
+        for (int i = 0; i < T; i++) {
+            size_t r = (size_t)p * ts + (size_t)i * S;
+            normalize_row_backward(norm, scores + r, A->data + r, A->grad + r, dB + (size_t)i * S,
+                                   visible_keys(mask, i, T, S), S, stat[(size_t)p * T + i]);
+        }
+        if (bias && bias->grad) {                                  /* b = ... + bias */
+            real *gb = bias->grad + (size_t)(p % bias_lead) * ts;
+            for (size_t x = 0; x < ts; x++) gb[x] += dB[x];
+        }
+        if (q->grad) blas_gemm(0, 0, T, D, S, scale, dB, k->data + (size_t)p * S * D, 1,
+                               q->grad + (size_t)p * T * D);          /* dq = scale dB k */
+        if (k->grad) blas_gemm(1, 0, S, D, T, scale, dB, q->data + (size_t)p * T * D, 1,
+                               k->grad + (size_t)p * S * D);          /* dk = scale dB^T q */
+    }
+}
+
+tensor *op_attn_probs(graph *g, tensor *q, tensor *k, tensor *bias, const attn_opts *o) {
+    char s1[64], s2[64];
+    if (q->ndim != 3 || k->ndim != 3 || q->shape[0] != k->shape[0] || q->shape[2] != k->shape[2])
+        engine_fail("attention", "q %s and k %s must be (P, T, D) and (P, S, D)", tensor_shape_str(q, s1, sizeof s1),
+                    tensor_shape_str(k, s2, sizeof s2));
+    if (o->norm < 0 || o->norm >= NORM_COUNT) engine_fail("attention", "unknown normalizer %d", (int)o->norm);
+    if (o->norm == NORM_LOGSCALED && o->n_train < 2)
+        engine_fail("attention", "logscaled needs a training length >= 2, got %d", o->n_train);
+    int P = q->shape[0], T = q->shape[1], D = q->shape[2], S = k->shape[1];
+    int bias_lead = 1;
+    if (bias) {
+        bias_lead = bias->shape[0];
+        if (bias->ndim != 3 || bias->shape[1] != T || bias->shape[2] != S || P % bias_lead ||
+            (bias_lead != P && bias_lead != (o->heads > 0 ? o->heads : -1)))
+            engine_fail("attention", "bias %s must be (H, %d, %d) or (%d, %d, %d) with H = %d heads",
+                        tensor_shape_str(bias, s1, sizeof s1), T, S, P, T, S, o->heads);
+    }
+    int grad = graph_needs_grad(g, q, k, bias, NULL);
+    tensor *A = tensor_new3(g, P, T, S, grad);
+    size_t ts = (size_t)T * S;
+    /* scores (P, T, S), stat (P, T), and when training a dB scratch (T, S) */
+    real *scores = arena_alloc(g->mem, ((size_t)P * ts + (size_t)P * T + (grad ? ts : 0)) * sizeof(real));
+    real *stat = scores + (size_t)P * ts;
+    for (int p = 0; p < P; p++) {
+        real *sc = scores + (size_t)p * ts;
+        blas_gemm(0, 1, T, S, D, o->scale, q->data + (size_t)p * T * D, k->data + (size_t)p * S * D, 0, sc);
+        if (bias) {
+            const real *bp = bias->data + (size_t)(p % bias_lead) * ts;
+            for (size_t x = 0; x < ts; x++) sc[x] += bp[x];
+        }
+        for (int i = 0; i < T; i++) {
+            stat[(size_t)p * T + i] = 1;
+            normalize_row(o->norm, sc + (size_t)i * S, A->data + (size_t)p * ts + (size_t)i * S,
+                          visible_keys(o->mask, i, T, S), S, o->n_train, &stat[(size_t)p * T + i]);
+        }
+    }
+    node *nd = graph_record(g, "attn_probs", attn_probs_backward, A, q, k, bias, NULL);
+    if (nd) {
+        nd->iarg[0] = (int)o->norm;
+        nd->iarg[1] = (int)o->mask;
+        nd->iarg[2] = bias_lead;
+        nd->rarg[0] = o->scale;
+        nd->saved = scores;
+    }
+    return A;
+}
+
+tensor *op_attention(graph *g, tensor *q, tensor *k, tensor *v, tensor *bias, const attn_opts *o) {
+    return op_bmm(g, op_attn_probs(g, q, k, bias, o), v, 0, 0);   /* (P, T, S) x (P, S, Dv) */
+}

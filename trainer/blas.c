@@ -1,0 +1,26 @@
+/* GEMM through GSL's CBLAS interface, on matrix views of arena memory. */
+#include "engine.h"
+
+#include <gsl/gsl_blas.h>
+
+void blas_gemm(int trans_a, int trans_b, int M, int N, int K, real alpha,
+               const real *A, const real *B, real beta, real *C) {
+    if (M == 0 || N == 0) return;
+    if (K == 0) { /* GSL views cannot be empty: op(A) op(B) is the zero matrix */
+        for (size_t i = 0; i < (size_t)M * (size_t)N; i++) C[i] = beta == 0 ? 0 : beta * C[i];
+        return;
+    }
+    CBLAS_TRANSPOSE_t ta = trans_a ? CblasTrans : CblasNoTrans;
+    CBLAS_TRANSPOSE_t tb = trans_b ? CblasTrans : CblasNoTrans;
+#ifdef POSPROBE_DOUBLE
+    gsl_matrix_const_view a = gsl_matrix_const_view_array(A, trans_a ? K : M, trans_a ? M : K);
+    gsl_matrix_const_view b = gsl_matrix_const_view_array(B, trans_b ? N : K, trans_b ? K : N);
+    gsl_matrix_view c = gsl_matrix_view_array(C, M, N);
+    gsl_blas_dgemm(ta, tb, alpha, &a.matrix, &b.matrix, beta, &c.matrix);
+#else
+    gsl_matrix_float_const_view a = gsl_matrix_float_const_view_array(A, trans_a ? K : M, trans_a ? M : K);
+    gsl_matrix_float_const_view b = gsl_matrix_float_const_view_array(B, trans_b ? N : K, trans_b ? K : N);
+    gsl_matrix_float_view c = gsl_matrix_float_view_array(C, M, N);
+    gsl_blas_sgemm(ta, tb, alpha, &a.matrix, &b.matrix, beta, &c.matrix);
+#endif
+}

@@ -1,0 +1,230 @@
+/* posprobe engine: tensors, an arena, a tape, and differentiable ops.
+ *
+ * Dimension letters used in every shape comment:
+ *   B batch, T query length, S key length, H heads, D head size, C model width,
+ *   F MLP width, V vocabulary, K output classes, N rows (B*T), P batched products.
+ *
+ * Scalar type: `real` is float by default and double when built with
+ * -DPOSPROBE_DOUBLE (make PRECISION=double). Gradient checks use double.
+ *
+ * Memory: activations, their gradients and the tape nodes live in an arena
+ * that is reset after every optimizer step. Parameters live outside the arena
+ * (see params.h). An op's output gets a gradient buffer only when one of its
+ * inputs has one and the graph records gradients, so evaluation allocates no
+ * gradients at all.
+ *
+ * Tape: every op appends one node (in creation order) holding its inputs,
+ * its output and a backward function. graph_backward(loss) scans the nodes in
+ * reverse and each backward *adds* into the gradients of its inputs.
+ */
+#ifndef POSPROBE_ENGINE_H
+#define POSPROBE_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef POSPROBE_DOUBLE
+typedef double real;
+#define REAL_NAME "double"
+#else
+typedef float real;
+#define REAL_NAME "float"
+#endif
+
+#ifndef POSPROBE_BLAS_NAME
+#define POSPROBE_BLAS_NAME "unknown"
+#endif
+
+#define TENSOR_MAX_DIMS 4
+
+/* ---------------------------------------------------------------- arena */
+
+typedef struct arena_chunk arena_chunk;
+
+/* A bump allocator. When a chunk is full a new one is chained (a malloc);
+ * on reset, chained chunks are merged into one chunk as large as the high-water
+ * mark, so after the first step of the largest shape it never mallocs again. */
+typedef struct arena {
+    arena_chunk *head;     /* current chunk; older chunks follow ->next */
+    size_t used_total;     /* bytes handed out since the last reset */
+    size_t high_water;     /* largest used_total ever seen */
+    size_t capacity;       /* sum of chunk capacities */
+    size_t n_mallocs;      /* chunk allocations since creation */
+} arena;
+
+void arena_init(arena *a, size_t initial_bytes);
+void *arena_alloc(arena *a, size_t bytes);          /* 64-byte aligned, uninitialised */
+void *arena_calloc(arena *a, size_t bytes);         /* zeroed */
+void arena_reset(arena *a);
+void arena_free(arena *a);
+
+/* --------------------------------------------------------------- tensor */
+
+typedef struct tensor {
+    real *data;            /* (n) values, row-major */
+    real *grad;            /* (n) dL/dvalue, or NULL when no gradient flows here */
+    int ndim;
+    int shape[TENSOR_MAX_DIMS];
+    size_t n;              /* product of shape */
+} tensor;
+
+/* ---------------------------------------------------------------- graph */
+
+typedef struct node node;
+typedef void (*backward_fn)(node *nd);
+
+/* One tape entry. Ops keep what their backward needs in the small fixed
+ * slots (ints, reals) or in `saved` (arena memory). */
+struct node {
+    const char *op;        /* op name, for error messages and debugging */
+    backward_fn backward;
+    tensor *out;
+    tensor *in[4];
+    int iarg[6];
+    real rarg[4];
+    void *saved;
+    const int *ids;        /* integer inputs (token ids, targets), copied into the arena */
+    node *prev;            /* previous node in creation order */
+};
+
+typedef struct graph {
+    arena *mem;
+    node *last;            /* the tape, newest first */
+    size_t n_nodes;
+    int record_grad;       /* 0 in evaluation: no gradients, no tape */
+} graph;
+
+void graph_init(graph *g, arena *mem, int record_grad);
+/* Forget the tape and free every activation (the arena is reset). */
+void graph_reset(graph *g);
+/* dL/dL = 1, then every recorded backward in reverse creation order. */
+void graph_backward(graph *g, tensor *loss);
+
+/* Tensors owned by the graph's arena. */
+tensor *tensor_new(graph *g, int ndim, const int *shape, int with_grad);
+tensor *tensor_new2(graph *g, int d0, int d1, int with_grad);
+tensor *tensor_new3(graph *g, int d0, int d1, int d2, int with_grad);
+/* A tensor with no data of its own over borrowed memory (parameters, inputs). */
+tensor tensor_view(real *data, real *grad, int ndim, const int *shape);
+int tensor_same_shape(const tensor *a, const tensor *b);
+/* "(2, 3, 4)" into buf, for messages. */
+const char *tensor_shape_str(const tensor *t, char *buf, size_t len);
+
+/* Appends a node whose output is `out` (already allocated). Used by ops,
+ * including ops defined outside the engine (encodings). Returns NULL and
+ * records nothing when no gradient is needed. */
+node *graph_record(graph *g, const char *op, backward_fn backward, tensor *out,
+                   tensor *in0, tensor *in1, tensor *in2, tensor *in3);
+/* Does an op with these inputs need a gradient? */
+int graph_needs_grad(const graph *g, const tensor *in0, const tensor *in1,
+                     const tensor *in2, const tensor *in3);
+/* Copies n ints into the arena (so callers may reuse their buffer). */
+const int *graph_copy_ints(graph *g, const int *src, size_t n);
+
+/* An internal-consistency failure: prints "posprobe: error: <op>: <msg>" and
+ * aborts. Used for shape errors, which are programming errors, not user input. */
+#ifdef __GNUC__
+__attribute__((noreturn, format(printf, 2, 3)))
+#endif
+void engine_fail(const char *op, const char *fmt, ...);
+
+/* ----------------------------------------------------------------- BLAS */
+
+/* C = alpha * op(A) op(B) + beta * C, row-major, op(A) (M, K), op(B) (K, N).
+ * A is stored (M, K) or, when transposed, (K, M); likewise B. Goes through
+ * GSL's CBLAS interface (gsl_blas_sgemm / gsl_blas_dgemm). */
+void blas_gemm(int trans_a, int trans_b, int M, int N, int K, real alpha,
+               const real *A, const real *B, real beta, real *C);
+
+/* ------------------------------------------------------------------ ops */
+/* Broadcasting rule for add, sub, mul and the masks: b either has a's shape,
+ * or b's shape equals a's trailing dimensions (b repeats over a's leading ones). */
+
+tensor *op_add(graph *g, tensor *a, tensor *b);
+tensor *op_sub(graph *g, tensor *a, tensor *b);
+tensor *op_mul(graph *g, tensor *a, tensor *b);
+tensor *op_scale(graph *g, tensor *a, real s);
+tensor *op_sum(graph *g, tensor *a);                 /* -> (1) */
+tensor *op_mean(graph *g, tensor *a);                /* -> (1) */
+
+/* (M, K) x (K, N) -> (M, N); trans_a / trans_b read a as (K, M), b as (N, K). */
+tensor *op_matmul(graph *g, tensor *a, tensor *b, int trans_a, int trans_b);
+/* (P, M, K) x (P, K, N) -> (P, M, N), one GEMM per leading index. */
+tensor *op_bmm(graph *g, tensor *a, tensor *b, int trans_a, int trans_b);
+/* x (.., C) W (C, F) + bias (F) -> (.., F); bias may be NULL. */
+tensor *op_linear(graph *g, tensor *x, tensor *w, tensor *bias);
+
+/* table (V, C), ids (N) -> (N, C); an id outside [0, V) is an error. */
+tensor *op_embedding(graph *g, tensor *table, const int *ids, int n);
+/* A view with another shape and the same data (and gradient) memory. */
+tensor *op_reshape(graph *g, tensor *a, int ndim, const int *shape);
+/* (B, T, H*D) -> (B*H, T, D) and back. */
+tensor *op_split_heads(graph *g, tensor *x, int heads);
+tensor *op_merge_heads(graph *g, tensor *x, int heads);
+
+/* Over the last dimension C: gamma, beta (C). */
+tensor *op_layernorm(graph *g, tensor *x, tensor *gamma, tensor *beta, real eps);
+tensor *op_rmsnorm(graph *g, tensor *x, tensor *gamma, real eps);
+
+tensor *op_exp(graph *g, tensor *x);
+tensor *op_sqrt(graph *g, tensor *x);                /* x >= 0 */
+/* (.., C) -> (.., 1): the sum of each row. */
+tensor *op_rows_sum(graph *g, tensor *x);
+/* x (.., C) / r (.., 1), row by row; a zero divisor gives a zero row. */
+tensor *op_rows_div(graph *g, tensor *x, tensor *r);
+
+tensor *op_relu(graph *g, tensor *x);
+tensor *op_gelu(graph *g, tensor *x);                /* exact, with erf */
+tensor *op_swish(graph *g, tensor *x);               /* x * sigmoid(x) */
+/* Inverted dropout with keep probability 1-p; mask drawn from uniform01(),
+ * an R -> [0,1) callback so the caller owns the random stream. */
+tensor *op_dropout(graph *g, tensor *x, real p, double (*uniform01)(void *), void *rng);
+
+/* Softmax over the last dimension of (x + mask); mask may be NULL, follows the
+ * broadcasting rule, and may hold -INFINITY. A fully masked row gives zeros. */
+tensor *op_softmax(graph *g, tensor *x, tensor *mask);
+/* logits (N, K), targets (N) in [0, K) or -1 (ignored) -> mean loss over the
+ * scored rows (0 when none is scored). */
+tensor *op_cross_entropy(graph *g, tensor *logits, const int *targets);
+/* pred (N), target (N), weight (N) or NULL (all 1): sum w (p-t)^2 / sum w. */
+tensor *op_mse(graph *g, tensor *pred, const real *target, const real *weight);
+
+/* ------------------------------------------------------------ attention */
+
+typedef enum { MASK_BIDIR = 0, MASK_CAUSAL = 1 } attn_mask;
+
+/* Normalizers of the attention scores b (article 9105 and its references). */
+typedef enum {
+    NORM_SOFTMAX = 0,   /* e^b / sum e^b                                  */
+    NORM_L2,            /* e^b / sqrt(sum e^2b)                           */
+    NORM_NODENOM,       /* e^b                                            */
+    NORM_RELU2N,        /* relu(b)^2 / n, n = visible keys in the row     */
+    NORM_SWISHL2,       /* swish(b) / ||swish(b)||_2                      */
+    NORM_LOGSCALED,     /* softmax(b * log n / log n_train)               */
+    NORM_COUNT
+} attn_norm;
+
+const char *attn_norm_name(attn_norm k);
+const char *attn_norm_describe(attn_norm k);
+int attn_norm_parse(const char *s, attn_norm *out);   /* 0 on success */
+const char *attn_mask_name(attn_mask m);
+int attn_mask_parse(const char *s, attn_mask *out);
+
+typedef struct attn_opts {
+    real scale;          /* multiplies q.k (usually 1/sqrt(D)) */
+    attn_mask mask;
+    attn_norm norm;
+    int n_train;         /* NORM_LOGSCALED: the training length (>= 2) */
+    int heads;           /* H: to broadcast a (H, T, S) bias over the batch */
+} attn_opts;
+
+/* Fused scores + mask + normalizer:
+ *   q (B*H, T, D), k (B*H, S, D), bias NULL or (H, T, S) or (B*H, T, S)
+ *   -> A (B*H, T, S), A[i, j] = norm_j(scale * q_i.k_j + bias_ij) over visible j.
+ * Causal: key j is visible from query i when j <= i + S - T. */
+tensor *op_attn_probs(graph *g, tensor *q, tensor *k, tensor *bias, const attn_opts *o);
+/* op_attn_probs then A V: v (B*H, S, Dv) -> (B*H, T, Dv). */
+tensor *op_attention(graph *g, tensor *q, tensor *k, tensor *v, tensor *bias,
+                     const attn_opts *o);
+
+#endif
