@@ -17,6 +17,7 @@ ifeq ($(BLAS),openblas)
   # --no-as-needed: we call cblas_* only through libgsl, so the linker would
   # otherwise drop OpenBLAS and GSL would fall back to its own slow CBLAS.
   BLAS_LIBS := -Wl,--no-as-needed -lopenblas -Wl,--as-needed
+  BLAS_DEFS := -DPOSPROBE_OPENBLAS
 else ifeq ($(BLAS),gslcblas)
   BLAS_LIBS := -lgslcblas
 else
@@ -33,20 +34,25 @@ else
   LDFLAGS :=
 endif
 CFLAGS   := -std=c11 -g $(OPT) -Wall -Wextra -Werror -D_DEFAULT_SOURCE $(PREC_FLAGS) \
-            -DPOSPROBE_BLAS_NAME='"$(BLAS)"' -Itrainer -MMD -MP
+            -DPOSPROBE_BLAS_NAME='"$(BLAS)"' $(BLAS_DEFS) -Itrainer -Iencodings -Iprobes -MMD -MP
 LDLIBS   := -lgsl $(BLAS_LIBS) -lcsv -lm
 RUN_ENV  := OPENBLAS_NUM_THREADS=1
 
-ENGINE_SRC := $(filter-out trainer/main.c,$(wildcard trainer/*.c))
+ENGINE_SRC := $(filter-out trainer/main.c,$(wildcard trainer/*.c encodings/*.c probes/*.c))
 ENGINE_OBJ := $(ENGINE_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC   := $(wildcard tests/*.c)
 TEST_OBJ   := $(TEST_SRC:%.c=$(BUILD)/%.o)
 BENCH_SRC  := bench/bench_ops.c
 TEST_BIN   := $(BUILD)/run_tests
+POSPROBE   := $(BUILD)/posprobe
 BENCH_BIN  := $(BUILD)/bench_ops
 
 .PHONY: all test test-one asan valgrind bench clean help
-all: $(TEST_BIN)
+all: $(POSPROBE) $(TEST_BIN)
+	@ln -sf $(BUILD)/posprobe posprobe
+
+$(POSPROBE): $(ENGINE_OBJ) $(BUILD)/trainer/main.o
+	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -63,8 +69,8 @@ test:
 	$(MAKE) --no-print-directory PRECISION=float test-one
 	$(MAKE) --no-print-directory PRECISION=double test-one
 
-test-one: $(TEST_BIN)
-	$(RUN_ENV) $(TEST_BIN)
+test-one: $(TEST_BIN) $(POSPROBE)
+	$(RUN_ENV) POSPROBE_BIN=$(abspath $(POSPROBE)) $(TEST_BIN)
 
 # AddressSanitizer + UBSan (with LeakSanitizer) builds of the tests, both precisions.
 asan:
@@ -78,7 +84,7 @@ bench: $(BENCH_BIN)
 	$(RUN_ENV) $(BENCH_BIN)
 
 clean:
-	rm -rf build
+	rm -rf build posprobe
 
 help:
 	@echo "make all        build (PRECISION=float|double, BLAS=openblas|gslcblas)"
@@ -88,4 +94,4 @@ help:
 	@echo "make bench      op benchmarks (GFLOP/s)"
 	@echo "make clean      remove build/"
 
--include $(ENGINE_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
+-include $(ENGINE_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/trainer/main.d

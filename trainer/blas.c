@@ -3,6 +3,14 @@
 
 #include <gsl/gsl_blas.h>
 
+#ifdef POSPROBE_OPENBLAS
+/* One thread, whatever the environment says: a run's results must not depend
+ * on how OpenBLAS splits a product (summation order), and suites get their
+ * parallelism from running one process per core. */
+extern void openblas_set_num_threads(int);
+__attribute__((constructor)) static void blas_single_thread(void) { openblas_set_num_threads(1); }
+#endif
+
 void blas_gemm(int trans_a, int trans_b, int M, int N, int K, real alpha,
                const real *A, const real *B, real beta, real *C) {
     if (M == 0 || N == 0) return;

@@ -1,0 +1,71 @@
+/* A position encoding is a set of optional hooks plus its parameters; the
+ * model calls each hook that is set (see DESIGN.md):
+ *
+ *   embed   x (B, T, C) -> (B, T, C)                 absolute, at the input
+ *   rotate  q, k (B*H, T, D) [, v] -> rotated        RoPE family
+ *   scores  q, k -> additive term (H|B*H, T, S)       biases and content-position terms
+ *   values  A (B*H, T, S), v (B*H, S, D) -> (B*H, T, D)  replaces A V (Shaw values, URPE)
+ *
+ * Positions are explicit arrays, never an implicit 0..n-1, so randomized,
+ * shifted and 2-D positions need no special cases.
+ *
+ * To add an encoding: write encodings/<name>.c defining one `encoding_def`,
+ * and add one line to encodings/registry.c. */
+#ifndef POSPROBE_ENCODING_H
+#define POSPROBE_ENCODING_H
+
+#include <gsl/gsl_rng.h>
+
+#include "config.h"
+#include "engine.h"
+#include "params.h"
+
+/* Position ids of one batch; the same for every sequence in it. */
+typedef struct positions {
+    int T;            /* model sequence length */
+    const int *p;     /* (T) 1-D ids (the row-major flattening on 2-D tasks) */
+    const int *x;     /* (T) row of each token on 2-D tasks, else NULL */
+    const int *y;     /* (T) column of each token on 2-D tasks, else NULL */
+} positions;
+
+/* What an encoding may read while it declares its parameters. */
+typedef struct enc_dims {
+    int C, H, D, L;   /* width, heads, head size, layers */
+    int max_pos;      /* position ids are < max_pos when positions are randomized */
+    attn_mask mask;
+    const run_config *cfg;
+} enc_dims;
+
+enum {
+    ENC_RELATIVE = 1 << 0,     /* attention depends on positions only through i - j */
+    ENC_CAUSAL_ONLY = 1 << 1,  /* defined for the causal mask only */
+    ENC_2D = 1 << 2,           /* reads (x, y) on 2-D tasks */
+    ENC_TABLE = 1 << 3,        /* a table indexed by position: ids must be < max-pos */
+};
+
+typedef struct encoding_def {
+    const char *name;
+    const char *summary;      /* one line for `posprobe list encodings` */
+    const char *where;        /* input | logits | rotation | values | none */
+    unsigned flags;
+    /* Declares parameters in ps; returns the encoding's state (never NULL on
+     * success; return a static dummy when stateless). NULL + err on bad options. */
+    void *(*create)(param_store *ps, const enc_dims *d, char *err, size_t errlen);
+    /* Fills INIT_CUSTOM parameters after allocation (may be NULL). */
+    void (*init)(void *st, gsl_rng *r);
+    tensor *(*embed)(void *st, graph *g, tensor *x, const positions *pos);
+    void (*rotate)(void *st, graph *g, int layer, tensor **q, tensor **k, tensor **v, const positions *pos);
+    tensor *(*scores)(void *st, graph *g, int layer, tensor *q, tensor *k, const positions *pos);
+    tensor *(*values)(void *st, graph *g, int layer, tensor *A, tensor *v, const positions *pos);
+    void (*destroy)(void *st);
+} encoding_def;
+
+const encoding_def *encoding_find(const char *name);
+/* index-th registered encoding, NULL past the end */
+const encoding_def *encoding_at(int index);
+
+/* Shared helper: the sinusoidal table p_{k,2i} = sin(k w_i), p_{k,2i+1} = cos(k w_i),
+ * w_i = base^(-2i/C), for position k. */
+void sinusoid_fill(real *dst, int C, double k, double base);
+
+#endif

@@ -1,0 +1,37 @@
+/* Trained absolute positions (BERT, GPT): x_k + p_k, p a (max-pos, C) table. */
+#include <stdlib.h>
+
+#include "encoding.h"
+
+typedef struct {
+    tensor *table;     /* (max_pos, C) */
+    int C;
+} learned_state;
+
+static learned_state *new_state(void) { return calloc(1, sizeof(learned_state)); }
+
+static void *learned_create(param_store *ps, const enc_dims *d, char *err, size_t errlen) {
+    (void)err; (void)errlen;
+    learned_state *s = new_state();
+    s->C = d->C;
+    s->table = params_declare(ps, "enc.pos", 2, (int[]){d->max_pos, d->C}, INIT_NORMAL, d->cfg->init_scale, 0);
+    return s;
+}
+
+static tensor *learned_embed(void *st, graph *g, tensor *x, const positions *pos) {
+    learned_state *s = st;
+    int B = x->shape[0], T = x->shape[1];
+    tensor *p = op_embedding(g, s->table, pos->p, T);                     /* (T, C) */
+    (void)B;
+    return op_add(g, x, p);                                                /* (B, T, C) + (T, C) */
+}
+
+const encoding_def enc_learned = {
+    .name = "learned",
+    .summary = "trained absolute position table added to the input (max-pos rows)",
+    .where = "input",
+    .flags = ENC_TABLE,
+    .create = learned_create,
+    .embed = learned_embed,
+    .destroy = free,
+};

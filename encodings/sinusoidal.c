@@ -1,0 +1,46 @@
+/* Sinusoidal absolute positions (Attention is All You Need, SEEDS 2.1b):
+ * p_{k,2i} = sin(k / base^(2i/C)), p_{k,2i+1} = cos(k / base^(2i/C)). */
+#include <math.h>
+
+#include <stdlib.h>
+
+#include "encoding.h"
+
+void sinusoid_fill(real *dst, int C, double k, double base) {
+    for (int i = 0; i < C / 2; i++) {
+        double w = pow(base, -2.0 * i / C);
+        dst[2 * i] = (real)sin(k * w);
+        dst[2 * i + 1] = (real)cos(k * w);
+    }
+    if (C % 2) dst[C - 1] = (real)sin(k * pow(base, -1.0 * (C - 1) / C));
+}
+
+typedef struct {
+    int C;
+    double base;
+} sinusoidal_state;
+
+static void *sinusoidal_create(param_store *ps, const enc_dims *d, char *err, size_t errlen) {
+    (void)ps; (void)err; (void)errlen;
+    sinusoidal_state *s = calloc(1, sizeof *s);
+    s->C = d->C;
+    s->base = d->cfg->rope_base;
+    return s;
+}
+
+static tensor *sinusoidal_embed(void *st, graph *g, tensor *x, const positions *pos) {
+    sinusoidal_state *s = st;
+    int T = x->shape[1];
+    tensor *p = tensor_new2(g, T, s->C, 0);                              /* (T, C), no gradient */
+    for (int t = 0; t < T; t++) sinusoid_fill(p->data + (size_t)t * s->C, s->C, pos->p[t], s->base);
+    return op_add(g, x, p);
+}
+
+const encoding_def enc_sinusoidal = {
+    .name = "sinusoidal",
+    .summary = "fixed sin/cos absolute positions added to the input (base = --rope-base)",
+    .where = "input",
+    .create = sinusoidal_create,
+    .embed = sinusoidal_embed,
+    .destroy = free,
+};

@@ -1,0 +1,94 @@
+/* Tasks: a generator of (input, output) examples plus metadata. The layout
+ * (layout.c) turns examples into model batches in encoder or decoder form,
+ * with optional marker tokens; tasks know nothing about either.
+ *
+ * To add a task: write probes/<name>.c defining one `task_def`, and add one
+ * line to probes/registry.c. */
+#ifndef POSPROBE_TASK_H
+#define POSPROBE_TASK_H
+
+#include <gsl/gsl_rng.h>
+
+#include "config.h"
+#include "engine.h"
+
+typedef enum {
+    TASK_ALIGNED,   /* one output per input token, predicted at that token */
+    TASK_SEQ2SEQ,   /* an answer of m tokens after the input */
+} task_shape;
+
+enum {
+    TASK_2D = 1 << 0,          /* examples carry (row, column) coordinates */
+    TASK_REGRESSION = 1 << 1,  /* outputs are numbers: --head regression predicts them as scalars */
+};
+
+/* Resolved for one run by setup(). */
+typedef struct task_info {
+    int vocab;        /* input alphabet [0, vocab) */
+    int classes;      /* output classes [0, classes); seq2seq answers are input tokens */
+    int max_n;        /* longest input length of the run (training and evaluation) */
+    int grid_w;       /* 2-D tasks: grid width */
+    const run_config *cfg;
+} task_info;
+
+typedef struct task_def {
+    const char *name;
+    const char *summary;    /* one line for `posprobe list tasks` */
+    const char *n_means;    /* what the length n counts */
+    task_shape shape;
+    unsigned flags;
+    int (*setup)(task_info *ti, char *err, size_t errlen);
+    /* Is n a valid input length? (NULL: every n >= 1) */
+    int (*check_len)(const task_info *ti, int n, char *err, size_t errlen);
+    /* Answer length for input length n (seq2seq only). */
+    int (*answer_len)(const task_info *ti, int n);
+    /* One example: in (n tokens); out (n outputs when aligned, answer_len
+     * when seq2seq); x, y (n coordinates) on 2-D tasks, else NULL. */
+    void (*example)(const task_info *ti, int n, gsl_rng *r, int *in, int *out, int *x, int *y);
+} task_def;
+
+const task_def *task_find(const char *name);
+const task_def *task_at(int index);
+
+/* ------------------------------------------------------------- layout */
+
+/* Special tokens follow the task's alphabet. */
+enum { TOK_BOS = 0, TOK_SEP = 1, TOK_BLANK = 2, N_SPECIAL = 3 };
+
+typedef enum { FORM_ENCODER, FORM_DECODER } task_form;
+typedef enum { MARK_NONE, MARK_BOS, MARK_CLS_SEP } marker_kind;
+typedef enum { POS_SEQUENTIAL, POS_RANDOMIZED, POS_SHIFTED } pos_kind;
+
+typedef struct layout {
+    const task_def *task;
+    task_info info;
+    task_form form;       /* decoder for seq2seq tasks under a causal mask */
+    marker_kind markers;
+    int regression;       /* scalar head */
+    int vocab;            /* model input vocabulary: task alphabet + specials */
+    int classes;          /* model output size (1 for regression) */
+} layout;
+
+typedef struct batch {
+    int B, T, n, cap_T;   /* sequences, model length, task input length, capacity */
+    int *tokens;          /* (B, T) */
+    int *targets;         /* (B, T) class, or -1 where nothing is scored */
+    real *values;         /* (B, T) regression targets */
+    real *weights;        /* (B, T) 1 where scored */
+    int *pos, *pos_x, *pos_y;   /* (T) */
+    int answer_at, answer_len;  /* decoder: first answer-predicting position, answer length */
+    int *answer;          /* (B, answer_len) expected answer tokens */
+    int *scratch;         /* generator buffers */
+} batch;
+
+int layout_init(layout *lo, const run_config *c, int max_n, char *err, size_t errlen);
+/* Model sequence length for input length n. */
+int layout_seq_len(const layout *lo, int n);
+int layout_check_len(const layout *lo, int n, char *err, size_t errlen);
+void batch_alloc(batch *b, int B, int max_T);
+void batch_free(batch *b);
+/* B examples of input length n from data_rng; positions from pos_rng. */
+void layout_fill(const layout *lo, batch *b, int n, gsl_rng *data_rng, pos_kind pk, int max_pos, gsl_rng *pos_rng);
+pos_kind pos_kind_parse(const char *s);
+
+#endif

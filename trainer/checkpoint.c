@@ -1,0 +1,204 @@
+/* Checkpoints: see checkpoint.h for the format. */
+#include "checkpoint.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "csvio.h"
+
+#define CK_MAGIC "POSPRBCK"
+#define CK_VERSION 1u
+
+static int fail(char *err, size_t len, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, len, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+typedef struct {
+    unsigned char *p;
+    size_t n, cap;
+} buf;
+
+static void put(buf *b, const void *src, size_t len) {
+    if (b->n + len > b->cap) {
+        b->cap = (b->n + len) * 2 + 1024;
+        b->p = realloc(b->p, b->cap);
+        if (!b->p) { fprintf(stderr, "posprobe: error: out of memory writing a checkpoint\n"); exit(1); }
+    }
+    memcpy(b->p + b->n, src, len);
+    b->n += len;
+}
+static void put_u16(buf *b, uint16_t v) { put(b, &v, 2); }
+static void put_u32(buf *b, uint32_t v) { put(b, &v, 4); }
+static void put_u64(buf *b, uint64_t v) { put(b, &v, 8); }
+
+static uint64_t fnv1a(const unsigned char *p, size_t n) {
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++) { h ^= p[i]; h *= 1099511628211ULL; }
+    return h;
+}
+
+static void config_text(const run_config *c, buf *b) {
+    const char *name;
+    char value[4096];
+    for (int i = 0; config_option(c, i, &name, value, sizeof value); i++) {
+        put(b, name, strlen(name));
+        put(b, "=", 1);
+        put(b, value, strlen(value));
+        put(b, "\n", 1);
+    }
+}
+
+int checkpoint_save(const model *m, int max_n, int steps_done, const char *path, char *err, size_t errlen) {
+    buf b = {0};
+    put(&b, CK_MAGIC, 8);
+    put_u32(&b, CK_VERSION);
+    put_u32(&b, (uint32_t)sizeof(real));
+    put_u32(&b, (uint32_t)max_n);
+    put_u32(&b, (uint32_t)steps_done);
+    buf cfg = {0};
+    config_text(&m->cfg, &cfg);
+    put_u32(&b, (uint32_t)cfg.n);
+    put(&b, cfg.p, cfg.n);
+    free(cfg.p);
+    put_u32(&b, (uint32_t)m->ps.n_entries);
+    for (int i = 0; i < m->ps.n_entries; i++) {
+        const param_entry *e = &m->ps.entries[i];
+        put_u16(&b, (uint16_t)strlen(e->name));
+        put(&b, e->name, strlen(e->name));
+        unsigned char nd = (unsigned char)e->t->ndim;
+        put(&b, &nd, 1);
+        for (int d = 0; d < e->t->ndim; d++) put_u32(&b, (uint32_t)e->t->shape[d]);
+    }
+    put_u64(&b, (uint64_t)m->ps.n);
+    put(&b, m->ps.data, m->ps.n * sizeof(real));
+    put_u64(&b, fnv1a(b.p, b.n));
+    int rc = file_write_atomic(path, b.p, b.n, err, errlen);
+    free(b.p);
+    return rc;
+}
+
+typedef struct {
+    const unsigned char *p;
+    size_t n, at;
+} reader;
+
+static int get(reader *r, void *dst, size_t len) {
+    if (r->at + len > r->n) return -1;
+    memcpy(dst, r->p + r->at, len);
+    r->at += len;
+    return 0;
+}
+
+int checkpoint_load(const char *path, checkpoint_info *info, model *m, char *err, size_t errlen) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    unsigned char *data = NULL;
+    size_t n = 0, cap = 0, got;
+    unsigned char chunk[65536];
+    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if (n + got > cap) { cap = (n + got) * 2; data = realloc(data, cap); }
+        memcpy(data + n, chunk, got);
+        n += got;
+    }
+    int read_error = ferror(f);
+    fclose(f);
+    if (read_error) { free(data); return fail(err, errlen, "%s: read error", path); }
+    int rc = -1, building = 0;
+    reader r = {data, n, 0};
+    char magic[8];
+    uint32_t version, rbytes, max_n, steps, cfg_len, n_entries;
+    uint64_t n_params, stored_sum;
+    if (n < 8 + 8 || get(&r, magic, 8) || memcmp(magic, CK_MAGIC, 8) != 0) {
+        fail(err, errlen, "%s: not a posprobe checkpoint (bad magic)", path);
+        goto done;
+    }
+    memcpy(&stored_sum, data + n - 8, 8);
+    if (fnv1a(data, n - 8) != stored_sum) {
+        fail(err, errlen, "%s: checksum mismatch: the file is truncated or corrupt", path);
+        goto done;
+    }
+    if (get(&r, &version, 4) || version != CK_VERSION) {
+        fail(err, errlen, "%s: checkpoint format version %u, this build reads %u", path, version, CK_VERSION);
+        goto done;
+    }
+    if (get(&r, &rbytes, 4) || (rbytes != 4 && rbytes != 8) || get(&r, &max_n, 4) || get(&r, &steps, 4) ||
+        get(&r, &cfg_len, 4) || r.at + cfg_len > n) {
+        fail(err, errlen, "%s: malformed header", path);
+        goto done;
+    }
+    config_defaults(&info->cfg);
+    info->max_n = (int)max_n;
+    info->steps_done = (int)steps;
+    {
+        char *text = malloc(cfg_len + 1);
+        get(&r, text, cfg_len);
+        text[cfg_len] = 0;
+        char *save = NULL;
+        for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+            char *eq = strchr(line, '=');
+            char msg[512];
+            if (!eq) { free(text); fail(err, errlen, "%s: malformed config line", path); goto done; }
+            *eq = 0;
+            if (config_set(&info->cfg, line, eq + 1, msg, sizeof msg) && eq[1]) {
+                free(text);
+                fail(err, errlen, "%s: stored config: %s", path, msg);
+                goto done;
+            }
+        }
+        free(text);
+    }
+    if (!m) { rc = 0; goto done; }
+    building = 1;
+    {
+        char msg[512];
+        run_config cfg = info->cfg;
+        if (config_validate(&cfg, msg, sizeof msg) || model_build(m, &cfg, (int)max_n, msg, sizeof msg)) {
+            fail(err, errlen, "%s: stored config: %s", path, msg);
+            goto done;
+        }
+    }
+    if (get(&r, &n_entries, 4) || (int)n_entries != m->ps.n_entries) {
+        fail(err, errlen, "%s: %u parameter tensors, the model has %d", path, n_entries, m->ps.n_entries);
+        goto done;
+    }
+    for (int i = 0; i < (int)n_entries; i++) {
+        const param_entry *e = &m->ps.entries[i];
+        uint16_t len;
+        char name[256];
+        unsigned char nd;
+        if (get(&r, &len, 2) || len >= sizeof name || get(&r, name, len)) { fail(err, errlen, "%s: malformed parameter table", path); goto done; }
+        name[len] = 0;
+        if (strcmp(name, e->name) != 0 || get(&r, &nd, 1) || nd != e->t->ndim) {
+            fail(err, errlen, "%s: parameter %d is '%s', the model expects '%s'", path, i, name, e->name);
+            goto done;
+        }
+        for (int d = 0; d < nd; d++) {
+            uint32_t s;
+            if (get(&r, &s, 4) || (int)s != e->t->shape[d]) {
+                fail(err, errlen, "%s: parameter '%s' has another shape than the model's", path, name);
+                goto done;
+            }
+        }
+    }
+    if (get(&r, &n_params, 8) || n_params != m->ps.n || r.at + n_params * rbytes + 8 != n) {
+        fail(err, errlen, "%s: %llu parameters stored, the model has %zu", path, (unsigned long long)n_params, m->ps.n);
+        goto done;
+    }
+    for (size_t i = 0; i < m->ps.n; i++) {
+        if (rbytes == 4) { float v; get(&r, &v, 4); m->ps.data[i] = (real)v; }
+        else { double v; get(&r, &v, 8); m->ps.data[i] = (real)v; }
+    }
+    rc = 0;
+done:
+    if (rc && building) model_free(m);
+    free(data);
+    return rc;
+}

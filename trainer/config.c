@@ -1,0 +1,396 @@
+/* The option table and its parsers. */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum { T_INT, T_LONG, T_REAL, T_CHOICE, T_NAME, T_LIST, T_FLAG, T_PATH } opt_type;
+
+typedef struct option_def {
+    const char *name;
+    opt_type type;
+    size_t offset;
+    double min, max;         /* numeric range */
+    const char *choices;     /* T_CHOICE: "a|b|c" */
+    const char *meta;        /* shown in --help */
+    const char *help;
+    int output_only;         /* not part of the experiment (out dir, progress) */
+} option_def;
+
+#define O(field) offsetof(run_config, field)
+static const option_def OPTS[] = {
+    {"task", T_NAME, O(task), 0, 0, NULL, "T", "task or probe (posprobe list tasks)", 0},
+    {"encoding", T_NAME, O(encoding), 0, 0, NULL, "E", "position encoding (posprobe list encodings)", 0},
+    {"head", T_CHOICE, O(head), 0, 0, "auto|classification|regression", "H", "output head; auto = the task's", 0},
+    {"markers", T_CHOICE, O(markers), 0, 0, "none|bos|cls-sep", "M", "boundary tokens around the input (9105)", 0},
+    {"positions", T_CHOICE, O(positions), 0, 0, "sequential|randomized|shifted", "P",
+     "position ids: 0..n-1, a sorted random subset of [0, max-pos), or a random offset", 0},
+    {"eval-positions", T_CHOICE, O(eval_positions), 0, 0, "same|sequential", "P",
+     "positions in evaluation: as in training, or always 0..n-1", 0},
+    {"norm", T_CHOICE, O(norm), 0, 0, "softmax|l2|nodenom|relu2n|swishl2|logscaled", "N", "attention normalizer", 0},
+    {"mask", T_CHOICE, O(mask), 0, 0, "bidir|causal", "M", "attention mask", 0},
+    {"layers", T_INT, O(layers), 1, 64, NULL, "L", "transformer blocks", 0},
+    {"heads", T_INT, O(heads), 1, 64, NULL, "H", "attention heads", 0},
+    {"dim", T_INT, O(dim), 2, 4096, NULL, "C", "model width (a multiple of 2*heads)", 0},
+    {"ff-mult", T_INT, O(ff_mult), 1, 16, NULL, "K", "MLP width = K * dim", 0},
+    {"act", T_CHOICE, O(act), 0, 0, "relu|gelu|swish", "A", "MLP activation", 0},
+    {"ln", T_CHOICE, O(ln), 0, 0, "pre|post", "P", "norm placement", 0},
+    {"ln-kind", T_CHOICE, O(ln_kind), 0, 0, "layer|rms", "K", "norm kind", 0},
+    {"dropout", T_REAL, O(dropout), 0, 0.95, NULL, "P", "dropout on attention and MLP outputs", 0},
+    {"init-scale", T_REAL, O(init_scale), 1e-6, 10, NULL, "S", "std of the normal initialisation", 0},
+    {"max-pos", T_INT, O(max_pos), 1, 1 << 20, NULL, "N", "position table size / range of randomized positions", 0},
+    {"rope-base", T_REAL, O(rope_base), 1.0001, 1e12, NULL, "B", "base of sinusoidal/rotary frequencies", 0},
+    {"rope-fraction", T_REAL, O(rope_fraction), 0, 1, NULL, "F", "fraction of head dimensions rotated", 0},
+    {"rope-trainable", T_FLAG, O(rope_trainable), 0, 1, NULL, "0|1", "train the rotary frequencies", 0},
+    {"clip-min", T_INT, O(clip_min), -1000000, 0, NULL, "N", "smallest relative offset i-j kept (shaw, deberta, urpe)", 0},
+    {"clip-max", T_INT, O(clip_max), 0, 1000000, NULL, "N", "largest relative offset i-j kept", 0},
+    {"t5-buckets", T_INT, O(t5_buckets), 2, 4096, NULL, "N", "T5 relative-position buckets", 0},
+    {"t5-max-distance", T_INT, O(t5_max_distance), 2, 1 << 20, NULL, "N", "T5 distance of the last bucket", 0},
+    {"xpos-gamma", T_REAL, O(xpos_gamma), 1, 1e9, NULL, "G", "xPos scale denominator", 0},
+    {"xpos-zeta", T_REAL, O(xpos_zeta), 0, 10, NULL, "Z", "xPos zeta offset (0.4 in the paper)", 0},
+    {"mult-pos", T_CHOICE, O(mult_pos), 0, 0, "learned|sinusoidal", "K", "multiplicative: the position vectors", 0},
+    {"alibi-asym", T_FLAG, O(alibi_asym), 0, 1, NULL, "0|1", "alibi bidirectional: separate left/right slopes", 0},
+    {"vocab", T_INT, O(vocab), 2, 4096, NULL, "V", "task alphabet size (where a task has one)", 0},
+    {"grid-w", T_INT, O(grid_w), 1, 4096, NULL, "W", "probe2d: grid width (length = rows * W)", 0},
+    {"len", T_INT, O(len), 0, 1 << 16, NULL, "N", "training length (sets len-min = len-max = N)", 0},
+    {"len-min", T_INT, O(len_min), 0, 1 << 16, NULL, "A", "shortest training length", 0},
+    {"len-max", T_INT, O(len_max), 0, 1 << 16, NULL, "B", "longest training length", 0},
+    {"len-sampling", T_CHOICE, O(len_sampling), 0, 0, "auto|fixed|uniform|curriculum", "S",
+     "per batch: len-max (fixed), uniform on [len-min, len-max], or growing from len-min to len-max; auto = fixed when len-min = len-max, else uniform", 0},
+    {"eval-lens", T_LIST, O(eval_lens), 0, 0, NULL, "LIST", "evaluation lengths, e.g. 8,16,32 or 1-64 (default: len-max)", 0},
+    {"eval-every", T_INT, O(eval_every), 0, 1 << 30, NULL, "K", "evaluate every K steps (0: only at the end)", 0},
+    {"eval-size", T_INT, O(eval_size), 1, 1 << 20, NULL, "N", "held-out sequences per evaluated length", 0},
+    {"steps", T_INT, O(steps), 0, 1 << 30, NULL, "N", "optimizer steps", 0},
+    {"batch", T_INT, O(batch), 1, 1 << 16, NULL, "B", "sequences per step", 0},
+    {"lr", T_REAL, O(lr), 0, 10, NULL, "LR", "peak learning rate", 0},
+    {"warmup", T_INT, O(warmup), 0, 1 << 30, NULL, "N", "linear warm-up steps", 0},
+    {"schedule", T_CHOICE, O(schedule), 0, 0, "constant|cosine|linear", "S", "learning-rate decay after warm-up", 0},
+    {"lr-min-ratio", T_REAL, O(lr_min_ratio), 0, 1, NULL, "R", "final lr / peak lr for cosine and linear", 0},
+    {"wd", T_REAL, O(wd), 0, 10, NULL, "W", "AdamW weight decay (matrices only)", 0},
+    {"beta1", T_REAL, O(beta1), 0, 0.999999, NULL, "B", "AdamW beta1", 0},
+    {"beta2", T_REAL, O(beta2), 0, 0.999999999, NULL, "B", "AdamW beta2", 0},
+    {"eps", T_REAL, O(eps), 1e-30, 1, NULL, "E", "AdamW epsilon", 0},
+    {"clip", T_REAL, O(clip), 0, 1e9, NULL, "G", "global gradient-norm clip (0: off)", 0},
+    {"seed", T_LONG, O(seed), 0, 4294967295.0, NULL, "S", "master seed; every stream derives from it", 0},
+    {"seed-init", T_LONG, O(seed_init), -1, 4294967295.0, NULL, "S", "initialisation stream (-1: derived)", 0},
+    {"seed-data", T_LONG, O(seed_data), -1, 4294967295.0, NULL, "S", "training-data stream (-1: derived)", 0},
+    {"seed-pos", T_LONG, O(seed_pos), -1, 4294967295.0, NULL, "S", "position-sampling stream (-1: derived)", 0},
+    {"seed-dropout", T_LONG, O(seed_dropout), -1, 4294967295.0, NULL, "S", "dropout stream (-1: derived)", 0},
+    {"seed-eval", T_LONG, O(seed_eval), -1, 4294967295.0, NULL, "S", "held-out evaluation sets (-1: derived)", 0},
+    {"out", T_PATH, O(out), 0, 0, NULL, "DIR", "run directory to create (required)", 1},
+    {"run-id", T_PATH, O(run_id), 0, 0, NULL, "ID", "run id in every CSV (default: the out directory's name)", 1},
+    {"quiet", T_FLAG, O(quiet), 0, 1, NULL, "0|1", "no progress on stderr", 1},
+    {"progress-every", T_REAL, O(progress_every), 0.1, 3600, NULL, "S", "seconds between progress lines when stderr is not a terminal", 1},
+};
+#define N_OPTS ((int)(sizeof OPTS / sizeof *OPTS))
+
+void config_defaults(run_config *c) {
+    memset(c, 0, sizeof *c);
+    strcpy(c->task, "probe");
+    strcpy(c->encoding, "learned");
+    strcpy(c->head, "auto");
+    strcpy(c->markers, "none");
+    strcpy(c->positions, "sequential");
+    strcpy(c->eval_positions, "same");
+    strcpy(c->norm, "softmax");
+    strcpy(c->mask, "bidir");
+    strcpy(c->act, "gelu");
+    strcpy(c->ln, "pre");
+    strcpy(c->ln_kind, "layer");
+    strcpy(c->len_sampling, "auto");
+    strcpy(c->schedule, "constant");
+    strcpy(c->mult_pos, "learned");
+    c->layers = 2;
+    c->heads = 2;
+    c->dim = 32;
+    c->ff_mult = 2;
+    c->dropout = 0;
+    c->init_scale = 0.02;
+    c->max_pos = 256;
+    c->rope_base = 10000;
+    c->rope_fraction = 1;
+    c->clip_min = -16;
+    c->clip_max = 16;
+    c->t5_buckets = 32;
+    c->t5_max_distance = 128;
+    c->xpos_gamma = 512;
+    c->xpos_zeta = 0.4;
+    c->vocab = 8;
+    c->grid_w = 4;
+    c->len = 16;
+    c->len_min = 0;
+    c->len_max = 0;
+    c->eval_every = 0;
+    c->eval_size = 64;
+    c->steps = 300;
+    c->batch = 16;
+    c->lr = 3e-3;
+    c->warmup = 0;
+    c->lr_min_ratio = 0;
+    c->wd = 0.01;
+    c->beta1 = 0.9;
+    c->beta2 = 0.999;
+    c->eps = 1e-8;
+    c->clip = 1;
+    c->seed = 1;
+    c->seed_init = c->seed_data = c->seed_pos = c->seed_dropout = c->seed_eval = -1;
+    c->progress_every = 5;
+}
+
+static int fail(char *err, size_t len, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, len, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static const option_def *find_option(const char *key) {
+    for (int i = 0; i < N_OPTS; i++)
+        if (strcmp(OPTS[i].name, key) == 0) return &OPTS[i];
+    return NULL;
+}
+
+static int choice_ok(const char *choices, const char *v) {
+    size_t n = strlen(v);
+    const char *p = choices;
+    while (*p) {
+        const char *bar = strchr(p, '|');
+        size_t len = bar ? (size_t)(bar - p) : strlen(p);
+        if (len == n && strncmp(p, v, n) == 0) return 1;
+        if (!bar) break;
+        p = bar + 1;
+    }
+    return 0;
+}
+
+static int printable(const char *s) {
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f) return 0;
+    return 1;
+}
+
+static int parse_long(const char *s, long *out) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end) return -1;
+    *out = v;
+    return 0;
+}
+
+int config_set(run_config *c, const char *key, const char *value, char *err, size_t errlen) {
+    const option_def *o = find_option(key);
+    if (!o) return fail(err, errlen, "unknown option '%s'", key);
+    if (!printable(value)) return fail(err, errlen, "--%s: the value has non-printable or non-ASCII bytes", key);
+    if (!*value && o->type != T_LIST) return fail(err, errlen, "--%s: empty value", key);
+    char *field = (char *)c + o->offset;
+    switch (o->type) {
+    case T_INT:
+    case T_LONG:
+    case T_FLAG: {
+        long v;
+        if (o->type == T_FLAG && (strcmp(value, "true") == 0 || strcmp(value, "yes") == 0)) v = 1;
+        else if (o->type == T_FLAG && (strcmp(value, "false") == 0 || strcmp(value, "no") == 0)) v = 0;
+        else if (parse_long(value, &v)) return fail(err, errlen, "--%s: '%s' is not an integer", key, value);
+        if (v < o->min || v > o->max)
+            return fail(err, errlen, "--%s: %ld is out of range [%.0f, %.0f]", key, v, o->min, o->max);
+        if (o->type == T_LONG) *(long *)field = v;
+        else *(int *)field = (int)v;
+        break;
+    }
+    case T_REAL: {
+        char *end;
+        errno = 0;
+        double v = strtod(value, &end);
+        if (errno || end == value || *end || !isfinite(v))
+            return fail(err, errlen, "--%s: '%s' is not a finite number", key, value);
+        if (v < o->min || v > o->max) return fail(err, errlen, "--%s: %g is out of range [%g, %g]", key, v, o->min, o->max);
+        *(double *)field = v;
+        break;
+    }
+    case T_CHOICE:
+    case T_NAME:
+        if (o->type == T_CHOICE && !choice_ok(o->choices, value))
+            return fail(err, errlen, "--%s: '%s' is not one of %s", key, value, o->choices);
+        if (strlen(value) >= CONFIG_STR) return fail(err, errlen, "--%s: '%.20s...' is too long", key, value);
+        strcpy(field, value);
+        break;
+    case T_PATH: {
+        size_t cap = o->offset == O(out) ? sizeof c->out : sizeof c->run_id;
+        if (strlen(value) >= cap) return fail(err, errlen, "--%s: value longer than %zu bytes", key, cap - 1);
+        strcpy(field, value);
+        break;
+    }
+    case T_LIST: {
+        char msg[256];
+        if (int_list_parse(value, (int_list *)field, msg, sizeof msg)) return fail(err, errlen, "--%s: %s", key, msg);
+        break;
+    }
+    }
+    if (strcmp(key, "len") == 0) { c->len_min = c->len_max = c->len; }
+    return 0;
+}
+
+static char *trim(char *s) {
+    while (*s == ' ' || *s == '\t') s++;
+    char *e = s + strlen(s);
+    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n')) *--e = 0;
+    return s;
+}
+
+int config_read_file(run_config *c, const char *path, char *err, size_t errlen) {
+    FILE *f = fopen(path, "r");
+    if (!f) return fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    char line[4096];
+    int lineno = 0, rc = 0;
+    char seen[N_OPTS];
+    memset(seen, 0, sizeof seen);
+    while (fgets(line, sizeof line, f)) {
+        lineno++;
+        if (!strchr(line, '\n') && !feof(f)) { rc = fail(err, errlen, "%s:%d: line longer than %zu bytes", path, lineno, sizeof line - 2); break; }
+        char *s = trim(line);
+        if (!*s || *s == '#') continue;
+        char *eq = strchr(s, '=');
+        if (!eq) { rc = fail(err, errlen, "%s:%d: expected 'key = value'", path, lineno); break; }
+        *eq = 0;
+        char *key = trim(s), *value = trim(eq + 1);
+        if (key[0] == '-' && key[1] == '-') key += 2;
+        const option_def *o = find_option(key);
+        if (o) {
+            if (seen[o - OPTS]) { rc = fail(err, errlen, "%s:%d: '%s' is set twice", path, lineno, key); break; }
+            seen[o - OPTS] = 1;
+        }
+        char msg[512];
+        if (config_set(c, key, value, msg, sizeof msg)) { rc = fail(err, errlen, "%s:%d: %s", path, lineno, msg); break; }
+    }
+    if (!rc && ferror(f)) rc = fail(err, errlen, "%s: read error", path);
+    fclose(f);
+    return rc;
+}
+
+int config_validate(run_config *c, char *err, size_t errlen) {
+    if (c->len_min == 0 && c->len_max == 0) c->len_min = c->len_max = c->len;
+    if (c->len_min == 0) c->len_min = c->len_max < c->len ? c->len_max : (c->len ? c->len : 1);
+    if (c->len_max == 0) c->len_max = c->len_min;
+    if (c->len_min < 1) return fail(err, errlen, "--len-min: the shortest training length must be at least 1");
+    if (c->len_min > c->len_max)
+        return fail(err, errlen, "--len-min %d is larger than --len-max %d", c->len_min, c->len_max);
+    if (c->dim % (2 * c->heads))
+        return fail(err, errlen, "--dim %d must be a multiple of 2 * --heads (%d): heads need an even size", c->dim,
+                    2 * c->heads);
+    if (c->clip_min > 0 || c->clip_max < 0) return fail(err, errlen, "--clip-min must be <= 0 <= --clip-max");
+    if (c->eval_lens.n == 0) { c->eval_lens.n = 1; c->eval_lens.v[0] = c->len_max; }
+    if (c->warmup > c->steps) return fail(err, errlen, "--warmup %d exceeds --steps %d", c->warmup, c->steps);
+    if (strcmp(c->norm, "logscaled") == 0 && c->len_max < 2)
+        return fail(err, errlen, "--norm logscaled needs a training length of at least 2");
+    return 0;
+}
+
+int config_option(const run_config *c, int index, const char **name, char *value, size_t len) {
+    if (index < 0 || index >= N_OPTS) return 0;
+    const option_def *o = &OPTS[index];
+    const char *field = (const char *)c + o->offset;
+    *name = o->name;
+    switch (o->type) {
+    case T_INT:
+    case T_FLAG: snprintf(value, len, "%d", *(const int *)field); break;
+    case T_LONG: snprintf(value, len, "%ld", *(const long *)field); break;
+    case T_REAL: snprintf(value, len, "%.17g", *(const double *)field); break;
+    case T_LIST: int_list_format((const int_list *)field, value, len); break;
+    default: snprintf(value, len, "%s", field); break;
+    }
+    return 1;
+}
+
+int config_option_help(int index, const char **name, const char **meta, const char **help, const char **choices) {
+    if (index < 0 || index >= N_OPTS) return 0;
+    *name = OPTS[index].name;
+    *meta = OPTS[index].choices ? OPTS[index].choices : OPTS[index].meta;
+    *help = OPTS[index].help;
+    *choices = OPTS[index].choices;
+    return 1;
+}
+
+int config_option_kind(const char *name, int *is_flag) {
+    const option_def *o = find_option(name);
+    if (!o) return 0;
+    *is_flag = o->type == T_FLAG;
+    return 1;
+}
+
+int config_option_is_output(int index) { return index >= 0 && index < N_OPTS && OPTS[index].output_only; }
+
+static int cmp_int(const void *a, const void *b) { return (*(const int *)a > *(const int *)b) - (*(const int *)a < *(const int *)b); }
+
+int int_list_parse(const char *s, int_list *out, char *err, size_t errlen) {
+    out->n = 0;
+    if (!*s) return fail(err, errlen, "empty list");
+    const char *p = s;
+    while (*p) {
+        char *end;
+        errno = 0;
+        long a = strtol(p, &end, 10), b, step = 1;
+        if (end == p || errno) return fail(err, errlen, "'%s': expected a length at '%.10s'", s, p);
+        p = end;
+        b = a;
+        if (*p == '-') {
+            p++;
+            b = strtol(p, &end, 10);
+            if (end == p || errno) return fail(err, errlen, "'%s': expected the end of a range at '%.10s'", s, p);
+            p = end;
+            if (*p == ':') {
+                p++;
+                step = strtol(p, &end, 10);
+                if (end == p || errno || step < 1) return fail(err, errlen, "'%s': bad range step", s);
+                p = end;
+            }
+        }
+        if (a < 1 || b < a || b > (1 << 16))
+            return fail(err, errlen, "'%s': lengths must be in 1..65536 and ranges increasing", s);
+        for (long v = a; v <= b; v += step) {
+            if (out->n >= CONFIG_MAX_LENS) return fail(err, errlen, "'%s': more than %d lengths", s, CONFIG_MAX_LENS);
+            out->v[out->n++] = (int)v;
+        }
+        if (*p == ',') {
+            p++;
+            if (!*p) return fail(err, errlen, "'%s': trailing comma", s);
+        } else if (*p) {
+            return fail(err, errlen, "'%s': unexpected '%c'", s, *p);
+        }
+    }
+    qsort(out->v, (size_t)out->n, sizeof(int), cmp_int);
+    int k = 0;
+    for (int i = 0; i < out->n; i++)
+        if (i == 0 || out->v[i] != out->v[k - 1]) out->v[k++] = out->v[i];
+    out->n = k;
+    return 0;
+}
+
+void int_list_format(const int_list *l, char *buf, size_t len) {
+    size_t off = 0;
+    buf[0] = 0;
+    for (int i = 0; i < l->n && off < len; i++) {
+        /* compress runs a..b into "a-b" */
+        int j = i;
+        while (j + 1 < l->n && l->v[j + 1] == l->v[j] + 1) j++;
+        if (j > i + 1) off += (size_t)snprintf(buf + off, len - off, "%s%d-%d", off ? "," : "", l->v[i], l->v[j]);
+        else { off += (size_t)snprintf(buf + off, len - off, "%s%d", off ? "," : "", l->v[i]); j = i; }
+        i = j;
+    }
+}
+
+unsigned long config_stream_seed(const run_config *c, long explicit_seed, unsigned stream) {
+    if (explicit_seed >= 0) return (unsigned long)explicit_seed;
+    /* splitmix64 of (seed, stream): independent-looking streams from one seed */
+    unsigned long long z = (unsigned long long)c->seed * 0x9E3779B97F4A7C15ULL + (unsigned long long)(stream + 1) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    z ^= z >> 31;
+    return (unsigned long)(z & 0xffffffffUL);
+}

@@ -1,0 +1,86 @@
+/* The run configuration: one option table drives the command line, --config
+ * files, --help, config.csv and the config stored in checkpoints. */
+#ifndef POSPROBE_CONFIG_H
+#define POSPROBE_CONFIG_H
+
+#include <stddef.h>
+
+#define CONFIG_MAX_LENS 512
+#define CONFIG_STR 64
+
+typedef struct int_list {
+    int n;
+    int v[CONFIG_MAX_LENS];
+} int_list;
+
+typedef struct run_config {
+    /* what */
+    char task[CONFIG_STR], encoding[CONFIG_STR];
+    char head[CONFIG_STR];          /* auto | classification | regression */
+    char markers[CONFIG_STR];       /* none | bos | cls-sep */
+    char positions[CONFIG_STR];     /* sequential | randomized | shifted */
+    char eval_positions[CONFIG_STR];/* same | sequential */
+    /* model */
+    char norm[CONFIG_STR], mask[CONFIG_STR], act[CONFIG_STR], ln[CONFIG_STR], ln_kind[CONFIG_STR];
+    int layers, heads, dim, ff_mult;
+    double dropout, init_scale;
+    int max_pos;
+    /* encoding options */
+    double rope_base, rope_fraction;
+    int rope_trainable;
+    int clip_min, clip_max;          /* shaw / deberta / urpe offset clipping */
+    int t5_buckets, t5_max_distance;
+    double xpos_gamma, xpos_zeta;    /* xpos: scale zeta^(m/gamma) */
+    char mult_pos[CONFIG_STR];       /* multiplicative: learned | sinusoidal */
+    int alibi_asym;                  /* alibi bidirectional: separate left/right slopes */
+    /* task options */
+    int vocab, grid_w;
+    /* lengths */
+    int len, len_min, len_max;
+    char len_sampling[CONFIG_STR];  /* auto | fixed | uniform | curriculum */
+    int_list eval_lens;
+    int eval_every, eval_size;
+    /* optimisation */
+    int steps, batch, warmup;
+    double lr, wd, beta1, beta2, eps, clip, lr_min_ratio;
+    char schedule[CONFIG_STR];      /* constant | cosine | linear */
+    /* seeds: -1 = derived from seed */
+    long seed, seed_init, seed_data, seed_pos, seed_dropout, seed_eval;
+    /* output */
+    char out[1024], run_id[CONFIG_STR * 2];
+    int quiet;
+    double progress_every;
+} run_config;
+
+/* Sets every option to its default. */
+void config_defaults(run_config *c);
+
+/* Sets option `key` (long name without dashes) from text. On error writes a
+ * message (without "posprobe: error:") into err and returns -1. */
+int config_set(run_config *c, const char *key, const char *value, char *err, size_t errlen);
+/* Reads `key = value` lines ('#' comments). Errors name FILE:LINE. Keys seen
+ * are recorded in seen[] (option indices) so the command line can override. */
+int config_read_file(run_config *c, const char *path, char *err, size_t errlen);
+
+/* Cross-option checks after everything is set (lengths, heads | dim, ...).
+ * Names of tasks and encodings are checked by the registries' callers. */
+int config_validate(run_config *c, char *err, size_t errlen);
+
+/* Iterates options in table order: name and current value as text. Returns
+ * 0 past the end. Used for config.csv, checkpoints and --help. */
+int config_option(const run_config *c, int index, const char **name, char *value, size_t len);
+int config_option_help(int index, const char **name, const char **meta, const char **help, const char **def);
+/* Is `name` an option, and is it a 0/1 flag (which may be given without a value)? */
+int config_option_kind(const char *name, int *is_flag);
+/* Is this option a pure output/progress setting (not part of the experiment)? */
+int config_option_is_output(int index);
+
+/* Parses "8,16,32", "1-64", "1-64:8" (step) or a mix into a sorted, de-duplicated
+ * list of positive lengths. */
+int int_list_parse(const char *s, int_list *out, char *err, size_t errlen);
+void int_list_format(const int_list *l, char *buf, size_t len);
+
+/* Seeds derived from --seed for each stream unless set explicitly. */
+unsigned long config_stream_seed(const run_config *c, long explicit_seed, unsigned stream);
+
+#endif

@@ -1,0 +1,266 @@
+/* CSV reading and writing through libcsv, and atomic file writes. */
+#include "csvio.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <csv.h>
+
+static int fail(char *err, size_t len, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, len, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+int csv_out_open(csv_out *w, const char *path, char *err, size_t errlen) {
+    memset(w, 0, sizeof *w);
+    if (strlen(path) >= sizeof w->path) return fail(err, errlen, "%s: path too long", path);
+    snprintf(w->path, sizeof w->path, "%s", path);
+    snprintf(w->tmp, sizeof w->tmp, "%s.tmp", path);
+    w->f = fopen(w->tmp, "w");
+    if (!w->f) return fail(err, errlen, "%s: cannot write: %s", w->tmp, strerror(errno));
+    return 0;
+}
+
+static void note_error(csv_out *w) {
+    if (!w->failed) { w->failed = 1; w->saved_errno = errno; }
+}
+
+/* Quotes only when needed (libcsv's csv_fwrite quotes and escapes). */
+void csv_out_str(csv_out *w, const char *s) {
+    if (!w->f) return;
+    if (w->fields_in_row++ && fputc(',', w->f) == EOF) note_error(w);
+    if (strpbrk(s, ",\"\r\n") || (*s && (s[0] == ' ' || s[strlen(s) - 1] == ' '))) {
+        if (csv_fwrite(w->f, s, strlen(s)) != 0) note_error(w);
+    } else if (fputs(s, w->f) == EOF) {
+        note_error(w);
+    }
+}
+
+void csv_out_int(csv_out *w, long v) {
+    char buf[32];
+    snprintf(buf, sizeof buf, "%ld", v);
+    csv_out_str(w, buf);
+}
+
+void csv_out_real(csv_out *w, double v) {
+    char buf[40];
+    snprintf(buf, sizeof buf, "%.17g", v);
+    csv_out_str(w, buf);
+}
+
+void csv_out_float(csv_out *w, float v) {
+    char buf[40];
+    snprintf(buf, sizeof buf, "%.9g", (double)v);
+    csv_out_str(w, buf);
+}
+
+void csv_out_end_row(csv_out *w) {
+    if (!w->f) return;
+    if (fputc('\n', w->f) == EOF) note_error(w);
+    w->fields_in_row = 0;
+}
+
+void csv_out_header(csv_out *w, const char *const *names) {
+    for (; *names; names++) csv_out_str(w, *names);
+    csv_out_end_row(w);
+}
+
+void csv_out_flush(csv_out *w) {
+    if (w->f && fflush(w->f) != 0) note_error(w);
+}
+
+int csv_out_commit(csv_out *w, char *err, size_t errlen) {
+    if (!w->f) return fail(err, errlen, "%s: not open", w->path);
+    if (fflush(w->f) != 0) note_error(w);
+    if (fsync(fileno(w->f)) != 0 && errno != EINVAL) note_error(w);
+    if (fclose(w->f) != 0) note_error(w);
+    w->f = NULL;
+    if (w->failed) {
+        unlink(w->tmp);
+        return fail(err, errlen, "%s: write failed: %s", w->path, strerror(w->saved_errno));
+    }
+    if (rename(w->tmp, w->path) != 0) {
+        int e = errno;
+        unlink(w->tmp);
+        return fail(err, errlen, "%s: cannot rename into place: %s", w->path, strerror(e));
+    }
+    return 0;
+}
+
+void csv_out_abort(csv_out *w) {
+    if (w->f) fclose(w->f);
+    w->f = NULL;
+    unlink(w->tmp);
+}
+
+/* ---- reading */
+
+typedef struct {
+    csv_table *t;
+    char **row;         /* fields of the row being parsed */
+    int n, cap;
+    int line;
+    int error;
+    char msg[256];
+} reader;
+
+static void on_field(void *s, size_t len, void *data) {
+    reader *r = data;
+    if (r->error) return;
+    if (r->n == r->cap) {
+        r->cap = r->cap ? 2 * r->cap : 16;
+        r->row = realloc(r->row, (size_t)r->cap * sizeof *r->row);
+    }
+    char *f = malloc(len + 1);
+    memcpy(f, s, len);
+    f[len] = 0;
+    if (strlen(f) != len) { /* an embedded NUL byte */
+        snprintf(r->msg, sizeof r->msg, "line %d: a field contains a NUL byte", r->line + 1);
+        r->error = 1;
+    }
+    r->row[r->n++] = f;
+}
+
+static void free_fields(char **f, int n) {
+    for (int i = 0; i < n; i++) free(f[i]);
+}
+
+static void on_row(int c, void *data) {
+    (void)c;
+    reader *r = data;
+    r->line++;
+    if (r->error) { free_fields(r->row, r->n); r->n = 0; return; }
+    csv_table *t = r->t;
+    if (!t->header) {
+        t->n_cols = r->n;
+        t->header = malloc((size_t)r->n * sizeof(char *));
+        memcpy(t->header, r->row, (size_t)r->n * sizeof(char *));
+    } else if (r->n != t->n_cols) {
+        snprintf(r->msg, sizeof r->msg, "line %d: %d fields, the header has %d", r->line, r->n, t->n_cols);
+        r->error = 1;
+        free_fields(r->row, r->n);
+    } else {
+        t->rows = realloc(t->rows, (size_t)(t->n_rows + 1) * sizeof *t->rows);
+        t->rows[t->n_rows] = malloc((size_t)r->n * sizeof(char *));
+        memcpy(t->rows[t->n_rows], r->row, (size_t)r->n * sizeof(char *));
+        t->n_rows++;
+    }
+    r->n = 0;
+}
+
+int csv_read(const char *path, csv_table *t, char *err, size_t errlen) {
+    memset(t, 0, sizeof *t);
+    FILE *f = fopen(path, "rb");
+    if (!f) return fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    struct csv_parser p;
+    csv_init(&p, CSV_STRICT | CSV_APPEND_NULL);
+    reader r;
+    memset(&r, 0, sizeof r);
+    r.t = t;
+    char buf[65536];
+    size_t got;
+    int rc = 0;
+    while (!r.error && (got = fread(buf, 1, sizeof buf, f)) > 0) {
+        if (csv_parse(&p, buf, got, on_field, on_row, &r) != got) {
+            snprintf(r.msg, sizeof r.msg, "line %d: %s", r.line + 1, csv_strerror(csv_error(&p)));
+            r.error = 1;
+        }
+    }
+    if (!r.error && ferror(f)) { snprintf(r.msg, sizeof r.msg, "read error"); r.error = 1; }
+    if (!r.error && csv_fini(&p, on_field, on_row, &r) != 0) {
+        snprintf(r.msg, sizeof r.msg, "line %d: %s", r.line + 1, csv_strerror(csv_error(&p)));
+        r.error = 1;
+    }
+    if (!r.error && !t->header) { snprintf(r.msg, sizeof r.msg, "empty file (no header)"); r.error = 1; }
+    free_fields(r.row, r.n);
+    free(r.row);
+    csv_free(&p);
+    fclose(f);
+    if (r.error) {
+        csv_table_free(t);
+        rc = fail(err, errlen, "%s:%s", path, r.msg);
+    }
+    return rc;
+}
+
+int csv_col(const csv_table *t, const char *name) {
+    for (int c = 0; c < t->n_cols; c++)
+        if (strcmp(t->header[c], name) == 0) return c;
+    return -1;
+}
+
+const char *csv_get(const csv_table *t, int row, const char *name) {
+    int c = csv_col(t, name);
+    return c < 0 || row < 0 || row >= t->n_rows ? NULL : t->rows[row][c];
+}
+
+void csv_table_free(csv_table *t) {
+    if (t->header) free_fields(t->header, t->n_cols);
+    free(t->header);
+    for (int r = 0; r < t->n_rows; r++) {
+        free_fields(t->rows[r], t->n_cols);
+        free(t->rows[r]);
+    }
+    free(t->rows);
+    memset(t, 0, sizeof *t);
+}
+
+int file_write_atomic(const char *path, const void *data, size_t len, char *err, size_t errlen) {
+    char tmp[1200];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) return fail(err, errlen, "%s: cannot write: %s", tmp, strerror(errno));
+    const char *p = data;
+    size_t left = len;
+    while (left) {
+        ssize_t k = write(fd, p, left);
+        if (k < 0) {
+            if (errno == EINTR) continue;
+            int e = errno;
+            close(fd);
+            unlink(tmp);
+            return fail(err, errlen, "%s: write failed: %s", path, strerror(e));
+        }
+        p += k;
+        left -= (size_t)k;
+    }
+    if (fsync(fd) != 0 && errno != EINVAL) {
+        int e = errno;
+        close(fd);
+        unlink(tmp);
+        return fail(err, errlen, "%s: fsync failed: %s", path, strerror(e));
+    }
+    close(fd);
+    if (rename(tmp, path) != 0) {
+        int e = errno;
+        unlink(tmp);
+        return fail(err, errlen, "%s: cannot rename into place: %s", path, strerror(e));
+    }
+    return 0;
+}
+
+int make_dirs(const char *path, char *err, size_t errlen) {
+    char buf[1100];
+    if (strlen(path) >= sizeof buf) return fail(err, errlen, "%s: path too long", path);
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; ; p++) {
+        if (*p == '/' || *p == 0) {
+            char c = *p;
+            *p = 0;
+            if (mkdir(buf, 0755) != 0 && errno != EEXIST) return fail(err, errlen, "%s: cannot create: %s", buf, strerror(errno));
+            struct stat st;
+            if (stat(buf, &st) != 0 || !S_ISDIR(st.st_mode)) return fail(err, errlen, "%s: not a directory", buf);
+            *p = c;
+            if (!c) break;
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,52 @@
+/* CSV through libcsv: an atomic writer (temp file, fsync, rename) and a
+ * reader into memory. */
+#ifndef POSPROBE_CSVIO_H
+#define POSPROBE_CSVIO_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+typedef struct csv_out {
+    FILE *f;
+    char path[1100], tmp[1120];
+    int fields_in_row;
+    int failed;           /* a write failed: commit reports it */
+    int saved_errno;
+} csv_out;
+
+/* Opens PATH.tmp for writing; -1 with a message naming the path on error. */
+int csv_out_open(csv_out *w, const char *path, char *err, size_t errlen);
+void csv_out_str(csv_out *w, const char *s);
+void csv_out_int(csv_out *w, long v);
+/* %.9g in the float build's values, %.17g for doubles: both round-trip. */
+void csv_out_real(csv_out *w, double v);
+void csv_out_float(csv_out *w, float v);
+void csv_out_end_row(csv_out *w);
+/* Writes a header from a NULL-terminated list. */
+void csv_out_header(csv_out *w, const char *const *names);
+/* Flushes, fsyncs and renames PATH.tmp to PATH. */
+int csv_out_commit(csv_out *w, char *err, size_t errlen);
+/* Flushes what has been written so far to PATH.tmp (for long runs). */
+void csv_out_flush(csv_out *w);
+/* Closes and removes PATH.tmp. */
+void csv_out_abort(csv_out *w);
+
+typedef struct csv_table {
+    int n_rows, n_cols;   /* n_rows excludes the header */
+    char **header;        /* (n_cols) */
+    char ***rows;         /* (n_rows, n_cols) */
+} csv_table;
+
+/* Reads a CSV file with a header row; every row must have the header's
+ * width. -1 with "PATH:LINE: ..." on error. */
+int csv_read(const char *path, csv_table *t, char *err, size_t errlen);
+int csv_col(const csv_table *t, const char *name);   /* -1 if absent */
+const char *csv_get(const csv_table *t, int row, const char *name);   /* NULL if absent */
+void csv_table_free(csv_table *t);
+
+/* Writes bytes to PATH atomically (temp + fsync + rename). */
+int file_write_atomic(const char *path, const void *data, size_t len, char *err, size_t errlen);
+/* mkdir -p; -1 with a message on error. */
+int make_dirs(const char *path, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,195 @@
+/* posprobe: the command line. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "checkpoint.h"
+#include "config.h"
+#include "encoding.h"
+#include "run.h"
+#include "task.h"
+
+#define EXIT_USAGE 2
+
+static void die_usage(const char *msg) {
+    fprintf(stderr, "posprobe: error: %s\n", msg);
+    exit(EXIT_USAGE);
+}
+
+static void print_train_help(FILE *f) {
+    run_config d;
+    config_defaults(&d);
+    fprintf(f,
+            "usage: posprobe train [--config FILE] [--OPTION VALUE ...] --out DIR\n\n"
+            "Trains one model and writes DIR/{config,train,eval,summary}.csv and DIR/checkpoint.bin.\n"
+            "--config FILE reads 'key = value' lines with these option names; the command line overrides it.\n"
+            "Exit status: 0 finished, 3 diverged (non-finite loss or gradient), 130 interrupted, 2 bad usage, 1 I/O error.\n\n"
+            "options (default in brackets):\n");
+    const char *name, *meta, *help, *choices;
+    char value[4096];
+    for (int i = 0; config_option_help(i, &name, &meta, &help, &choices); i++) {
+        const char *n2;
+        config_option(&d, i, &n2, value, sizeof value);
+        char left[96];
+        snprintf(left, sizeof left, "--%s %s", name, meta);
+        fprintf(f, "  %-40s %s [%s]\n", left, help, value[0] ? value : "none");
+    }
+}
+
+static void print_main_help(FILE *f) {
+    fprintf(f,
+            "posprobe %s: position-encoding probe experiments (%s build, BLAS %s)\n\n"
+            "usage: posprobe COMMAND [options]\n\n"
+            "commands:\n"
+            "  train    train one model on a task: posprobe train --help\n"
+            "  eval     evaluate a trained run: posprobe eval --checkpoint DIR --eval-lens LIST [--out FILE]\n"
+            "  list     posprobe list encodings|tasks|norms\n"
+            "  help     this text; 'posprobe help train' for the training options\n"
+            "  version  the program version\n",
+            POSPROBE_VERSION, REAL_NAME, POSPROBE_BLAS_NAME);
+}
+
+static int cmd_list(int argc, char **argv) {
+    if (argc != 1) die_usage("usage: posprobe list encodings|tasks|norms");
+    if (strcmp(argv[0], "encodings") == 0) {
+        for (int i = 0; encoding_at(i); i++)
+            printf("%-16s %-9s %s\n", encoding_at(i)->name, encoding_at(i)->where, encoding_at(i)->summary);
+    } else if (strcmp(argv[0], "tasks") == 0) {
+        for (int i = 0; task_at(i); i++) {
+            const task_def *t = task_at(i);
+            printf("%-18s %-8s %s; n = %s\n", t->name, t->shape == TASK_ALIGNED ? "aligned" : "seq2seq", t->summary,
+                   t->n_means);
+        }
+    } else if (strcmp(argv[0], "norms") == 0) {
+        for (int k = 0; k < NORM_COUNT; k++) printf("%-10s %s\n", attn_norm_name((attn_norm)k), attn_norm_describe((attn_norm)k));
+    } else {
+        char msg[256];
+        snprintf(msg, sizeof msg, "list: unknown category '%.64s' (encodings, tasks or norms)", argv[0]);
+        die_usage(msg);
+    }
+    return 0;
+}
+
+/* Splits "--key=value" / "--key value"; flags may omit the value. */
+static int next_option(int argc, char **argv, int *i, char *key, size_t klen, const char **value) {
+    const char *a = argv[*i];
+    if (strncmp(a, "--", 2) != 0 || !a[2]) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "unexpected argument '%.64s' (options start with --)", a);
+        die_usage(msg);
+    }
+    a += 2;
+    const char *eq = strchr(a, '=');
+    if (eq) {
+        snprintf(key, klen, "%.*s", (int)(eq - a), a);
+        *value = eq + 1;
+        return 0;
+    }
+    snprintf(key, klen, "%s", a);
+    int is_flag = 0;
+    config_option_kind(key, &is_flag);
+    if (*i + 1 < argc && (strncmp(argv[*i + 1], "--", 2) != 0 || !is_flag)) {
+        *value = argv[++*i];
+    } else if (is_flag) {
+        *value = "1";
+    } else {
+        char msg[256];
+        snprintf(msg, sizeof msg, "--%.64s needs a value", key);
+        die_usage(msg);
+    }
+    return 0;
+}
+
+static int cmd_train(int argc, char **argv) {
+    run_config c;
+    config_defaults(&c);
+    char err[2048], key[128];
+    const char *value;
+    /* --config first, so the command line overrides it */
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) { print_train_help(stdout); return 0; }
+        if (strcmp(argv[i], "--config") == 0 || strncmp(argv[i], "--config=", 9) == 0) {
+            const char *path = argv[i][8] == '=' ? argv[i] + 9 : (i + 1 < argc ? argv[i + 1] : NULL);
+            if (!path) die_usage("--config needs a file");
+            if (config_read_file(&c, path, err, sizeof err)) die_usage(err);
+        }
+    }
+    char seen[256][128];
+    int n_seen = 0;
+    for (int i = 0; i < argc; i++) {
+        next_option(argc, argv, &i, key, sizeof key, &value);
+        if (strcmp(key, "config") == 0) continue;
+        for (int s = 0; s < n_seen; s++)
+            if (strcmp(seen[s], key) == 0) {
+                snprintf(err, sizeof err, "--%s is given twice", key);
+                die_usage(err);
+            }
+        if (n_seen < 256) snprintf(seen[n_seen++], sizeof seen[0], "%s", key);
+        if (config_set(&c, key, value, err, sizeof err)) die_usage(err);
+    }
+    run_result res;
+    run_install_signal_handlers();
+    if (run_train(&c, &res, err, sizeof err)) {
+        if (strncmp(err, "usage: ", 7) == 0) die_usage(err + 7);
+        fprintf(stderr, "posprobe: error: %s\n", err);
+        return 1;
+    }
+    return (int)res.status;
+}
+
+static int cmd_eval(int argc, char **argv) {
+    const char *dir = NULL, *out = NULL, *lens = NULL, *value;
+    char key[128], err[2048];
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0) {
+            printf("usage: posprobe eval --checkpoint DIR --eval-lens LIST [--out FILE]\n"
+                   "Evaluates the run in DIR (its checkpoint.bin) on the run's own held-out sets at each length;\n"
+                   "writes eval.csv rows (the same columns as a run's eval.csv) to FILE or stdout.\n");
+            return 0;
+        }
+        next_option(argc, argv, &i, key, sizeof key, &value);
+        if (strcmp(key, "checkpoint") == 0) dir = value;
+        else if (strcmp(key, "out") == 0) out = value;
+        else if (strcmp(key, "eval-lens") == 0) lens = value;
+        else {
+            snprintf(err, sizeof err, "eval: unknown option '--%.64s'", key);
+            die_usage(err);
+        }
+    }
+    if (!dir) die_usage("eval: --checkpoint DIR is required");
+    int_list l;
+    if (!lens) {
+        char path[1200];
+        checkpoint_info info;
+        snprintf(path, sizeof path, "%s/checkpoint.bin", dir);
+        if (checkpoint_load(path, &info, NULL, err, sizeof err)) die_usage(err);
+        l = info.cfg.eval_lens;
+    } else if (int_list_parse(lens, &l, err, sizeof err)) {
+        char msg[2200];
+        snprintf(msg, sizeof msg, "--eval-lens: %s", err);
+        die_usage(msg);
+    }
+    if (run_eval_checkpoint(dir, &l, out, err, sizeof err)) {
+        fprintf(stderr, "posprobe: error: %s\n", err);
+        return 1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) { print_main_help(stderr); return EXIT_USAGE; }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "train") == 0) return cmd_train(argc - 2, argv + 2);
+    if (strcmp(cmd, "eval") == 0) return cmd_eval(argc - 2, argv + 2);
+    if (strcmp(cmd, "list") == 0) return cmd_list(argc - 2, argv + 2);
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) { printf("posprobe %s\n", POSPROBE_VERSION); return 0; }
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        if (argc > 2 && strcmp(argv[2], "train") == 0) print_train_help(stdout);
+        else print_main_help(stdout);
+        return 0;
+    }
+    char msg[256];
+    snprintf(msg, sizeof msg, "unknown command '%.64s' (try: posprobe help)", cmd);
+    die_usage(msg);
+    return EXIT_USAGE;
+}

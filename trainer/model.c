@@ -1,0 +1,172 @@
+/* The model's parameters and its forward pass. */
+#include "model.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+act_kind act_parse(const char *s) {
+    return strcmp(s, "relu") == 0 ? ACT_RELU : strcmp(s, "swish") == 0 ? ACT_SWISH : ACT_GELU;
+}
+
+int model_build(model *m, const run_config *c, int max_n, char *err, size_t errlen) {
+    memset(m, 0, sizeof *m);
+    m->cfg = *c;
+    if (layout_init(&m->lo, &m->cfg, max_n, err, errlen)) return -1;
+    m->enc = encoding_find(c->encoding);
+    if (!m->enc) { snprintf(err, errlen, "unknown encoding '%s' (see: posprobe list encodings)", c->encoding); return -1; }
+    attn_mask_parse(c->mask, &m->mask);
+    attn_norm_parse(c->norm, &m->norm);
+    if ((m->enc->flags & ENC_CAUSAL_ONLY) && m->mask != MASK_CAUSAL) {
+        snprintf(err, errlen, "encoding '%s' is defined for --mask causal only", c->encoding);
+        return -1;
+    }
+    m->C = c->dim;
+    m->H = c->heads;
+    m->D = c->dim / c->heads;
+    m->L = c->layers;
+    m->F = c->dim * c->ff_mult;
+    m->V = m->lo.vocab;
+    m->K = m->lo.classes;
+    m->act = act_parse(c->act);
+    m->n_train = layout_seq_len(&m->lo, c->len_max);
+    if (m->norm == NORM_LOGSCALED && m->n_train < 2) {
+        snprintf(err, errlen, "--norm logscaled needs a training sequence of at least 2 tokens");
+        return -1;
+    }
+    m->post_ln = strcmp(c->ln, "post") == 0;
+    m->rms = strcmp(c->ln_kind, "rms") == 0;
+    double s = c->init_scale;
+    /* residual projections scaled by 1/sqrt(2L) (GPT-2), so depth does not blow up the stream */
+    double s_res = s / sqrt(2.0 * m->L);
+    param_store *ps = &m->ps;
+    params_init(ps);
+    m->tok_emb = params_declare(ps, "tok_emb", 2, (int[]){m->V, m->C}, INIT_NORMAL, s, 0);
+    enc_dims d = {m->C, m->H, m->D, m->L, c->max_pos, m->mask, &m->cfg};
+    m->enc_state = m->enc->create(ps, &d, err, errlen);
+    if (!m->enc_state) return -1;
+    m->blocks = calloc((size_t)m->L, sizeof *m->blocks);
+    for (int l = 0; l < m->L; l++) {
+        block_params *b = &m->blocks[l];
+        char name[64];
+#define DECL(field, nm, shape, init, sc, decay) \
+    (snprintf(name, sizeof name, "block%d.%s", l, nm), b->field = params_declare(ps, name, (int)(sizeof shape / sizeof(int)), shape, init, sc, decay))
+        DECL(ln1_g, "ln1.g", ((int[]){m->C}), INIT_ONE, 0, 0);
+        if (!m->rms) DECL(ln1_b, "ln1.b", ((int[]){m->C}), INIT_ZERO, 0, 0);
+        DECL(wq, "attn.wq", ((int[]){m->C, m->C}), INIT_NORMAL, s, 1);
+        DECL(bq, "attn.bq", ((int[]){m->C}), INIT_ZERO, 0, 0);
+        DECL(wk, "attn.wk", ((int[]){m->C, m->C}), INIT_NORMAL, s, 1);
+        DECL(bk, "attn.bk", ((int[]){m->C}), INIT_ZERO, 0, 0);
+        DECL(wv, "attn.wv", ((int[]){m->C, m->C}), INIT_NORMAL, s, 1);
+        DECL(bv, "attn.bv", ((int[]){m->C}), INIT_ZERO, 0, 0);
+        DECL(wo, "attn.wo", ((int[]){m->C, m->C}), INIT_NORMAL, s_res, 1);
+        DECL(bo, "attn.bo", ((int[]){m->C}), INIT_ZERO, 0, 0);
+        DECL(ln2_g, "ln2.g", ((int[]){m->C}), INIT_ONE, 0, 0);
+        if (!m->rms) DECL(ln2_b, "ln2.b", ((int[]){m->C}), INIT_ZERO, 0, 0);
+        DECL(w1, "mlp.w1", ((int[]){m->C, m->F}), INIT_NORMAL, s, 1);
+        DECL(b1, "mlp.b1", ((int[]){m->F}), INIT_ZERO, 0, 0);
+        DECL(w2, "mlp.w2", ((int[]){m->F, m->C}), INIT_NORMAL, s_res, 1);
+        DECL(b2, "mlp.b2", ((int[]){m->C}), INIT_ZERO, 0, 0);
+#undef DECL
+    }
+    if (!m->post_ln) {
+        m->lnf_g = params_declare(ps, "lnf.g", 1, (int[]){m->C}, INIT_ONE, 0, 0);
+        if (!m->rms) m->lnf_b = params_declare(ps, "lnf.b", 1, (int[]){m->C}, INIT_ZERO, 0, 0);
+    }
+    m->head_w = params_declare(ps, "head.w", 2, (int[]){m->C, m->K}, INIT_NORMAL, s, 1);
+    m->head_b = params_declare(ps, "head.b", 1, (int[]){m->K}, INIT_ZERO, 0, 0);
+    params_allocate(ps);
+    m->dropout_rng = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(m->dropout_rng, config_stream_seed(c, c->seed_dropout, 3));
+    return 0;
+}
+
+void model_init_params(model *m, gsl_rng *init_rng) {
+    params_initialize(&m->ps, init_rng);
+    if (m->enc->init) m->enc->init(m->enc_state, init_rng);
+}
+
+int model_check_positions(const model *m, int T, const int *pos, char *err, size_t errlen) {
+    if (!(m->enc->flags & ENC_TABLE)) return 0;
+    for (int t = 0; t < T; t++)
+        if (pos[t] >= m->cfg.max_pos) {
+            snprintf(err, errlen,
+                     "encoding '%s' has a table of --max-pos %d positions, but position %d is needed "
+                     "(raise --max-pos or use --positions randomized)",
+                     m->enc->name, m->cfg.max_pos, pos[t]);
+            return -1;
+        }
+    return 0;
+}
+
+static tensor *norm_apply(model *m, graph *g, tensor *x, tensor *gamma, tensor *beta) {
+    return m->rms ? op_rmsnorm(g, x, gamma, (real)1e-5) : op_layernorm(g, x, gamma, beta, (real)1e-5);
+}
+
+static tensor *activation(model *m, graph *g, tensor *x) {
+    return m->act == ACT_RELU ? op_relu(g, x) : m->act == ACT_SWISH ? op_swish(g, x) : op_gelu(g, x);
+}
+
+static double rng_uniform(void *r) { return gsl_rng_uniform(r); }
+
+static tensor *dropout(model *m, graph *g, tensor *x, int train) {
+    return train && m->cfg.dropout > 0 ? op_dropout(g, x, (real)m->cfg.dropout, rng_uniform, m->dropout_rng) : x;
+}
+
+/* h (B, T, C) -> attention output (B, T, C) */
+static tensor *attention_block(model *m, graph *g, int l, tensor *h, const positions *pos, int T) {
+    block_params *p = &m->blocks[l];
+    tensor *q = op_split_heads(g, op_linear(g, h, p->wq, p->bq), m->H);    /* (B*H, T, D) */
+    tensor *k = op_split_heads(g, op_linear(g, h, p->wk, p->bk), m->H);
+    tensor *v = op_split_heads(g, op_linear(g, h, p->wv, p->bv), m->H);
+    if (m->enc->rotate) m->enc->rotate(m->enc_state, g, l, &q, &k, &v, pos);
+    tensor *bias = m->enc->scores ? m->enc->scores(m->enc_state, g, l, q, k, pos) : NULL;   /* (H|B*H, T, T) */
+    attn_opts o = {(real)(1 / sqrt((double)m->D)), m->mask, m->norm, m->n_train, m->H};
+    tensor *A = op_attn_probs(g, q, k, bias, &o);                          /* (B*H, T, T) */
+    tensor *out = m->enc->values ? m->enc->values(m->enc_state, g, l, A, v, pos) : op_bmm(g, A, v, 0, 0);
+    (void)T;
+    return op_linear(g, op_merge_heads(g, out, m->H), p->wo, p->bo);      /* (B, T, C) */
+}
+
+static tensor *mlp_block(model *m, graph *g, int l, tensor *h) {
+    block_params *p = &m->blocks[l];
+    return op_linear(g, activation(m, g, op_linear(g, h, p->w1, p->b1)), p->w2, p->b2);
+}
+
+tensor *model_forward(model *m, graph *g, const batch *b, int train) {
+    int B = b->B, T = b->T;
+    positions pos = {T, b->pos, (m->lo.task->flags & TASK_2D) ? b->pos_x : NULL,
+                     (m->lo.task->flags & TASK_2D) ? b->pos_y : NULL};
+    tensor *x = op_reshape(g, op_embedding(g, m->tok_emb, b->tokens, B * T), 3, (int[]){B, T, m->C}); /* (B, T, C) */
+    if (m->enc->embed) x = m->enc->embed(m->enc_state, g, x, &pos);
+    if (m->hidden) m->hidden[0] = x;
+    for (int l = 0; l < m->L; l++) {
+        block_params *p = &m->blocks[l];
+        if (m->post_ln) {
+            x = norm_apply(m, g, op_add(g, x, dropout(m, g, attention_block(m, g, l, x, &pos, T), train)), p->ln1_g, p->ln1_b);
+            x = norm_apply(m, g, op_add(g, x, dropout(m, g, mlp_block(m, g, l, x), train)), p->ln2_g, p->ln2_b);
+        } else {
+            x = op_add(g, x, dropout(m, g, attention_block(m, g, l, norm_apply(m, g, x, p->ln1_g, p->ln1_b), &pos, T), train));
+            x = op_add(g, x, dropout(m, g, mlp_block(m, g, l, norm_apply(m, g, x, p->ln2_g, p->ln2_b)), train));
+        }
+        if (m->hidden) m->hidden[l + 1] = x;
+    }
+    if (!m->post_ln) x = norm_apply(m, g, x, m->lnf_g, m->lnf_b);
+    tensor *y = op_linear(g, x, m->head_w, m->head_b);                    /* (B, T, K) */
+    return op_reshape(g, y, 2, (int[]){B * T, m->K});                     /* (B*T, K) */
+}
+
+tensor *model_loss(model *m, graph *g, const batch *b, tensor *out) {
+    if (m->lo.regression)
+        return op_mse(g, op_reshape(g, out, 1, (int[]){(int)out->n}), b->values, b->weights);
+    return op_cross_entropy(g, out, b->targets);
+}
+
+void model_free(model *m) {
+    if (m->enc && m->enc->destroy && m->enc_state) m->enc->destroy(m->enc_state);
+    params_free(&m->ps);
+    free(m->blocks);
+    if (m->dropout_rng) gsl_rng_free(m->dropout_rng);
+    memset(m, 0, sizeof *m);
+}

@@ -1,0 +1,56 @@
+/* The attention model: token embedding -> encoding hooks -> L x [attention +
+ * MLP] with residuals -> final norm -> head. */
+#ifndef POSPROBE_MODEL_H
+#define POSPROBE_MODEL_H
+
+#include <gsl/gsl_rng.h>
+
+#include "config.h"
+#include "encoding.h"
+#include "engine.h"
+#include "params.h"
+#include "task.h"
+
+typedef enum { ACT_RELU, ACT_GELU, ACT_SWISH } act_kind;
+
+typedef struct block_params {
+    tensor *ln1_g, *ln1_b, *wq, *bq, *wk, *bk, *wv, *bv, *wo, *bo;   /* attention */
+    tensor *ln2_g, *ln2_b, *w1, *b1, *w2, *b2;                       /* MLP */
+} block_params;
+
+typedef struct model {
+    run_config cfg;
+    layout lo;
+    const encoding_def *enc;
+    void *enc_state;
+    param_store ps;
+    int C, H, D, L, F, V, K;      /* width, heads, head size, layers, MLP width, vocab, outputs */
+    attn_mask mask;
+    attn_norm norm;
+    act_kind act;
+    int post_ln, rms;
+    int n_train;                  /* model sequence length at len-max (logscaled) */
+    tensor *tok_emb;              /* (V, C) */
+    block_params *blocks;         /* (L) */
+    tensor *lnf_g, *lnf_b;        /* (C) */
+    tensor *head_w, *head_b;      /* (C, K), (K) */
+    gsl_rng *dropout_rng;
+    tensor **hidden;              /* when non-NULL: hidden[l] = block l's output (B, T, C), l = 0..L */
+} model;
+
+/* Builds the model for config c (validated) whose task lengths go up to max_n.
+ * Returns -1 with a message on bad combinations. Parameters are allocated but
+ * not initialised. */
+int model_build(model *m, const run_config *c, int max_n, char *err, size_t errlen);
+void model_init_params(model *m, gsl_rng *init_rng);
+/* Checks that a batch's positions are usable by the encoding (table size). */
+int model_check_positions(const model *m, int T, const int *pos, char *err, size_t errlen);
+/* Forward pass: (B*T, K) logits (K = 1 for regression). train enables dropout. */
+tensor *model_forward(model *m, graph *g, const batch *b, int train);
+/* Loss of the forward output against the batch's targets. */
+tensor *model_loss(model *m, graph *g, const batch *b, tensor *out);
+void model_free(model *m);
+
+act_kind act_parse(const char *s);
+
+#endif

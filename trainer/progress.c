@@ -1,0 +1,57 @@
+/* Progress reporting. */
+#include "progress.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+double now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void progress_start(progress *p, const char *label, int total, int quiet, double every_s) {
+    memset(p, 0, sizeof *p);
+    p->total = total;
+    p->quiet = quiet;
+    p->tty = isatty(STDERR_FILENO);
+    p->every_s = p->tty ? 0.1 : every_s;
+    p->start = p->last = now_seconds();
+    snprintf(p->label, sizeof p->label, "%s", label);
+}
+
+static void format_eta(double s, char *buf, size_t len) {
+    if (s < 0 || s > 1e7) { snprintf(buf, len, "?"); return; }
+    int t = (int)(s + 0.5);
+    if (t >= 3600) snprintf(buf, len, "%dh%02dm", t / 3600, t / 60 % 60);
+    else snprintf(buf, len, "%dm%02ds", t / 60, t % 60);
+}
+
+void progress_update(progress *p, int step, double loss, double acc) {
+    if (p->quiet) return;
+    double now = now_seconds();
+    if (now - p->last < p->every_s && step != p->total) return;
+    p->last = now;
+    double elapsed = now - p->start, rate = step / (elapsed > 0 ? elapsed : 1e-9);
+    char eta[32];
+    format_eta(rate > 0 ? (p->total - step) / rate : -1, eta, sizeof eta);
+    if (p->tty) {
+        int width = 24, filled = p->total ? (int)((double)width * step / p->total) : width;
+        char bar[32];
+        for (int i = 0; i < width; i++) bar[i] = i < filled ? '#' : '.';
+        bar[width] = 0;
+        fprintf(stderr, "\r%s [%s] %d/%d loss %.4f acc %.3f %.1f steps/s ETA %s ", p->label, bar, step, p->total, loss,
+                acc, rate, eta);
+    } else {
+        fprintf(stderr, "%s: step %d/%d loss %.4f acc %.3f %.1f steps/s ETA %s\n", p->label, step, p->total, loss, acc,
+                rate, eta);
+    }
+    fflush(stderr);
+}
+
+void progress_end(progress *p, const char *status) {
+    if (p->quiet) return;
+    fprintf(stderr, "%s%s: %s after %.1fs\n", p->tty ? "\n" : "", p->label, status, now_seconds() - p->start);
+}

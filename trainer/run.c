@@ -1,0 +1,504 @@
+/* Training, evaluation and the run directory. */
+#include "run.h"
+
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <gsl/gsl_rng.h>
+
+#include "checkpoint.h"
+#include "progress.h"
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig) { (void)sig; stop_requested = 1; }
+
+void run_install_signal_handlers(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+static int fail(char *err, size_t len, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, len, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* Random streams, each derived from --seed unless set explicitly. */
+enum { STREAM_INIT = 0, STREAM_DATA = 1, STREAM_POS = 2, STREAM_DROPOUT = 3, STREAM_EVAL = 4, STREAM_EVAL_POS = 5 };
+
+static gsl_rng *stream(unsigned long seed) {
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(r, seed);
+    return r;
+}
+
+static int max_int(int a, int b) { return a > b ? a : b; }
+
+static int run_max_n(const run_config *c) {
+    int n = c->len_max;
+    for (int i = 0; i < c->eval_lens.n; i++) n = max_int(n, c->eval_lens.v[i]);
+    return n;
+}
+
+/* ---------------------------------------------------------- evaluation */
+
+/* Scores one forward output: token counts and per-sequence exact matches. */
+static void score_batch(const model *m, const batch *b, const tensor *out, long *tok_ok, long *tok_n, long *seq_ok) {
+    int K = m->K;
+    for (int s = 0; s < b->B; s++) {
+        int all = 1, any = 0;
+        for (int t = 0; t < b->T; t++) {
+            size_t i = (size_t)s * b->T + t;
+            if (b->weights[i] == 0) continue;
+            int ok;
+            if (m->lo.regression) {
+                ok = fabs((double)out->data[i] - b->values[i]) < 0.5;
+            } else {
+                const real *z = out->data + i * (size_t)K;
+                int best = 0;
+                for (int k = 1; k < K; k++) if (z[k] > z[best]) best = k;
+                ok = best == b->targets[i];
+            }
+            *tok_ok += ok;
+            (*tok_n)++;
+            all &= ok;
+            any = 1;
+        }
+        if (any) *seq_ok += all;
+    }
+}
+
+static double scored_weight(const batch *b) {
+    double w = 0;
+    for (size_t i = 0; i < (size_t)b->B * b->T; i++) w += b->weights[i];
+    return w;
+}
+
+/* Greedy autoregressive decoding of the answer (decoder form): each answer
+ * token is predicted from the prompt and the tokens predicted before it. */
+static void greedy_decode(model *m, graph *g, const batch *b, batch *gb, long *tok_ok, long *tok_n, long *seq_ok) {
+    int prefix = b->answer_at + 1, M = b->answer_len;   /* [BOS] in [SEP] */
+    int *work = gb->scratch;                             /* (B, T) generated sequences */
+    for (int s = 0; s < b->B; s++)
+        memcpy(work + (size_t)s * b->T, b->tokens + (size_t)s * b->T, (size_t)prefix * sizeof(int));
+    int *pred = gb->answer;                              /* (B, M) */
+    for (int j = 0; j < M; j++) {
+        int Tj = prefix + j;
+        gb->B = b->B;
+        gb->T = Tj;
+        for (int s = 0; s < b->B; s++) memcpy(gb->tokens + (size_t)s * Tj, work + (size_t)s * b->T, (size_t)Tj * sizeof(int));
+        memcpy(gb->pos, b->pos, (size_t)Tj * sizeof(int));
+        memcpy(gb->pos_x, b->pos_x, (size_t)Tj * sizeof(int));
+        memcpy(gb->pos_y, b->pos_y, (size_t)Tj * sizeof(int));
+        tensor *out = model_forward(m, g, gb, 0);
+        for (int s = 0; s < b->B; s++) {
+            const real *z = out->data + ((size_t)s * Tj + (size_t)(Tj - 1)) * (size_t)m->K;
+            int best = 0;
+            for (int k = 1; k < m->K; k++) if (z[k] > z[best]) best = k;
+            pred[(size_t)s * M + j] = best;
+            work[(size_t)s * b->T + Tj] = best;
+        }
+        graph_reset(g);
+    }
+    for (int s = 0; s < b->B; s++) {
+        int all = 1;
+        for (int j = 0; j < M; j++) {
+            int ok = pred[(size_t)s * M + j] == b->answer[(size_t)s * M + j];
+            *tok_ok += ok;
+            all &= ok;
+        }
+        *tok_n += M;
+        *seq_ok += all;
+    }
+}
+
+static void write_eval_row(csv_out *w, const char *run_id, int step, int len, const char *mode, double loss,
+                           double tok, double seq, int n_seq) {
+    csv_out_str(w, run_id);
+    csv_out_int(w, step);
+    csv_out_int(w, len);
+    csv_out_str(w, mode);
+    csv_out_real(w, loss);
+    csv_out_real(w, tok);
+    csv_out_real(w, seq);
+    csv_out_int(w, n_seq);
+    csv_out_end_row(w);
+}
+
+static const char *const EVAL_HEADER[] = {"run_id", "step", "length", "eval_mode", "loss", "token_acc", "seq_acc",
+                                          "n_sequences", NULL};
+
+int run_evaluate(model *m, const int_list *lens, int step, const char *run_id, csv_out *w, eval_totals *tot,
+                 char *err, size_t errlen) {
+    const run_config *c = &m->cfg;
+    int chunk = c->eval_size < 64 ? c->eval_size : 64;
+    int max_T = 0;
+    for (int i = 0; i < lens->n; i++) {
+        if (layout_check_len(&m->lo, lens->v[i], err, errlen)) return -1;
+        max_T = max_int(max_T, layout_seq_len(&m->lo, lens->v[i]));
+    }
+    batch b, gb;
+    batch_alloc(&b, chunk, max_T);
+    int decoder = m->lo.form == FORM_DECODER;
+    if (decoder) batch_alloc(&gb, chunk, max_T);
+    arena ar;
+    arena_init(&ar, 1 << 20);
+    graph g;
+    graph_init(&g, &ar, 0);
+    pos_kind pk = strcmp(c->eval_positions, "sequential") == 0 ? POS_SEQUENTIAL : pos_kind_parse(c->positions);
+    memset(tot, 0, sizeof *tot);
+    int rc = 0;
+    for (int li = 0; li < lens->n && !rc; li++) {
+        int n = lens->v[li];
+        /* a fixed held-out set per length: the same at every evaluation step */
+        gsl_rng *dr = stream(config_stream_seed(c, c->seed_eval, STREAM_EVAL) + 1000003UL * (unsigned long)n);
+        gsl_rng *pr = stream(config_stream_seed(c, c->seed_eval, STREAM_EVAL_POS) + 1000003UL * (unsigned long)n);
+        long tok_ok = 0, tok_n = 0, seq_ok = 0, g_ok = 0, g_n = 0, g_seq = 0;
+        double loss_sum = 0, loss_w = 0;
+        for (int done = 0; done < c->eval_size && !rc; done += chunk) {
+            b.B = c->eval_size - done < chunk ? c->eval_size - done : chunk;
+            layout_fill(&m->lo, &b, n, dr, pk, c->max_pos, pr);
+            if (model_check_positions(m, b.T, b.pos, err, errlen)) { rc = -1; break; }
+            tensor *out = model_forward(m, &g, &b, 0);
+            tensor *loss = model_loss(m, &g, &b, out);
+            double wsum = scored_weight(&b);
+            loss_sum += (double)loss->data[0] * wsum;
+            loss_w += wsum;
+            score_batch(m, &b, out, &tok_ok, &tok_n, &seq_ok);
+            graph_reset(&g);
+            if (decoder) greedy_decode(m, &g, &b, &gb, &g_ok, &g_n, &g_seq);
+        }
+        gsl_rng_free(dr);
+        gsl_rng_free(pr);
+        if (rc) break;
+        double loss = loss_w > 0 ? loss_sum / loss_w : 0;
+        double tacc = tok_n ? (double)tok_ok / tok_n : 0, sacc = (double)seq_ok / c->eval_size;
+        write_eval_row(w, run_id, step, n, decoder ? "teacher" : "parallel", loss, tacc, sacc, c->eval_size);
+        if (decoder) {
+            /* loss is the teacher-forced loss: greedy decoding has no likelihood of its own */
+            double gt = g_n ? (double)g_ok / g_n : 0, gs = (double)g_seq / c->eval_size;
+            write_eval_row(w, run_id, step, n, "greedy", loss, gt, gs, c->eval_size);
+            tacc = gt;
+            sacc = gs;
+        }
+        tot->token_acc += tacc;
+        tot->seq_acc += sacc;
+        tot->n_lengths++;
+    }
+    if (tot->n_lengths) { tot->token_acc /= tot->n_lengths; tot->seq_acc /= tot->n_lengths; }
+    arena_free(&ar);
+    batch_free(&b);
+    if (decoder) batch_free(&gb);
+    return rc;
+}
+
+/* ------------------------------------------------------------ training */
+
+static int sample_length(const run_config *c, int step, gsl_rng *r) {
+    const char *s = c->len_sampling;
+    int lo = c->len_min, hi = c->len_max;
+    if (strcmp(s, "fixed") == 0 || (strcmp(s, "auto") == 0 && lo == hi)) return hi;
+    if (strcmp(s, "curriculum") == 0) /* uniform on [lo, cur], cur growing linearly to hi */
+        hi = lo + (int)((double)(hi - lo) * step / (c->steps > 1 ? c->steps : 1) + 0.5);
+    return lo + (int)gsl_rng_uniform_int(r, (unsigned long)(hi - lo + 1));
+}
+
+static double lr_at(const run_config *c, int step) {
+    if (c->warmup > 0 && step <= c->warmup) return c->lr * step / c->warmup;
+    double p = (double)(step - c->warmup) / (c->steps - c->warmup > 0 ? c->steps - c->warmup : 1);
+    double lo = c->lr * c->lr_min_ratio;
+    if (strcmp(c->schedule, "cosine") == 0) return lo + (c->lr - lo) * 0.5 * (1 + cos(M_PI * p));
+    if (strcmp(c->schedule, "linear") == 0) return c->lr + (lo - c->lr) * p;
+    return c->lr;
+}
+
+static double grad_norm(const param_store *ps) {
+    double s = 0;
+    for (size_t i = 0; i < ps->n; i++) s += (double)ps->grad[i] * ps->grad[i];
+    return sqrt(s);
+}
+
+/* AdamW with bias correction; decoupled weight decay on matrices only. */
+static void adamw_step(param_store *ps, const run_config *c, double lr, int t, double grad_scale) {
+    double b1 = c->beta1, b2 = c->beta2;
+    double c1 = 1 - pow(b1, t), c2 = 1 - pow(b2, t);
+    for (int e = 0; e < ps->n_entries; e++) {
+        const param_entry *pe = &ps->entries[e];
+        double decay = pe->decay ? lr * c->wd : 0;
+        for (size_t i = pe->offset; i < pe->offset + pe->t->n; i++) {
+            double gr = ps->grad[i] * grad_scale;
+            double mi = b1 * ps->m[i] + (1 - b1) * gr;
+            double vi = b2 * ps->v[i] + (1 - b2) * gr * gr;
+            ps->m[i] = (real)mi;
+            ps->v[i] = (real)vi;
+            ps->data[i] = (real)(ps->data[i] - decay * ps->data[i] - lr * (mi / c1) / (sqrt(vi / c2) + c->eps));
+        }
+    }
+}
+
+static int write_config_csv(const model *m, const char *path, int max_n, char *err, size_t errlen) {
+    csv_out w;
+    if (csv_out_open(&w, path, err, errlen)) return -1;
+    static const char *const header[] = {"key", "value", NULL};
+    csv_out_header(&w, header);
+    const char *name;
+    char value[4096];
+    for (int i = 0; config_option(&m->cfg, i, &name, value, sizeof value); i++) {
+        csv_out_str(&w, name);
+        csv_out_str(&w, value);
+        csv_out_end_row(&w);
+    }
+    struct { const char *k; char v[64]; } extra[] = {
+        {"version", POSPROBE_VERSION}, {"precision", REAL_NAME}, {"blas", POSPROBE_BLAS_NAME},
+        {"form", ""}, {"n_params", ""}, {"model_vocab", ""}, {"model_outputs", ""}, {"max_n", ""},
+        {"seed_init_used", ""}, {"seed_data_used", ""}, {"seed_pos_used", ""}, {"seed_dropout_used", ""},
+        {"seed_eval_used", ""},
+    };
+    const run_config *c = &m->cfg;
+    snprintf(extra[3].v, 64, "%s", m->lo.form == FORM_DECODER ? "decoder" : "encoder");
+    snprintf(extra[4].v, 64, "%zu", m->ps.n);
+    snprintf(extra[5].v, 64, "%d", m->V);
+    snprintf(extra[6].v, 64, "%d", m->K);
+    snprintf(extra[7].v, 64, "%d", max_n);
+    snprintf(extra[8].v, 64, "%lu", config_stream_seed(c, c->seed_init, STREAM_INIT));
+    snprintf(extra[9].v, 64, "%lu", config_stream_seed(c, c->seed_data, STREAM_DATA));
+    snprintf(extra[10].v, 64, "%lu", config_stream_seed(c, c->seed_pos, STREAM_POS));
+    snprintf(extra[11].v, 64, "%lu", config_stream_seed(c, c->seed_dropout, STREAM_DROPOUT));
+    snprintf(extra[12].v, 64, "%lu", config_stream_seed(c, c->seed_eval, STREAM_EVAL));
+    for (size_t i = 0; i < sizeof extra / sizeof *extra; i++) {
+        csv_out_str(&w, extra[i].k);
+        csv_out_str(&w, extra[i].v);
+        csv_out_end_row(&w);
+    }
+    return csv_out_commit(&w, err, errlen);
+}
+
+static const char *status_name(run_status s) {
+    return s == RUN_DIVERGED ? "diverged" : s == RUN_INTERRUPTED ? "interrupted" : "finished";
+}
+
+static int write_summary(const char *path, const char *run_id, const run_result *r, const model *m, char *err,
+                         size_t errlen) {
+    csv_out w;
+    if (csv_out_open(&w, path, err, errlen)) return -1;
+    static const char *const header[] = {"run_id", "status", "steps_done", "diverged_step", "train_loss",
+                                         "train_token_acc", "eval_token_acc", "eval_seq_acc", "n_params", "wall_s",
+                                         NULL};
+    csv_out_header(&w, header);
+    csv_out_str(&w, run_id);
+    csv_out_str(&w, status_name(r->status));
+    csv_out_int(&w, r->steps_done);
+    csv_out_int(&w, r->diverged_step);
+    csv_out_real(&w, r->train_loss);
+    csv_out_real(&w, r->train_acc);
+    csv_out_real(&w, r->eval_token_acc);
+    csv_out_real(&w, r->eval_seq_acc);
+    csv_out_int(&w, (long)m->ps.n);
+    csv_out_real(&w, r->wall_s);
+    csv_out_end_row(&w);
+    return csv_out_commit(&w, err, errlen);
+}
+
+static void path_join(char *dst, size_t len, const char *dir, const char *file) {
+    snprintf(dst, len, "%s/%s", dir, file);
+}
+
+/* Everything that can be wrong with a config, checked before anything is written. */
+static int check_run(model *m, const run_config *c, char *err, size_t errlen) {
+    char msg[512];
+    int lens[CONFIG_MAX_LENS + 2], n = 0;
+    lens[n++] = c->len_min;
+    lens[n++] = c->len_max;
+    for (int i = 0; i < c->eval_lens.n; i++) lens[n++] = c->eval_lens.v[i];
+    pos_kind pk = pos_kind_parse(c->positions);
+    for (int i = 0; i < n; i++) {
+        if (layout_check_len(&m->lo, lens[i], msg, sizeof msg)) return fail(err, errlen, "usage: %s", msg);
+        int T = layout_seq_len(&m->lo, lens[i]);
+        if ((pk != POS_SEQUENTIAL || (m->enc->flags & ENC_TABLE)) && T > c->max_pos)
+            return fail(err, errlen,
+                        "usage: length %d needs %d positions, more than --max-pos %d (%s)", lens[i], T, c->max_pos,
+                        pk != POS_SEQUENTIAL ? "randomized/shifted positions are drawn below max-pos"
+                                             : "the encoding's table has max-pos rows");
+    }
+    return 0;
+}
+
+int run_train(const run_config *cfg_in, run_result *res, char *err, size_t errlen) {
+    run_config c = *cfg_in;
+    char msg[1024];
+    memset(res, 0, sizeof *res);
+    if (!c.out[0]) return fail(err, errlen, "usage: --out DIR is required");
+    if (config_validate(&c, msg, sizeof msg)) return fail(err, errlen, "usage: %s", msg);
+    if (!c.run_id[0]) {
+        const char *slash = strrchr(c.out, '/');
+        const char *base = slash && slash[1] ? slash + 1 : c.out;
+        snprintf(c.run_id, sizeof c.run_id, "%.127s", base);
+    }
+    int max_n = run_max_n(&c);
+    model m;
+    if (model_build(&m, &c, max_n, msg, sizeof msg)) { model_free(&m); return fail(err, errlen, "usage: %s", msg); }
+    if (check_run(&m, &c, err, errlen)) { model_free(&m); return -1; }
+    if (make_dirs(c.out, err, errlen)) { model_free(&m); return -1; }
+
+    char path[1200];
+    int rc = 0;
+    path_join(path, sizeof path, c.out, "config.csv");
+    if (write_config_csv(&m, path, max_n, err, errlen)) { model_free(&m); return -1; }
+
+    gsl_rng *init_rng = stream(config_stream_seed(&c, c.seed_init, STREAM_INIT));
+    gsl_rng *data_rng = stream(config_stream_seed(&c, c.seed_data, STREAM_DATA));
+    gsl_rng *pos_rng = stream(config_stream_seed(&c, c.seed_pos, STREAM_POS));
+    model_init_params(&m, init_rng);
+    gsl_rng_free(init_rng);
+
+    csv_out train_w, eval_w;
+    path_join(path, sizeof path, c.out, "train.csv");
+    if (csv_out_open(&train_w, path, err, errlen)) rc = -1;
+    path_join(path, sizeof path, c.out, "eval.csv");
+    if (!rc && csv_out_open(&eval_w, path, err, errlen)) { csv_out_abort(&train_w); rc = -1; }
+    if (rc) { gsl_rng_free(data_rng); gsl_rng_free(pos_rng); model_free(&m); return -1; }
+    static const char *const train_header[] = {"run_id", "step", "length", "loss", "token_acc", "lr", "grad_norm",
+                                               "elapsed_s", "tokens_per_s", NULL};
+    csv_out_header(&train_w, train_header);
+    csv_out_header(&eval_w, EVAL_HEADER);
+
+    batch b;
+    batch_alloc(&b, c.batch, layout_seq_len(&m.lo, c.len_max));
+    arena ar;
+    arena_init(&ar, 1 << 20);
+    graph g;
+    graph_init(&g, &ar, 1);
+    pos_kind pk = pos_kind_parse(c.positions);
+    int log_every = c.steps > 500 ? c.steps / 500 : 1;
+    progress pr;
+    char label[160];
+    snprintf(label, sizeof label, "posprobe %s", c.run_id);
+    progress_start(&pr, label, c.steps, c.quiet, c.progress_every);
+    double t0 = now_seconds(), last_t = t0;
+    long tokens_since = 0;
+    eval_totals tot = {0, 0, 0};
+    res->status = RUN_FINISHED;
+    int step;
+    for (step = 1; step <= c.steps; step++) {
+        if (stop_requested) { res->status = RUN_INTERRUPTED; break; }
+        int n = sample_length(&c, step, data_rng);
+        layout_fill(&m.lo, &b, n, data_rng, pk, c.max_pos, pos_rng);
+        params_zero_grad(&m.ps);
+        tensor *out = model_forward(&m, &g, &b, 1);
+        tensor *loss = model_loss(&m, &g, &b, out);
+        long ok = 0, cnt = 0, seq = 0;
+        score_batch(&m, &b, out, &ok, &cnt, &seq);
+        double L = loss->data[0];
+        double gn = NAN;
+        if (isfinite(L)) {
+            graph_backward(&g, loss);
+            gn = grad_norm(&m.ps);
+        }
+        graph_reset(&g);
+        res->train_loss = L;
+        res->train_acc = cnt ? (double)ok / cnt : 0;
+        if (!isfinite(L) || !isfinite(gn)) {
+            res->status = RUN_DIVERGED;
+            res->diverged_step = step;
+            fprintf(stderr, "posprobe: error: %s: non-finite %s at step %d; the run stops with status 'diverged'\n",
+                    c.run_id, !isfinite(L) ? "loss" : "gradient", step);
+            break;
+        }
+        double scale = c.clip > 0 && gn > c.clip ? c.clip / gn : 1;
+        double lr = lr_at(&c, step);
+        adamw_step(&m.ps, &c, lr, step, scale);
+        tokens_since += (long)b.B * b.T;
+        res->steps_done = step;
+        if (step % log_every == 0 || step == c.steps) {
+            double now = now_seconds();
+            csv_out_str(&train_w, c.run_id);
+            csv_out_int(&train_w, step);
+            csv_out_int(&train_w, n);
+            csv_out_real(&train_w, L);
+            csv_out_real(&train_w, res->train_acc);
+            csv_out_real(&train_w, lr);
+            csv_out_real(&train_w, gn);
+            csv_out_real(&train_w, now - t0);
+            csv_out_real(&train_w, tokens_since / (now - last_t > 0 ? now - last_t : 1e-9));
+            csv_out_end_row(&train_w);
+            last_t = now;
+            tokens_since = 0;
+        }
+        if (c.eval_every > 0 && step % c.eval_every == 0 && step != c.steps) {
+            if (run_evaluate(&m, &c.eval_lens, step, c.run_id, &eval_w, &tot, err, errlen)) { rc = -1; break; }
+            csv_out_flush(&eval_w);
+        }
+        progress_update(&pr, step, L, res->train_acc);
+    }
+    if (!rc && res->status == RUN_FINISHED) {
+        if (run_evaluate(&m, &c.eval_lens, c.steps, c.run_id, &eval_w, &tot, err, errlen)) rc = -1;
+        res->eval_token_acc = tot.token_acc;
+        res->eval_seq_acc = tot.seq_acc;
+    }
+    res->wall_s = now_seconds() - t0;
+    progress_end(&pr, rc ? "failed" : status_name(res->status));
+    if (rc) {
+        csv_out_abort(&train_w);
+        csv_out_abort(&eval_w);
+    } else {
+        if (csv_out_commit(&train_w, err, errlen)) { csv_out_abort(&eval_w); rc = -1; }
+        else if (csv_out_commit(&eval_w, err, errlen)) rc = -1;
+    }
+    if (!rc && res->status != RUN_DIVERGED) {
+        path_join(path, sizeof path, c.out, "checkpoint.bin");
+        rc = checkpoint_save(&m, max_n, res->steps_done, path, err, errlen);
+    }
+    if (!rc) {
+        path_join(path, sizeof path, c.out, "summary.csv");
+        rc = write_summary(path, c.run_id, res, &m, err, errlen);
+    }
+    batch_free(&b);
+    arena_free(&ar);
+    gsl_rng_free(data_rng);
+    gsl_rng_free(pos_rng);
+    model_free(&m);
+    return rc;
+}
+
+int run_eval_checkpoint(const char *dir, const int_list *lens, const char *out_path, char *err, size_t errlen) {
+    char path[1200];
+    path_join(path, sizeof path, dir, "checkpoint.bin");
+    checkpoint_info info;
+    model m;
+    if (checkpoint_load(path, &info, &m, err, errlen)) return -1;
+    csv_out w;
+    int rc;
+    if (out_path) {
+        rc = csv_out_open(&w, out_path, err, errlen);
+    } else {
+        memset(&w, 0, sizeof w);
+        w.f = stdout;
+        rc = 0;
+    }
+    if (!rc) {
+        csv_out_header(&w, EVAL_HEADER);
+        eval_totals tot;
+        rc = run_evaluate(&m, lens, info.steps_done, info.cfg.run_id, &w, &tot, err, errlen);
+        if (out_path) {
+            if (rc) csv_out_abort(&w);
+            else rc = csv_out_commit(&w, err, errlen);
+        } else if (fflush(stdout) != 0) {
+            rc = fail(err, errlen, "stdout: write failed: %s", strerror(errno));
+        }
+    }
+    model_free(&m);
+    return rc;
+}

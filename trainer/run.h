@@ -1,0 +1,44 @@
+/* A training run, evaluation, and their CSV outputs (see results/README.md). */
+#ifndef POSPROBE_RUN_H
+#define POSPROBE_RUN_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "csvio.h"
+#include "model.h"
+
+#define POSPROBE_VERSION "0.1.0"
+
+typedef enum { RUN_FINISHED = 0, RUN_DIVERGED = 3, RUN_INTERRUPTED = 130 } run_status;
+
+typedef struct run_result {
+    run_status status;
+    int steps_done, diverged_step;
+    double train_loss, train_acc;       /* last step */
+    double eval_token_acc, eval_seq_acc;/* final evaluation, mean over lengths */
+    double wall_s;
+} run_result;
+
+/* Validates everything up front (nothing is written on a bad config), then
+ * trains, evaluates and writes the run directory. Returns 0 when the run
+ * directory was written (res->status says how the run ended), -1 with a
+ * message on a usage error (err starts with "usage:") or an I/O error. */
+int run_train(const run_config *c, run_result *res, char *err, size_t errlen);
+
+/* Evaluates a model at lengths and appends eval.csv rows (header written
+ * when header != 0) to w. Used at every evaluation step and by `eval`. */
+typedef struct eval_totals {
+    double token_acc, seq_acc;   /* means over lengths of the primary mode */
+    int n_lengths;
+} eval_totals;
+int run_evaluate(model *m, const int_list *lens, int step, const char *run_id, csv_out *w, eval_totals *tot,
+                 char *err, size_t errlen);
+
+/* posprobe eval: the checkpoint in dir at lens; rows to out_path (or stdout). */
+int run_eval_checkpoint(const char *dir, const int_list *lens, const char *out_path, char *err, size_t errlen);
+
+/* SIGINT/SIGTERM set this; the training loop stops after the current step. */
+void run_install_signal_handlers(void);
+
+#endif
