@@ -14,10 +14,10 @@
  *   err_i = |analytic_i - numeric_i| / max(|analytic_i|, |numeric_i|, GC_FLOOR)
  * numeric_i is the 4-point central difference
  *   (-f(x+2h) + 8 f(x+h) - 8 f(x-h) + f(x-2h)) / 12h   (error O(h^4)).
- * Double: h = 1e-3, floor 1e-4, bound 1e-6. Float: h = 5e-3, floor 1, bound 1e-2
+ * Double: h = 1e-4, floor 1e-4, bound 1e-6. Float: h = 5e-3, floor 1, bound 1e-2
  * (float rounding makes tighter bounds meaningless; double is the real check). */
 #ifdef POSPROBE_DOUBLE
-#define GC_STEP 1e-3
+#define GC_STEP 1e-4
 #define GC_FLOOR 1e-4
 #define GC_TOL 1e-6
 #else
@@ -61,6 +61,6 @@ typedef struct test_group {
     size_t count;
 } test_group;
 
-extern const test_group test_group_ops, test_group_attention, test_group_engine;
+extern const test_group test_group_ops, test_group_attention, test_group_engine, test_group_model, test_group_cli;
 
 #endif

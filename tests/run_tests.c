@@ -9,6 +9,8 @@ static const test_group *const GROUPS[] = {
     &test_group_engine,
     &test_group_ops,
     &test_group_attention,
+    &test_group_model,
+    &test_group_cli,
 };
 
 int main(void) {

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,15 +51,23 @@ void csv_out_int(csv_out *w, long v) {
     csv_out_str(w, buf);
 }
 
+/* Non-finite values are spelled nan, inf, -inf on every platform. */
+static int special(char *buf, size_t len, double v) {
+    if (isnan(v)) snprintf(buf, len, "nan");
+    else if (isinf(v)) snprintf(buf, len, v > 0 ? "inf" : "-inf");
+    else return 0;
+    return 1;
+}
+
 void csv_out_real(csv_out *w, double v) {
     char buf[40];
-    snprintf(buf, sizeof buf, "%.17g", v);
+    if (!special(buf, sizeof buf, v)) snprintf(buf, sizeof buf, "%.17g", v);
     csv_out_str(w, buf);
 }
 
 void csv_out_float(csv_out *w, float v) {
     char buf[40];
-    snprintf(buf, sizeof buf, "%.9g", (double)v);
+    if (!special(buf, sizeof buf, v)) snprintf(buf, sizeof buf, "%.9g", (double)v);
     csv_out_str(w, buf);
 }
 

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "checkpoint.h"
 #include "config.h"
@@ -157,6 +158,12 @@ static int cmd_eval(int argc, char **argv) {
         }
     }
     if (!dir) die_usage("eval: --checkpoint DIR is required");
+    char ck[1200];
+    snprintf(ck, sizeof ck, "%s/checkpoint.bin", dir);
+    if (access(ck, R_OK) != 0) {
+        snprintf(err, sizeof err, "eval: %.1100s: no readable checkpoint (is DIR a finished run?)", ck);
+        die_usage(err);
+    }
     int_list l;
     if (!lens) {
         char path[1200];

@@ -1,0 +1,245 @@
+/* The posprobe command line, run as a process: determinism, checkpoints,
+ * config files, errors. The binary comes from $POSPROBE_BIN (set by make). */
+#include "check.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "csvio.h"
+
+static const char *bin(void) {
+    const char *b = getenv("POSPROBE_BIN");
+    if (!b) fail_msg("POSPROBE_BIN is not set (run the tests through make)");
+    return b;
+}
+
+/* Runs `posprobe ARGS`; returns the exit status; stderr goes to err_path. */
+static int run(const char *args, const char *err_path) {
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "'%s' %s >/dev/null 2>'%s'", bin(), args, err_path ? err_path : "/dev/null");
+    int st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static char *slurp(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *s = malloc((size_t)n + 1);
+    size_t got = fread(s, 1, (size_t)n, f);
+    s[got] = 0;
+    fclose(f);
+    if (len) *len = got;
+    return s;
+}
+
+static int same_file(const char *a, const char *b) {
+    size_t la, lb;
+    char *x = slurp(a, &la), *y = slurp(b, &lb);
+    int same = x && y && la == lb && memcmp(x, y, la) == 0;
+    free(x);
+    free(y);
+    return same;
+}
+
+static int exists(const char *p) {
+    struct stat st;
+    return stat(p, &st) == 0;
+}
+
+static char tmpdir[64];
+
+static int setup(void **state) {
+    (void)state;
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/posprobe-cli-XXXXXX");
+    return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown(void **state) {
+    (void)state;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+#define TRAIN "train --quiet --len 8 --eval-lens 4,8 --eval-every 20 --steps 40 --dim 16 --batch 8 --eval-size 16"
+
+/* Same seed: identical eval.csv and train.csv but for timing; another seed differs. */
+static void test_determinism(void **state) {
+    (void)state;
+    char args[1024], a[256], b[256];
+    for (int i = 0; i < 3; i++) {
+        snprintf(args, sizeof args, TRAIN " --run-id same --seed %d --out '%s/det%d'", i == 2 ? 2 : 1, tmpdir, i);
+        assert_int_equal(run(args, NULL), 0);
+    }
+    snprintf(a, sizeof a, "%s/det0/eval.csv", tmpdir);
+    snprintf(b, sizeof b, "%s/det1/eval.csv", tmpdir);
+    assert_true(same_file(a, b));
+    csv_table t[3];
+    char err[512];
+    for (int i = 0; i < 3; i++) {
+        snprintf(a, sizeof a, "%s/det%d/train.csv", tmpdir, i);
+        if (csv_read(a, &t[i], err, sizeof err)) fail_msg("%s", err);
+    }
+    assert_int_equal(t[0].n_rows, 40);
+    assert_int_equal(t[0].n_rows, t[1].n_rows);
+    int differs = 0;
+    for (int r = 0; r < t[0].n_rows; r++)
+        for (int c = 0; c < t[0].n_cols; c++) {
+            const char *col = t[0].header[c];
+            if (strcmp(col, "elapsed_s") == 0 || strcmp(col, "tokens_per_s") == 0) continue;
+            assert_string_equal(t[0].rows[r][c], t[1].rows[r][c]);
+            if (strcmp(t[0].rows[r][c], t[2].rows[r][c]) != 0) differs = 1;
+        }
+    assert_true(differs);
+    for (int i = 0; i < 3; i++) csv_table_free(&t[i]);
+}
+
+/* posprobe eval on the checkpoint reproduces the final eval rows byte for byte. */
+static void test_checkpoint_eval_reproduces(void **state) {
+    (void)state;
+    char args[1024], path[256], out[256];
+    snprintf(args, sizeof args, TRAIN " --encoding sinusoidal --mask causal --out '%s/ck'", tmpdir);
+    assert_int_equal(run(args, NULL), 0);
+    snprintf(out, sizeof out, "%s/ck-eval.csv", tmpdir);
+    snprintf(args, sizeof args, "eval --checkpoint '%s/ck' --eval-lens 4,8 --out '%s'", tmpdir, out);
+    assert_int_equal(run(args, NULL), 0);
+    csv_table run_t, ev;
+    char err[512];
+    snprintf(path, sizeof path, "%s/ck/eval.csv", tmpdir);
+    if (csv_read(path, &run_t, err, sizeof err) || csv_read(out, &ev, err, sizeof err)) fail_msg("%s", err);
+    assert_int_equal(ev.n_rows, 2);
+    int matched = 0;
+    for (int r = 0; r < run_t.n_rows; r++) {
+        if (strcmp(csv_get(&run_t, r, "step"), "40") != 0) continue;
+        for (int c = 0; c < run_t.n_cols; c++) assert_string_equal(run_t.rows[r][c], ev.rows[matched][c]);
+        matched++;
+    }
+    assert_int_equal(matched, 2);
+    /* the intermediate evaluation at step 20 is there too */
+    assert_string_equal(csv_get(&run_t, 0, "step"), "20");
+    csv_table_free(&run_t);
+    csv_table_free(&ev);
+    /* a flipped byte is rejected */
+    snprintf(path, sizeof path, "%s/ck/checkpoint.bin", tmpdir);
+    size_t len;
+    char *data = slurp(path, &len);
+    data[len / 2] ^= 0x40;
+    FILE *f = fopen(path, "wb");
+    fwrite(data, 1, len, f);
+    fclose(f);
+    free(data);
+    snprintf(args, sizeof args, "eval --checkpoint '%s/ck' --eval-lens 4", tmpdir);
+    snprintf(path, sizeof path, "%s/ck-err.txt", tmpdir);
+    assert_int_equal(run(args, path), 1);
+    char *msg = slurp(path, NULL);
+    assert_non_null(strstr(msg, "checksum mismatch"));
+    free(msg);
+}
+
+/* --config FILE, with the command line overriding it. */
+static void test_config_file_precedence(void **state) {
+    (void)state;
+    char cfg[256], args[1024], path[256];
+    snprintf(cfg, sizeof cfg, "%s/run.cfg", tmpdir);
+    FILE *f = fopen(cfg, "w");
+    fprintf(f, "# a config file\nsteps = 7\nlr = 0.002\n--heads = 4\nencoding = sinusoidal\n\n");
+    fclose(f);
+    snprintf(args, sizeof args, "train --quiet --config '%s' --steps 5 --len 6 --dim 16 --out '%s/cf'", cfg, tmpdir);
+    assert_int_equal(run(args, NULL), 0);
+    snprintf(path, sizeof path, "%s/cf/config.csv", tmpdir);
+    csv_table t;
+    char err[512];
+    if (csv_read(path, &t, err, sizeof err)) fail_msg("%s", err);
+    int seen = 0;
+    for (int r = 0; r < t.n_rows; r++) {
+        const char *k = t.rows[r][0], *v = t.rows[r][1];
+        if (strcmp(k, "steps") == 0) { assert_string_equal(v, "5"); seen++; }
+        if (strcmp(k, "lr") == 0) { assert_string_equal(v, "0.002"); seen++; }
+        if (strcmp(k, "heads") == 0) { assert_string_equal(v, "4"); seen++; }
+        if (strcmp(k, "encoding") == 0) { assert_string_equal(v, "sinusoidal"); seen++; }
+        if (strcmp(k, "precision") == 0) { assert_string_equal(v, REAL_NAME); seen++; }
+    }
+    assert_int_equal(seen, 5);
+    csv_table_free(&t);
+}
+
+/* Bad input: a one-line error, exit status 2, nothing written. */
+static void test_cli_errors(void **state) {
+    (void)state;
+    static const char *const bad[] = {
+        "train --out D --lr abc",
+        "train --out D --lr",
+        "train --out D --steps -5",
+        "train --out D --steps 1.5",
+        "train --out D --lr nan",
+        "train --out D --encoding nosuch",
+        "train --out D --task nosuch",
+        "train --out D --norm softmax2",
+        "train --out D --mask sideways",
+        "train --out D --frobnicate 3",
+        "train --out D --eval-lens 8,,16",
+        "train --out D --eval-lens 16-8",
+        "train --out D --eval-lens 0",
+        "train --out D --eval-lens ''",
+        "train --out D --dim 30 --heads 4",
+        "train --out D --len-min 9 --len-max 4",
+        "train --out D --len 300",
+        "train --out D --head regression --task probe --encoding learned --eval-lens 400",
+        "train --out D --lr 0.1 --lr 0.2",
+        "train --out D --config /nonexistent/file.cfg",
+        "train --out D stray",
+        "train --out D --warmup 10 --steps 5",
+        "train",
+        "nosuchcommand",
+        "list colours",
+        "eval --eval-lens 4",
+        "eval --checkpoint /nonexistent --eval-lens 4",
+    };
+    char args[1024], errp[256], dir[256];
+    snprintf(errp, sizeof errp, "%s/err.txt", tmpdir);
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        snprintf(dir, sizeof dir, "%s/bad%zu", tmpdir, i);
+        /* substitute D with a fresh directory path */
+        const char *d = strstr(bad[i], " D");
+        if (d) snprintf(args, sizeof args, "%.*s '%s'%s", (int)(d - bad[i]), bad[i], dir, d + 2);
+        else snprintf(args, sizeof args, "%s", bad[i]);
+        int st = run(args, errp);
+        char *msg = slurp(errp, NULL);
+        if (st != 2 || strncmp(msg, "posprobe: error: ", 17) != 0 || strchr(msg, '\n') != msg + strlen(msg) - 1)
+            fail_msg("'%s': exit %d, stderr '%s'", bad[i], st, msg);
+        if (exists(dir)) fail_msg("'%s' created its output directory", bad[i]);
+        free(msg);
+    }
+}
+
+/* Non-finite loss: status diverged, exit 3, summary written. */
+static void test_diverged(void **state) {
+    (void)state;
+    char args[1024], path[256];
+    snprintf(args, sizeof args, "train --quiet --norm nodenom --init-scale 10 --steps 20 --out '%s/dv'", tmpdir);
+    assert_int_equal(run(args, NULL), 3);
+    snprintf(path, sizeof path, "%s/dv/summary.csv", tmpdir);
+    csv_table t;
+    char err[512];
+    if (csv_read(path, &t, err, sizeof err)) fail_msg("%s", err);
+    assert_string_equal(csv_get(&t, 0, "status"), "diverged");
+    assert_string_equal(csv_get(&t, 0, "diverged_step"), "1");
+    assert_string_equal(csv_get(&t, 0, "train_loss"), "nan");
+    csv_table_free(&t);
+}
+
+static const struct CMUnitTest TESTS[] = {
+    cmocka_unit_test_setup_teardown(test_determinism, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_checkpoint_eval_reproduces, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_config_file_precedence, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_cli_errors, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_diverged, setup, teardown),
+};
+const test_group test_group_cli = {"cli", TESTS, sizeof TESTS / sizeof *TESTS};
