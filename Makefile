@@ -47,7 +47,7 @@ TEST_BIN   := $(BUILD)/run_tests
 POSPROBE   := $(BUILD)/posprobe
 BENCH_BIN  := $(BUILD)/bench_ops
 
-.PHONY: all test test-one asan valgrind bench clean help
+.PHONY: all test test-one asan valgrind bench clean help parity-fixtures
 all: $(POSPROBE) $(TEST_BIN)
 	@ln -sf $(BUILD)/posprobe posprobe
 
@@ -82,6 +82,19 @@ valgrind: $(TEST_BIN)
 
 bench: $(BENCH_BIN)
 	$(RUN_ENV) $(BENCH_BIN)
+
+# Regenerates the PyTorch gradient-parity fixtures (needs python3-torch).
+PARITY_RUNS := \
+  "learned --len 6 --dim 16 --heads 2 --layers 2 --max-pos 8 --act gelu --norm softmax" \
+  "sinusoidal --len 5 --dim 16 --heads 4 --layers 2 --mask causal --ln post --ln-kind rms --act relu --norm l2 --markers bos" \
+  "learned --len 5 --dim 8 --heads 2 --layers 1 --max-pos 8 --act swish --norm swishl2 --head regression --markers cls-sep"
+parity-fixtures:
+	$(MAKE) --no-print-directory PRECISION=double all
+	rm -rf tests/fixtures/parity_*
+	i=0; for r in $(PARITY_RUNS); do set -- $$r; i=$$((i+1)); name=$$1; [ $$i = 3 ] && name=regression; \
+	  build/double-$(BLAS)/posprobe train --quiet --task probe --steps 20 --encoding $$r --run-id parity_$$name \
+	    --out tests/fixtures/parity_$$name && \
+	  rm -f tests/fixtures/parity_$$name/*.csv && $(PYTHON) scripts/torch_parity.py tests/fixtures/parity_$$name || exit 1; done
 
 clean:
 	rm -rf build posprobe
