@@ -23,6 +23,8 @@
 /* Position ids of one batch; the same for every sequence in it. */
 typedef struct positions {
     int T;            /* model sequence length */
+    int B;            /* sequences in the batch */
+    const int *tokens;/* (B, T) token ids (for encodings that live in the embedding) */
     const int *p;     /* (T) 1-D ids (the row-major flattening on 2-D tasks) */
     const int *x;     /* (T) row of each token on 2-D tasks, else NULL */
     const int *y;     /* (T) column of each token on 2-D tasks, else NULL */
@@ -31,6 +33,7 @@ typedef struct positions {
 /* What an encoding may read while it declares its parameters. */
 typedef struct enc_dims {
     int C, H, D, L;   /* width, heads, head size, layers */
+    int V;            /* model input vocabulary */
     int max_pos;      /* position ids are < max_pos when positions are randomized */
     attn_mask mask;
     const run_config *cfg;

@@ -3,12 +3,38 @@
 
 #include "encoding.h"
 
-extern const encoding_def enc_none, enc_learned, enc_sinusoidal;
+extern const encoding_def enc_none, enc_learned, enc_sinusoidal, enc_multiplicative, enc_recursive, enc_complex,
+    enc_shaw, enc_shaw_k, enc_xl, enc_t5, enc_deberta, enc_tupe, enc_alibi, enc_kerple_log, enc_kerple_power,
+    enc_sandwich, enc_fire, enc_cope, enc_rope, enc_rope_v, enc_rope2d, enc_xpos, enc_urpe;
 
 static const encoding_def *const ENCODINGS[] = {
+    /* absolute, at the input */
     &enc_none,
     &enc_learned,
     &enc_sinusoidal,
+    &enc_multiplicative,
+    &enc_recursive,
+    &enc_complex,
+    /* in the logits */
+    &enc_shaw,
+    &enc_shaw_k,
+    &enc_xl,
+    &enc_t5,
+    &enc_deberta,
+    &enc_tupe,
+    &enc_alibi,
+    &enc_kerple_log,
+    &enc_kerple_power,
+    &enc_sandwich,
+    &enc_fire,
+    &enc_cope,
+    /* rotations */
+    &enc_rope,
+    &enc_rope_v,
+    &enc_rope2d,
+    &enc_xpos,
+    /* after the normalizer */
+    &enc_urpe,
 };
 
 const encoding_def *encoding_at(int index) {

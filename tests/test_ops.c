@@ -261,6 +261,57 @@ static void test_activations(void **state) {
     pt_free(x);
 }
 
+static tensor *b_tanh(graph *g, tensor **x, void *c) { (void)c; return op_tanh(g, x[0]); }
+static tensor *b_sigmoid(graph *g, tensor **x, void *c) { (void)c; return op_sigmoid(g, x[0]); }
+static tensor *b_softplus(graph *g, tensor **x, void *c) { (void)c; return op_softplus(g, x[0]); }
+static tensor *b_tile(graph *g, tensor **x, void *c) { (void)c; return op_tile(g, x[0], 4); }
+static tensor *b_transpose(graph *g, tensor **x, void *c) { (void)c; return op_transpose(g, x[0]); }
+
+static void test_more_elementwise(void **state) {
+    (void)state;
+    tensor *x = pt_new3(2, 3, 5, 1);
+    pt_fill(x, 27, -3, 3, 0);
+    tensor *in[2] = {x, NULL};
+    check_op("tanh", b_tanh, in, 1, NULL);
+    check_op("sigmoid", b_sigmoid, in, 1, NULL);
+    check_op("softplus", b_softplus, in, 1, NULL);
+    check_op("transpose", b_transpose, in, 1, NULL);
+    arena ar; graph g;
+    arena_init(&ar, 0);
+    graph_init(&g, &ar, 0);
+    tensor *t = op_transpose(&g, x), *sp = op_softplus(&g, x);
+    assert_int_equal(t->shape[1], 5);
+    assert_true(t->data[(1 * 5 + 4) * 3 + 2] == x->data[(1 * 3 + 2) * 5 + 4]);
+    for (size_t i = 0; i < x->n; i++) assert_true(fabs(sp->data[i] - log1p(exp(x->data[i]))) < 1e-5);
+    arena_free(&ar);
+    pt_free(x);
+    x = pt_new3(3, 1, 2, 1);
+    pt_fill(x, 28, -1, 1, 0);
+    in[0] = x;
+    check_op("tile", b_tile, in, 1, NULL);
+    pt_free(x);
+}
+
+/* per-head tables broadcast over the batch: (H, T, S) over (B*H, T, S) */
+static void test_head_broadcast(void **state) {
+    (void)state;
+    tensor *a = pt_new3(6, 2, 3, 1), *b = pt_new3(3, 2, 3, 1);
+    pt_fill(a, 29, -1, 1, 0);
+    pt_fill(b, 30, -1, 1, 0);
+    tensor *in[2] = {a, b};
+    check_op("mul per head", b_mul, in, 2, NULL);
+    check_op("add per head", b_add, in, 2, NULL);
+    arena ar; graph g;
+    arena_init(&ar, 0);
+    graph_init(&g, &ar, 0);
+    tensor *y = op_mul(&g, a, b);
+    /* element (p=4, i=1, j=2) pairs with head p % 3 = 1 */
+    assert_true(y->data[(4 * 2 + 1) * 3 + 2] == a->data[(4 * 2 + 1) * 3 + 2] * b->data[(1 * 2 + 1) * 3 + 2]);
+    arena_free(&ar);
+    pt_free(a);
+    pt_free(b);
+}
+
 typedef struct { unsigned long seed; } dropout_ctx;
 static double rng_uniform(void *r) { return gsl_rng_uniform(r); }
 static tensor *b_dropout(graph *g, tensor **x, void *c) {
@@ -396,6 +447,8 @@ static const struct CMUnitTest TESTS[] = {
     cmocka_unit_test(test_norms),
     cmocka_unit_test(test_activations),
     cmocka_unit_test(test_dropout),
+    cmocka_unit_test(test_more_elementwise),
+    cmocka_unit_test(test_head_broadcast),
     cmocka_unit_test(test_softmax),
     cmocka_unit_test(test_losses),
     cmocka_unit_test(test_gradcheck_catches_wrong_backward),

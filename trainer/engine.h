@@ -137,8 +137,10 @@ void blas_gemm(int trans_a, int trans_b, int M, int N, int K, real alpha,
                const real *A, const real *B, real beta, real *C);
 
 /* ------------------------------------------------------------------ ops */
-/* Broadcasting rule for add, sub, mul and the masks: b either has a's shape,
- * or b's shape equals a's trailing dimensions (b repeats over a's leading ones). */
+/* Broadcasting rule for add, sub and mul: b either has a's shape, or b's
+ * shape equals a's trailing dimensions (b repeats over a's leading ones), or b
+ * has a's shape but a leading dimension dividing a's ((H, T, S) over
+ * (B*H, T, S)); in every case a[i] pairs with b[i % b->n]. */
 
 tensor *op_add(graph *g, tensor *a, tensor *b);
 tensor *op_sub(graph *g, tensor *a, tensor *b);
@@ -172,6 +174,14 @@ tensor *op_sqrt(graph *g, tensor *x);                /* x >= 0 */
 tensor *op_rows_sum(graph *g, tensor *x);
 /* x (.., C) / r (.., 1), row by row; a zero divisor gives a zero row. */
 tensor *op_rows_div(graph *g, tensor *x, tensor *r);
+
+tensor *op_tanh(graph *g, tensor *x);
+tensor *op_sigmoid(graph *g, tensor *x);
+tensor *op_softplus(graph *g, tensor *x);          /* log(1 + e^x) */
+/* (A, 1, C) -> (A, n, C), the row repeated. */
+tensor *op_tile(graph *g, tensor *x, int n);
+/* (P, M, N) -> (P, N, M). */
+tensor *op_transpose(graph *g, tensor *x);
 
 tensor *op_relu(graph *g, tensor *x);
 tensor *op_gelu(graph *g, tensor *x);                /* exact, with erf */

@@ -43,7 +43,7 @@ int model_build(model *m, const run_config *c, int max_n, char *err, size_t errl
     param_store *ps = &m->ps;
     params_init(ps);
     m->tok_emb = params_declare(ps, "tok_emb", 2, (int[]){m->V, m->C}, INIT_NORMAL, s, 0);
-    enc_dims d = {m->C, m->H, m->D, m->L, c->max_pos, m->mask, &m->cfg};
+    enc_dims d = {m->C, m->H, m->D, m->L, m->V, c->max_pos, m->mask, &m->cfg};
     m->enc_state = m->enc->create(ps, &d, err, errlen);
     if (!m->enc_state) return -1;
     m->blocks = calloc((size_t)m->L, sizeof *m->blocks);
@@ -124,6 +124,7 @@ static tensor *attention_block(model *m, graph *g, int l, tensor *h, const posit
     tensor *bias = m->enc->scores ? m->enc->scores(m->enc_state, g, l, q, k, pos) : NULL;   /* (H|B*H, T, T) */
     attn_opts o = {(real)(1 / sqrt((double)m->D)), m->mask, m->norm, m->n_train, m->H};
     tensor *A = op_attn_probs(g, q, k, bias, &o);                          /* (B*H, T, T) */
+    if (m->attn) m->attn[l] = A;
     tensor *out = m->enc->values ? m->enc->values(m->enc_state, g, l, A, v, pos) : op_bmm(g, A, v, 0, 0);
     (void)T;
     return op_linear(g, op_merge_heads(g, out, m->H), p->wo, p->bo);      /* (B, T, C) */
@@ -136,8 +137,9 @@ static tensor *mlp_block(model *m, graph *g, int l, tensor *h) {
 
 tensor *model_forward(model *m, graph *g, const batch *b, int train) {
     int B = b->B, T = b->T;
-    positions pos = {T, b->pos, (m->lo.task->flags & TASK_2D) ? b->pos_x : NULL,
-                     (m->lo.task->flags & TASK_2D) ? b->pos_y : NULL};
+    int two_d = (m->lo.task->flags & TASK_2D) != 0;
+    positions pos = {.T = T, .B = B, .tokens = b->tokens, .p = b->pos,
+                     .x = two_d ? b->pos_x : NULL, .y = two_d ? b->pos_y : NULL};
     tensor *x = op_reshape(g, op_embedding(g, m->tok_emb, b->tokens, B * T), 3, (int[]){B, T, m->C}); /* (B, T, C) */
     if (m->enc->embed) x = m->enc->embed(m->enc_state, g, x, &pos);
     if (m->hidden) m->hidden[0] = x;

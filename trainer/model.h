@@ -35,7 +35,8 @@ typedef struct model {
     tensor *lnf_g, *lnf_b;        /* (C) */
     tensor *head_w, *head_b;      /* (C, K), (K) */
     gsl_rng *dropout_rng;
-    tensor **hidden;              /* when non-NULL: hidden[l] = block l's output (B, T, C), l = 0..L */
+    tensor **hidden;              /* when non-NULL: hidden[0] = embedded input, hidden[l] = block l's output (B, T, C) */
+    tensor **attn;                /* when non-NULL: attn[l] = block l's attention probabilities (B*H, T, T) */
 } model;
 
 /* Builds the model for config c (validated) whose task lengths go up to max_n.

@@ -1,15 +1,21 @@
 /* Elementwise and reduction ops: add, sub, mul (broadcast), scale, sum, mean,
- * relu, gelu, swish, dropout. */
+ * relu, gelu, swish, dropout, exp, sqrt, tanh, sigmoid, softplus, tile, transpose. */
 #include "engine.h"
 
 #include <math.h>
 #include <string.h>
 
-/* b broadcasts over a when its shape equals a's trailing dimensions. */
+/* b broadcasts over a when its shape equals a's trailing dimensions, or when
+ * it has a's shape but a leading dimension that divides a's (per-head tables
+ * (H, T, S) over (B*H, T, S)). Either way b's element for a's element i is
+ * b[i % b->n]. */
 static int broadcasts(const tensor *a, const tensor *b) {
     if (b->ndim > a->ndim) return 0;
-    for (int i = 0; i < b->ndim; i++)
-        if (b->shape[b->ndim - 1 - i] != a->shape[a->ndim - 1 - i]) return 0;
+    for (int i = 0; i < b->ndim; i++) {
+        int da = a->shape[a->ndim - 1 - i], db = b->shape[b->ndim - 1 - i];
+        int leading = i == b->ndim - 1 && b->ndim == a->ndim;
+        if (db != da && !(leading && db > 0 && da % db == 0)) return 0;
+    }
     return 1;
 }
 
@@ -243,5 +249,86 @@ tensor *op_rows_div(graph *g, tensor *x, tensor *r) {
     size_t C = x->n / r->n;
     for (size_t i = 0; i < x->n; i++) out->data[i] = r->data[i / C] != 0 ? x->data[i] / r->data[i / C] : 0;
     graph_record(g, "rows_div", rows_div_backward, out, x, r, NULL, NULL);
+    return out;
+}
+
+/* ---- tanh, sigmoid, softplus */
+static void tanh_backward(node *nd) {
+    tensor *x = nd->in[0], *out = nd->out;
+    for (size_t i = 0; i < out->n; i++) x->grad[i] += out->grad[i] * (1 - out->data[i] * out->data[i]);
+}
+
+tensor *op_tanh(graph *g, tensor *x) {
+    tensor *out = new_like(g, x, graph_needs_grad(g, x, NULL, NULL, NULL));
+    for (size_t i = 0; i < x->n; i++) out->data[i] = (real)tanh(x->data[i]);
+    graph_record(g, "tanh", tanh_backward, out, x, NULL, NULL, NULL);
+    return out;
+}
+
+static void sigmoid_backward(node *nd) {
+    tensor *x = nd->in[0], *out = nd->out;
+    for (size_t i = 0; i < out->n; i++) x->grad[i] += out->grad[i] * out->data[i] * (1 - out->data[i]);
+}
+
+tensor *op_sigmoid(graph *g, tensor *x) {
+    tensor *out = new_like(g, x, graph_needs_grad(g, x, NULL, NULL, NULL));
+    for (size_t i = 0; i < x->n; i++) out->data[i] = (real)sigmoid(x->data[i]);
+    graph_record(g, "sigmoid", sigmoid_backward, out, x, NULL, NULL, NULL);
+    return out;
+}
+
+static void softplus_backward(node *nd) {
+    tensor *x = nd->in[0], *out = nd->out;
+    for (size_t i = 0; i < out->n; i++) x->grad[i] += out->grad[i] * (real)sigmoid(x->data[i]);   /* d log(1+e^x) */
+}
+
+tensor *op_softplus(graph *g, tensor *x) {
+    tensor *out = new_like(g, x, graph_needs_grad(g, x, NULL, NULL, NULL));
+    for (size_t i = 0; i < x->n; i++) {
+        double v = x->data[i];
+        out->data[i] = (real)(v > 30 ? v : log1p(exp(v)));
+    }
+    graph_record(g, "softplus", softplus_backward, out, x, NULL, NULL, NULL);
+    return out;
+}
+
+/* ---- tile: (A, 1, C) -> (A, n, C) */
+static void tile_backward(node *nd) {
+    tensor *x = nd->in[0], *out = nd->out;
+    int A = out->shape[0], n = out->shape[1], C = out->shape[2];
+    for (int a = 0; a < A; a++)
+        for (int t = 0; t < n; t++)
+            for (int c = 0; c < C; c++) x->grad[(size_t)a * C + c] += out->grad[((size_t)a * n + t) * C + c];
+}
+
+tensor *op_tile(graph *g, tensor *x, int n) {
+    if (x->ndim != 3 || x->shape[1] != 1) engine_fail("tile", "needs an (A, 1, C) tensor");
+    int A = x->shape[0], C = x->shape[2];
+    tensor *out = tensor_new3(g, A, n, C, graph_needs_grad(g, x, NULL, NULL, NULL));
+    for (int a = 0; a < A; a++)
+        for (int t = 0; t < n; t++) memcpy(out->data + ((size_t)a * n + t) * C, x->data + (size_t)a * C, C * sizeof(real));
+    graph_record(g, "tile", tile_backward, out, x, NULL, NULL, NULL);
+    return out;
+}
+
+/* ---- transpose of the last two dimensions: (P, M, N) -> (P, N, M) */
+static void transpose_backward(node *nd) {
+    tensor *x = nd->in[0], *out = nd->out;
+    int P = x->shape[0], M = x->shape[1], N = x->shape[2];
+    for (int p = 0; p < P; p++)
+        for (int i = 0; i < M; i++)
+            for (int j = 0; j < N; j++)
+                x->grad[((size_t)p * M + i) * N + j] += out->grad[((size_t)p * N + j) * M + i];
+}
+
+tensor *op_transpose(graph *g, tensor *x) {
+    if (x->ndim != 3) engine_fail("transpose", "needs a 3-D tensor");
+    int P = x->shape[0], M = x->shape[1], N = x->shape[2];
+    tensor *out = tensor_new3(g, P, N, M, graph_needs_grad(g, x, NULL, NULL, NULL));
+    for (int p = 0; p < P; p++)
+        for (int i = 0; i < M; i++)
+            for (int j = 0; j < N; j++)
+                out->data[((size_t)p * N + j) * M + i] = x->data[((size_t)p * M + i) * N + j];
+    graph_record(g, "transpose", transpose_backward, out, x, NULL, NULL, NULL);
     return out;
 }

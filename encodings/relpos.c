@@ -1,0 +1,181 @@
+/* Offsets, and gather / score / value ops over offset-indexed tables. */
+#include "relpos.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+const int *relpos_index(graph *g, const positions *pos, offset_map map, const void *ctx) {
+    int T = pos->T;
+    int *idx = arena_alloc(g->mem, (size_t)T * T * sizeof(int));
+    for (int i = 0; i < T; i++)
+        for (int j = 0; j < T; j++) idx[(size_t)i * T + j] = map(pos->p[i] - pos->p[j], ctx);
+    return idx;
+}
+
+int relpos_clip(int offset, const void *ctx) {
+    const clip_range *c = ctx;
+    return (offset < c->lo ? c->lo : offset > c->hi ? c->hi : offset) - c->lo;
+}
+
+void relpos_offset_range(const positions *pos, int *lo, int *hi) {
+    int mn = pos->p[0], mx = pos->p[0];
+    for (int t = 1; t < pos->T; t++) {
+        if (pos->p[t] < mn) mn = pos->p[t];
+        if (pos->p[t] > mx) mx = pos->p[t];
+    }
+    *lo = mn - mx;
+    *hi = mx - mn;
+}
+
+tensor *relpos_sinusoid_table(graph *g, int lo, int R, int C, double base) {
+    tensor *t = tensor_new2(g, R, C, 0);
+    for (int r = 0; r < R; r++) sinusoid_fill(t->data + (size_t)r * C, C, lo + r, base);
+    return t;
+}
+
+/* ---- gather: (H, R) -> (H, T, T) */
+static void gather_backward(node *nd) {
+    tensor *table = nd->in[0], *out = nd->out;
+    int H = table->shape[0], R = table->shape[1], T = nd->iarg[0];
+    for (int h = 0; h < H; h++)
+        for (size_t x = 0; x < (size_t)T * T; x++)
+            table->grad[(size_t)h * R + nd->ids[x]] += out->grad[(size_t)h * T * T + x];   /* scatter-add */
+}
+
+tensor *op_gather_offsets(graph *g, tensor *table, const int *idx, int T) {
+    int H = table->shape[0], R = table->shape[1];
+    tensor *out = tensor_new3(g, H, T, T, graph_needs_grad(g, table, NULL, NULL, NULL));
+    for (int h = 0; h < H; h++)
+        for (size_t x = 0; x < (size_t)T * T; x++) {
+            if (idx[x] < 0 || idx[x] >= R) engine_fail("gather_offsets", "index %d outside [0, %d)", idx[x], R);
+            out->data[(size_t)h * T * T + x] = table->data[(size_t)h * R + idx[x]];
+        }
+    node *nd = graph_record(g, "gather_offsets", gather_backward, out, table, NULL, NULL, NULL);
+    if (nd) { nd->ids = idx; nd->iarg[0] = T; }
+    return out;
+}
+
+/* ---- rel_scores: saved QT (P, T, R) = q table^T */
+static void rel_scores_backward(node *nd) {
+    tensor *q = nd->in[0], *table = nd->in[1], *out = nd->out;
+    int P = q->shape[0], T = q->shape[1], D = q->shape[2], Ht = table->shape[0], R = table->shape[1];
+    real scale = nd->rarg[0];
+    real *dqt = nd->saved;                                         /* (T, R) scratch */
+    for (int p = 0; p < P; p++) {
+        memset(dqt, 0, (size_t)T * R * sizeof(real));
+        const real *dout = out->grad + (size_t)p * T * T;
+        for (int i = 0; i < T; i++)
+            for (int j = 0; j < T; j++) dqt[(size_t)i * R + nd->ids[(size_t)i * T + j]] += scale * dout[(size_t)i * T + j];
+        const real *tab = table->data + (size_t)(p % Ht) * R * D;
+        if (q->grad) blas_gemm(0, 0, T, D, R, 1, dqt, tab, 1, q->grad + (size_t)p * T * D);          /* dq = dQT table */
+        if (table->grad)
+            blas_gemm(1, 0, R, D, T, 1, dqt, q->data + (size_t)p * T * D, 1,
+                      table->grad + (size_t)(p % Ht) * R * D);                                           /* dtable = dQT^T q */
+    }
+}
+
+tensor *op_rel_scores(graph *g, tensor *q, tensor *table, const int *idx, real scale) {
+    int P = q->shape[0], T = q->shape[1], D = q->shape[2], Ht = table->shape[0], R = table->shape[1];
+    if (table->ndim != 3 || table->shape[2] != D || P % Ht) engine_fail("rel_scores", "table must be (H, R, %d)", D);
+    int grad = graph_needs_grad(g, q, table, NULL, NULL);
+    tensor *out = tensor_new3(g, P, T, T, grad);
+    real *qt = arena_alloc(g->mem, (size_t)T * R * sizeof(real));  /* (T, R), reused per p */
+    for (int p = 0; p < P; p++) {
+        blas_gemm(0, 1, T, R, D, scale, q->data + (size_t)p * T * D, table->data + (size_t)(p % Ht) * R * D, 0, qt);
+        real *o = out->data + (size_t)p * T * T;
+        for (size_t x = 0; x < (size_t)T * T; x++) o[x] = qt[(x / T) * R + idx[x]];
+    }
+    node *nd = graph_record(g, "rel_scores", rel_scores_backward, out, q, table, NULL, NULL);
+    if (nd) { nd->ids = idx; nd->rarg[0] = scale; nd->saved = qt; }
+    return out;
+}
+
+/* ---- rel_values: Ab (T, R) = A bucketed by offset; out = Ab table */
+static void bucket(const real *A, const int *idx, int T, int R, real *Ab) {
+    memset(Ab, 0, (size_t)T * R * sizeof(real));
+    for (int i = 0; i < T; i++)
+        for (int j = 0; j < T; j++) Ab[(size_t)i * R + idx[(size_t)i * T + j]] += A[(size_t)i * T + j];
+}
+
+static void rel_values_backward(node *nd) {
+    tensor *A = nd->in[0], *table = nd->in[1], *out = nd->out;
+    int P = A->shape[0], T = A->shape[1], Ht = table->shape[0], R = table->shape[1], Dv = table->shape[2];
+    real *ab = nd->saved, *dab = ab + (size_t)T * R;
+    for (int p = 0; p < P; p++) {
+        const real *tab = table->data + (size_t)(p % Ht) * R * Dv, *dout = out->grad + (size_t)p * T * Dv;
+        if (A->grad) {
+            blas_gemm(0, 1, T, R, Dv, 1, dout, tab, 0, dab);                   /* dAb = dout table^T */
+            real *dA = A->grad + (size_t)p * T * T;
+            for (size_t x = 0; x < (size_t)T * T; x++) dA[x] += dab[(x / T) * R + nd->ids[x]];
+        }
+        if (table->grad) {
+            bucket(A->data + (size_t)p * T * T, nd->ids, T, R, ab);
+            blas_gemm(1, 0, R, Dv, T, 1, ab, dout, 1, table->grad + (size_t)(p % Ht) * R * Dv);  /* dtable = Ab^T dout */
+        }
+    }
+}
+
+tensor *op_rel_values(graph *g, tensor *A, tensor *table, const int *idx) {
+    int P = A->shape[0], T = A->shape[1], Ht = table->shape[0], R = table->shape[1], Dv = table->shape[2];
+    if (table->ndim != 3 || P % Ht) engine_fail("rel_values", "table must be (H, R, Dv)");
+    int grad = graph_needs_grad(g, A, table, NULL, NULL);
+    tensor *out = tensor_new3(g, P, T, Dv, grad);
+    real *ab = arena_alloc(g->mem, 2 * (size_t)T * R * sizeof(real));   /* Ab and dAb scratch */
+    for (int p = 0; p < P; p++) {
+        bucket(A->data + (size_t)p * T * T, idx, T, R, ab);
+        blas_gemm(0, 0, T, Dv, R, 1, ab, table->data + (size_t)(p % Ht) * R * Dv, 0, out->data + (size_t)p * T * Dv);
+    }
+    node *nd = graph_record(g, "rel_values", rel_values_backward, out, A, table, NULL, NULL);
+    if (nd) { nd->ids = idx; nd->saved = ab; }
+    return out;
+}
+
+/* ---- KERPLE kernels */
+static double softplus_d(double v) { return v > 30 ? v : log1p(exp(v)); }
+static double sigmoid_d(double v) { return v >= 0 ? 1 / (1 + exp(-v)) : exp(v) / (1 + exp(v)); }
+
+static void distance_kernel_backward(node *nd) {
+    tensor *raw = nd->in[0], *out = nd->out;
+    int H = raw->shape[0], T = nd->iarg[0];
+    kernel_kind kind = (kernel_kind)nd->iarg[1];
+    const int *dist = nd->ids;
+    for (int h = 0; h < H; h++) {
+        double a = raw->data[2 * h], b = raw->data[2 * h + 1];
+        double r1 = softplus_d(a), da = 0, db = 0;
+        for (size_t x = 0; x < (size_t)T * T; x++) {
+            double go = out->grad[(size_t)h * T * T + x], d = dist[x];
+            if (kind == KERNEL_LOG) {
+                double r2 = softplus_d(b);
+                da += go * -sigmoid_d(a) * log1p(r2 * d);
+                db += go * -r1 * d / (1 + r2 * d) * sigmoid_d(b);
+            } else if (d > 0) {
+                double sg = sigmoid_d(b), r2 = 2 * sg, pw = pow(d, r2);
+                da += go * -sigmoid_d(a) * pw;
+                db += go * -r1 * pw * log(d) * 2 * sg * (1 - sg);
+            }
+        }
+        raw->grad[2 * h] += (real)da;
+        raw->grad[2 * h + 1] += (real)db;
+    }
+}
+
+tensor *op_distance_kernel(graph *g, tensor *raw, const positions *pos, kernel_kind kind) {
+    int H = raw->shape[0], T = pos->T;
+    if (raw->ndim != 2 || raw->shape[1] != 2) engine_fail("distance_kernel", "raw parameters must be (H, 2)");
+    int *dist = arena_alloc(g->mem, (size_t)T * T * sizeof(int));
+    for (int i = 0; i < T; i++)
+        for (int j = 0; j < T; j++) dist[(size_t)i * T + j] = abs(pos->p[i] - pos->p[j]);
+    tensor *out = tensor_new3(g, H, T, T, graph_needs_grad(g, raw, NULL, NULL, NULL));
+    for (int h = 0; h < H; h++) {
+        double r1 = softplus_d(raw->data[2 * h]), b = raw->data[2 * h + 1];
+        for (size_t x = 0; x < (size_t)T * T; x++) {
+            double d = dist[x];
+            double v = kind == KERNEL_LOG ? -r1 * log1p(softplus_d(b) * d) : (d > 0 ? -r1 * pow(d, 2 * sigmoid_d(b)) : 0);
+            out->data[(size_t)h * T * T + x] = (real)v;
+        }
+    }
+    node *nd = graph_record(g, "distance_kernel", distance_kernel_backward, out, raw, NULL, NULL, NULL);
+    if (nd) { nd->ids = dist; nd->iarg[0] = T; nd->iarg[1] = (int)kind; }
+    return out;
+}

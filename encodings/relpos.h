@@ -1,0 +1,43 @@
+/* Shared machinery of the relative encodings: offsets i - j between position
+ * ids, and three ops over tables indexed by (clipped, bucketed) offsets. */
+#ifndef POSPROBE_RELPOS_H
+#define POSPROBE_RELPOS_H
+
+#include "encoding.h"
+
+/* idx (T, T) in the arena: idx[i*T + j] = map(pos[i] - pos[j], ctx), every
+ * value in [0, R). */
+typedef int (*offset_map)(int offset, const void *ctx);
+const int *relpos_index(graph *g, const positions *pos, offset_map map, const void *ctx);
+
+/* clip(offset, lo, hi) - lo: Shaw's, DeBERTa's and URPE's table index. */
+typedef struct { int lo, hi; } clip_range;
+int relpos_clip(int offset, const void *clip_range_ptr);
+
+/* table (H, R) -> (H, T, T): out[h, i, j] = table[h, idx[i, j]]. */
+tensor *op_gather_offsets(graph *g, tensor *table, const int *idx, int T);
+
+/* q (P, T, D), table (Ht, R, D) with P % Ht == 0 -> (P, T, T):
+ * out[p, i, j] = scale * q[p, i] . table[p % Ht, idx[i, j]]. */
+tensor *op_rel_scores(graph *g, tensor *q, tensor *table, const int *idx, real scale);
+
+/* A (P, T, T), table (Ht, R, Dv) -> (P, T, Dv): out[p, i] = sum_j A[p, i, j] table[p % Ht, idx[i, j]]. */
+tensor *op_rel_values(graph *g, tensor *A, tensor *table, const int *idx);
+
+/* (R, C) sinusoids of offsets lo..lo+R-1 (no gradient). */
+tensor *relpos_sinusoid_table(graph *g, int lo, int R, int C, double base);
+
+/* Range of pos[i] - pos[j] over the batch. */
+void relpos_offset_range(const positions *pos, int *lo, int *hi);
+
+
+
+/* KERPLE's distance kernels (Chi et al. 2022) over d = |p_i - p_j|, per head,
+ * from raw (H, 2) kept in their valid ranges by reparametrisation:
+ *   KERNEL_LOG:   -r1 log(1 + r2 d),  r1 = softplus(raw0), r2 = softplus(raw1)
+ *   KERNEL_POWER: -r1 d^r2,           r1 = softplus(raw0), r2 = 2 sigmoid(raw1) in (0, 2)
+ * -> (H, T, T). */
+typedef enum { KERNEL_LOG, KERNEL_POWER } kernel_kind;
+tensor *op_distance_kernel(graph *g, tensor *raw, const positions *pos, kernel_kind kind);
+
+#endif

@@ -1,0 +1,62 @@
+/* T5 relative bias (SEEDS 2.2g): a learned scalar per head and bucket of the
+ * offset j - i, one table shared by all layers as in T5. Bidirectional
+ * bucketing under --mask bidir (sign buckets), unidirectional under causal.
+ * --t5-buckets, --t5-max-distance. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "relpos.h"
+
+typedef struct {
+    int buckets, max_distance, bidirectional;
+} t5_buckets;
+
+typedef struct {
+    t5_buckets b;
+    tensor *table;       /* (H, buckets) */
+} t5_state;
+
+/* T5's _relative_position_bucket, with rel = j - i. */
+int t5_bucket(int rel, int num_buckets, int max_distance, int bidirectional) {
+    int nb = num_buckets, bucket = 0, r;
+    if (bidirectional) {
+        nb /= 2;
+        bucket = rel > 0 ? nb : 0;
+        r = abs(rel);
+    } else {
+        r = rel < 0 ? -rel : 0;
+    }
+    int max_exact = nb / 2;
+    if (r < max_exact) return bucket + r;
+    int big = max_exact + (int)(log((double)r / max_exact) / log((double)max_distance / max_exact) * (nb - max_exact));
+    return bucket + (big < nb - 1 ? big : nb - 1);
+}
+
+static int t5_map(int offset, const void *ctx) {
+    const t5_buckets *b = ctx;
+    return t5_bucket(-offset, b->buckets, b->max_distance, b->bidirectional);   /* offset = i - j */
+}
+
+static void *t5_create(param_store *ps, const enc_dims *d, char *err, size_t errlen) {
+    (void)err; (void)errlen;
+    t5_state *s = calloc(1, sizeof *s);
+    s->b = (t5_buckets){d->cfg->t5_buckets, d->cfg->t5_max_distance, d->mask == MASK_BIDIR};
+    s->table = params_declare(ps, "enc.t5_bias", 2, (int[]){d->H, s->b.buckets}, INIT_NORMAL, d->cfg->init_scale, 0);
+    return s;
+}
+
+static tensor *t5_scores(void *st, graph *g, int layer, tensor *q, tensor *k, const positions *pos) {
+    t5_state *s = st;
+    (void)layer; (void)q; (void)k;
+    return op_gather_offsets(g, s->table, relpos_index(g, pos, t5_map, &s->b), pos->T);   /* (H, T, T) */
+}
+
+const encoding_def enc_t5 = {
+    .name = "t5",
+    .summary = "T5: learned bias per head and log-bucketed offset (--t5-buckets, --t5-max-distance)",
+    .where = "logits",
+    .flags = ENC_RELATIVE,
+    .create = t5_create,
+    .scores = t5_scores,
+    .destroy = free,
+};

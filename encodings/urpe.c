@@ -1,0 +1,46 @@
+/* URPE (Luo et al. 2022; SEEDS 1.4, 9105 countermeasure A): O = (A (.) C) V
+ * with a learned Toeplitz C per head and layer, c_ij = g(clip(i - j)),
+ * starting at 1 (plain attention). Rows of A (.) C need not sum to 1. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "relpos.h"
+
+typedef struct {
+    clip_range clip;
+    tensor **g;          /* (L) (H, R) */
+} urpe_state;
+
+static void *urpe_create(param_store *ps, const enc_dims *d, char *err, size_t errlen) {
+    (void)err; (void)errlen;
+    urpe_state *s = calloc(1, sizeof *s);
+    s->clip = (clip_range){d->cfg->clip_min, d->cfg->clip_max};
+    s->g = calloc((size_t)d->L, sizeof *s->g);
+    char name[64];
+    for (int l = 0; l < d->L; l++) {
+        snprintf(name, sizeof name, "enc.block%d.toeplitz", l);
+        s->g[l] = params_declare(ps, name, 2, (int[]){d->H, s->clip.hi - s->clip.lo + 1}, INIT_ONE, 0, 0);
+    }
+    return s;
+}
+
+static tensor *urpe_values(void *st, graph *g, int layer, tensor *A, tensor *v, const positions *pos) {
+    urpe_state *s = st;
+    tensor *C = op_gather_offsets(g, s->g[layer], relpos_index(g, pos, relpos_clip, &s->clip), pos->T); /* (H, T, T) */
+    return op_bmm(g, op_mul(g, A, C), v, 0, 0);                         /* (A (.) C) V, C tiled over the batch */
+}
+
+static void urpe_free(void *st) {
+    free(((urpe_state *)st)->g);
+    free(st);
+}
+
+const encoding_def enc_urpe = {
+    .name = "urpe",
+    .summary = "URPE: attention reweighted by a learned Toeplitz matrix after the normalizer, O = (A .* C) V",
+    .where = "values",
+    .flags = ENC_RELATIVE,
+    .create = urpe_create,
+    .values = urpe_values,
+    .destroy = urpe_free,
+};
