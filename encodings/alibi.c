@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "curves.h"
 #include "encoding.h"
 
 static void slopes_pow2(int n, double *out) {

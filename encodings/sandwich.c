@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "curves.h"
 #include "encoding.h"
 
 #define SANDWICH_DIM 128

@@ -10,6 +10,7 @@ static const test_group *const GROUPS[] = {
     &test_group_ops,
     &test_group_attention,
     &test_group_model,
+    &test_group_encodings,
     &test_group_cli,
     &test_group_parity,
 };

@@ -1,0 +1,416 @@
+/* The encoding catalogue: gradients of every encoding inside a one-layer
+ * model, shift invariance of the relative ones, and the articles' properties
+ * and reference numbers (SEEDS 6, 8). */
+#include "check.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gsl/gsl_rng.h>
+
+#include "curves.h"
+#include "model.h"
+#include "rotary.h"
+
+#ifdef POSPROBE_DOUBLE
+#define EXACT_TOL 1e-10
+#else
+#define EXACT_TOL 2e-5
+#endif
+
+/* A one-layer model of `encoding` with random tokens and targets. */
+static const char *g_extra_key, *g_extra_value;   /* one more option for a variant */
+
+static int build(model *m, batch *b, const char *encoding, const char *mask, int T, unsigned long seed) {
+    run_config c;
+    config_defaults(&c);
+    char err[512];
+    if (g_extra_key && config_set(&c, g_extra_key, g_extra_value, err, sizeof err)) fail_msg("%s", err);
+    snprintf(c.encoding, sizeof c.encoding, "%s", encoding);
+    snprintf(c.mask, sizeof c.mask, "%s", mask);
+    c.layers = 1;
+    c.heads = 2;
+    c.dim = 8;
+    c.ff_mult = 1;
+    c.max_pos = 24;
+    c.clip_min = -3;
+    c.clip_max = 2;
+    c.t5_buckets = 8;
+    c.t5_max_distance = 16;
+    c.init_scale = 0.4;
+    c.len = c.len_min = c.len_max = T;
+    if (config_validate(&c, err, sizeof err)) fail_msg("%s: %s", encoding, err);
+    if (model_build(m, &c, T, err, sizeof err)) { model_free(m); return -1; }
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(r, seed);
+    model_init_params(m, r);
+    for (size_t i = 0; i < m->ps.n; i++) m->ps.data[i] += (real)(0.05 * (gsl_rng_uniform(r) - 0.5));
+    batch_alloc(b, 2, T);
+    layout_fill(&m->lo, b, T, r, POS_SEQUENTIAL, c.max_pos, r);
+    for (int i = 0; i < 2 * T; i++) {
+        b->tokens[i] = (int)gsl_rng_uniform_int(r, (unsigned long)m->V);
+        b->targets[i] = (int)gsl_rng_uniform_int(r, (unsigned long)m->K);
+    }
+    gsl_rng_free(r);
+    return 0;
+}
+
+static tensor *g_forward_loss(graph *g, tensor **in, void *ctx) {
+    (void)in;
+    void **p = ctx;
+    return model_loss(p[0], g, p[1], model_forward(p[0], g, p[1], 0));
+}
+
+/* Every encoding's own parameters, element by element, and the whole model
+ * along a random direction, for each mask the encoding allows. */
+static void check_encoding_gradients(const encoding_def *enc, int e) {
+    const char *masks[2] = {"bidir", "causal"};
+    {
+        for (int mk = 0; mk < 2; mk++) {
+            if ((enc->flags & ENC_CAUSAL_ONLY) && mk == 0) continue;
+            model m;
+            batch b;
+            if (build(&m, &b, enc->name, masks[mk], 5, 40 + (unsigned long)e)) fail_msg("%s: build failed", enc->name);
+            void *ctx[2] = {&m, &b};
+            /* encoding parameters: one view per declared "enc." tensor */
+            for (int i = 0; i < m.ps.n_entries; i++) {
+                param_entry *pe = &m.ps.entries[i];
+                if (strncmp(pe->name, "enc.", 4) != 0) continue;
+                tensor *t = pe->t;
+                char what[128];
+                snprintf(what, sizeof what, "%s %s: %s", enc->name, masks[mk], pe->name);
+                gc_result r = gradcheck(g_forward_loss, &t, 1, ctx, 7);
+                assert_gradcheck(what, r);
+            }
+            /* all parameters at once, and so q, k, v through every hook */
+            tensor *theta = malloc(sizeof *theta);
+            *theta = tensor_view(m.ps.data, m.ps.grad, 1, (int[]){(int)m.ps.n});
+            double L0 = gc_loss_and_grad(g_forward_loss, &theta, 1, ctx, 7);
+            gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+            gsl_rng_set(r, 99);
+            double *d = malloc(m.ps.n * sizeof *d), nrm = 0, gd = 0;
+            for (size_t i = 0; i < m.ps.n; i++) { d[i] = gsl_rng_uniform(r) - 0.5; nrm += d[i] * d[i]; }
+            for (size_t i = 0; i < m.ps.n; i++) { d[i] /= sqrt(nrm); gd += d[i] * m.ps.grad[i]; }
+            real *th0 = malloc(m.ps.n * sizeof(real));
+            memcpy(th0, m.ps.data, m.ps.n * sizeof(real));
+            double f[4];
+            const double hs[4] = {2 * GC_STEP, GC_STEP, -GC_STEP, -2 * GC_STEP};
+            for (int s = 0; s < 4; s++) {
+                for (size_t i = 0; i < m.ps.n; i++) m.ps.data[i] = (real)(th0[i] + hs[s] * d[i]);
+                f[s] = gc_loss_and_grad(g_forward_loss, &theta, 1, ctx, 7);
+            }
+            memcpy(m.ps.data, th0, m.ps.n * sizeof(real));
+            double num = (-f[0] + 8 * f[1] - 8 * f[2] + f[3]) / (12 * GC_STEP);
+            double err = fabs(num - gd) / fmax(fmax(fabs(num), fabs(gd)), GC_FLOOR);
+            if (!(err <= GC_TOL) || !isfinite(L0))
+                fail_msg("%s %s: directional derivative %.10g, numeric %.10g (error %.3g)", enc->name, masks[mk], gd, num, err);
+            free(th0); free(d); free(theta);
+            gsl_rng_free(r);
+            batch_free(&b);
+            model_free(&m);
+        }
+    }
+}
+
+static void test_encoding_gradients(void **state) {
+    (void)state;
+    for (int e = 0; encoding_at(e); e++) check_encoding_gradients(encoding_at(e), e);
+    /* option variants that change the computation */
+    static const char *const variants[][3] = {
+        {"rope", "rope-trainable", "1"}, {"rope", "rope-fraction", "0.5"}, {"rope2d", "rope-trainable", "1"},
+        {"xpos", "rope-trainable", "1"}, {"alibi", "alibi-asym", "1"}, {"multiplicative", "mult-pos", "sinusoidal"},
+    };
+    for (size_t v = 0; v < sizeof variants / sizeof *variants; v++) {
+        g_extra_key = variants[v][1];
+        g_extra_value = variants[v][2];
+        check_encoding_gradients(encoding_find(variants[v][0]), 100 + (int)v);
+    }
+    g_extra_key = g_extra_value = NULL;
+}
+
+/* Attention probabilities of layer 0 at positions p and p + shift. */
+static double max_attn_change(const char *encoding, const char *mask, int shift) {
+    model m;
+    batch b;
+    if (build(&m, &b, encoding, mask, 6, 5)) fail_msg("%s: build failed", encoding);
+    tensor *attn[1];
+    m.attn = attn;
+    arena ar;
+    arena_init(&ar, 0);
+    graph g;
+    graph_init(&g, &ar, 0);
+    model_forward(&m, &g, &b, 0);
+    size_t n = attn[0]->n;
+    real *a0 = malloc(n * sizeof(real));
+    memcpy(a0, attn[0]->data, n * sizeof(real));
+    graph_reset(&g);
+    for (int t = 0; t < b.T; t++) b.pos[t] += shift;
+    model_forward(&m, &g, &b, 0);
+    double worst = 0;
+    for (size_t i = 0; i < n; i++) worst = fmax(worst, fabs(attn[0]->data[i] - a0[i]));
+    free(a0);
+    arena_free(&ar);
+    batch_free(&b);
+    model_free(&m);
+    return worst;
+}
+
+static void test_relative_shift_invariance(void **state) {
+    (void)state;
+    int n_relative = 0;
+    for (int e = 0; encoding_at(e); e++) {
+        const encoding_def *enc = encoding_at(e);
+        const char *mask = enc->flags & ENC_CAUSAL_ONLY ? "causal" : "bidir";
+        double change = max_attn_change(enc->name, mask, 7);
+        if (enc->flags & ENC_RELATIVE) {
+            if (!(change <= EXACT_TOL)) fail_msg("%s: attention changed by %.3g when positions shifted", enc->name, change);
+            n_relative++;
+        }
+    }
+    assert_true(n_relative >= 14);
+    /* and the absolute ones do see the shift */
+    assert_true(max_attn_change("learned", "bidir", 7) > 1e-4);
+    assert_true(max_attn_change("fire", "causal", 7) > 1e-6);
+    assert_true(max_attn_change("tupe", "bidir", 7) > 1e-4);
+}
+
+/* ---- rotations */
+
+/* R (D, D) with R[:, c] = rotary(e_c) at coordinates (x, y). */
+static void rotation_matrix(rope_state *s, int D, int x, int y, double *R) {
+    arena ar;
+    arena_init(&ar, 0);
+    graph g;
+    graph_init(&g, &ar, 0);
+    tensor *e = tensor_new3(&g, D, 1, D, 0);
+    memset(e->data, 0, e->n * sizeof(real));
+    for (int c = 0; c < D; c++) e->data[(size_t)c * D + c] = 1;
+    int cx[1] = {x}, cy[1] = {y};
+    tensor *out = rope_apply(s, &g, e, cx, cy, 0);
+    for (int c = 0; c < D; c++)
+        for (int r = 0; r < D; r++) R[r * D + c] = out->data[(size_t)c * D + r];
+    arena_free(&ar);
+}
+
+static rope_state *new_rope(int D, int two_d) {
+    run_config c;
+    config_defaults(&c);
+    enc_dims d = {D, 1, D, 1, 4, 64, MASK_BIDIR, &c};
+    param_store ps;
+    params_init(&ps);
+    rope_state *s = rope_state_new(&ps, &d, D / 2, two_d ? D / 4 : D / 2, 0);
+    params_free(&ps);
+    if (two_d) {
+        s->which = calloc((size_t)D / 2, 1);
+        for (int k = D / 4; k < D / 2; k++) s->which[k] = 1;
+    }
+    return s;
+}
+
+static void test_rope_properties(void **state) {
+    (void)state;
+    const int D = 8;
+    rope_state *s = new_rope(D, 0);
+    double Rm[64], Rn[64], Rd[64];
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    double q[8], k[8];
+    for (int i = 0; i < D; i++) { q[i] = gsl_rng_uniform(r) - 0.5; k[i] = gsl_rng_uniform(r) - 0.5; }
+    int ms[3] = {3, 17, 40}, ns[3] = {11, 2, 40};
+    for (int t = 0; t < 3; t++) {
+        rotation_matrix(s, D, ms[t], 0, Rm);
+        rotation_matrix(s, D, ns[t], 0, Rn);
+        rotation_matrix(s, D, ns[t] - ms[t], 0, Rd);
+        /* (R_m q).(R_n k) = q . R_{n-m} k */
+        double lhs = 0, rhs = 0;
+        for (int a = 0; a < D; a++) {
+            double rq = 0, rk = 0, rdk = 0;
+            for (int b = 0; b < D; b++) { rq += Rm[a * D + b] * q[b]; rk += Rn[a * D + b] * k[b]; rdk += Rd[a * D + b] * k[b]; }
+            lhs += rq * rk;
+            rhs += q[a] * rdk;
+        }
+        assert_true(fabs(lhs - rhs) < EXACT_TOL * 10);
+        /* orthogonal: R^T R = I */
+        for (int a = 0; a < D; a++)
+            for (int b = 0; b < D; b++) {
+                double dot = 0;
+                for (int c = 0; c < D; c++) dot += Rm[c * D + a] * Rm[c * D + b];
+                assert_true(fabs(dot - (a == b)) < EXACT_TOL * 10);
+            }
+        /* the elementwise form equals the 2x2 block matrix of SEEDS 4.3 */
+        for (int a = 0; a < D; a++)
+            for (int b = 0; b < D; b++) {
+                int pa = a / 2, pb = b / 2;
+                double th = pow(10000.0, -2.0 * pa / D) * ms[t], expect = 0;
+                if (pa == pb) {
+                    if (a % 2 == 0) expect = b % 2 == 0 ? cos(th) : -sin(th);
+                    else expect = b % 2 == 0 ? sin(th) : cos(th);
+                }
+                assert_true(fabs(Rm[a * D + b] - expect) < EXACT_TOL * 10);
+            }
+    }
+    gsl_rng_free(r);
+    rope_state_free(s);
+}
+
+static double max_diff(const double *a, const double *b, int n) {
+    double w = 0;
+    for (int i = 0; i < n; i++) w = fmax(w, fabs(a[i] - b[i]));
+    return w;
+}
+
+/* SEEDS Q1, Q2: relativity and invertibility of 2-D RoPE; R((x+y) th) is not invertible. */
+static void test_rope2d_properties(void **state) {
+    (void)state;
+    const int D = 8;
+    rope_state *s = new_rope(D, 1);
+    double A[64], Bm[64], C[64], P[64];
+    int pts[4][2] = {{1, 2}, {5, -3}, {0, 7}, {12, 4}};
+    for (int a = 0; a < 4; a++)
+        for (int b = 0; b < 4; b++) {
+            rotation_matrix(s, D, pts[a][0], pts[a][1], A);
+            rotation_matrix(s, D, pts[b][0], pts[b][1], Bm);
+            rotation_matrix(s, D, pts[b][0] - pts[a][0], pts[b][1] - pts[a][1], C);
+            for (int i = 0; i < D; i++)
+                for (int j = 0; j < D; j++) {
+                    double v = 0;
+                    for (int k = 0; k < D; k++) v += A[k * D + i] * Bm[k * D + j];   /* A^T B */
+                    P[i * D + j] = v;
+                }
+            assert_true(max_diff(P, C, D * D) < EXACT_TOL * 10);
+        }
+    /* invertible: distinct (x, y) on a 16 x 16 grid give distinct matrices */
+    double *all = malloc(sizeof(double) * 256 * 64);
+    for (int x = 0; x < 16; x++)
+        for (int y = 0; y < 16; y++) rotation_matrix(s, D, x, y, all + (x * 16 + y) * 64);
+    for (int i = 0; i < 256; i++)
+        for (int j = i + 1; j < 256; j++) assert_true(max_diff(all + i * 64, all + j * 64, 64) > 1e-3);
+    free(all);
+    rope_state_free(s);
+    /* the counterexample R((x + y) th): (1, 0) and (0, 1) collide */
+    rope_state *one = new_rope(D, 0);
+    rotation_matrix(one, D, 1 + 0, 0, A);
+    rotation_matrix(one, D, 0 + 1, 0, Bm);
+    assert_true(max_diff(A, Bm, 64) == 0);
+    rope_state_free(one);
+}
+
+/* S2: <p_m, p_n> depends only on m - n. */
+static void test_sinusoid_relative_inner_product(void **state) {
+    (void)state;
+    const int C = 16;
+    real pm[16], pn[16];
+    for (int r = -20; r <= 20; r += 5) {
+        double first = 0;
+        for (int m = 0; m < 60; m += 13) {
+            sinusoid_fill(pm, C, m + r, 10000);
+            sinusoid_fill(pn, C, m, 10000);
+            double dot = 0;
+            for (int c = 0; c < C; c++) dot += (double)pm[c] * pn[c];
+            if (m == 0) first = dot;
+            else assert_true(fabs(dot - first) < EXACT_TOL * 100);
+        }
+        assert_true(fabs(first - curve_sinusoid_inner(C, r, 10000)) < EXACT_TOL * 100);
+    }
+}
+
+/* S1: without positions and without a mask, permuting the input permutes the output. */
+static void test_none_permutation_equivariant(void **state) {
+    (void)state;
+    model m;
+    batch b;
+    if (build(&m, &b, "none", "bidir", 6, 3)) fail_msg("build");
+    arena ar;
+    arena_init(&ar, 0);
+    graph g;
+    graph_init(&g, &ar, 0);
+    tensor *y = model_forward(&m, &g, &b, 0);
+    int K = m.K, T = b.T;
+    real *y0 = malloc(y->n * sizeof(real));
+    memcpy(y0, y->data, y->n * sizeof(real));
+    graph_reset(&g);
+    const int perm[6] = {3, 0, 5, 1, 4, 2};
+    int tok[12];
+    memcpy(tok, b.tokens, sizeof tok);
+    for (int s = 0; s < 2; s++)
+        for (int t = 0; t < T; t++) b.tokens[s * T + t] = tok[s * T + perm[t]];
+    y = model_forward(&m, &g, &b, 0);
+    for (int s = 0; s < 2; s++)
+        for (int t = 0; t < T; t++)
+            for (int c = 0; c < K; c++)
+                assert_true(fabs(y->data[((size_t)s * T + t) * K + c] - y0[((size_t)s * T + perm[t]) * K + c]) < EXACT_TOL * 10);
+    free(y0);
+    arena_free(&ar);
+    batch_free(&b);
+    model_free(&m);
+}
+
+/* T5: the bucket table of SEEDS 2.2g (32 buckets, max distance 128, bidirectional). */
+static void test_t5_buckets(void **state) {
+    (void)state;
+    const int table[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 8, 8, 8, 9, 9, 9, 9};
+    for (int r = 0; r < 16; r++) {
+        assert_int_equal(t5_bucket(-r, 32, 128, 1), table[r]);
+        assert_int_equal(t5_bucket(r, 32, 128, 1), table[r] + (r > 0 ? 16 : 0));
+    }
+    for (int r = 16; r <= 22; r++) assert_int_equal(t5_bucket(-r, 32, 128, 1), 10);
+    for (int r = 23; r <= 31; r++) assert_int_equal(t5_bucket(-r, 32, 128, 1), 11);
+    assert_int_equal(t5_bucket(-32, 32, 128, 1), 12);
+    assert_int_equal(t5_bucket(-90, 32, 128, 1), 14);
+    assert_int_equal(t5_bucket(-91, 32, 128, 1), 15);
+    assert_int_equal(t5_bucket(-5000, 32, 128, 1), 15);
+    /* unidirectional: 0..15 exact, 16..18 -> 16, future positions -> 0 */
+    for (int r = 0; r < 16; r++) assert_int_equal(t5_bucket(-r, 32, 128, 0), r);
+    for (int r = 16; r <= 18; r++) assert_int_equal(t5_bucket(-r, 32, 128, 0), 16);
+    assert_int_equal(t5_bucket(7, 32, 128, 0), 0);
+}
+
+/* ALiBi: 1/2 ... 1/256 for 8 heads; the official interleaving for 6 and 12. */
+static void test_alibi_slopes(void **state) {
+    (void)state;
+    double s[16];
+    alibi_slopes(8, s);
+    for (int h = 0; h < 8; h++) assert_true(fabs(s[h] - pow(2, -(h + 1))) < 1e-15);
+    alibi_slopes(6, s);
+    const double six[6] = {0.25, 0.0625, 0.015625, 0.00390625, 0.5, 0.125};
+    for (int h = 0; h < 6; h++) assert_true(fabs(s[h] - six[h]) < 1e-15);
+    alibi_slopes(12, s);
+    for (int h = 0; h < 8; h++) assert_true(fabs(s[h] - pow(2, -(h + 1))) < 1e-15);
+    for (int h = 0; h < 4; h++) assert_true(fabs(s[8 + h] - pow(2, -(0.5 + h))) < 1e-15);
+}
+
+/* SEEDS 6: the decay curves, to the printed digits (within 0.006: two of the
+ * printed values round up from ...495 and ...5248). */
+static void test_decay_curves(void **state) {
+    (void)state;
+    const double r1[14] = {0, 1, 2, 4, 8, 16, 32, 64, 96, 128, 160, 192, 224, 256};
+    const double f1[14] = {32.5, 31.54, 28.96, 22.60, 19.82, 15.78, 13.38, 10.09, 9.75, 9.27, 9.80, 7.33, 7.38, 6.54};
+    for (int i = 0; i < 14; i++) assert_true(fabs(curve_rope_decay_bound(128, r1[i], 10000) - f1[i]) < 0.006);
+    const double r2[11] = {0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512};
+    const double v2[11] = {64, 62.09, 57.38, 48.59, 45.72, 39.70, 35.68, 30.52, 21.30, 20.53, 14.04};
+    for (int i = 0; i < 11; i++) assert_true(fabs(curve_sinusoid_inner(128, r2[i], 10000) - v2[i]) < 0.006);
+    const double x3[9] = {0, 1, 2, 4, 8, 16, 32, 64, 128};
+    const double b4[9] = {1.0, 0.974, 0.908, 0.772, 0.725, 0.635, 0.563, 0.487, 0.411};
+    const double b3[9] = {1.0, 0.965, 0.877, 0.695, 0.633, 0.513, 0.417, 0.317, 0.216};
+    for (int i = 0; i < 9; i++) {
+        assert_true(fabs(curve_sinusoid_integral(x3[i], 10000) - b4[i]) < 0.0006);
+        assert_true(fabs(curve_sinusoid_integral(x3[i], 1000) - b3[i]) < 0.0011);
+    }
+    /* Sandwich is 0 at distance 0 and negative elsewhere */
+    assert_true(sandwich_bias(0, 0, 4, 10000) == 0);
+    for (int d = 1; d < 50; d++) assert_true(sandwich_bias(d, 1, 4, 10000) < 0);
+}
+
+static const struct CMUnitTest TESTS[] = {
+    cmocka_unit_test(test_encoding_gradients),
+    cmocka_unit_test(test_relative_shift_invariance),
+    cmocka_unit_test(test_rope_properties),
+    cmocka_unit_test(test_rope2d_properties),
+    cmocka_unit_test(test_sinusoid_relative_inner_product),
+    cmocka_unit_test(test_none_permutation_equivariant),
+    cmocka_unit_test(test_t5_buckets),
+    cmocka_unit_test(test_alibi_slopes),
+    cmocka_unit_test(test_decay_curves),
+};
+const test_group test_group_encodings = {"encodings", TESTS, sizeof TESTS / sizeof *TESTS};
