@@ -1,14 +1,18 @@
 /* URPE (Luo et al. 2022; SEEDS 1.4, 9105 countermeasure A): O = (A (.) C) V
  * with a learned Toeplitz C per head and layer, c_ij = g(clip(i - j)),
- * starting at 1 (plain attention). Rows of A (.) C need not sum to 1. */
+ * starting near 1 (plain attention). Rows of A (.) C need not sum to 1. */
 #include <stdio.h>
 #include <stdlib.h>
+
+#include <gsl/gsl_randist.h>
 
 #include "relpos.h"
 
 typedef struct {
     clip_range clip;
     tensor **g;          /* (L) (H, R) */
+    int L;
+    double init_scale;
 } urpe_state;
 
 static void *urpe_create(param_store *ps, const enc_dims *d, char *err, size_t errlen) {
@@ -19,9 +23,19 @@ static void *urpe_create(param_store *ps, const enc_dims *d, char *err, size_t e
     char name[64];
     for (int l = 0; l < d->L; l++) {
         snprintf(name, sizeof name, "enc.block%d.toeplitz", l);
-        s->g[l] = params_declare(ps, name, 2, (int[]){d->H, s->clip.hi - s->clip.lo + 1}, INIT_ONE, 0, 0);
+        s->g[l] = params_declare(ps, name, 2, (int[]){d->H, s->clip.hi - s->clip.lo + 1}, INIT_CUSTOM, 0, 0);
     }
+    s->L = d->L;
+    s->init_scale = d->cfg->init_scale;
     return s;
+}
+
+/* g starts at 1 + noise: near plain attention, but not exactly, so a random
+ * model already shows what the Toeplitz factor can do. */
+static void urpe_init(void *st, gsl_rng *r) {
+    urpe_state *s = st;
+    for (int l = 0; l < s->L; l++)
+        for (size_t i = 0; i < s->g[l]->n; i++) s->g[l]->data[i] = (real)(1 + gsl_ran_gaussian(r, s->init_scale));
 }
 
 static tensor *urpe_values(void *st, graph *g, int layer, tensor *A, tensor *v, const positions *pos) {
@@ -41,6 +55,7 @@ const encoding_def enc_urpe = {
     .where = "values",
     .flags = ENC_RELATIVE,
     .create = urpe_create,
+    .init = urpe_init,
     .values = urpe_values,
     .destroy = urpe_free,
 };

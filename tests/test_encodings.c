@@ -7,10 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <gsl/gsl_rng.h>
 
+#include "csvio.h"
 #include "curves.h"
+#include "diagnose.h"
 #include "model.h"
 #include "rotary.h"
 
@@ -402,7 +405,55 @@ static void test_decay_curves(void **state) {
     for (int d = 1; d < 50; d++) assert_true(sandwich_bias(d, 1, 4, 10000) < 0);
 }
 
+/* diagnose --all agrees with SEEDS 9 wherever the symmetry argument predicts. */
+static void test_diagnose_matches_symmetry_argument(void **state) {
+    (void)state;
+    char dir[] = "/tmp/posprobe-diag-XXXXXX", path[128], err[512];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/diagnose.csv", dir);
+    run_config c;
+    config_defaults(&c);
+    c.init_scale = 0.3;
+    c.len = 12;
+    if (diagnose_run(&c, 1, 2, path, err, sizeof err)) fail_msg("%s", err);
+    csv_table t;
+    if (csv_read(path, &t, err, sizeof err)) fail_msg("%s", err);
+    int predicted = 0, n_ind = 0, n_mir = 0, n_dis = 0;
+    for (int r = 0; r < t.n_rows; r++) {
+        const char *exp = csv_get(&t, r, "expected"), *got = csv_get(&t, r, "verdict");
+        if (!*exp) continue;
+        predicted++;
+        if (strcmp(exp, got) != 0)
+            fail_msg("%s %s %s %s: %s, expected %s (spread %s)", csv_get(&t, r, "encoding"), csv_get(&t, r, "norm"),
+                     csv_get(&t, r, "mask"), csv_get(&t, r, "markers"), got, exp, csv_get(&t, r, "spread_max"));
+        n_ind += strcmp(exp, "indistinguishable") == 0;
+        n_mir += strcmp(exp, "mirror-tied") == 0;
+        n_dis += strcmp(exp, "distinguishable") == 0;
+    }
+    /* 23 encodings x 6 norms x 2 masks x 3 markers, cope causal only */
+    assert_int_equal(t.n_rows, 22 * 36 + 18);
+    assert_true(predicted > 400 && n_ind > 50 && n_mir == 8 && n_dis > 300);
+    /* the cases the issue names */
+    static const char *const cases[][3] = {{"rope", "softmax", "indistinguishable"}, {"shaw", "softmax", "distinguishable"},
+                                           {"urpe", "softmax", "distinguishable"}, {"learned", "softmax", "distinguishable"},
+                                           {"rope", "l2", "distinguishable"}, {"alibi", "l2", "mirror-tied"}};
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        int found = 0;
+        for (int r = 0; r < t.n_rows; r++)
+            if (strcmp(csv_get(&t, r, "encoding"), cases[k][0]) == 0 && strcmp(csv_get(&t, r, "norm"), cases[k][1]) == 0 &&
+                strcmp(csv_get(&t, r, "mask"), "bidir") == 0 && strcmp(csv_get(&t, r, "markers"), "none") == 0) {
+                assert_string_equal(csv_get(&t, r, "verdict"), cases[k][2]);
+                found = 1;
+            }
+        assert_true(found);
+    }
+    csv_table_free(&t);
+    unlink(path);
+    rmdir(dir);
+}
+
 static const struct CMUnitTest TESTS[] = {
+    cmocka_unit_test(test_diagnose_matches_symmetry_argument),
     cmocka_unit_test(test_encoding_gradients),
     cmocka_unit_test(test_relative_shift_invariance),
     cmocka_unit_test(test_rope_properties),

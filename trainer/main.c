@@ -6,6 +6,7 @@
 
 #include "checkpoint.h"
 #include "config.h"
+#include "diagnose.h"
 #include "encoding.h"
 #include "run.h"
 #include "task.h"
@@ -45,6 +46,7 @@ static void print_main_help(FILE *f) {
             "  train    train one model on a task: posprobe train --help\n"
             "  eval     evaluate a trained run: posprobe eval --checkpoint DIR --eval-lens LIST [--out FILE]\n"
             "  list     posprobe list encodings|tasks|norms\n"
+            "  diagnose does a constant input give position-distinguishable outputs? (no training)\n"
             "  help     this text; 'posprobe help train' for the training options\n"
             "  version  the program version\n",
             POSPROBE_VERSION, REAL_NAME, POSPROBE_BLAS_NAME);
@@ -101,23 +103,33 @@ static int next_option(int argc, char **argv, int *i, char *key, size_t klen, co
     return 0;
 }
 
-static int cmd_train(int argc, char **argv) {
-    run_config c;
-    config_defaults(&c);
+/* Applies --config FILE, then every --option of the table, to c. Options named
+ * in `extra` (command-specific, e.g. "all", "seeds") are not config options:
+ * their values land in extra_values (NULL when absent; "1" for a bare flag). */
+static void parse_options(int argc, char **argv, run_config *c, const char *const *extra, const char **extra_values) {
     char err[2048], key[128];
     const char *value;
-    /* --config first, so the command line overrides it */
     for (int i = 0; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) { print_train_help(stdout); return 0; }
         if (strcmp(argv[i], "--config") == 0 || strncmp(argv[i], "--config=", 9) == 0) {
             const char *path = argv[i][8] == '=' ? argv[i] + 9 : (i + 1 < argc ? argv[i + 1] : NULL);
             if (!path) die_usage("--config needs a file");
-            if (config_read_file(&c, path, err, sizeof err)) die_usage(err);
+            if (config_read_file(c, path, err, sizeof err)) die_usage(err);
         }
     }
     char seen[256][128];
     int n_seen = 0;
     for (int i = 0; i < argc; i++) {
+        int k = -1;
+        if (extra && strncmp(argv[i], "--", 2) == 0)
+            for (int e = 0; extra[e]; e++) {
+                size_t len = strlen(extra[e]);
+                if (strncmp(argv[i] + 2, extra[e], len) == 0 && (argv[i][2 + len] == 0 || argv[i][2 + len] == '=')) k = e;
+            }
+        if (k >= 0) {
+            const char *a = argv[i] + 2 + strlen(extra[k]);
+            extra_values[k] = *a == '=' ? a + 1 : (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0 ? argv[++i] : "1");
+            continue;
+        }
         next_option(argc, argv, &i, key, sizeof key, &value);
         if (strcmp(key, "config") == 0) continue;
         for (int s = 0; s < n_seen; s++)
@@ -126,8 +138,33 @@ static int cmd_train(int argc, char **argv) {
                 die_usage(err);
             }
         if (n_seen < 256) snprintf(seen[n_seen++], sizeof seen[0], "%s", key);
-        if (config_set(&c, key, value, err, sizeof err)) die_usage(err);
+        if (config_set(c, key, value, err, sizeof err)) die_usage(err);
     }
+}
+
+static int wants_help(int argc, char **argv) {
+    for (int i = 0; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) return 1;
+    return 0;
+}
+
+static int parse_count(const char *s, const char *what, int lo, int hi) {
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end || v < lo || v > hi) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "--%s: '%.32s' is not an integer in [%d, %d]", what, s, lo, hi);
+        die_usage(msg);
+    }
+    return (int)v;
+}
+
+static int cmd_train(int argc, char **argv) {
+    if (wants_help(argc, argv)) { print_train_help(stdout); return 0; }
+    run_config c;
+    config_defaults(&c);
+    parse_options(argc, argv, &c, NULL, NULL);
+    char err[2048];
     run_result res;
     run_install_signal_handlers();
     if (run_train(&c, &res, err, sizeof err)) {
@@ -136,6 +173,41 @@ static int cmd_train(int argc, char **argv) {
         return 1;
     }
     return (int)res.status;
+}
+
+static int cmd_diagnose(int argc, char **argv) {
+    if (wants_help(argc, argv)) {
+        printf("usage: posprobe diagnose [--encoding E --norm N --mask M --markers K] [--len N] [--seeds S]\n"
+               "                         [--all] [--out FILE] [any train option, e.g. --layers --dim --init-scale]\n\n"
+               "Article 9105's argument checked numerically, without training: a constant input [0]*n (with the\n"
+               "markers) goes through S randomly initialised models (seeds 1..S, --init-scale 0.3 unless given);\n"
+               "for the final hidden states h_1..h_n of the identical tokens it reports\n"
+               "  spread = max_i ||h_i - mean h|| / max_i ||h_i||   (min and max over seeds)\n"
+               "  mirror = max_i ||h_i - h_{n+1-i}|| / max_i ||h_i|| (max over seeds)\n"
+               "and the verdict: indistinguishable (spread below the rounding tolerance), mirror-tied (only\n"
+               "mirror positions tie), distinguishable, or mixed (seeds disagree). 'expected' is the verdict the\n"
+               "symmetry argument predicts (SEEDS 1.3-1.9), empty where it predicts nothing.\n"
+               "--all runs every encoding x normalizer x mask x markers. CSV to FILE or stdout.\n");
+        return 0;
+    }
+    run_config c;
+    config_defaults(&c);
+    c.init_scale = 0.3;
+    c.len = 16;
+    static const char *const extra[] = {"all", "seeds", "out", NULL};
+    const char *vals[3] = {NULL, NULL, NULL};
+    parse_options(argc, argv, &c, extra, vals);
+    int seeds = vals[1] ? parse_count(vals[1], "seeds", 1, 1000) : 3;
+    char err[2048];
+    if (!encoding_find(c.encoding)) {
+        snprintf(err, sizeof err, "unknown encoding '%.64s' (see: posprobe list encodings)", c.encoding);
+        die_usage(err);
+    }
+    if (diagnose_run(&c, vals[0] != NULL, seeds, vals[2], err, sizeof err)) {
+        fprintf(stderr, "posprobe: error: %s\n", err);
+        return strstr(err, "cannot") || strstr(err, "write") ? 1 : 2;
+    }
+    return 0;
 }
 
 static int cmd_eval(int argc, char **argv) {
@@ -189,6 +261,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "train") == 0) return cmd_train(argc - 2, argv + 2);
     if (strcmp(cmd, "eval") == 0) return cmd_eval(argc - 2, argv + 2);
     if (strcmp(cmd, "list") == 0) return cmd_list(argc - 2, argv + 2);
+    if (strcmp(cmd, "diagnose") == 0) return cmd_diagnose(argc - 2, argv + 2);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) { printf("posprobe %s\n", POSPROBE_VERSION); return 0; }
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         if (argc > 2 && strcmp(argv[2], "train") == 0) print_train_help(stdout);

@@ -125,6 +125,10 @@ static tensor *attention_block(model *m, graph *g, int l, tensor *h, const posit
     attn_opts o = {(real)(1 / sqrt((double)m->D)), m->mask, m->norm, m->n_train, m->H};
     tensor *A = op_attn_probs(g, q, k, bias, &o);                          /* (B*H, T, T) */
     if (m->attn) m->attn[l] = A;
+    if (m->logits) { /* recomputed only when asked for (inspect) */
+        tensor *sc = op_scale(g, op_bmm(g, q, k, 0, 1), o.scale);
+        m->logits[l] = bias ? op_add(g, sc, bias) : sc;
+    }
     tensor *out = m->enc->values ? m->enc->values(m->enc_state, g, l, A, v, pos) : op_bmm(g, A, v, 0, 0);
     (void)T;
     return op_linear(g, op_merge_heads(g, out, m->H), p->wo, p->bo);      /* (B, T, C) */

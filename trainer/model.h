@@ -37,6 +37,7 @@ typedef struct model {
     gsl_rng *dropout_rng;
     tensor **hidden;              /* when non-NULL: hidden[0] = embedded input, hidden[l] = block l's output (B, T, C) */
     tensor **attn;                /* when non-NULL: attn[l] = block l's attention probabilities (B*H, T, T) */
+    tensor **logits;              /* when non-NULL: logits[l] = block l's pre-normalizer scores (B*H, T, T) */
 } model;
 
 /* Builds the model for config c (validated) whose task lengths go up to max_n.

@@ -1,0 +1,184 @@
+/* Constant-input diagnosis of position distinguishability. */
+#include "diagnose.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gsl/gsl_rng.h>
+
+#include "csvio.h"
+#include "model.h"
+
+double diagnose_tolerance(void) { return sizeof(real) == sizeof(double) ? 1e-9 : 1e-4; }
+
+static double norm2(const real *a, const real *b, int C) {
+    double s = 0;
+    for (int c = 0; c < C; c++) {
+        double d = (double)a[c] - (b ? b[c] : 0);
+        s += d * d;
+    }
+    return sqrt(s);
+}
+
+int diagnose_one(const run_config *cfg, int seeds, diag_result *out, char *err, size_t errlen) {
+    run_config c = *cfg;
+    snprintf(c.task, sizeof c.task, "probe");
+    snprintf(c.head, sizeof c.head, "auto");
+    c.len_min = c.len_max = c.len;
+    c.eval_lens.n = 0;
+    if (config_validate(&c, err, errlen)) return -1;
+    double tol = diagnose_tolerance();
+    out->spread_min = INFINITY;
+    out->spread_max = 0;
+    out->mirror_max = 0;
+    int n_ind = 0, n_mir = 0, n_dis = 0;
+    for (int s = 1; s <= seeds; s++) {
+        c.seed = s;
+        model m;
+        if (model_build(&m, &c, c.len, err, errlen)) { model_free(&m); return -1; }
+        gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+        gsl_rng_set(r, config_stream_seed(&c, c.seed_init, 0));
+        model_init_params(&m, r);
+        batch b;
+        batch_alloc(&b, 1, layout_seq_len(&m.lo, c.len));
+        layout_fill(&m.lo, &b, c.len, r, POS_SEQUENTIAL, c.max_pos, r);
+        gsl_rng_free(r);
+        tensor **hidden = calloc((size_t)m.L + 1, sizeof *hidden);
+        m.hidden = hidden;
+        arena ar;
+        arena_init(&ar, 0);
+        graph g;
+        graph_init(&g, &ar, 0);
+        model_forward(&m, &g, &b, 0);
+        const tensor *h = hidden[m.L];                              /* (1, T, C) */
+        int C = m.C, n = 0;
+        int *idx = malloc(sizeof(int) * (size_t)b.T);
+        for (int t = 0; t < b.T; t++) if (b.weights[t] > 0) idx[n++] = t;   /* the identical tokens */
+        real *mean = calloc((size_t)C, sizeof(real));
+        double scale = 0;
+        for (int i = 0; i < n; i++) {
+            const real *hi = h->data + (size_t)idx[i] * C;
+            for (int k = 0; k < C; k++) mean[k] += hi[k] / n;
+            scale = fmax(scale, norm2(hi, NULL, C));
+        }
+        double spread = 0, mirror = 0;
+        for (int i = 0; i < n; i++) {
+            const real *hi = h->data + (size_t)idx[i] * C, *hm = h->data + (size_t)idx[n - 1 - i] * C;
+            spread = fmax(spread, norm2(hi, mean, C));
+            mirror = fmax(mirror, norm2(hi, hm, C));
+        }
+        int finite = isfinite(spread) && isfinite(mirror) && isfinite(scale);
+        spread = scale > 0 ? spread / scale : 0;
+        mirror = scale > 0 ? mirror / scale : 0;
+        if (!finite) { spread = NAN; mirror = NAN; }
+        out->spread_min = fmin(out->spread_min, spread);
+        out->spread_max = fmax(out->spread_max, spread);
+        out->mirror_max = fmax(out->mirror_max, mirror);
+        if (!finite) n_dis += 0;
+        else if (spread < tol) n_ind++;
+        else if (mirror < tol) n_mir++;
+        else n_dis++;
+        free(mean);
+        free(idx);
+        free(hidden);
+        arena_free(&ar);
+        batch_free(&b);
+        model_free(&m);
+        if (!finite) { out->verdict = "non-finite"; return 0; }
+    }
+    out->verdict = n_ind == seeds ? "indistinguishable" : n_mir == seeds ? "mirror-tied" : n_dis == seeds ? "distinguishable" : "mixed";
+    return 0;
+}
+
+static int is_one_of(const char *s, const char *const *list) {
+    for (; *list; list++) if (strcmp(s, *list) == 0) return 1;
+    return 0;
+}
+
+const char *diagnose_expected(const run_config *c) {
+    const encoding_def *e = encoding_find(c->encoding);
+    if (!e) return NULL;
+    static const char *const stochastic[] = {"softmax", "logscaled", NULL};
+    static const char *const free_norms[] = {"l2", "nodenom", NULL};       /* rows need not sum to 1, no sign cut */
+    static const char *const directional[] = {"rope", "rope2d", "xpos", "t5", "shaw-k", "xl", "deberta", NULL};
+    static const char *const symmetric[] = {"alibi", "kerple-log", "kerple-power", "sandwich", NULL};
+    int bidir = strcmp(c->mask, "bidir") == 0, no_markers = strcmp(c->markers, "none") == 0;
+    int absolute_input = strcmp(e->where, "input") == 0;
+    int value_side = e->values != NULL || strcmp(e->name, "rope-v") == 0;
+    if (absolute_input || value_side) return "distinguishable";               /* R2, R3, R7, 2.3k */
+    int is_none = strcmp(e->name, "none") == 0;
+    if (is_none && bidir) return "indistinguishable";                         /* every row sees the same keys */
+    if (no_markers && is_one_of(c->norm, stochastic)) return "indistinguishable";   /* R1 */
+    if (no_markers && bidir && is_one_of(c->norm, free_norms)) {
+        if (is_one_of(e->name, directional)) return "distinguishable";         /* R4, R5 */
+        if (is_one_of(e->name, symmetric) && !(strcmp(e->name, "alibi") == 0 && c->alibi_asym))
+            return "mirror-tied";                                              /* R10 */
+    }
+    if (!no_markers && is_one_of(c->norm, stochastic) && !is_none) return "distinguishable";   /* R6 */
+    if (is_none && !bidir && strcmp(c->markers, "bos") == 0 && is_one_of(c->norm, stochastic))
+        return "distinguishable";                                              /* 1.9: causal + BOS */
+    return NULL;
+}
+
+static const char *const HEADER[] = {"encoding", "norm", "mask", "markers", "length", "seeds", "spread_min",
+                                     "spread_max", "mirror_max", "tolerance", "verdict", "expected", "agrees", NULL};
+
+static void write_row(csv_out *w, const run_config *c, int seeds, const diag_result *r) {
+    const char *exp = diagnose_expected(c);
+    csv_out_str(w, c->encoding);
+    csv_out_str(w, c->norm);
+    csv_out_str(w, c->mask);
+    csv_out_str(w, c->markers);
+    csv_out_int(w, c->len);
+    csv_out_int(w, seeds);
+    csv_out_real(w, r->spread_min);
+    csv_out_real(w, r->spread_max);
+    csv_out_real(w, r->mirror_max);
+    csv_out_real(w, diagnose_tolerance());
+    csv_out_str(w, r->verdict);
+    csv_out_str(w, exp ? exp : "");
+    csv_out_str(w, exp ? (strcmp(exp, r->verdict) == 0 ? "yes" : "no") : "");
+    csv_out_end_row(w);
+}
+
+int diagnose_run(const run_config *base, int all, int seeds, const char *out_path, char *err, size_t errlen) {
+    csv_out w;
+    if (out_path) {
+        if (csv_out_open(&w, out_path, err, errlen)) return -1;
+    } else {
+        memset(&w, 0, sizeof w);
+        w.f = stdout;
+    }
+    csv_out_header(&w, HEADER);
+    static const char *const masks[] = {"bidir", "causal"}, *const markers[] = {"none", "bos", "cls-sep"};
+    int rc = 0;
+    for (int e = 0; encoding_at(e) && !rc; e++) {
+        if (!all && e > 0) break;
+        for (int nm = 0; nm < NORM_COUNT && !rc; nm++)
+            for (int mk = 0; mk < 2 && !rc; mk++)
+                for (int mr = 0; mr < 3 && !rc; mr++) {
+                    run_config c = *base;
+                    if (all) {
+                        snprintf(c.encoding, sizeof c.encoding, "%s", encoding_at(e)->name);
+                        snprintf(c.norm, sizeof c.norm, "%s", attn_norm_name((attn_norm)nm));
+                        snprintf(c.mask, sizeof c.mask, "%s", masks[mk]);
+                        snprintf(c.markers, sizeof c.markers, "%s", markers[mr]);
+                        if ((encoding_at(e)->flags & ENC_CAUSAL_ONLY) && mk == 0) continue;
+                    } else if (nm || mk || mr) {
+                        continue;
+                    }
+                    diag_result r;
+                    if (diagnose_one(&c, seeds, &r, err, errlen)) { rc = -1; break; }
+                    write_row(&w, &c, seeds, &r);
+                }
+    }
+    if (out_path) {
+        if (rc) csv_out_abort(&w);
+        else rc = csv_out_commit(&w, err, errlen);
+    } else {
+        fflush(stdout);
+    }
+    return rc;
+}

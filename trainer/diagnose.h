@@ -1,0 +1,31 @@
+/* posprobe diagnose: article 9105's argument checked numerically, without
+ * training. A constant input ([0]*n, optionally with markers) goes through
+ * randomly initialised models; we measure how far apart the positions' final
+ * hidden states are. */
+#ifndef POSPROBE_DIAGNOSE_H
+#define POSPROBE_DIAGNOSE_H
+
+#include <stddef.h>
+
+#include "config.h"
+
+typedef struct diag_result {
+    double spread_min, spread_max;  /* over seeds: max_i ||h_i - mean h|| / max_i ||h_i|| */
+    double mirror_max;              /* over seeds: max_i ||h_i - h_{n+1-i}|| / max_i ||h_i|| */
+    const char *verdict;            /* indistinguishable | mirror-tied | distinguishable | mixed */
+} diag_result;
+
+/* Relative differences below this are rounding. */
+double diagnose_tolerance(void);
+
+int diagnose_one(const run_config *c, int seeds, diag_result *out, char *err, size_t errlen);
+
+/* The verdict that follows from the symmetry argument (SEEDS 1.3, 1.6-1.9, 9),
+ * or NULL where the argument predicts nothing. */
+const char *diagnose_expected(const run_config *c);
+
+/* One configuration, or with all != 0 every encoding x normalizer x mask x
+ * markers, as CSV to out_path (stdout when NULL). */
+int diagnose_run(const run_config *c, int all, int seeds, const char *out_path, char *err, size_t errlen);
+
+#endif
