@@ -2,6 +2,7 @@
  * config files, errors. The binary comes from $POSPROBE_BIN (set by make). */
 #include "check.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -235,7 +236,48 @@ static void test_diverged(void **state) {
     csv_table_free(&t);
 }
 
+/* inspect: the article's curves through the command line, and a rotation keeps norms. */
+static void test_inspect(void **state) {
+    (void)state;
+    char args[1024], path[256], err[512];
+    snprintf(path, sizeof path, "%s/decay.csv", tmpdir);
+    snprintf(args, sizeof args, "inspect --encoding rope --what decay --dim 128 --len 256 --out '%s'", path);
+    assert_int_equal(run(args, NULL), 0);
+    csv_table t;
+    if (csv_read(path, &t, err, sizeof err)) fail_msg("%s", err);
+    assert_int_equal(t.n_rows, 257);
+    assert_true(fabs(strtod(csv_get(&t, 64, "rope_decay_bound"), NULL) - 10.09) < 0.006);
+    assert_true(fabs(strtod(csv_get(&t, 256, "rope_decay_bound"), NULL) - 6.54) < 0.006);
+    csv_table_free(&t);
+    snprintf(path, sizeof path, "%s/rot.csv", tmpdir);
+    snprintf(args, sizeof args, "inspect --encoding rope --what rotation --len 5 --dim 16 --heads 2 --out '%s'", path);
+    assert_int_equal(run(args, NULL), 0);
+    if (csv_read(path, &t, err, sizeof err)) fail_msg("%s", err);
+    assert_int_equal(t.n_rows, 5 * 8);
+    for (int p = 0; p < 5; p++) {
+        double n2 = 0;
+        for (int d = 0; d < 8; d++) { double v = strtod(csv_get(&t, p * 8 + d, "value"), NULL); n2 += v * v; }
+        assert_true(fabs(n2 - 1) < 1e-5);
+    }
+    csv_table_free(&t);
+    snprintf(path, sizeof path, "%s/pos.csv", tmpdir);
+    snprintf(args, sizeof args, "inspect --encoding learned --what positions --positions randomized --len 8 --max-pos 20 --draws 3 --out '%s'", path);
+    assert_int_equal(run(args, NULL), 0);
+    if (csv_read(path, &t, err, sizeof err)) fail_msg("%s", err);
+    assert_int_equal(t.n_rows, 24);
+    for (int r = 1; r < t.n_rows; r++)   /* sorted within a draw, below max-pos */
+        if (strcmp(csv_get(&t, r, "draw"), csv_get(&t, r - 1, "draw")) == 0)
+            assert_true(atoi(csv_get(&t, r, "position")) > atoi(csv_get(&t, r - 1, "position")));
+    for (int r = 0; r < t.n_rows; r++) assert_in_range(atoi(csv_get(&t, r, "position")), 0, 19);
+    csv_table_free(&t);
+    assert_int_equal(run("inspect --encoding learned --what rotation", NULL), 2);
+    assert_int_equal(run("inspect --encoding rope --what nothing", NULL), 2);
+    assert_int_equal(run("inspect --encoding nosuch --what bias", NULL), 2);
+    assert_int_equal(run("diagnose --encoding nosuch", NULL), 2);
+}
+
 static const struct CMUnitTest TESTS[] = {
+    cmocka_unit_test_setup_teardown(test_inspect, setup, teardown),
     cmocka_unit_test_setup_teardown(test_determinism, setup, teardown),
     cmocka_unit_test_setup_teardown(test_checkpoint_eval_reproduces, setup, teardown),
     cmocka_unit_test_setup_teardown(test_config_file_precedence, setup, teardown),

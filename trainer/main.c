@@ -7,6 +7,7 @@
 #include "checkpoint.h"
 #include "config.h"
 #include "diagnose.h"
+#include "inspect.h"
 #include "encoding.h"
 #include "run.h"
 #include "task.h"
@@ -47,6 +48,7 @@ static void print_main_help(FILE *f) {
             "  eval     evaluate a trained run: posprobe eval --checkpoint DIR --eval-lens LIST [--out FILE]\n"
             "  list     posprobe list encodings|tasks|norms\n"
             "  diagnose does a constant input give position-distinguishable outputs? (no training)\n"
+            "  inspect  an encoding's bias, decay curve, rotations or sampled positions as CSV\n"
             "  help     this text; 'posprobe help train' for the training options\n"
             "  version  the program version\n",
             POSPROBE_VERSION, REAL_NAME, POSPROBE_BLAS_NAME);
@@ -255,6 +257,37 @@ static int cmd_eval(int argc, char **argv) {
     return 0;
 }
 
+static int cmd_inspect(int argc, char **argv) {
+    if (wants_help(argc, argv)) {
+        printf("usage: posprobe inspect --encoding E --what bias|decay|rotation|positions [--len N] [--dim D]\n"
+               "                        [--heads H] [--draws K] [--out FILE] [any train option]\n\n"
+               "An encoding's own quantities as CSV, without training (a randomly initialised model on the\n"
+               "constant probe input where a model is needed):\n"
+               "  bias       pre-normalizer scores of every layer: layer,head,query,key,offset,value\n"
+               "  decay      rotations: RoPE's decay bound vs distance with d = --dim (8265); sinusoidal and\n"
+               "             multiplicative: <p_m,p_n> and its integral approximation (8231); bias encodings:\n"
+               "             the head-mean score at query n-1 vs key n-1-r\n"
+               "  rotation   the vector (1,0,1,0,...)/sqrt(D/2) rotated at each position: position,dim,value\n"
+               "  positions  --draws K batches of position ids as --positions samples them: draw,index,position\n"
+               "e.g. posprobe inspect --encoding rope --what decay --dim 128 --len 256 reproduces SEEDS 6.\n");
+        return 0;
+    }
+    run_config c;
+    config_defaults(&c);
+    static const char *const extra[] = {"what", "draws", "out", NULL};
+    const char *vals[3] = {NULL, NULL, NULL};
+    parse_options(argc, argv, &c, extra, vals);
+    if (!vals[0]) die_usage("inspect: --what bias|decay|rotation|positions is required");
+    int draws = vals[1] ? parse_count(vals[1], "draws", 1, 100000) : 4;
+    char err[2048];
+    if (inspect_run(&c, vals[0], draws, vals[2], err, sizeof err)) {
+        if (strncmp(err, "usage: ", 7) == 0) die_usage(err + 7);
+        fprintf(stderr, "posprobe: error: %s\n", err);
+        return 1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) { print_main_help(stderr); return EXIT_USAGE; }
     const char *cmd = argv[1];
@@ -262,6 +295,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "eval") == 0) return cmd_eval(argc - 2, argv + 2);
     if (strcmp(cmd, "list") == 0) return cmd_list(argc - 2, argv + 2);
     if (strcmp(cmd, "diagnose") == 0) return cmd_diagnose(argc - 2, argv + 2);
+    if (strcmp(cmd, "inspect") == 0) return cmd_inspect(argc - 2, argv + 2);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) { printf("posprobe %s\n", POSPROBE_VERSION); return 0; }
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         if (argc > 2 && strcmp(argv[2], "train") == 0) print_train_help(stdout);

@@ -1,0 +1,225 @@
+/* Bias matrices, decay curves, rotated vectors and sampled positions. */
+#include "inspect.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gsl/gsl_rng.h>
+
+#include "csvio.h"
+#include "curves.h"
+#include "model.h"
+
+static int fail(char *err, size_t len, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, len, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* A randomly initialised model of c on the constant probe input. */
+static int setup(const run_config *cfg, model *m, batch *b, char *err, size_t errlen) {
+    run_config c = *cfg;
+    snprintf(c.task, sizeof c.task, "probe");
+    c.len_min = c.len_max = c.len;
+    c.eval_lens.n = 0;
+    char msg[512];
+    if (config_validate(&c, msg, sizeof msg) || model_build(m, &c, c.len, msg, sizeof msg)) {
+        model_free(m);
+        return fail(err, errlen, "usage: %s", msg);
+    }
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(r, config_stream_seed(&c, c.seed_init, 0));
+    model_init_params(m, r);
+    batch_alloc(b, 1, layout_seq_len(&m->lo, c.len));
+    layout_fill(&m->lo, b, c.len, r, POS_SEQUENTIAL, c.max_pos, r);
+    gsl_rng_free(r);
+    if (model_check_positions(m, b->T, b->pos, msg, sizeof msg)) {
+        batch_free(b);
+        model_free(m);
+        return fail(err, errlen, "usage: %s", msg);
+    }
+    return 0;
+}
+
+/* Pre-normalizer scores of every layer: layer, head, query, key, offset, value. */
+static int inspect_bias(const run_config *c, csv_out *w, char *err, size_t errlen) {
+    model m;
+    batch b;
+    if (setup(c, &m, &b, err, errlen)) return -1;
+    tensor **logits = calloc((size_t)m.L, sizeof *logits);
+    m.logits = logits;
+    arena ar;
+    arena_init(&ar, 0);
+    graph g;
+    graph_init(&g, &ar, 0);
+    model_forward(&m, &g, &b, 0);
+    static const char *const header[] = {"layer", "head", "query", "key", "offset", "value", NULL};
+    csv_out_header(w, header);
+    int T = b.T;
+    for (int l = 0; l < m.L; l++)
+        for (int h = 0; h < m.H; h++)
+            for (int i = 0; i < T; i++)
+                for (int j = 0; j < T; j++) {
+                    csv_out_int(w, l);
+                    csv_out_int(w, h);
+                    csv_out_int(w, b.pos[i]);
+                    csv_out_int(w, b.pos[j]);
+                    csv_out_int(w, b.pos[i] - b.pos[j]);
+                    csv_out_real(w, logits[l]->data[((size_t)h * T + i) * T + j]);
+                    csv_out_end_row(w);
+                }
+    free(logits);
+    arena_free(&ar);
+    batch_free(&b);
+    model_free(&m);
+    return 0;
+}
+
+static int is_rotation(const encoding_def *e) { return strcmp(e->where, "rotation") == 0; }
+
+/* decay: the articles' curves for rotations and sinusoids (d = --dim), and the
+ * head-mean score at query n-1 against key n-1-r for the bias encodings. */
+static int inspect_decay(const run_config *c, csv_out *w, char *err, size_t errlen) {
+    const encoding_def *e = encoding_find(c->encoding);
+    int d = c->dim;
+    if (is_rotation(e)) {
+        static const char *const header[] = {"distance", "rope_decay_bound", NULL};
+        csv_out_header(w, header);
+        for (int r = 0; r <= c->len; r++) {
+            csv_out_int(w, r);
+            csv_out_real(w, curve_rope_decay_bound(d, r, c->rope_base));
+            csv_out_end_row(w);
+        }
+        return 0;
+    }
+    if (strcmp(e->name, "sinusoidal") == 0 || strcmp(e->name, "multiplicative") == 0) {
+        static const char *const header[] = {"distance", "inner_product", "integral_approximation", NULL};
+        csv_out_header(w, header);
+        for (int r = 0; r <= c->len; r++) {
+            csv_out_int(w, r);
+            csv_out_real(w, curve_sinusoid_inner(d, r, c->rope_base));
+            csv_out_real(w, d / 2 * curve_sinusoid_integral(r, c->rope_base));
+            csv_out_end_row(w);
+        }
+        return 0;
+    }
+    if (!e->scores) return fail(err, errlen, "usage: inspect --what decay: encoding '%s' has no decay curve", e->name);
+    model m;
+    batch b;
+    if (setup(c, &m, &b, err, errlen)) return -1;
+    tensor *logits[64];
+    if (m.L > 64) m.L = 64;
+    m.logits = logits;
+    arena ar;
+    arena_init(&ar, 0);
+    graph g;
+    graph_init(&g, &ar, 0);
+    model_forward(&m, &g, &b, 0);
+    static const char *const header[] = {"distance", "mean_score", NULL};
+    csv_out_header(w, header);
+    int T = b.T, i = T - 1;
+    for (int r = 0; r <= i; r++) {
+        double s = 0;
+        for (int h = 0; h < m.H; h++) s += logits[0]->data[((size_t)h * T + i) * T + (i - r)];
+        csv_out_int(w, r);
+        csv_out_real(w, s / m.H);
+        csv_out_end_row(w);
+    }
+    arena_free(&ar);
+    batch_free(&b);
+    model_free(&m);
+    return 0;
+}
+
+/* rotation: the vector (1, 0, 1, 0, ...)/sqrt(D/2) as the query at each position. */
+static int inspect_rotation(const run_config *c, csv_out *w, char *err, size_t errlen) {
+    const encoding_def *e = encoding_find(c->encoding);
+    if (!e->rotate || !is_rotation(e))
+        return fail(err, errlen, "usage: inspect --what rotation: encoding '%s' rotates nothing", e->name);
+    model m;
+    batch b;
+    if (setup(c, &m, &b, err, errlen)) return -1;
+    arena ar;
+    arena_init(&ar, 0);
+    graph g;
+    graph_init(&g, &ar, 0);
+    int T = b.T, D = m.D;
+    tensor *q = tensor_new3(&g, 1, T, D, 0), *k = tensor_new3(&g, 1, T, D, 0), *v = tensor_new3(&g, 1, T, D, 0);
+    for (size_t x = 0; x < q->n; x++) q->data[x] = k->data[x] = v->data[x] = (real)((x % 2) ? 0 : 1 / sqrt(D / 2.0));
+    positions pos = {.T = T, .B = 1, .tokens = b.tokens, .p = b.pos, .x = NULL, .y = NULL};
+    e->rotate(m.enc_state, &g, 0, &q, &k, &v, &pos);
+    static const char *const header[] = {"position", "dim", "value", NULL};
+    csv_out_header(w, header);
+    for (int t = 0; t < T; t++)
+        for (int dd = 0; dd < D; dd++) {
+            csv_out_int(w, b.pos[t]);
+            csv_out_int(w, dd);
+            csv_out_real(w, q->data[(size_t)t * D + dd]);
+            csv_out_end_row(w);
+        }
+    arena_free(&ar);
+    batch_free(&b);
+    model_free(&m);
+    return 0;
+}
+
+/* positions: the ids of `draws` batches as --positions samples them. */
+static int inspect_positions(const run_config *c, int draws, csv_out *w, char *err, size_t errlen) {
+    model m;
+    batch b;
+    if (setup(c, &m, &b, err, errlen)) return -1;
+    pos_kind pk = pos_kind_parse(c->positions);
+    if (pk != POS_SEQUENTIAL && b.T > c->max_pos) {
+        batch_free(&b);
+        model_free(&m);
+        return fail(err, errlen, "usage: %d positions do not fit below --max-pos %d", b.T, c->max_pos);
+    }
+    gsl_rng *data = gsl_rng_alloc(gsl_rng_mt19937), *pr = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(pr, config_stream_seed(c, c->seed_pos, 2));
+    static const char *const header[] = {"draw", "index", "position", NULL};
+    csv_out_header(w, header);
+    for (int dr = 0; dr < draws; dr++) {
+        layout_fill(&m.lo, &b, c->len, data, pk, c->max_pos, pr);
+        for (int t = 0; t < b.T; t++) {
+            csv_out_int(w, dr);
+            csv_out_int(w, t);
+            csv_out_int(w, b.pos[t]);
+            csv_out_end_row(w);
+        }
+    }
+    gsl_rng_free(data);
+    gsl_rng_free(pr);
+    batch_free(&b);
+    model_free(&m);
+    return 0;
+}
+
+int inspect_run(const run_config *c, const char *what, int draws, const char *out_path, char *err, size_t errlen) {
+    if (!encoding_find(c->encoding))
+        return fail(err, errlen, "usage: unknown encoding '%s' (see: posprobe list encodings)", c->encoding);
+    csv_out w;
+    if (out_path) {
+        if (csv_out_open(&w, out_path, err, errlen)) return -1;
+    } else {
+        memset(&w, 0, sizeof w);
+        w.f = stdout;
+    }
+    int rc;
+    if (strcmp(what, "bias") == 0) rc = inspect_bias(c, &w, err, errlen);
+    else if (strcmp(what, "decay") == 0) rc = inspect_decay(c, &w, err, errlen);
+    else if (strcmp(what, "rotation") == 0) rc = inspect_rotation(c, &w, err, errlen);
+    else if (strcmp(what, "positions") == 0) rc = inspect_positions(c, draws, &w, err, errlen);
+    else rc = fail(err, errlen, "usage: --what must be bias, decay, rotation or positions, not '%s'", what);
+    if (out_path) {
+        if (rc) csv_out_abort(&w);
+        else rc = csv_out_commit(&w, err, errlen);
+    } else {
+        fflush(stdout);
+    }
+    return rc;
+}

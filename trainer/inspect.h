@@ -1,0 +1,14 @@
+/* posprobe inspect: an encoding's own quantities as CSV, without training. */
+#ifndef POSPROBE_INSPECT_H
+#define POSPROBE_INSPECT_H
+
+#include <stddef.h>
+
+#include "config.h"
+
+/* what: bias | decay | rotation | positions. draws: batches of positions
+ * sampled for `positions`. Output to out_path, or stdout when NULL. Returns
+ * -1 with "usage: ..." for a request that does not apply to the encoding. */
+int inspect_run(const run_config *c, const char *what, int draws, const char *out_path, char *err, size_t errlen);
+
+#endif
