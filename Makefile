@@ -47,7 +47,7 @@ TEST_BIN   := $(BUILD)/run_tests
 POSPROBE   := $(BUILD)/posprobe
 BENCH_BIN  := $(BUILD)/bench_ops
 
-.PHONY: all test test-one asan valgrind bench clean help parity-fixtures
+.PHONY: all test test-one asan valgrind bench clean help parity-fixtures golden
 all: $(POSPROBE) $(TEST_BIN)
 	@ln -sf $(BUILD)/posprobe posprobe
 
@@ -95,6 +95,10 @@ parity-fixtures:
 	  build/double-$(BLAS)/posprobe train --quiet --task probe --steps 20 --encoding $$r --run-id parity_$$name \
 	    --out tests/fixtures/parity_$$name && \
 	  rm -f tests/fixtures/parity_$$name/*.csv && $(PYTHON) scripts/torch_parity.py tests/fixtures/parity_$$name || exit 1; done
+
+# Regenerates the committed task examples that tests/test_tasks.c compares against.
+golden: $(POSPROBE)
+	bash tests/golden.sh $(POSPROBE) > tests/fixtures/tasks_golden.txt
 
 clean:
 	rm -rf build posprobe

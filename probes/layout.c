@@ -42,11 +42,16 @@ int layout_init(layout *lo, const run_config *c, int max_n, char *err, size_t er
     return 0;
 }
 
+int task_input_len(const layout *lo, int n) {
+    return lo->task->input_len ? lo->task->input_len(&lo->info, n) : n;
+}
+
 int layout_seq_len(const layout *lo, int n) {
-    if (lo->task->shape == TASK_ALIGNED) return n + marker_count(lo);
+    int k = task_input_len(lo, n);
+    if (lo->task->shape == TASK_ALIGNED) return k + marker_count(lo);
     int m = lo->task->answer_len(&lo->info, n);
-    if (lo->form == FORM_DECODER) return n + m + 1;     /* [BOS] in [SEP] out[0..m-2] */
-    return n + marker_count(lo) + m;                     /* [mk] in [mk] slots */
+    if (lo->form == FORM_DECODER) return k + m + 1;     /* [BOS] in [SEP] out[0..m-2] */
+    return k + marker_count(lo) + m;                     /* [mk] in [mk] slots */
 }
 
 int layout_check_len(const layout *lo, int n, char *err, size_t errlen) {
@@ -91,19 +96,20 @@ static void randomized_positions(int *pos, int T, int max_pos, gsl_rng *r) {
 
 void layout_fill(const layout *lo, batch *b, int n, gsl_rng *data_rng, pos_kind pk, int max_pos, gsl_rng *pos_rng) {
     const task_def *t = lo->task;
-    int T = layout_seq_len(lo, n), mk = marker_count(lo);
-    int m = t->shape == TASK_SEQ2SEQ ? t->answer_len(&lo->info, n) : n;
+    int T = layout_seq_len(lo, n), mk = marker_count(lo), task_n = n;
+    n = task_input_len(lo, task_n);                      /* from here on: input tokens */
+    int m = t->shape == TASK_SEQ2SEQ ? t->answer_len(&lo->info, task_n) : n;
     int V = lo->info.vocab;
     int *in = b->scratch, *out = in + b->cap_T, *x = out + b->cap_T, *y = x + b->cap_T;
     int two_d = (t->flags & TASK_2D) != 0;
     b->T = T;
-    b->n = n;
+    b->n = task_n;
     b->answer_at = 0;
     b->answer_len = 0;
     for (int s = 0; s < b->B; s++) {
         int *tok = b->tokens + (size_t)s * T, *tgt = b->targets + (size_t)s * T;
         real *val = b->values + (size_t)s * T, *w = b->weights + (size_t)s * T;
-        t->example(&lo->info, n, data_rng, in, out, two_d ? x : NULL, two_d ? y : NULL);
+        t->example(&lo->info, task_n, data_rng, in, out, two_d ? x : NULL, two_d ? y : NULL);
         for (int i = 0; i < T; i++) { tgt[i] = -1; val[i] = 0; w[i] = 0; }
         if (t->shape == TASK_ALIGNED) {
             int at = mk ? 1 : 0;

@@ -40,10 +40,13 @@ typedef struct task_def {
     int (*setup)(task_info *ti, char *err, size_t errlen);
     /* Is n a valid input length? (NULL: every n >= 1) */
     int (*check_len)(const task_info *ti, int n, char *err, size_t errlen);
-    /* Answer length for input length n (seq2seq only). */
+    /* Input tokens for task length n (NULL: n). */
+    int (*input_len)(const task_info *ti, int n);
+    /* Answer length for task length n (seq2seq only). */
     int (*answer_len)(const task_info *ti, int n);
-    /* One example: in (n tokens); out (n outputs when aligned, answer_len
-     * when seq2seq); x, y (n coordinates) on 2-D tasks, else NULL. */
+    /* One example of task length n: in (input_len tokens); out (one output per
+     * input token when aligned, answer_len when seq2seq); x, y (input_len
+     * coordinates) on 2-D tasks, else NULL. */
     void (*example)(const task_info *ti, int n, gsl_rng *r, int *in, int *out, int *x, int *y);
 } task_def;
 
@@ -85,6 +88,8 @@ int layout_init(layout *lo, const run_config *c, int max_n, char *err, size_t er
 /* Model sequence length for input length n. */
 int layout_seq_len(const layout *lo, int n);
 int layout_check_len(const layout *lo, int n, char *err, size_t errlen);
+/* Input tokens for task length n. */
+int task_input_len(const layout *lo, int n);
 void batch_alloc(batch *b, int B, int max_T);
 void batch_free(batch *b);
 /* B examples of input length n from data_rng; positions from pos_rng. */

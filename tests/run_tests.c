@@ -11,19 +11,21 @@ static const test_group *const GROUPS[] = {
     &test_group_attention,
     &test_group_model,
     &test_group_encodings,
+    &test_group_tasks,
     &test_group_cli,
     &test_group_parity,
 };
 
-int main(void) {
+/* run_tests [SUBSTRING]: only the tests whose name contains SUBSTRING. */
+int main(int argc, char **argv) {
     size_t n = 0;
     for (size_t g = 0; g < sizeof GROUPS / sizeof *GROUPS; g++) n += GROUPS[g]->count;
     struct CMUnitTest *all = malloc(n * sizeof *all);
     size_t k = 0;
-    for (size_t g = 0; g < sizeof GROUPS / sizeof *GROUPS; g++) {
-        memcpy(all + k, GROUPS[g]->tests, GROUPS[g]->count * sizeof *all);
-        k += GROUPS[g]->count;
-    }
+    for (size_t g = 0; g < sizeof GROUPS / sizeof *GROUPS; g++)
+        for (size_t i = 0; i < GROUPS[g]->count; i++)
+            if (argc < 2 || strstr(GROUPS[g]->tests[i].name, argv[1])) all[k++] = GROUPS[g]->tests[i];
+    n = k;
     printf("posprobe tests, " REAL_NAME " build, BLAS " POSPROBE_BLAS_NAME "\n");
     int failed = _cmocka_run_group_tests("posprobe-" REAL_NAME, all, n, NULL, NULL);
     free(all);

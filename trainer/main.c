@@ -7,6 +7,7 @@
 #include "checkpoint.h"
 #include "config.h"
 #include "diagnose.h"
+#include "examples.h"
 #include "inspect.h"
 #include "encoding.h"
 #include "run.h"
@@ -49,6 +50,7 @@ static void print_main_help(FILE *f) {
             "  list     posprobe list encodings|tasks|norms\n"
             "  diagnose does a constant input give position-distinguishable outputs? (no training)\n"
             "  inspect  an encoding's bias, decay curve, rotations or sampled positions as CSV\n"
+            "  examples a task's examples as the model sees them (encoder and decoder forms)\n"
             "  help     this text; 'posprobe help train' for the training options\n"
             "  version  the program version\n",
             POSPROBE_VERSION, REAL_NAME, POSPROBE_BLAS_NAME);
@@ -62,8 +64,8 @@ static int cmd_list(int argc, char **argv) {
     } else if (strcmp(argv[0], "tasks") == 0) {
         for (int i = 0; task_at(i); i++) {
             const task_def *t = task_at(i);
-            printf("%-18s %-8s %s; n = %s\n", t->name, t->shape == TASK_ALIGNED ? "aligned" : "seq2seq", t->summary,
-                   t->n_means);
+            printf("%-18s %-8s %-22s %s; n = %s\n", t->name, t->shape == TASK_ALIGNED ? "aligned" : "seq2seq",
+                   t->shape == TASK_ALIGNED ? "forms: bidir, causal" : "forms: encoder, decoder", t->summary, t->n_means);
         }
     } else if (strcmp(argv[0], "norms") == 0) {
         for (int k = 0; k < NORM_COUNT; k++) printf("%-10s %s\n", attn_norm_name((attn_norm)k), attn_norm_describe((attn_norm)k));
@@ -288,6 +290,26 @@ static int cmd_inspect(int argc, char **argv) {
     return 0;
 }
 
+static int cmd_examples(int argc, char **argv) {
+    if (wants_help(argc, argv)) {
+        printf("usage: posprobe examples --task T [--len N] [--mask bidir|causal] [--markers K] [--count C] [--seed S]\n"
+               "Prints C examples of task T at length N as the model sees them: the token row ([BOS], [CLS], [SEP],\n"
+               "_ = answer slot) and the target row (. = not scored). --mask causal gives the decoder form of\n"
+               "seq2seq tasks ([BOS] input [SEP] answer, each answer token predicted from the one before).\n");
+        return 0;
+    }
+    run_config c;
+    config_defaults(&c);
+    c.len = 6;
+    static const char *const extra[] = {"count", NULL};
+    const char *vals[1] = {NULL};
+    parse_options(argc, argv, &c, extra, vals);
+    int count = vals[0] ? parse_count(vals[0], "count", 1, 1000) : 2;
+    char err[2048];
+    if (examples_print(&c, count, stdout, err, sizeof err)) die_usage(strncmp(err, "usage: ", 7) == 0 ? err + 7 : err);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) { print_main_help(stderr); return EXIT_USAGE; }
     const char *cmd = argv[1];
@@ -296,6 +318,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "list") == 0) return cmd_list(argc - 2, argv + 2);
     if (strcmp(cmd, "diagnose") == 0) return cmd_diagnose(argc - 2, argv + 2);
     if (strcmp(cmd, "inspect") == 0) return cmd_inspect(argc - 2, argv + 2);
+    if (strcmp(cmd, "examples") == 0) return cmd_examples(argc - 2, argv + 2);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) { printf("posprobe %s\n", POSPROBE_VERSION); return 0; }
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         if (argc > 2 && strcmp(argv[2], "train") == 0) print_train_help(stdout);

@@ -91,7 +91,7 @@ static double scored_weight(const batch *b) {
  * token is predicted from the prompt and the tokens predicted before it. */
 static void greedy_decode(model *m, graph *g, const batch *b, batch *gb, long *tok_ok, long *tok_n, long *seq_ok) {
     int prefix = b->answer_at + 1, M = b->answer_len;   /* [BOS] in [SEP] */
-    int *work = gb->scratch;                             /* (B, T) generated sequences */
+    int *work = gb->targets;                             /* (B, T) generated sequences (no loss is computed here) */
     for (int s = 0; s < b->B; s++)
         memcpy(work + (size_t)s * b->T, b->tokens + (size_t)s * b->T, (size_t)prefix * sizeof(int));
     int *pred = gb->answer;                              /* (B, M) */
