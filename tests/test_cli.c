@@ -276,7 +276,34 @@ static void test_inspect(void **state) {
     assert_int_equal(run("diagnose --encoding nosuch", NULL), 2);
 }
 
+/* layerprobe: a learned table puts position in layer 0; NoPE on the probe has it nowhere. */
+static void test_layerprobe(void **state) {
+    (void)state;
+    char args[1024], path[256], err[512];
+    const char *encs[2] = {"learned", "none"};
+    for (int e = 0; e < 2; e++) {
+        snprintf(args, sizeof args, "train --quiet --task probe --len 8 --steps 100 --encoding %s --out '%s/lp%d'", encs[e], tmpdir, e);
+        assert_int_equal(run(args, NULL), 0);
+        snprintf(path, sizeof path, "%s/lp%d.csv", tmpdir, e);
+        snprintf(args, sizeof args, "layerprobe --checkpoint '%s/lp%d' --lens 4,8 --out '%s'", tmpdir, e, path);
+        assert_int_equal(run(args, NULL), 0);
+        csv_table t;
+        if (csv_read(path, &t, err, sizeof err)) fail_msg("%s", err);
+        assert_int_equal(t.n_rows, 3 * 2);   /* layers 0..2 x two lengths */
+        for (int r = 0; r < t.n_rows; r++) {
+            double acc = strtod(csv_get(&t, r, "probe_acc"), NULL);
+            int len = atoi(csv_get(&t, r, "length"));
+            if (e == 0 && strcmp(csv_get(&t, r, "layer"), "0") == 0) assert_true(acc == 1.0);
+            if (e == 1) assert_true(acc <= 1.0 / len + 1e-9);   /* identical states: one class for all */
+        }
+        csv_table_free(&t);
+    }
+    snprintf(args, sizeof args, "layerprobe --checkpoint '%s/lp0' --lens 9", tmpdir);
+    assert_int_equal(run(args, NULL), 2);   /* beyond the probe's classes */
+}
+
 static const struct CMUnitTest TESTS[] = {
+    cmocka_unit_test_setup_teardown(test_layerprobe, setup, teardown),
     cmocka_unit_test_setup_teardown(test_inspect, setup, teardown),
     cmocka_unit_test_setup_teardown(test_determinism, setup, teardown),
     cmocka_unit_test_setup_teardown(test_checkpoint_eval_reproduces, setup, teardown),

@@ -9,6 +9,7 @@
 #include "diagnose.h"
 #include "examples.h"
 #include "inspect.h"
+#include "layerprobe.h"
 #include "encoding.h"
 #include "run.h"
 #include "task.h"
@@ -51,6 +52,7 @@ static void print_main_help(FILE *f) {
             "  diagnose does a constant input give position-distinguishable outputs? (no training)\n"
             "  inspect  an encoding's bias, decay curve, rotations or sampled positions as CSV\n"
             "  examples a task's examples as the model sees them (encoder and decoder forms)\n"
+            "  layerprobe  per-layer linear probe of absolute position on a trained run\n"
             "  help     this text; 'posprobe help train' for the training options\n"
             "  version  the program version\n",
             POSPROBE_VERSION, REAL_NAME, POSPROBE_BLAS_NAME);
@@ -310,6 +312,55 @@ static int cmd_examples(int argc, char **argv) {
     return 0;
 }
 
+static int cmd_layerprobe(int argc, char **argv) {
+    const char *dir = NULL, *out = NULL, *value;
+    char key[128], err[2048];
+    layerprobe_opts o;
+    layerprobe_defaults(&o);
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0) {
+            printf("usage: posprobe layerprobe --checkpoint DIR [--lens LIST] [--train-size N] [--test-size N]\n"
+                   "                           [--steps N] [--seed S] [--out FILE]\n\n"
+                   "Freezes the trained model in DIR and fits, for each layer l = 0 (the embedded input) .. L, a\n"
+                   "softmax classifier of each token's absolute position (its index in the model sequence) on\n"
+                   "that layer's hidden states: --train-size sequences per length to fit (64), --test-size held-out\n"
+                   "sequences to score (32), fresh inputs of the run's task from their own seed. Writes\n"
+                   "run_id,layer,length,probe_acc,mean_abs_dist,n_tokens to FILE or stdout.\n");
+            return 0;
+        }
+        next_option(argc, argv, &i, key, sizeof key, &value);
+        if (strcmp(key, "checkpoint") == 0) dir = value;
+        else if (strcmp(key, "out") == 0) out = value;
+        else if (strcmp(key, "lens") == 0) {
+            if (int_list_parse(value, &o.lens, err, sizeof err)) {
+                char msg[2200];
+                snprintf(msg, sizeof msg, "--lens: %s", err);
+                die_usage(msg);
+            }
+        } else if (strcmp(key, "train-size") == 0) o.train_size = parse_count(value, "train-size", 1, 100000);
+        else if (strcmp(key, "test-size") == 0) o.test_size = parse_count(value, "test-size", 1, 100000);
+        else if (strcmp(key, "steps") == 0) o.steps = parse_count(value, "steps", 1, 1000000);
+        else if (strcmp(key, "seed") == 0) o.seed = parse_count(value, "seed", 0, 2000000000);
+        else {
+            snprintf(err, sizeof err, "layerprobe: unknown option '--%.64s'", key);
+            die_usage(err);
+        }
+    }
+    if (!dir) die_usage("layerprobe: --checkpoint DIR is required");
+    char ck[1200];
+    snprintf(ck, sizeof ck, "%s/checkpoint.bin", dir);
+    if (access(ck, R_OK) != 0) {
+        snprintf(err, sizeof err, "layerprobe: %.1100s: no readable checkpoint", ck);
+        die_usage(err);
+    }
+    if (layerprobe_run(dir, &o, out, err, sizeof err)) {
+        if (strncmp(err, "usage: ", 7) == 0) die_usage(err + 7);
+        fprintf(stderr, "posprobe: error: %s\n", err);
+        return 1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) { print_main_help(stderr); return EXIT_USAGE; }
     const char *cmd = argv[1];
@@ -319,6 +370,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "diagnose") == 0) return cmd_diagnose(argc - 2, argv + 2);
     if (strcmp(cmd, "inspect") == 0) return cmd_inspect(argc - 2, argv + 2);
     if (strcmp(cmd, "examples") == 0) return cmd_examples(argc - 2, argv + 2);
+    if (strcmp(cmd, "layerprobe") == 0) return cmd_layerprobe(argc - 2, argv + 2);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) { printf("posprobe %s\n", POSPROBE_VERSION); return 0; }
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         if (argc > 2 && strcmp(argv[2], "train") == 0) print_train_help(stdout);
