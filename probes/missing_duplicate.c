@@ -32,7 +32,7 @@ static void md_example(const task_info *ti, int n, gsl_rng *r, int *in, int *out
 const task_def task_missing_duplicate = {
     .name = "missing_duplicate",
     .summary = "w w' with one token of w' blanked -> the blanked token",
-    .n_means = "input tokens 2|w| (even)",
+    .n_means = "input tokens, twice the length of w (even)",
     .shape = TASK_SEQ2SEQ,
     .setup = md_setup,
     .check_len = md_check,
