@@ -174,10 +174,10 @@ static void test_bad_task_parameters(void **state) {
     assert_int_equal(layout_init(&lo, &c, 8, err, sizeof err), 0);
     assert_int_equal(layout_check_len(&lo, 0, err, sizeof err), -1);
     assert_non_null(strstr(err, "lengths start at 1"));
-    config_for(&c, "missing_duplicate", "bidir", "none", 8);
+    config_for(&c, "offset", "bidir", "none", 8);
     assert_int_equal(layout_init(&lo, &c, 8, err, sizeof err), 0);
-    assert_int_equal(layout_check_len(&lo, 5, err, sizeof err), -1);
-    assert_non_null(strstr(err, "even"));
+    assert_int_equal(layout_check_len(&lo, 9, err, sizeof err), -1);
+    assert_non_null(strstr(err, "exceeds"));
     config_for(&c, "probe2d", "bidir", "none", 100);
     c.grid_w = 100;
     assert_int_equal(layout_init(&lo, &c, 100, err, sizeof err), -1);
@@ -205,7 +205,7 @@ static void test_tasks_learn_above_chance(void **state) {
         {"probe", 6, 16, 150, 0.9}, {"probe2d", 2, 16, 150, 0.9}, {"offset", 6, 16, 150, 0.5},
         {"repeat", 5, 16, 150, 0.9}, {"repeat2", 5, 16, 150, 0.9}, {"copy", 4, 16, 150, 0.6},
         {"reverse", 4, 16, 150, 0.6}, {"duplicate", 3, 16, 150, 0.6}, {"sort", 5, 16, 150, 0.6},
-        {"parity", 2, 32, 300, 0.75}, {"even_pairs", 5, 32, 300, 0.75}, {"missing_duplicate", 4, 16, 300, 0.5},
+        {"parity", 2, 32, 300, 0.75}, {"even_pairs", 5, 32, 300, 0.75}, {"missing_duplicate", 2, 16, 300, 0.5},
         {"recall", 2, 16, 150, 0.4}, {"flipflop", 3, 16, 150, 0.7},
     };
     const char *masks[2] = {"bidir", "causal"};

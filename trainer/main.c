@@ -10,6 +10,7 @@
 #include "examples.h"
 #include "inspect.h"
 #include "layerprobe.h"
+#include "summarize.h"
 #include "encoding.h"
 #include "run.h"
 #include "task.h"
@@ -53,6 +54,7 @@ static void print_main_help(FILE *f) {
             "  inspect  an encoding's bias, decay curve, rotations or sampled positions as CSV\n"
             "  examples a task's examples as the model sees them (encoder and decoder forms)\n"
             "  layerprobe  per-layer linear probe of absolute position on a trained run\n"
+            "  summarize   statistics over seeds for every run under a directory\n"
             "  help     this text; 'posprobe help train' for the training options\n"
             "  version  the program version\n",
             POSPROBE_VERSION, REAL_NAME, POSPROBE_BLAS_NAME);
@@ -361,6 +363,28 @@ static int cmd_layerprobe(int argc, char **argv) {
     return 0;
 }
 
+static int cmd_summarize(int argc, char **argv) {
+    if (argc != 1 || strncmp(argv[0], "--", 2) == 0) {
+        if (argc == 1 && strcmp(argv[0], "--help") == 0) {
+            printf("usage: posprobe summarize DIR\n\n"
+                   "Reads every run directory below DIR (up to two levels) and writes DIR/summary.csv (per group\n"
+                   "and length: mean, sd, 95%% t-interval, min, max over seeds of token and sequence accuracy),\n"
+                   "DIR/horizons.csv (per group: extrapolation horizons at 0.9 and 0.5 mean token accuracy, their\n"
+                   "ratio to the training length, mean accuracy beyond it) and DIR/runs.csv (each run's status).\n"
+                   "Diverged, interrupted, unfinished and unreadable runs are counted and listed, never averaged.\n");
+            return 0;
+        }
+        die_usage("usage: posprobe summarize DIR");
+    }
+    char err[2048];
+    if (summarize_run(argv[0], 0, err, sizeof err)) {
+        if (strncmp(err, "usage: ", 7) == 0) die_usage(err + 7);
+        fprintf(stderr, "posprobe: error: %s\n", err);
+        return 1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) { print_main_help(stderr); return EXIT_USAGE; }
     const char *cmd = argv[1];
@@ -371,6 +395,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "inspect") == 0) return cmd_inspect(argc - 2, argv + 2);
     if (strcmp(cmd, "examples") == 0) return cmd_examples(argc - 2, argv + 2);
     if (strcmp(cmd, "layerprobe") == 0) return cmd_layerprobe(argc - 2, argv + 2);
+    if (strcmp(cmd, "summarize") == 0) return cmd_summarize(argc - 2, argv + 2);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) { printf("posprobe %s\n", POSPROBE_VERSION); return 0; }
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         if (argc > 2 && strcmp(argv[2], "train") == 0) print_train_help(stdout);

@@ -1,0 +1,340 @@
+/* Aggregation over seeds: libcsv to read, GSL for the statistics. */
+#include "summarize.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <gsl/gsl_cdf.h>
+#include <gsl/gsl_statistics_double.h>
+
+#include "csvio.h"
+
+static int fail(char *err, size_t len, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, len, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* The factors that define a group (every config key a suite varies except the seed). */
+static const char *const FACTORS[] = {"task", "encoding", "norm", "mask", "markers", "positions", "head", NULL};
+#define N_FACTORS 7
+
+typedef struct record {
+    char key[N_FACTORS][64];
+    char mode[16];
+    int length, len_max;
+    long seed;
+    double token_acc, seq_acc;
+} record;
+
+typedef struct run_info {
+    char id[256], status[32], reason[256];
+    char key[N_FACTORS][64];
+    long seed;
+} run_info;
+
+typedef struct {
+    record *r;
+    size_t n, cap;
+    run_info *runs;
+    size_t n_runs, cap_runs;
+} store;
+
+static void push_record(store *s, const record *r) {
+    if (s->n == s->cap) { s->cap = s->cap ? 2 * s->cap : 1024; s->r = realloc(s->r, s->cap * sizeof *s->r); }
+    s->r[s->n++] = *r;
+}
+
+static run_info *push_run(store *s) {
+    if (s->n_runs == s->cap_runs) {
+        s->cap_runs = s->cap_runs ? 2 * s->cap_runs : 256;
+        s->runs = realloc(s->runs, s->cap_runs * sizeof *s->runs);
+    }
+    run_info *r = &s->runs[s->n_runs++];
+    memset(r, 0, sizeof *r);
+    return r;
+}
+
+static const char *config_value(const csv_table *t, const char *key) {
+    for (int r = 0; r < t->n_rows; r++)
+        if (strcmp(t->rows[r][0], key) == 0) return t->rows[r][1];
+    return NULL;
+}
+
+/* One run directory. Returns 1 when it was read (whatever its status). */
+static void read_run(store *s, const char *path, const char *name, int quiet) {
+    char p[2100], err[1024];
+    csv_table cfg, sum, ev;
+    run_info *ri = push_run(s);
+    snprintf(ri->id, sizeof ri->id, "%s", name);
+    snprintf(p, sizeof p, "%.2047s/config.csv", path);
+    if (csv_read(p, &cfg, err, sizeof err) || (cfg.n_cols != 2 && (csv_table_free(&cfg), snprintf(err, sizeof err, "%s: not a key,value table", p)))) {
+        snprintf(ri->status, sizeof ri->status, "unreadable");
+        snprintf(ri->reason, sizeof ri->reason, "%.250s", err);
+        if (!quiet) fprintf(stderr, "posprobe: summarize: skipping %s: %s\n", path, err);
+        return;
+    }
+    for (int f = 0; f < N_FACTORS; f++) {
+        const char *v = config_value(&cfg, FACTORS[f]);
+        snprintf(ri->key[f], sizeof ri->key[f], "%s", v ? v : "");
+    }
+    const char *seed = config_value(&cfg, "seed"), *lm = config_value(&cfg, "len-max"), *rid = config_value(&cfg, "run-id");
+    ri->seed = seed ? atol(seed) : 0;
+    if (rid && *rid) snprintf(ri->id, sizeof ri->id, "%s", rid);
+    int len_max = lm ? atoi(lm) : 0;
+    csv_table_free(&cfg);
+    snprintf(p, sizeof p, "%.2047s/summary.csv", path);
+    if (csv_read(p, &sum, err, sizeof err) || sum.n_rows != 1 || !csv_get(&sum, 0, "status")) {
+        snprintf(ri->status, sizeof ri->status, "unfinished");
+        snprintf(ri->reason, sizeof ri->reason, "no complete summary.csv");
+        if (sum.header) csv_table_free(&sum);
+        if (!quiet) fprintf(stderr, "posprobe: summarize: skipping %s: unfinished (no summary.csv)\n", path);
+        return;
+    }
+    snprintf(ri->status, sizeof ri->status, "%s", csv_get(&sum, 0, "status"));
+    csv_table_free(&sum);
+    if (strcmp(ri->status, "finished") != 0) return;   /* diverged / interrupted: counted, not averaged */
+    snprintf(p, sizeof p, "%.2047s/eval.csv", path);
+    if (csv_read(p, &ev, err, sizeof err)) {
+        snprintf(ri->status, sizeof ri->status, "unreadable");
+        snprintf(ri->reason, sizeof ri->reason, "%.250s", err);
+        if (!quiet) fprintf(stderr, "posprobe: summarize: skipping %s: %s\n", path, err);
+        return;
+    }
+    int last = -1;
+    for (int r = 0; r < ev.n_rows; r++) if (atoi(csv_get(&ev, r, "step")) > last) last = atoi(csv_get(&ev, r, "step"));
+    int bad = 0;
+    size_t first = s->n;
+    for (int r = 0; r < ev.n_rows && !bad; r++) {
+        if (atoi(csv_get(&ev, r, "step")) != last) continue;
+        record rec;
+        memset(&rec, 0, sizeof rec);
+        memcpy(rec.key, ri->key, sizeof rec.key);
+        snprintf(rec.mode, sizeof rec.mode, "%s", csv_get(&ev, r, "eval_mode"));
+        rec.length = atoi(csv_get(&ev, r, "length"));
+        rec.len_max = len_max;
+        rec.seed = ri->seed;
+        char *e1, *e2;
+        rec.token_acc = strtod(csv_get(&ev, r, "token_acc"), &e1);
+        rec.seq_acc = strtod(csv_get(&ev, r, "seq_acc"), &e2);
+        if (*e1 || *e2 || !isfinite(rec.token_acc) || !isfinite(rec.seq_acc)) bad = 1;
+        else push_record(s, &rec);
+    }
+    csv_table_free(&ev);
+    if (bad || s->n == first) {
+        s->n = first;
+        snprintf(ri->status, sizeof ri->status, "unreadable");
+        snprintf(ri->reason, sizeof ri->reason, "eval.csv has no valid final rows");
+        if (!quiet) fprintf(stderr, "posprobe: summarize: skipping %s: eval.csv has no valid final rows\n", path);
+    }
+}
+
+static int is_dir(const char *p) {
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static int has_file(const char *dir, const char *f) {
+    char p[2100];
+    snprintf(p, sizeof p, "%.2047s/%.40s", dir, f);
+    struct stat st;
+    return stat(p, &st) == 0;
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* Walks dir up to two levels (DIR/run or DIR/runs/run) in sorted order. */
+static void walk(store *s, const char *dir, int depth, int quiet) {
+    DIR *d = opendir(dir);
+    if (!d) return;
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        if (n == cap) { cap = cap ? 2 * cap : 64; names = realloc(names, cap * sizeof *names); }
+        names[n++] = strdup(e->d_name);
+    }
+    closedir(d);
+    if (n) qsort(names, n, sizeof *names, cmp_str);
+    for (size_t i = 0; i < n; i++) {
+        char p[2048];
+        if ((size_t)snprintf(p, sizeof p, "%s/%s", dir, names[i]) >= sizeof p) { free(names[i]); continue; }
+        if (is_dir(p)) {
+            if (has_file(p, "config.csv") || has_file(p, "config.csv.tmp") || has_file(p, "train.csv.tmp"))
+                read_run(s, p, names[i], quiet);
+            else if (depth < 2)
+                walk(s, p, depth + 1, quiet);
+        }
+        free(names[i]);
+    }
+    free(names);
+}
+
+static int cmp_record(const void *a, const void *b) {
+    const record *x = a, *y = b;
+    for (int f = 0; f < N_FACTORS; f++) {
+        int c = strcmp(x->key[f], y->key[f]);
+        if (c) return c;
+    }
+    int c = strcmp(x->mode, y->mode);
+    if (c) return c;
+    if (x->length != y->length) return x->length - y->length;
+    return (x->seed > y->seed) - (x->seed < y->seed);
+}
+
+static int same_group(const record *a, const record *b) {
+    for (int f = 0; f < N_FACTORS; f++) if (strcmp(a->key[f], b->key[f])) return 0;
+    return strcmp(a->mode, b->mode) == 0;
+}
+
+/* Unfinished, diverged or unreadable runs of a group (matching factors). */
+static int failed_runs(const store *s, const record *g, const char *status) {
+    int n = 0;
+    for (size_t i = 0; i < s->n_runs; i++) {
+        const run_info *r = &s->runs[i];
+        if (strcmp(r->status, "finished") == 0) continue;
+        if (status && strcmp(r->status, status) != 0) continue;
+        int same = 1;
+        for (int f = 0; f < N_FACTORS; f++) if (strcmp(r->key[f], g->key[f])) same = 0;
+        n += same;
+    }
+    return n;
+}
+
+typedef struct { double mean, sd, lo, hi, min, max; } stats;
+
+static stats describe(const double *x, size_t n) {
+    stats st = {0, 0, 0, 0, 0, 0};
+    if (!n) return st;
+    st.mean = gsl_stats_mean(x, 1, n);
+    st.sd = n > 1 ? gsl_stats_sd_m(x, 1, n, st.mean) : 0;
+    st.min = gsl_stats_min(x, 1, n);
+    st.max = gsl_stats_max(x, 1, n);
+    double half = n > 1 ? gsl_cdf_tdist_Pinv(0.975, (double)(n - 1)) * st.sd / sqrt((double)n) : 0;
+    st.lo = st.mean - half;
+    st.hi = st.mean + half;
+    return st;
+}
+
+static void write_stats(csv_out *w, stats st) {
+    csv_out_real(w, st.mean);
+    csv_out_real(w, st.sd);
+    csv_out_real(w, st.lo);
+    csv_out_real(w, st.hi);
+    csv_out_real(w, st.min);
+    csv_out_real(w, st.max);
+}
+
+int summarize_run(const char *dir, int quiet, char *err, size_t errlen) {
+    if (!is_dir(dir)) return fail(err, errlen, "usage: %s is not a directory", dir);
+    store s;
+    memset(&s, 0, sizeof s);
+    walk(&s, dir, 0, quiet);
+    if (s.n_runs == 0) { free(s.r); free(s.runs); return fail(err, errlen, "usage: no run directories (with config.csv) under %s", dir); }
+    qsort(s.r, s.n, sizeof *s.r, cmp_record);
+    char p[2048];
+    csv_out w, h, rw;
+    snprintf(p, sizeof p, "%s/summary.csv", dir);
+    if (csv_out_open(&w, p, err, errlen)) { free(s.r); free(s.runs); return -1; }
+    snprintf(p, sizeof p, "%s/horizons.csv", dir);
+    if (csv_out_open(&h, p, err, errlen)) { csv_out_abort(&w); free(s.r); free(s.runs); return -1; }
+    snprintf(p, sizeof p, "%s/runs.csv", dir);
+    if (csv_out_open(&rw, p, err, errlen)) { csv_out_abort(&w); csv_out_abort(&h); free(s.r); free(s.runs); return -1; }
+    static const char *const sh[] = {"task", "encoding", "norm", "mask", "markers", "positions", "head", "eval_mode",
+        "length", "train_len", "n_seeds", "token_acc_mean", "token_acc_sd", "token_acc_ci_lo", "token_acc_ci_hi",
+        "token_acc_min", "token_acc_max", "seq_acc_mean", "seq_acc_sd", "seq_acc_ci_lo", "seq_acc_ci_hi",
+        "seq_acc_min", "seq_acc_max", "n_diverged", "n_unfinished", NULL};
+    static const char *const hh[] = {"task", "encoding", "norm", "mask", "markers", "positions", "head", "eval_mode",
+        "train_len", "n_seeds", "horizon_90", "horizon_50", "horizon_90_ratio", "horizon_50_ratio",
+        "acc_beyond_train", "n_lengths_beyond", "n_diverged", "n_unfinished", NULL};
+    static const char *const rh[] = {"run_id", "task", "encoding", "norm", "mask", "markers", "positions", "head", "seed",
+        "status", "reason", NULL};
+    csv_out_header(&w, sh);
+    csv_out_header(&h, hh);
+    csv_out_header(&rw, rh);
+    double *tok = malloc((s.n + 1) * sizeof(double)), *seq = malloc((s.n + 1) * sizeof(double));
+    for (size_t g0 = 0; g0 < s.n;) {
+        size_t g1 = g0;
+        while (g1 < s.n && same_group(&s.r[g0], &s.r[g1])) g1++;
+        int div = failed_runs(&s, &s.r[g0], "diverged"), unf = failed_runs(&s, &s.r[g0], NULL) - div;
+        int train_len = s.r[g0].len_max, h90 = 0, h50 = 0, stop90 = 0, stop50 = 0, beyond_n = 0, seeds_max = 0;
+        double beyond = 0;
+        for (size_t a = g0; a < g1;) {   /* one length at a time */
+            size_t b = a;
+            while (b < g1 && s.r[b].length == s.r[a].length) {
+                tok[b - a] = s.r[b].token_acc;
+                seq[b - a] = s.r[b].seq_acc;
+                b++;
+            }
+            size_t n = b - a;
+            if ((int)n > seeds_max) seeds_max = (int)n;
+            stats ts = describe(tok, n), ss = describe(seq, n);
+            const record *r = &s.r[a];
+            for (int f = 0; f < N_FACTORS; f++) csv_out_str(&w, r->key[f]);
+            csv_out_str(&w, r->mode);
+            csv_out_int(&w, r->length);
+            csv_out_int(&w, r->len_max);
+            csv_out_int(&w, (long)n);
+            write_stats(&w, ts);
+            write_stats(&w, ss);
+            csv_out_int(&w, div);
+            csv_out_int(&w, unf);
+            csv_out_end_row(&w);
+            /* horizons: the largest length before mean accuracy first drops below the bar */
+            if (!stop90 && ts.mean >= 0.9) h90 = r->length; else stop90 = 1;
+            if (!stop50 && ts.mean >= 0.5) h50 = r->length; else stop50 = 1;
+            if (r->length > train_len) { beyond += ts.mean; beyond_n++; }
+            a = b;
+        }
+        const record *r = &s.r[g0];
+        for (int f = 0; f < N_FACTORS; f++) csv_out_str(&h, r->key[f]);
+        csv_out_str(&h, r->mode);
+        csv_out_int(&h, train_len);
+        csv_out_int(&h, seeds_max);
+        csv_out_int(&h, h90);
+        csv_out_int(&h, h50);
+        csv_out_real(&h, train_len ? (double)h90 / train_len : 0);
+        csv_out_real(&h, train_len ? (double)h50 / train_len : 0);
+        if (beyond_n) csv_out_real(&h, beyond / beyond_n);
+        else csv_out_str(&h, "");
+        csv_out_int(&h, beyond_n);
+        csv_out_int(&h, div);
+        csv_out_int(&h, unf);
+        csv_out_end_row(&h);
+        g0 = g1;
+    }
+    for (size_t i = 0; i < s.n_runs; i++) {
+        const run_info *ri = &s.runs[i];
+        csv_out_str(&rw, ri->id);
+        for (int f = 0; f < N_FACTORS; f++) csv_out_str(&rw, ri->key[f]);
+        csv_out_int(&rw, ri->seed);
+        csv_out_str(&rw, ri->status);
+        csv_out_str(&rw, ri->reason);
+        csv_out_end_row(&rw);
+    }
+    free(tok);
+    free(seq);
+    int rc = csv_out_commit(&w, err, errlen);
+    if (!rc) rc = csv_out_commit(&h, err, errlen);
+    else csv_out_abort(&h);
+    if (!rc) rc = csv_out_commit(&rw, err, errlen);
+    else csv_out_abort(&rw);
+    if (!quiet) {
+        size_t fin = 0;
+        for (size_t i = 0; i < s.n_runs; i++) fin += strcmp(s.runs[i].status, "finished") == 0;
+        fprintf(stderr, "posprobe: summarize: %zu runs, %zu finished, %zu diverged/interrupted/unreadable/unfinished\n",
+                s.n_runs, fin, s.n_runs - fin);
+    }
+    free(s.r);
+    free(s.runs);
+    return rc;
+}
