@@ -47,7 +47,8 @@ TEST_BIN   := $(BUILD)/run_tests
 POSPROBE   := $(BUILD)/posprobe
 BENCH_BIN  := $(BUILD)/bench_ops
 
-.PHONY: all test test-one asan valgrind bench clean help parity-fixtures golden
+.PHONY: all test test-one asan valgrind bench clean help parity-fixtures golden \
+        probe extrapolation curves diagnose extras plots report reproduce
 all: $(POSPROBE) $(TEST_BIN)
 	@ln -sf $(BUILD)/posprobe posprobe
 
@@ -82,6 +83,46 @@ valgrind: $(TEST_BIN)
 
 bench: $(BENCH_BIN)
 	$(RUN_ENV) $(BENCH_BIN)
+
+# ---- the main job: suites, curves, summaries, plots, report
+# QUICK=1: the suites' [quick] variants into results/quick; ENCODINGS="a b" and
+# SEEDS=N override the suites' factors; J=N runs N trainings at a time.
+RESULTS   ?= results$(if $(QUICK),/quick)
+J         ?= $(shell nproc 2>/dev/null || echo 2)
+SUITE_RUN  = $(RUN_ENV) $(PYTHON) scripts/suite.py --posprobe $(POSPROBE) -j $(J) $(if $(QUICK),--quick) \
+             $(if $(ENCODINGS),--encodings "$(ENCODINGS)") $(if $(SEEDS),--seeds $(SEEDS))
+
+probe: $(POSPROBE)
+	$(SUITE_RUN) scripts/suites/probe.suite --results $(RESULTS)/probe
+
+extrapolation: $(POSPROBE)
+	$(SUITE_RUN) scripts/suites/extrapolation.suite --results $(RESULTS)/extrapolation
+
+curves: $(POSPROBE)
+	@mkdir -p $(RESULTS)/curves
+	$(RUN_ENV) $(POSPROBE) inspect --encoding rope --what decay --dim 128 --len 256 --out $(RESULTS)/curves/rope_decay.csv
+	$(RUN_ENV) $(POSPROBE) inspect --encoding sinusoidal --what decay --dim 128 --len 512 --out $(RESULTS)/curves/sinusoidal_inner.csv
+	$(RUN_ENV) $(POSPROBE) inspect --encoding sinusoidal --what decay --dim 128 --len 512 --rope-base 1000 --out $(RESULTS)/curves/sinusoidal_inner_base1000.csv
+	for e in alibi kerple-log t5 sandwich fire; do \
+	  $(RUN_ENV) $(POSPROBE) inspect --encoding $$e --what decay --len 64 --heads 4 --dim 32 --out $(RESULTS)/curves/$${e}_bias.csv || exit 1; done
+
+diagnose: $(POSPROBE)
+	@mkdir -p $(RESULTS)
+	$(RUN_ENV) $(POSPROBE) diagnose --all --seeds 3 --out $(RESULTS)/diagnose.csv
+
+extras: $(POSPROBE)
+	$(RUN_ENV) $(PYTHON) scripts/extras.py $(RESULTS) $(POSPROBE)
+
+plots:
+	$(PYTHON) scripts/plots.py $(RESULTS)
+
+report:
+	$(PYTHON) scripts/report.py $(RESULTS)
+
+reproduce: all
+	$(MAKE) --no-print-directory probe extrapolation curves diagnose
+	$(MAKE) --no-print-directory extras plots report
+	@echo "posprobe: report in $(RESULTS)/REPORT.md, figures in $(RESULTS)/figures/"
 
 # Regenerates the PyTorch gradient-parity fixtures (needs python3-torch).
 PARITY_RUNS := \

@@ -52,13 +52,13 @@ static void normalize_row(attn_norm norm, const real *b, real *a, int n, int S, 
     case NORM_SOFTMAX:
         if (norm == NORM_LOGSCALED) temp = log((double)n) / log((double)n_train);
         for (int j = 0; j < n; j++) if (temp * b[j] > mx) mx = temp * b[j];
-        for (int j = 0; j < n; j++) { a[j] = (real)exp(temp * b[j] - mx); acc += a[j]; }
+        for (int j = 0; j < n; j++) { a[j] = real_exp((real)(temp * b[j] - mx)); acc += a[j]; }
         for (int j = 0; j < n; j++) a[j] = (real)(a[j] / acc);
         *stat = (real)temp;
         break;
     case NORM_L2: /* shift by the max: e^(b-m) / ||e^(b-m)|| is the same ratio */
         for (int j = 0; j < n; j++) if (b[j] > mx) mx = b[j];
-        for (int j = 0; j < n; j++) { double e = exp(b[j] - mx); a[j] = (real)e; acc += e * e; }
+        for (int j = 0; j < n; j++) { double e = real_exp((real)(b[j] - mx)); a[j] = (real)e; acc += e * e; }
         acc = sqrt(acc);
         for (int j = 0; j < n; j++) a[j] = (real)(a[j] / acc);
         break;

@@ -26,9 +26,15 @@
 #ifdef POSPROBE_DOUBLE
 typedef double real;
 #define REAL_NAME "double"
+#define real_exp exp
+#define real_erf erf
 #else
 typedef float real;
 #define REAL_NAME "float"
+/* elementwise math in the build's precision: libm's double versions cost
+ * several times more and the float build does not need them */
+#define real_exp expf
+#define real_erf erff
 #endif
 
 #ifndef POSPROBE_BLAS_NAME

@@ -219,19 +219,23 @@ static int cmd_diagnose(int argc, char **argv) {
 }
 
 static int cmd_eval(int argc, char **argv) {
-    const char *dir = NULL, *out = NULL, *lens = NULL, *value;
+    const char *dir = NULL, *out = NULL, *lens = NULL, *dump = NULL, *value;
     char key[128], err[2048];
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0) {
-            printf("usage: posprobe eval --checkpoint DIR --eval-lens LIST [--out FILE]\n"
-                   "Evaluates the run in DIR (its checkpoint.bin) on the run's own held-out sets at each length;\n"
-                   "writes eval.csv rows (the same columns as a run's eval.csv) to FILE or stdout.\n");
+            printf("usage: posprobe eval --checkpoint DIR [--eval-lens LIST] [--out FILE] [--dump-attention FILE]\n"
+                   "Evaluates the run in DIR (its checkpoint.bin) on the run's own held-out sets at each length\n"
+                   "(default: the run's --eval-lens); writes eval.csv rows (the same columns as a run's eval.csv)\n"
+                   "to FILE or stdout. --dump-attention FILE also writes the attention weights of every layer and\n"
+                   "head on the first held-out sequence at the first length: layer,head,query,key,query_token,\n"
+                   "key_token,weight.\n");
             return 0;
         }
         next_option(argc, argv, &i, key, sizeof key, &value);
         if (strcmp(key, "checkpoint") == 0) dir = value;
         else if (strcmp(key, "out") == 0) out = value;
         else if (strcmp(key, "eval-lens") == 0) lens = value;
+        else if (strcmp(key, "dump-attention") == 0) dump = value;
         else {
             snprintf(err, sizeof err, "eval: unknown option '--%.64s'", key);
             die_usage(err);
@@ -256,7 +260,7 @@ static int cmd_eval(int argc, char **argv) {
         snprintf(msg, sizeof msg, "--eval-lens: %s", err);
         die_usage(msg);
     }
-    if (run_eval_checkpoint(dir, &l, out, err, sizeof err)) {
+    if (run_eval_checkpoint(dir, &l, out, dump, err, sizeof err)) {
         fprintf(stderr, "posprobe: error: %s\n", err);
         return 1;
     }

@@ -38,13 +38,15 @@ static void add_backward(node *nd) {
     if (a->grad)
         for (size_t i = 0; i < out->n; i++) a->grad[i] += out->grad[i];          /* da = dout */
     if (b->grad)
-        for (size_t i = 0; i < out->n; i++) b->grad[i % b->n] += sign * out->grad[i]; /* db = sign * sum over repeats */
+        for (size_t o = 0; o < out->n; o += b->n)                                 /* db = sign * sum over repeats */
+            for (size_t j = 0; j < b->n; j++) b->grad[j] += sign * out->grad[o + j];
 }
 
 static tensor *add_signed(graph *g, const char *name, tensor *a, tensor *b, real sign) {
     check_broadcast(name, a, b);
     tensor *out = new_like(g, a, graph_needs_grad(g, a, b, NULL, NULL));
-    for (size_t i = 0; i < out->n; i++) out->data[i] = a->data[i] + sign * b->data[i % b->n];
+    for (size_t o = 0; o < out->n; o += b->n)   /* b repeats every b->n elements */
+        for (size_t j = 0; j < b->n; j++) out->data[o + j] = a->data[o + j] + sign * b->data[j];
     node *nd = graph_record(g, name, add_backward, out, a, b, NULL, NULL);
     if (nd) nd->rarg[0] = sign;
     return out;
@@ -56,16 +58,18 @@ tensor *op_sub(graph *g, tensor *a, tensor *b) { return add_signed(g, "sub", a, 
 /* ---- mul: out = a * b (b broadcast) */
 static void mul_backward(node *nd) {
     tensor *a = nd->in[0], *b = nd->in[1], *out = nd->out;
-    if (a->grad)
-        for (size_t i = 0; i < out->n; i++) a->grad[i] += out->grad[i] * b->data[i % b->n];
-    if (b->grad)
-        for (size_t i = 0; i < out->n; i++) b->grad[i % b->n] += out->grad[i] * a->data[i];
+    for (size_t o = 0; o < out->n; o += b->n)
+        for (size_t j = 0; j < b->n; j++) {
+            if (a->grad) a->grad[o + j] += out->grad[o + j] * b->data[j];
+            if (b->grad) b->grad[j] += out->grad[o + j] * a->data[o + j];
+        }
 }
 
 tensor *op_mul(graph *g, tensor *a, tensor *b) {
     check_broadcast("mul", a, b);
     tensor *out = new_like(g, a, graph_needs_grad(g, a, b, NULL, NULL));
-    for (size_t i = 0; i < out->n; i++) out->data[i] = a->data[i] * b->data[i % b->n];
+    for (size_t o = 0; o < out->n; o += b->n)
+        for (size_t j = 0; j < b->n; j++) out->data[o + j] = a->data[o + j] * b->data[j];
     graph_record(g, "mul", mul_backward, out, a, b, NULL, NULL);
     return out;
 }
@@ -119,24 +123,28 @@ tensor *op_relu(graph *g, tensor *x) {
     return out;
 }
 
-/* gelu(x) = x Phi(x), Phi the standard normal CDF. */
+/* gelu(x) = x Phi(x), Phi the standard normal CDF; saved: Phi(x). */
 static void gelu_backward(node *nd) {
     tensor *x = nd->in[0], *out = nd->out;
+    const real *cdf = nd->saved;
+    const real k = (real)(0.5 * M_2_SQRTPI * M_SQRT1_2);   /* 1/sqrt(2 pi) */
     for (size_t i = 0; i < out->n; i++) {
-        double v = x->data[i];
-        double cdf = 0.5 * (1.0 + erf(v * M_SQRT1_2));
-        double pdf = exp(-0.5 * v * v) * (0.5 * M_2_SQRTPI * M_SQRT1_2);
-        x->grad[i] += out->grad[i] * (real)(cdf + v * pdf);   /* d/dx x Phi(x) */
+        real v = x->data[i];
+        x->grad[i] += out->grad[i] * (cdf[i] + v * real_exp(-(real)0.5 * v * v) * k);   /* Phi + x phi */
     }
 }
 
 tensor *op_gelu(graph *g, tensor *x) {
-    tensor *out = new_like(g, x, graph_needs_grad(g, x, NULL, NULL, NULL));
+    int grad = graph_needs_grad(g, x, NULL, NULL, NULL);
+    tensor *out = new_like(g, x, grad);
+    real *cdf = grad ? arena_alloc(g->mem, x->n * sizeof(real)) : NULL;
     for (size_t i = 0; i < x->n; i++) {
-        double v = x->data[i];
-        out->data[i] = (real)(v * 0.5 * (1.0 + erf(v * M_SQRT1_2)));
+        real v = x->data[i], c = (real)0.5 * (1 + real_erf(v * (real)M_SQRT1_2));
+        out->data[i] = v * c;
+        if (cdf) cdf[i] = c;
     }
-    graph_record(g, "gelu", gelu_backward, out, x, NULL, NULL, NULL);
+    node *nd = graph_record(g, "gelu", gelu_backward, out, x, NULL, NULL, NULL);
+    if (nd) nd->saved = cdf;
     return out;
 }
 

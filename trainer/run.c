@@ -473,7 +473,55 @@ int run_train(const run_config *cfg_in, run_result *res, char *err, size_t errle
     return rc;
 }
 
-int run_eval_checkpoint(const char *dir, const int_list *lens, const char *out_path, char *err, size_t errlen) {
+/* Attention weights of the first held-out sequence at length n. */
+static int dump_attention(model *m, int n, const char *path, char *err, size_t errlen) {
+    const run_config *c = &m->cfg;
+    if (layout_check_len(&m->lo, n, err, errlen)) return -1;
+    batch b;
+    batch_alloc(&b, 1, layout_seq_len(&m->lo, n));
+    gsl_rng *dr = stream(config_stream_seed(c, c->seed_eval, STREAM_EVAL) + 1000003UL * (unsigned long)n);
+    gsl_rng *pr = stream(config_stream_seed(c, c->seed_eval, STREAM_EVAL_POS) + 1000003UL * (unsigned long)n);
+    pos_kind pk = strcmp(c->eval_positions, "sequential") == 0 ? POS_SEQUENTIAL : pos_kind_parse(c->positions);
+    layout_fill(&m->lo, &b, n, dr, pk, c->max_pos, pr);
+    gsl_rng_free(dr);
+    gsl_rng_free(pr);
+    tensor **attn = calloc((size_t)m->L, sizeof *attn);
+    m->attn = attn;
+    arena ar;
+    arena_init(&ar, 0);
+    graph g;
+    graph_init(&g, &ar, 0);
+    model_forward(m, &g, &b, 0);
+    csv_out w;
+    int rc = csv_out_open(&w, path, err, errlen);
+    if (!rc) {
+        static const char *const header[] = {"layer", "head", "query", "key", "query_token", "key_token", "weight", NULL};
+        csv_out_header(&w, header);
+        int T = b.T;
+        for (int l = 0; l < m->L; l++)
+            for (int h = 0; h < m->H; h++)
+                for (int i = 0; i < T; i++)
+                    for (int j = 0; j < T; j++) {
+                        csv_out_int(&w, l);
+                        csv_out_int(&w, h);
+                        csv_out_int(&w, i);
+                        csv_out_int(&w, j);
+                        csv_out_int(&w, b.tokens[i]);
+                        csv_out_int(&w, b.tokens[j]);
+                        csv_out_real(&w, attn[l]->data[((size_t)h * T + i) * T + j]);
+                        csv_out_end_row(&w);
+                    }
+        rc = csv_out_commit(&w, err, errlen);
+    }
+    m->attn = NULL;
+    free(attn);
+    arena_free(&ar);
+    batch_free(&b);
+    return rc;
+}
+
+int run_eval_checkpoint(const char *dir, const int_list *lens, const char *out_path, const char *dump_path, char *err,
+                        size_t errlen) {
     char path[1200];
     path_join(path, sizeof path, dir, "checkpoint.bin");
     checkpoint_info info;
@@ -499,6 +547,7 @@ int run_eval_checkpoint(const char *dir, const int_list *lens, const char *out_p
             rc = fail(err, errlen, "stdout: write failed: %s", strerror(errno));
         }
     }
+    if (!rc && dump_path) rc = dump_attention(&m, lens->v[0], dump_path, err, errlen);
     model_free(&m);
     return rc;
 }

@@ -35,8 +35,11 @@ typedef struct eval_totals {
 int run_evaluate(model *m, const int_list *lens, int step, const char *run_id, csv_out *w, eval_totals *tot,
                  char *err, size_t errlen);
 
-/* posprobe eval: the checkpoint in dir at lens; rows to out_path (or stdout). */
-int run_eval_checkpoint(const char *dir, const int_list *lens, const char *out_path, char *err, size_t errlen);
+/* posprobe eval: the checkpoint in dir at lens; rows to out_path (or stdout).
+ * With dump_path, also the attention weights of every layer and head on the
+ * first held-out sequence at the first length (layer,head,query,key,weight). */
+int run_eval_checkpoint(const char *dir, const int_list *lens, const char *out_path, const char *dump_path, char *err,
+                        size_t errlen);
 
 /* SIGINT/SIGTERM set this; the training loop stops after the current step. */
 void run_install_signal_handlers(void);

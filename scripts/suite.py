@@ -1,0 +1,339 @@
+#!/usr/bin/python3
+"""Runs a posprobe suite: expands a suite file into runs with stable ids, skips
+runs that already finished, runs the rest in parallel (one single-threaded
+process per core), shows overall progress, and summarizes.
+
+usage: scripts/suite.py SUITE_FILE [--results DIR] [-j N] [--quick]
+                        [--encodings "a b c"] [--seeds N] [--posprobe PATH]
+                        [--emit parallel|slurm] [--only RUN_ID] [--list]
+
+A suite file has a [suite] section (name, seeds), [defaults] (posprobe train
+options for every run), an optional [quick] section (options, and factor
+values to keep, used with --quick), and [grid NAME] sections: every key of a
+grid is an option; a value with several space-separated words is a factor,
+and the grid's runs are the product of its factors (times the seeds).
+
+Resuming: a run whose DIR/summary.csv says finished or diverged is done and
+never redone; anything else (interrupted, killed, never started) is run again
+from scratch. Each run holds a lock (DIR.lock) while it runs, so two runners
+on one results directory never run the same run twice.
+"""
+import argparse
+import csv
+import fcntl
+import hashlib
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ID_FACTORS = ["task", "encoding", "norm", "mask", "markers", "positions"]
+
+
+class SuiteError(Exception):
+    pass
+
+
+def parse_suite(path):
+    """Returns (sections: {name: [(key, value, line)]}) preserving order."""
+    sections, current = {}, None
+    try:
+        lines = open(path, encoding="utf-8").read().splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise SuiteError(f"{path}: cannot read: {e}")
+    for no, raw in enumerate(lines, 1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        if line.startswith("["):
+            if not line.endswith("]"):
+                raise SuiteError(f"{path}:{no}: malformed section header")
+            current = " ".join(line[1:-1].split())
+            if current in sections:
+                raise SuiteError(f"{path}:{no}: section [{current}] appears twice")
+            sections[current] = []
+            continue
+        if current is None:
+            raise SuiteError(f"{path}:{no}: 'key = value' before any [section]")
+        if "=" not in line:
+            raise SuiteError(f"{path}:{no}: expected 'key = value'")
+        key, value = (x.strip() for x in line.split("=", 1))
+        if not key or not value:
+            raise SuiteError(f"{path}:{no}: empty key or value")
+        if any(k == key for k, _, _ in sections[current]):
+            raise SuiteError(f"{path}:{no}: '{key}' is set twice in [{current}]")
+        sections[current].append((key, value, no))
+    return sections
+
+
+def expand(path, quick=False, encodings=None, seeds=None):
+    """The suite's runs: a list of (run_id, {option: value}) in a stable order."""
+    sec = parse_suite(path)
+    meta = dict((k, v) for k, v, _ in sec.get("suite", []))
+    name = meta.get("name")
+    if not name:
+        raise SuiteError(f"{path}: [suite] needs a name")
+    defaults = dict((k, v) for k, v, _ in sec.get("defaults", []))
+    quick_opts = dict((k, v) for k, v, _ in sec.get("quick", [])) if quick else {}
+    n_seeds = int(quick_opts.get("seeds", meta.get("seeds", "1")))
+    if seeds is not None:
+        n_seeds = seeds
+    grids = [(s[5:], items) for s, items in sec.items() if s.startswith("grid ")]
+    if not grids:
+        raise SuiteError(f"{path}: no [grid NAME] section")
+    runs, seen = [], set()
+    for gname, items in grids:
+        opts = dict(defaults)
+        factors = {}
+        for k, v, _ in items:
+            words = v.split()
+            if len(words) > 1 or k in ID_FACTORS:
+                factors[k] = words
+            else:
+                opts[k] = v
+        for k, v in quick_opts.items():
+            if k == "seeds":
+                continue
+            if k in factors:
+                keep = [w for w in factors[k] if w in v.split()]
+                factors[k] = keep
+            elif k not in ID_FACTORS:
+                opts[k] = v
+        if encodings is not None and "encoding" in factors:
+            factors["encoding"] = list(encodings)
+        if any(not vals for vals in factors.values()):
+            continue  # --quick kept no value of some factor: the grid drops out
+        combos = [{}]
+        for k, vals in factors.items():
+            combos = [dict(c, **{k: v}) for c in combos for v in vals]
+        for c in combos:
+            for seed in range(1, n_seeds + 1):
+                o = dict(opts, **c)
+                o["seed"] = str(seed)
+                digest = hashlib.sha1(repr(sorted(o.items())).encode()).hexdigest()[:8]
+                slug = "-".join(o.get(f, "default") for f in ID_FACTORS if f in o)
+                rid = f"{slug}-s{seed}-{digest}"
+                if rid in seen:
+                    continue
+                seen.add(rid)
+                runs.append((rid, o))
+    return name, runs
+
+
+def run_status(run_dir):
+    try:
+        with open(os.path.join(run_dir, "summary.csv"), newline="") as f:
+            rows = list(csv.DictReader(f))
+        return rows[0]["status"] if len(rows) == 1 else None
+    except (OSError, KeyError, csv.Error, UnicodeDecodeError):
+        return None
+
+
+def is_done(run_dir):
+    return run_status(run_dir) in ("finished", "diverged")
+
+
+def train_command(posprobe, run_dir, rid, opts):
+    cmd = [posprobe, "train", "--quiet", "--out", run_dir, "--run-id", rid]
+    for k, v in opts.items():
+        cmd += [f"--{k}", v]
+    return cmd
+
+
+class Runner:
+    def __init__(self, posprobe, results, runs, jobs):
+        self.posprobe, self.results, self.runs, self.jobs = posprobe, results, runs, jobs
+        self.lock = threading.Lock()
+        self.done = self.failed = self.skipped = self.busy = 0
+        self.start = time.time()
+        self.stop = False
+        self.procs = set()
+
+    def run_dir(self, rid):
+        return os.path.join(self.results, "runs", rid)
+
+    def one(self, rid, opts):
+        """Runs one run unless done or locked by another runner. Returns its status."""
+        if self.stop:
+            return "stopped"
+        d = self.run_dir(rid)
+        if is_done(d):
+            return "skipped"
+        os.makedirs(os.path.dirname(d), exist_ok=True)
+        lock = open(d + ".lock", "w")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            lock.close()
+            return "busy"
+        try:
+            if is_done(d):  # finished by another runner meanwhile
+                return "skipped"
+            env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+            p = subprocess.Popen(train_command(self.posprobe, d, rid, opts), stderr=subprocess.PIPE,
+                                 stdout=subprocess.DEVNULL, env=env, text=True)
+            with self.lock:
+                self.procs.add(p)
+            _, err = p.communicate()
+            with self.lock:
+                self.procs.discard(p)
+            if p.returncode in (0, 3):
+                return "diverged" if p.returncode == 3 else "finished"
+            if p.returncode == 2:
+                raise SuiteError(f"run {rid}: {err.strip()}")
+            return f"failed ({p.returncode}): {err.strip()[:300]}"
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+            lock.close()
+            try:
+                os.unlink(d + ".lock")
+            except OSError:
+                pass
+
+    def progress(self, final=False):
+        n = len(self.runs)
+        finished = self.done + self.skipped
+        elapsed = time.time() - self.start
+        rate = self.done / elapsed if self.done and elapsed > 0 else 0
+        left = n - finished - self.failed - self.busy
+        eta = f"{left / rate / 60:.1f} min" if rate > 0 else "?"
+        msg = (f"[{finished}/{n}] runs done ({self.skipped} already finished, {self.done} now, "
+               f"{self.failed} failed, {self.busy} busy elsewhere), elapsed {elapsed / 60:.1f} min, ETA {eta}")
+        end = "\n" if final or not sys.stderr.isatty() else ""
+        print(("\r" if sys.stderr.isatty() else "") + msg, end=end, file=sys.stderr, flush=True)
+
+    def run_all(self):
+        last = 0.0
+
+        def task(item):
+            st = self.one(*item)
+            with self.lock:
+                if st == "skipped":
+                    self.skipped += 1
+                elif st == "busy":
+                    self.busy += 1
+                elif st in ("finished", "diverged"):
+                    self.done += 1
+                elif st != "stopped":
+                    self.failed += 1
+                    print(f"\nposprobe suite: run {item[0]} {st}", file=sys.stderr)
+            return st
+
+        def on_signal(sig, frame):
+            self.stop = True
+            with self.lock:
+                for p in self.procs:
+                    p.send_signal(signal.SIGINT)  # the run finishes its step and writes 'interrupted'
+
+        old = signal.signal(signal.SIGINT, on_signal), signal.signal(signal.SIGTERM, on_signal)
+        try:
+            with ThreadPoolExecutor(max_workers=self.jobs) as ex:
+                futures = [ex.submit(task, r) for r in self.runs]
+                while any(not f.done() for f in futures):
+                    time.sleep(0.2)
+                    if time.time() - last > (1 if sys.stderr.isatty() else 10):
+                        self.progress()
+                        last = time.time()
+                for f in futures:
+                    f.result()  # re-raises a SuiteError from a run
+        finally:
+            signal.signal(signal.SIGINT, old[0])
+            signal.signal(signal.SIGTERM, old[1])
+        self.progress(final=True)
+        return 130 if self.stop else (1 if self.failed else 0)
+
+
+def emit(kind, suite_file, results, runs, posprobe, args):
+    """Job lists for GNU parallel and Slurm: each job is this script with --only ID."""
+    os.makedirs(results, exist_ok=True)
+    base = [sys.executable, os.path.abspath(__file__), os.path.abspath(suite_file), "--results",
+            os.path.abspath(results), "--posprobe", os.path.abspath(posprobe)]
+    if args.quick:
+        base.append("--quick")
+    if args.encodings:
+        base += ["--encodings", args.encodings]
+    if args.seeds:
+        base += ["--seeds", str(args.seeds)]
+    jobs = os.path.join(results, "jobs.txt")
+    with open(jobs + ".tmp", "w") as f:
+        for rid, _ in runs:
+            f.write(" ".join(shlex.quote(x) for x in base + ["--only", rid]) + "\n")
+    os.replace(jobs + ".tmp", jobs)
+    if kind == "parallel":
+        print(f"wrote {jobs} ({len(runs)} jobs). Run them with GNU parallel, e.g.\n"
+              f"  parallel --jobs $(nproc) < {jobs}\n"
+              f"  parallel --sshloginfile hosts.txt --jobs 2 < {jobs}   # several hosts, shared filesystem\n"
+              f"then: {posprobe} summarize {results}")
+    else:
+        script = os.path.join(results, "slurm.sh")
+        with open(script + ".tmp", "w") as f:
+            f.write("#!/bin/bash\n"
+                    f"#SBATCH --job-name=posprobe-{os.path.basename(results)}\n"
+                    f"#SBATCH --array=1-{len(runs)}\n"
+                    "#SBATCH --cpus-per-task=1\n"
+                    f"#SBATCH --output={os.path.abspath(results)}/slurm-%A_%a.log\n"
+                    "export OPENBLAS_NUM_THREADS=1\n"
+                    f"sed -n \"${{SLURM_ARRAY_TASK_ID}}p\" {shlex.quote(os.path.abspath(jobs))} | bash\n")
+        os.replace(script + ".tmp", script)
+        print(f"wrote {script} and {jobs} ({len(runs)} array tasks). Submit with: sbatch {script}\n"
+              f"then: {posprobe} summarize {results}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("suite")
+    ap.add_argument("--results", help="results directory (default results/<suite name>)")
+    ap.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--quick", action="store_true", help="the suite's [quick] variant")
+    ap.add_argument("--encodings", help="replace the encoding factor of every grid, e.g. 'myenc rope alibi'")
+    ap.add_argument("--seeds", type=int, help="seeds 1..N instead of the suite's")
+    ap.add_argument("--posprobe", default=os.path.join(ROOT, "posprobe"))
+    ap.add_argument("--emit", choices=["parallel", "slurm"])
+    ap.add_argument("--only", help="run just this run id (what emitted jobs call)")
+    ap.add_argument("--list", action="store_true", help="print the run ids and exit")
+    ap.add_argument("--no-summarize", action="store_true")
+    args = ap.parse_args()
+    try:
+        if args.jobs < 1:
+            raise SuiteError("-j must be at least 1")
+        if args.seeds is not None and args.seeds < 1:
+            raise SuiteError("--seeds must be at least 1")
+        encs = args.encodings.split() if args.encodings else None
+        if encs is not None and not encs:
+            raise SuiteError("--encodings is empty")
+        name, runs = expand(args.suite, args.quick, encs, args.seeds)
+        results = args.results or os.path.join(ROOT, "results", name)
+        if not os.access(args.posprobe, os.X_OK):
+            raise SuiteError(f"{args.posprobe}: not an executable posprobe (run make first)")
+        if args.list:
+            try:
+                for rid, o in runs:
+                    print(rid)
+            except BrokenPipeError:  # e.g. piped into head
+                sys.stderr.close()
+            return 0
+        if args.emit:
+            emit(args.emit, args.suite, results, runs, args.posprobe, args)
+            return 0
+        if args.only:
+            match = [r for r in runs if r[0] == args.only]
+            if not match:
+                raise SuiteError(f"no run '{args.only}' in {args.suite}")
+            runs = match
+        print(f"posprobe suite {name}: {len(runs)} runs into {results}, {args.jobs} at a time", file=sys.stderr)
+        rc = Runner(args.posprobe, results, runs, args.jobs).run_all()
+        if rc == 0 and not args.only and not args.no_summarize:
+            rc = subprocess.call([args.posprobe, "summarize", results])
+        return rc
+    except SuiteError as e:
+        print(f"posprobe: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
