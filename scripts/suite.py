@@ -175,8 +175,10 @@ class Runner:
             if is_done(d):  # finished by another runner meanwhile
                 return "skipped"
             env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+            # the child inherits the locked descriptor: if this runner dies, the
+            # lock lives as long as the training does
             p = subprocess.Popen(train_command(self.posprobe, d, rid, opts), stderr=subprocess.PIPE,
-                                 stdout=subprocess.DEVNULL, env=env, text=True)
+                                 stdout=subprocess.DEVNULL, env=env, text=True, pass_fds=(lock.fileno(),))
             with self.lock:
                 self.procs.add(p)
             _, err = p.communicate()
@@ -188,12 +190,10 @@ class Runner:
                 raise SuiteError(f"run {rid}: {err.strip()}")
             return f"failed ({p.returncode}): {err.strip()[:300]}"
         finally:
+            # the lock file stays: removing it would let a second runner lock a
+            # fresh inode while a first one still holds the old
             fcntl.flock(lock, fcntl.LOCK_UN)
             lock.close()
-            try:
-                os.unlink(d + ".lock")
-            except OSError:
-                pass
 
     def progress(self, final=False):
         n = len(self.runs)

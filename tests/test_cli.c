@@ -302,7 +302,24 @@ static void test_layerprobe(void **state) {
     assert_int_equal(run(args, NULL), 2);   /* beyond the probe's classes */
 }
 
+/* The suite runner: kill -9 midway and Ctrl-C, then resume (tests/suite_resume.sh);
+ * the GNU parallel and Slurm paths (tests/suite_parallel.sh). */
+static void run_script(const char *script) {
+    char cmd[1024], out[256];
+    snprintf(out, sizeof out, "%s/script.log", tmpdir);
+    snprintf(cmd, sizeof cmd, "bash '%s' '%s' > '%s' 2>&1", script, bin(), out);
+    if (system(cmd) != 0) {
+        char *log = slurp(out, NULL);
+        fail_msg("%s failed:\n%s", script, log ? log : "");
+    }
+}
+
+static void test_suite_resume(void **state) { (void)state; run_script("tests/suite_resume.sh"); }
+static void test_suite_parallel(void **state) { (void)state; run_script("tests/suite_parallel.sh"); }
+
 static const struct CMUnitTest TESTS[] = {
+    cmocka_unit_test_setup_teardown(test_suite_resume, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_suite_parallel, setup, teardown),
     cmocka_unit_test_setup_teardown(test_layerprobe, setup, teardown),
     cmocka_unit_test_setup_teardown(test_inspect, setup, teardown),
     cmocka_unit_test_setup_teardown(test_determinism, setup, teardown),
