@@ -126,20 +126,18 @@ reproduce: all
 
 # Regenerates the PyTorch gradient-parity fixtures (needs python3-torch).
 PARITY_RUNS := \
-  "learned --len 6 --dim 16 --heads 2 --layers 2 --max-pos 8 --act gelu --norm softmax" \
-  "sinusoidal --len 5 --dim 16 --heads 4 --layers 2 --mask causal --ln post --ln-kind rms --act relu --norm l2 --markers bos" \
-  "learned --len 5 --dim 8 --heads 2 --layers 1 --max-pos 8 --act swish --norm swishl2 --head regression --markers cls-sep"
+  "learned:--encoding learned --len 6 --dim 16 --heads 2 --layers 2 --max-pos 8 --act gelu --norm softmax" \
+  "sinusoidal:--encoding sinusoidal --len 5 --dim 16 --heads 4 --layers 2 --mask causal --ln post --ln-kind rms --act relu --norm l2 --markers bos" \
+  "regression:--encoding learned --len 5 --dim 8 --heads 2 --layers 1 --max-pos 8 --act swish --norm swishl2 --head regression --markers cls-sep" \
+  "rope:--encoding rope --len 6 --dim 16 --heads 2 --layers 2 --mask causal --norm softmax --rope-fraction 0.5" \
+  "t5:--encoding t5 --len 6 --dim 16 --heads 2 --layers 1 --t5-buckets 8 --t5-max-distance 16 --norm nodenom"
 parity-fixtures:
 	$(MAKE) --no-print-directory PRECISION=double all
 	rm -rf tests/fixtures/parity_*
-	i=0; for r in $(PARITY_RUNS); do set -- $$r; i=$$((i+1)); name=$$1; [ $$i = 3 ] && name=regression; \
-	  build/double-$(BLAS)/posprobe train --quiet --task probe --steps 20 --encoding $$r --run-id parity_$$name \
+	for r in $(PARITY_RUNS); do name=$${r%%:*}; args=$${r#*:}; \
+	  build/double-$(BLAS)/posprobe train --quiet --task probe --steps 20 $$args --run-id parity_$$name \
 	    --out tests/fixtures/parity_$$name && \
 	  rm -f tests/fixtures/parity_$$name/*.csv && $(PYTHON) scripts/torch_parity.py tests/fixtures/parity_$$name || exit 1; done
-
-# Regenerates the committed task examples that tests/test_tasks.c compares against.
-golden: $(POSPROBE)
-	bash tests/golden.sh $(POSPROBE) > tests/fixtures/tasks_golden.txt
 
 clean:
 	rm -rf build posprobe

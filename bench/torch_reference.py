@@ -61,6 +61,34 @@ def sinusoid(pos, C, base):
     return p
 
 
+def t5_bucket(rel, num_buckets, max_distance, bidirectional):
+    nb, bucket = num_buckets, 0
+    if bidirectional:
+        nb //= 2
+        bucket = nb if rel > 0 else 0
+        r = abs(rel)
+    else:
+        r = -rel if rel < 0 else 0
+    max_exact = nb // 2
+    if r < max_exact:
+        return bucket + r
+    big = max_exact + int(math.log(r / max_exact) / math.log(max_distance / max_exact) * (nb - max_exact))
+    return bucket + min(big, nb - 1)
+
+
+def rope_rotate(x, pos, base, pairs=None):
+    """Interleaved-pair rotation of x (B, H, T, D) by positions pos (T)."""
+    D = x.shape[-1]
+    K = D // 2 if pairs is None else pairs
+    theta = base ** (-2.0 * torch.arange(K, dtype=torch.float64) / (2 * K))
+    ang = torch.tensor(pos, dtype=torch.float64)[:, None] * theta  # (T, K)
+    cos, sin = torch.cos(ang).to(x.dtype), torch.sin(ang).to(x.dtype)
+    x0, x1 = x[..., 0:2 * K:2], x[..., 1:2 * K:2]
+    y0, y1 = x0 * cos - x1 * sin, x0 * sin + x1 * cos
+    y = torch.stack((y0, y1), dim=-1).flatten(-2)
+    return torch.cat((y, x[..., 2 * K:]), dim=-1)
+
+
 def normalize(b, visible, norm, n_train):
     """b (..., T, S) scores, visible (T, S) bool -> attention weights."""
     neg = torch.finfo(b.dtype).min
@@ -118,13 +146,29 @@ class PosprobeTorch(torch.nn.Module):
         q = heads(h @ self.w(pre + "wq") + self.w(pre + "bq"))
         k = heads(h @ self.w(pre + "wk") + self.w(pre + "bk"))
         v = heads(h @ self.w(pre + "wv") + self.w(pre + "bv"))
+        enc = self.cfg["encoding"]
+        if enc == "rope":
+            pairs = int(float(self.cfg["rope-fraction"]) * self.D / 2)
+            q = rope_rotate(q, pos, float(self.cfg["rope-base"]), pairs)
+            k = rope_rotate(k, pos, float(self.cfg["rope-base"]), pairs)
         s = q @ k.transpose(-1, -2) / math.sqrt(self.D)
+        if enc == "t5":
+            s = s + self.t5_bias(pos)
         i = torch.arange(T)[:, None]
         j = torch.arange(T)[None, :]
         visible = (j <= i) if self.cfg["mask"] == "causal" else torch.ones(T, T, dtype=torch.bool)
         a = normalize(s, visible, self.cfg["norm"], n_train)
         o = (a @ v).transpose(1, 2).reshape(B, T, C)
         return o @ self.w(pre + "wo") + self.w(pre + "bo")
+
+    def t5_bias(self, pos):
+        key = tuple(pos)
+        if getattr(self, "_t5_key", None) != key:  # bucket indices depend only on the positions
+            bidir = self.cfg["mask"] == "bidir"
+            nb, md = int(self.cfg["t5-buckets"]), int(self.cfg["t5-max-distance"])
+            self._t5_idx = torch.tensor([[t5_bucket(pj - pi, nb, md, bidir) for pj in pos] for pi in pos])
+            self._t5_key = key
+        return self.w("enc.t5_bias")[:, self._t5_idx]  # (H, T, T)
 
     def mlp(self, l, h):
         pre = f"block{l}.mlp."
@@ -137,7 +181,7 @@ class PosprobeTorch(torch.nn.Module):
             x = x + self.w("enc.pos")[torch.tensor(pos)]
         elif enc == "sinusoidal":
             x = x + sinusoid(pos, self.C, float(self.cfg["rope-base"])).to(x.dtype)
-        elif enc != "none":
+        elif enc not in ("none", "rope", "t5"):
             raise ValueError(f"encoding {enc} is not mirrored in PyTorch")
         for l in range(self.L):
             n1, n2 = (f"block{l}.ln1.g", f"block{l}.ln1.b"), (f"block{l}.ln2.g", f"block{l}.ln2.b")
@@ -152,7 +196,52 @@ class PosprobeTorch(torch.nn.Module):
         return x @ self.w("head.w") + self.w("head.b")  # (B, T, K)
 
 
+def bench(args):
+    """Times training steps (forward, cross-entropy, backward, AdamW) of the
+    checkpoint's model on random tokens; prints one JSON line."""
+    import json
+    import statistics
+    import time
+    torch.set_num_threads(args.threads)
+    dtype = torch.float32 if args.dtype == "float" else torch.float64
+    cfg, _, _, params = read_checkpoint(args.checkpoint)
+    model = PosprobeTorch(cfg, params, dtype)
+    V, K = params[0][1][0], dict((n, s) for n, s, _ in params)["head.w"][1]
+    g = torch.Generator().manual_seed(1)
+    tokens = torch.randint(0, V, (args.batch, args.len), generator=g)
+    targets = torch.randint(0, K, (args.batch, args.len), generator=g)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.01)
+    pos = list(range(args.len))
+    times = []
+    for step in range(args.warmup + args.steps):
+        t0 = time.perf_counter()
+        opt.zero_grad(set_to_none=True)
+        logits = model(tokens, pos, args.len)
+        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, K), targets.reshape(-1))
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        if step >= args.warmup:
+            times.append(time.perf_counter() - t0)
+    q = statistics.quantiles(times, n=10)
+    print(json.dumps({"median_ms": 1e3 * statistics.median(times), "p10_ms": 1e3 * q[0], "p90_ms": 1e3 * q[-1],
+                      "torch": torch.__version__, "threads": torch.get_num_threads()}))
+
+
 if __name__ == "__main__":
-    import sys
-    cfg, max_n, steps, params = read_checkpoint(sys.argv[1])
-    print(f"{len(params)} tensors, {sum(p.numel() for _, _, p in params)} scalars, max_n {max_n}, steps {steps}")
+    import argparse
+    ap = argparse.ArgumentParser()
+    ap.add_argument("checkpoint")
+    ap.add_argument("--bench", action="store_true")
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--len", type=int, default=64)
+    ap.add_argument("--steps", type=int, default=50)
+    ap.add_argument("--warmup", type=int, default=10)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--dtype", choices=["float", "double"], default="float")
+    a = ap.parse_args()
+    if a.bench:
+        bench(a)
+    else:
+        cfg, max_n, steps, params = read_checkpoint(a.checkpoint)
+        print(f"{len(params)} tensors, {sum(p.numel() for _, _, p in params)} scalars, max_n {max_n}, steps {steps}")

@@ -74,10 +74,14 @@ static void check_fixture(const char *name) {
 static void test_parity_learned(void **state) { (void)state; check_fixture("parity_learned"); }
 static void test_parity_sinusoidal(void **state) { (void)state; check_fixture("parity_sinusoidal"); }
 static void test_parity_regression(void **state) { (void)state; check_fixture("parity_regression"); }
+static void test_parity_rope(void **state) { (void)state; check_fixture("parity_rope"); }
+static void test_parity_t5(void **state) { (void)state; check_fixture("parity_t5"); }
 
 static const struct CMUnitTest TESTS[] = {
     cmocka_unit_test(test_parity_learned),
     cmocka_unit_test(test_parity_sinusoidal),
     cmocka_unit_test(test_parity_regression),
+    cmocka_unit_test(test_parity_rope),
+    cmocka_unit_test(test_parity_t5),
 };
 const test_group test_group_parity = {"parity", TESTS, sizeof TESTS / sizeof *TESTS};

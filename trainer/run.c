@@ -249,6 +249,31 @@ static void adamw_step(param_store *ps, const run_config *c, double lr, int t, d
     }
 }
 
+step_result run_step(model *m, graph *g, const batch *b, int step) {
+    step_result r = {0, NAN, 0, 0, 0};
+    params_zero_grad(&m->ps);
+    tensor *out = model_forward(m, g, b, 1);
+    tensor *loss = model_loss(m, g, b, out);
+    long ok = 0, cnt = 0, seq = 0;
+    score_batch(m, b, out, &ok, &cnt, &seq);
+    r.loss = loss->data[0];
+    r.token_acc = cnt ? (double)ok / cnt : 0;
+    if (isfinite(r.loss)) {
+        graph_backward(g, loss);
+        r.grad_norm = grad_norm(&m->ps);
+    }
+    graph_reset(g);
+    if (!isfinite(r.loss) || !isfinite(r.grad_norm)) {
+        r.diverged = 1;
+        return r;
+    }
+    const run_config *c = &m->cfg;
+    double scale = c->clip > 0 && r.grad_norm > c->clip ? c->clip / r.grad_norm : 1;
+    r.lr = lr_at(c, step);
+    adamw_step(&m->ps, c, r.lr, step, scale);
+    return r;
+}
+
 static int write_config_csv(const model *m, const char *path, int max_n, char *err, size_t errlen) {
     csv_out w;
     if (csv_out_open(&w, path, err, errlen)) return -1;
@@ -396,30 +421,17 @@ int run_train(const run_config *cfg_in, run_result *res, char *err, size_t errle
         if (stop_requested) { res->status = RUN_INTERRUPTED; break; }
         int n = sample_length(&c, step, data_rng);
         layout_fill(&m.lo, &b, n, data_rng, pk, c.max_pos, pos_rng);
-        params_zero_grad(&m.ps);
-        tensor *out = model_forward(&m, &g, &b, 1);
-        tensor *loss = model_loss(&m, &g, &b, out);
-        long ok = 0, cnt = 0, seq = 0;
-        score_batch(&m, &b, out, &ok, &cnt, &seq);
-        double L = loss->data[0];
-        double gn = NAN;
-        if (isfinite(L)) {
-            graph_backward(&g, loss);
-            gn = grad_norm(&m.ps);
-        }
-        graph_reset(&g);
+        step_result st = run_step(&m, &g, &b, step);
+        double L = st.loss, gn = st.grad_norm, lr = st.lr;
         res->train_loss = L;
-        res->train_acc = cnt ? (double)ok / cnt : 0;
-        if (!isfinite(L) || !isfinite(gn)) {
+        res->train_acc = st.token_acc;
+        if (st.diverged) {
             res->status = RUN_DIVERGED;
             res->diverged_step = step;
             fprintf(stderr, "posprobe: error: %s: non-finite %s at step %d; the run stops with status 'diverged'\n",
                     c.run_id, !isfinite(L) ? "loss" : "gradient", step);
             break;
         }
-        double scale = c.clip > 0 && gn > c.clip ? c.clip / gn : 1;
-        double lr = lr_at(&c, step);
-        adamw_step(&m.ps, &c, lr, step, scale);
         tokens_since += (long)b.B * b.T;
         res->steps_done = step;
         if (step % log_every == 0 || step == c.steps) {

@@ -41,6 +41,14 @@ int run_evaluate(model *m, const int_list *lens, int step, const char *run_id, c
 int run_eval_checkpoint(const char *dir, const int_list *lens, const char *out_path, const char *dump_path, char *err,
                         size_t errlen);
 
+/* One optimizer step on batch b: forward, loss, backward, clipping, AdamW.
+ * diverged = the loss or the gradient is non-finite (no update is made). */
+typedef struct step_result {
+    double loss, grad_norm, token_acc, lr;
+    int diverged;
+} step_result;
+step_result run_step(model *m, graph *g, const batch *b, int step);
+
 /* SIGINT/SIGTERM set this; the training loop stops after the current step. */
 void run_install_signal_handlers(void);
 
