@@ -1,3 +1,4 @@
+SHELL := /bin/bash
 # posprobe build. `make help` lists the targets.
 PRECISION ?= float
 BLAS      ?= openblas
@@ -41,16 +42,19 @@ RUN_ENV  := OPENBLAS_NUM_THREADS=1
 ENGINE_SRC := $(filter-out trainer/main.c,$(wildcard trainer/*.c encodings/*.c probes/*.c))
 ENGINE_OBJ := $(ENGINE_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC   := $(wildcard tests/*.c)
-TEST_OBJ   := $(TEST_SRC:%.c=$(BUILD)/%.o)
-BENCH_SRC  := bench/bench_ops.c
+FUZZ_NAMES := config list csv checkpoint
+# the fuzz targets are also linked into the tests, which replay their corpora
+# and every regression input (tests/fuzz/regressions/) under the build's checks
+TEST_OBJ   := $(TEST_SRC:%.c=$(BUILD)/%.o) $(FUZZ_NAMES:%=$(BUILD)/tests/fuzz/fuzz_%.o)
 TEST_BIN   := $(BUILD)/run_tests
 POSPROBE   := $(BUILD)/posprobe
 BENCH_BIN  := $(BUILD)/bench_ops
+STEP_BIN   := $(BUILD)/bench_step
 
-.PHONY: all test test-one asan valgrind bench clean help parity-fixtures golden \
+.PHONY: all test test-one asan valgrind bench bench-one clean help fuzz check-all parity-fixtures golden \
         probe extrapolation curves diagnose extras plots report reproduce
 all: $(POSPROBE) $(TEST_BIN)
-	@ln -sf $(BUILD)/posprobe posprobe
+	@if [ "$(PRECISION)" = float ] && [ -z "$(SAN)" ]; then ln -sf $(BUILD)/posprobe posprobe; fi
 
 $(POSPROBE): $(ENGINE_OBJ) $(BUILD)/trainer/main.o
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
@@ -59,10 +63,17 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
+$(BUILD)/tests/fuzz/fuzz_%.o: tests/fuzz/fuzz_%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DLLVMFuzzerTestOneInput=fuzz_$*_one -c $< -o $@
+
 $(TEST_BIN): $(ENGINE_OBJ) $(TEST_OBJ)
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS) -lcmocka
 
 $(BENCH_BIN): $(ENGINE_OBJ) $(BUILD)/bench/bench_ops.o
+	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+
+$(STEP_BIN): $(ENGINE_OBJ) $(BUILD)/bench/bench_step.o
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
 # The test suite in both precisions (double last: it holds the tight checks).
@@ -81,8 +92,42 @@ valgrind: $(TEST_BIN)
 	$(RUN_ENV) valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
 	  $(TEST_BIN)
 
-bench: $(BENCH_BIN)
+# Benchmarks, never tests: op GFLOP/s, then the training step against PyTorch
+# in both precisions, scaling, and the parallel throughput of suite runs.
+bench:
+	$(MAKE) --no-print-directory PRECISION=float bench-one
+	$(MAKE) --no-print-directory PRECISION=double bench-one
+	$(RUN_ENV) bash bench/parallel_throughput.sh $(abspath build/float-$(BLAS)/posprobe)
+
+bench-one: $(BENCH_BIN) $(STEP_BIN)
 	$(RUN_ENV) $(BENCH_BIN)
+	$(RUN_ENV) $(STEP_BIN) --torch $(PYTHON) $(BENCH_ARGS)
+
+# ---- fuzzing: libFuzzer (clang) with ASan + UBSan, FUZZ_SECONDS per target.
+# New crashes land in tests/fuzz/crashes/; copy them to tests/fuzz/regressions/<target>/
+# once fixed, and the tests replay them forever.
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD   := build/fuzz
+FUZZ_FLAGS   := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -D_DEFAULT_SOURCE \
+                -DPOSPROBE_BLAS_NAME='"$(BLAS)"' $(BLAS_DEFS) -Itrainer -Iencodings -Iprobes
+fuzz:
+	@mkdir -p $(FUZZ_BUILD) tests/fuzz/crashes
+	for t in $(FUZZ_NAMES); do \
+	  clang $(FUZZ_FLAGS) tests/fuzz/fuzz_$$t.c $(ENGINE_SRC) -o $(FUZZ_BUILD)/fuzz_$$t $(LDLIBS) || exit 1; \
+	  mkdir -p $(FUZZ_BUILD)/corpus_$$t && cp tests/fuzz/corpus/$$t/* $(FUZZ_BUILD)/corpus_$$t/ 2>/dev/null; \
+	  echo "== fuzz_$$t for $(FUZZ_SECONDS) s"; \
+	  $(RUN_ENV) $(FUZZ_BUILD)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
+	    -artifact_prefix=tests/fuzz/crashes/$$t- $(FUZZ_BUILD)/corpus_$$t 2>&1 | \
+	    grep -E '^#[0-9]+.*DONE|stat::number_of_executed_units|stat::peak_rss|ERROR|SUMMARY' ; \
+	  [ $${PIPESTATUS[0]} -eq 0 ] || exit 1; \
+	done
+
+# Everything: the tests, ASan/UBSan, valgrind, and a short fuzz pass.
+check-all:
+	$(MAKE) --no-print-directory test
+	$(MAKE) --no-print-directory asan
+	$(MAKE) --no-print-directory valgrind PRECISION=double
+	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=20
 
 # ---- the main job: suites, curves, summaries, plots, report
 # QUICK=1: the suites' [quick] variants into results/quick; ENCODINGS="a b" and
@@ -150,4 +195,4 @@ help:
 	@echo "make bench      op benchmarks (GFLOP/s)"
 	@echo "make clean      remove build/"
 
--include $(ENGINE_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/trainer/main.d
+-include $(ENGINE_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/trainer/main.d $(BUILD)/bench/bench_step.d $(BUILD)/bench/bench_ops.d

@@ -32,7 +32,7 @@ static void kerple_init(void *st, gsl_rng *r) {
     for (int l = 0; l < s->L; l++)
         for (int h = 0; h < s->H; h++) {
             s->raw[l]->data[2 * h] = (real)log(expm1(1.0));                          /* r1 = softplus(raw) = 1 */
-            s->raw[l]->data[2 * h + 1] = KERNEL_POWER == KERNEL_LOG ? (real)log(expm1(1.0)) : 0;  /* r2 = 1 */
+            s->raw[l]->data[2 * h + 1] = 0;                                          /* r2 = 2 sigmoid(raw) = 1 */
         }
 }
 

@@ -12,6 +12,7 @@ static const test_group *const GROUPS[] = {
     &test_group_model,
     &test_group_encodings,
     &test_group_tasks,
+    &test_group_fuzz,
     &test_group_cli,
     &test_group_parity,
 };

@@ -114,8 +114,8 @@ int checkpoint_load(const char *path, checkpoint_info *info, model *m, char *err
     int rc = -1, building = 0;
     reader r = {data, n, 0};
     char magic[8];
-    uint32_t version, rbytes, max_n, steps, cfg_len, n_entries;
-    uint64_t n_params, stored_sum;
+    uint32_t version = 0, rbytes = 0, max_n = 0, steps = 0, cfg_len = 0, n_entries = 0;
+    uint64_t n_params = 0, stored_sum = 0;
     if (n < 8 + 8 || get(&r, magic, 8) || memcmp(magic, CK_MAGIC, 8) != 0) {
         fail(err, errlen, "%s: not a posprobe checkpoint (bad magic)", path);
         goto done;

@@ -240,7 +240,7 @@ int summarize_run(const char *dir, int quiet, char *err, size_t errlen) {
     memset(&s, 0, sizeof s);
     walk(&s, dir, 0, quiet);
     if (s.n_runs == 0) { free(s.r); free(s.runs); return fail(err, errlen, "usage: no run directories (with config.csv) under %s", dir); }
-    qsort(s.r, s.n, sizeof *s.r, cmp_record);
+    if (s.n) qsort(s.r, s.n, sizeof *s.r, cmp_record);   /* qsort of NULL is undefined even for 0 elements */
     char p[2048];
     csv_out w, h, rw;
     snprintf(p, sizeof p, "%s/summary.csv", dir);
