@@ -125,6 +125,22 @@ def expand(path, quick=False, encodings=None, seeds=None):
     return name, runs
 
 
+def validate(posprobe, runs, suite_file):
+    """posprobe train --check on every distinct option set (seeds aside), so a
+    bad suite fails before anything is written."""
+    seen = set()
+    for rid, o in runs:
+        key = tuple(sorted((k, v) for k, v in o.items() if k != "seed"))
+        if key in seen:
+            continue
+        seen.add(key)
+        cmd = [posprobe, "train", "--check"] + [x for k, v in o.items() for x in (f"--{k}", v)]
+        p = subprocess.run(cmd, capture_output=True, text=True)
+        if p.returncode != 0:
+            msg = p.stderr.strip().removeprefix("posprobe: error: ")
+            raise SuiteError(f"{suite_file}: run {rid}: {msg}")
+
+
 def run_status(run_dir):
     try:
         with open(os.path.join(run_dir, "summary.csv"), newline="") as f:
@@ -317,6 +333,8 @@ def main():
             except BrokenPipeError:  # e.g. piped into head
                 sys.stderr.close()
             return 0
+        if not args.only:
+            validate(args.posprobe, runs, args.suite)
         if args.emit:
             emit(args.emit, args.suite, results, runs, args.posprobe, args)
             return 0

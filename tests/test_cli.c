@@ -202,6 +202,17 @@ static void test_cli_errors(void **state) {
         "list colours",
         "eval --eval-lens 4",
         "eval --checkpoint /nonexistent --eval-lens 4",
+        "train --out D --seed -1",
+        "train --out D --dropout 1.5",
+        "train --out D --heads 0",
+        "train --out D --layers 1000",
+        "train --out D --eval-lens 1-70000",
+        "train --out D --positions randomized --len 300",
+        "train --out D --task missing_duplicate --head regression",
+        "train --out D --encoding cope --mask bidir",
+        "summarize /nonexistent/dir",
+        "inspect --encoding rope",
+        "layerprobe --checkpoint /nonexistent",
     };
     char args[1024], errp[256], dir[256];
     snprintf(errp, sizeof errp, "%s/err.txt", tmpdir);
@@ -315,9 +326,161 @@ static void run_script(const char *script) {
 }
 
 static void test_suite_resume(void **state) { (void)state; run_script("tests/suite_resume.sh"); }
+static void test_kill_runs(void **state) { (void)state; run_script("tests/kill_runs.sh"); }
+static void test_concurrent_runners(void **state) { (void)state; run_script("tests/concurrent_runners.sh"); }
+
+/* Full and read-only disks need a tmpfs mount, so root; skipped otherwise. */
+static void test_disk_errors(void **state) {
+    (void)state;
+    char cmd[1024], out[256];
+    snprintf(out, sizeof out, "%s/disk.log", tmpdir);
+    snprintf(cmd, sizeof cmd, "bash tests/disk_errors.sh '%s' > '%s' 2>&1", bin(), out);
+    int st = system(cmd);
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 77) { skip(); }
+    if (st != 0) {
+        char *log = slurp(out, NULL);
+        fail_msg("tests/disk_errors.sh failed:\n%s", log ? log : "");
+    }
+}
+
+/* Bad --config files: FILE:LINE in a one-line error, exit 2, nothing written. */
+static void test_config_file_errors(void **state) {
+    (void)state;
+    static const struct { const char *text; int line; } bad[] = {
+        {"frobnicate = 3\n", 1},             {"steps = 10\nsteps = abc\n", 2}, {"steps = -1\n", 1},
+        {"lr =\n", 1},                        {"steps = 1\nsteps = 2\n", 2},   {"task = pr\xffobe\n", 1},
+        {"no equals sign\n", 1},              {"eval-lens = 1,,2\n", 1},       {"dim = 99999999\n", 1},
+        {"norm = softmax2\n", 1},             {"encoding = nosuch\n", 1},       {"# ok\n\nmask = sideways\n", 3},
+        {"seed = 1.5\n", 1},                  {"dropout = 2\n", 1},             {"--lr = 1e999\n", 1},
+        {"quiet = maybe\n", 1},
+    };
+    char cfg[256], args[1024], errp[256], dir[256];
+    snprintf(cfg, sizeof cfg, "%s/bad.cfg", tmpdir);
+    snprintf(errp, sizeof errp, "%s/err.txt", tmpdir);
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        FILE *f = fopen(cfg, "w");
+        fputs(bad[i].text, f);
+        fclose(f);
+        snprintf(dir, sizeof dir, "%s/cfgbad%zu", tmpdir, i);
+        snprintf(args, sizeof args, "train --config '%s' --out '%s'", cfg, dir);
+        int st = run(args, errp);
+        char *msg = slurp(errp, NULL), want[300];
+        snprintf(want, sizeof want, "posprobe: error: %s:%d: ", cfg, bad[i].line);
+        if (st != 2 || strncmp(msg, want, strlen(want)) != 0 || strchr(msg, '\n') != msg + strlen(msg) - 1)
+            fail_msg("config %zu: exit %d, stderr '%s' (wanted '%s...')", i, st, msg, want);
+        if (exists(dir)) fail_msg("config %zu created its output directory", i);
+        free(msg);
+    }
+    /* a line longer than the parser's buffer */
+    FILE *f = fopen(cfg, "w");
+    fputs("task = ", f);
+    for (int i = 0; i < 5000; i++) fputc('x', f);
+    fputs("\n", f);
+    fclose(f);
+    snprintf(args, sizeof args, "train --config '%s' --out '%s/long'", cfg, tmpdir);
+    assert_int_equal(run(args, NULL), 2);
+}
+
+/* Bad suite files: the runner refuses them before writing anything. */
+static void test_suite_file_errors(void **state) {
+    (void)state;
+    static const char *const bad[] = {
+        "[grid main]\ntask = probe\n",                                      /* no [suite] name */
+        "task = probe\n[suite]\nname = x\n",                                /* key before a section */
+        "[suite]\nname = x\n[grid main\ntask = probe\n",                  /* malformed header */
+        "[suite]\nname = x\n[grid a]\ntask = probe\ntask = copy\n",      /* duplicate key */
+        "[suite]\nname = x\n",                                              /* no grid */
+        "[suite]\nname = x\n[grid a]\ntask = probe\nsteps = abc\n",      /* bad option value */
+        "[suite]\nname = x\n[grid a]\nencoding = rope nosuch\n",          /* unknown encoding in a factor */
+        "[suite]\nname = x\n[grid a]\ntask = probe\n[grid a]\ntask = copy\n",   /* duplicate section */
+        "[suite]\nname = x\n[grid a]\nfrobnicate = 1 2\n",                /* unknown option */
+        "[suite]\nname = x\n[grid a]\ntask = probe\nlen = 300\nencoding = learned\n",   /* beyond max-pos */
+    };
+    char path[256], args[1024], errp[256], res[256], cmd[1400];
+    snprintf(path, sizeof path, "%s/bad.suite", tmpdir);
+    snprintf(errp, sizeof errp, "%s/err.txt", tmpdir);
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        FILE *f = fopen(path, "w");
+        fputs(bad[i], f);
+        fclose(f);
+        snprintf(res, sizeof res, "%s/suitebad%zu", tmpdir, i);
+        snprintf(args, sizeof args, "scripts/suite.py '%s' --posprobe '%s' --results '%s'", path, bin(), res);
+        snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s >/dev/null 2>'%s'", args, errp);
+        int st = system(cmd);
+        st = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+        char *msg = slurp(errp, NULL), want[300];
+        snprintf(want, sizeof want, "posprobe: error: %s", path);
+        if (st != 2 || strncmp(msg, want, strlen(want)) != 0 || strchr(msg, '\n') != msg + strlen(msg) - 1)
+            fail_msg("suite %zu: exit %d, stderr '%s'", i, st, msg);
+        if (exists(res)) fail_msg("suite %zu created its results directory", i);
+        free(msg);
+    }
+}
+
+/* summarize lists unreadable and partial runs and reports diverged ones, never averaging them in. */
+static void test_summarize_partial_runs(void **state) {
+    (void)state;
+    char args[1024], path[512], err[512];
+    for (int s = 1; s <= 2; s++) {
+        snprintf(args, sizeof args, "train --quiet --len 4 --steps 30 --seed %d --out '%s/sum/runs/ok%d'", s, tmpdir, s);
+        assert_int_equal(run(args, NULL), 0);
+    }
+    snprintf(args, sizeof args, "train --quiet --len 4 --steps 30 --seed 3 --norm nodenom --init-scale 10 "
+             "--out '%s/sum/runs/div'", tmpdir);
+    run(args, NULL);
+    snprintf(args, sizeof args, "cp -r '%s/sum/runs/ok1' '%s/sum/runs/partial' && rm '%s/sum/runs/partial/summary.csv' && "
+             "cp -r '%s/sum/runs/ok2' '%s/sum/runs/cut' && head -c 60 '%s/sum/runs/ok2/eval.csv' > '%s/sum/runs/cut/eval.csv' && "
+             "mkdir '%s/sum/runs/junk' && printf 'garbage\\n' > '%s/sum/runs/junk/config.csv'",
+             tmpdir, tmpdir, tmpdir, tmpdir, tmpdir, tmpdir, tmpdir, tmpdir, tmpdir);
+    assert_int_equal(system(args), 0);
+    snprintf(args, sizeof args, "summarize '%s/sum'", tmpdir);
+    assert_int_equal(run(args, NULL), 0);
+    csv_table t;
+    snprintf(path, sizeof path, "%s/sum/runs.csv", tmpdir);
+    if (csv_read(path, &t, err, sizeof err)) fail_msg("%s", err);
+    assert_int_equal(t.n_rows, 6);
+    int fin = 0, unf = 0, unr = 0, div = 0;
+    for (int r = 0; r < t.n_rows; r++) {
+        const char *st = csv_get(&t, r, "status");
+        fin += strcmp(st, "finished") == 0;
+        unf += strcmp(st, "unfinished") == 0;
+        unr += strcmp(st, "unreadable") == 0;
+        div += strcmp(st, "diverged") == 0;
+    }
+    csv_table_free(&t);
+    assert_int_equal(fin, 2);    /* ok1, ok2 */
+    assert_int_equal(unf, 1);    /* partial: no summary */
+    assert_int_equal(unr, 2);    /* cut eval.csv, junk config */
+    snprintf(path, sizeof path, "%s/sum/summary.csv", tmpdir);
+    if (csv_read(path, &t, err, sizeof err)) fail_msg("%s", err);
+    assert_int_equal(t.n_rows, 1);
+    assert_string_equal(csv_get(&t, 0, "n_seeds"), "2");
+    assert_string_equal(csv_get(&t, 0, "n_diverged"), "0");
+    csv_table_free(&t);
+    assert_int_equal(div, 1);
+    /* the diverged run's group (nodenom) has no finished seed: a horizons row says so */
+    snprintf(path, sizeof path, "%s/sum/horizons.csv", tmpdir);
+    if (csv_read(path, &t, err, sizeof err)) fail_msg("%s", err);
+    assert_int_equal(t.n_rows, 2);
+    int found = 0;
+    for (int r = 0; r < t.n_rows; r++)
+        if (strcmp(csv_get(&t, r, "norm"), "nodenom") == 0) {
+            assert_string_equal(csv_get(&t, r, "n_seeds"), "0");
+            assert_string_equal(csv_get(&t, r, "n_diverged"), "1");
+            found = 1;
+        }
+    assert_true(found);
+    csv_table_free(&t);
+}
 static void test_suite_parallel(void **state) { (void)state; run_script("tests/suite_parallel.sh"); }
 
 static const struct CMUnitTest TESTS[] = {
+    cmocka_unit_test_setup_teardown(test_config_file_errors, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_suite_file_errors, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_summarize_partial_runs, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_kill_runs, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_concurrent_runners, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_disk_errors, setup, teardown),
     cmocka_unit_test_setup_teardown(test_suite_resume, setup, teardown),
     cmocka_unit_test_setup_teardown(test_suite_parallel, setup, teardown),
     cmocka_unit_test_setup_teardown(test_layerprobe, setup, teardown),

@@ -89,6 +89,10 @@ static const option_def OPTS[] = {
 };
 #define N_OPTS ((int)(sizeof OPTS / sizeof *OPTS))
 
+static config_name_check name_check;
+
+void config_set_name_check(config_name_check check) { name_check = check; }
+
 void config_defaults(run_config *c) {
     memset(c, 0, sizeof *c);
     strcpy(c->task, "probe");
@@ -219,6 +223,10 @@ int config_set(run_config *c, const char *key, const char *value, char *err, siz
         if (o->type == T_CHOICE && !choice_ok(o->choices, value))
             return fail(err, errlen, "--%s: '%s' is not one of %s", key, value, o->choices);
         if (strlen(value) >= CONFIG_STR) return fail(err, errlen, "--%s: '%.20s...' is too long", key, value);
+        if (o->type == T_NAME && name_check) {
+            char msg[256];
+            if (name_check(key, value, msg, sizeof msg)) return fail(err, errlen, "--%s: %s", key, msg);
+        }
         strcpy(field, value);
         break;
     case T_PATH: {

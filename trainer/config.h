@@ -52,6 +52,11 @@ typedef struct run_config {
     double progress_every;
 } run_config;
 
+/* Names that only a registry knows (task, encoding) are checked by this hook
+ * when set; 0 = valid, else a message in err. */
+typedef int (*config_name_check)(const char *key, const char *value, char *err, size_t errlen);
+void config_set_name_check(config_name_check check);
+
 /* Sets every option to its default. */
 void config_defaults(run_config *c);
 

@@ -26,8 +26,9 @@ static void print_train_help(FILE *f) {
     run_config d;
     config_defaults(&d);
     fprintf(f,
-            "usage: posprobe train [--config FILE] [--OPTION VALUE ...] --out DIR\n\n"
+            "usage: posprobe train [--config FILE] [--OPTION VALUE ...] [--check] --out DIR\n\n"
             "Trains one model and writes DIR/{config,train,eval,summary}.csv and DIR/checkpoint.bin.\n"
+            "--check validates the whole configuration (as training would) and exits, writing nothing.\n"
             "--config FILE reads 'key = value' lines with these option names; the command line overrides it.\n"
             "Exit status: 0 finished, 3 diverged (non-finite loss or gradient), 130 interrupted, 2 bad usage, 1 I/O error.\n\n"
             "options (default in brackets):\n");
@@ -171,8 +172,14 @@ static int cmd_train(int argc, char **argv) {
     if (wants_help(argc, argv)) { print_train_help(stdout); return 0; }
     run_config c;
     config_defaults(&c);
-    parse_options(argc, argv, &c, NULL, NULL);
+    static const char *const extra[] = {"check", NULL};
+    const char *vals[1] = {NULL};
+    parse_options(argc, argv, &c, extra, vals);
     char err[2048];
+    if (vals[0]) { /* validate everything, write nothing */
+        if (run_check(&c, err, sizeof err)) die_usage(strncmp(err, "usage: ", 7) == 0 ? err + 7 : err);
+        return 0;
+    }
     run_result res;
     run_install_signal_handlers();
     if (run_train(&c, &res, err, sizeof err)) {
@@ -389,7 +396,21 @@ static int cmd_summarize(int argc, char **argv) {
     return 0;
 }
 
+/* --task and --encoding name registered entries. */
+static int check_name(const char *key, const char *value, char *err, size_t errlen) {
+    if (strcmp(key, "task") == 0 && !task_find(value)) {
+        snprintf(err, errlen, "unknown task '%.64s' (see: posprobe list tasks)", value);
+        return -1;
+    }
+    if (strcmp(key, "encoding") == 0 && !encoding_find(value)) {
+        snprintf(err, errlen, "unknown encoding '%.64s' (see: posprobe list encodings)", value);
+        return -1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv) {
+    config_set_name_check(check_name);
     if (argc < 2) { print_main_help(stderr); return EXIT_USAGE; }
     const char *cmd = argv[1];
     if (strcmp(cmd, "train") == 0) return cmd_train(argc - 2, argv + 2);

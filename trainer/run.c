@@ -361,6 +361,17 @@ static int check_run(model *m, const run_config *c, char *err, size_t errlen) {
     return 0;
 }
 
+int run_check(const run_config *cfg_in, char *err, size_t errlen) {
+    run_config c = *cfg_in;
+    char msg[1024];
+    if (config_validate(&c, msg, sizeof msg)) return fail(err, errlen, "usage: %s", msg);
+    model m;
+    if (model_build(&m, &c, run_max_n(&c), msg, sizeof msg)) { model_free(&m); return fail(err, errlen, "usage: %s", msg); }
+    int rc = check_run(&m, &c, err, errlen);
+    model_free(&m);
+    return rc;
+}
+
 int run_train(const run_config *cfg_in, run_result *res, char *err, size_t errlen) {
     run_config c = *cfg_in;
     char msg[1024];

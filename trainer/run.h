@@ -26,6 +26,9 @@ typedef struct run_result {
  * message on a usage error (err starts with "usage:") or an I/O error. */
 int run_train(const run_config *c, run_result *res, char *err, size_t errlen);
 
+/* Everything run_train checks before writing, without writing. */
+int run_check(const run_config *c, char *err, size_t errlen);
+
 /* Evaluates a model at lengths and appends eval.csv rows (header written
  * when header != 0) to w. Used at every evaluation step and by `eval`. */
 typedef struct eval_totals {

@@ -312,6 +312,33 @@ int summarize_run(const char *dir, int quiet, char *err, size_t errlen) {
         csv_out_end_row(&h);
         g0 = g1;
     }
+    /* groups whose every run failed have no records: still one horizons row each, with their counts */
+    for (size_t i = 0; i < s.n_runs; i++) {
+        const run_info *ri = &s.runs[i];
+        if (strcmp(ri->status, "finished") == 0 || !ri->key[0][0]) continue;
+        int seen = 0;
+        for (size_t k = 0; k < s.n && !seen; k++) {
+            int same = 1;
+            for (int f = 0; f < N_FACTORS; f++) if (strcmp(s.r[k].key[f], ri->key[f])) same = 0;
+            seen = same;
+        }
+        for (size_t j = 0; j < i && !seen; j++) {
+            if (strcmp(s.runs[j].status, "finished") == 0) continue;
+            int same = 1;
+            for (int f = 0; f < N_FACTORS; f++) if (strcmp(s.runs[j].key[f], ri->key[f])) same = 0;
+            seen = same;
+        }
+        if (seen) continue;
+        record g;
+        memset(&g, 0, sizeof g);
+        memcpy(g.key, ri->key, sizeof g.key);
+        int div = failed_runs(&s, &g, "diverged");
+        for (int f = 0; f < N_FACTORS; f++) csv_out_str(&h, ri->key[f]);
+        for (int k = 0; k < 9; k++) csv_out_str(&h, k == 2 ? "0" : "");   /* eval_mode .. n_lengths_beyond */
+        csv_out_int(&h, div);
+        csv_out_int(&h, failed_runs(&s, &g, NULL) - div);
+        csv_out_end_row(&h);
+    }
     for (size_t i = 0; i < s.n_runs; i++) {
         const run_info *ri = &s.runs[i];
         csv_out_str(&rw, ri->id);
