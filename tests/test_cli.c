@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -141,6 +142,50 @@ static void test_checkpoint_eval_reproduces(void **state) {
     assert_int_equal(run(args, path), 1);
     char *msg = slurp(path, NULL);
     assert_non_null(strstr(msg, "checksum mismatch"));
+    free(msg);
+    /* truncated */
+    snprintf(path, sizeof path, "%s/ck/checkpoint.bin", tmpdir);
+    assert_int_equal(truncate(path, (off_t)(len / 3)), 0);
+    snprintf(path, sizeof path, "%s/ck-err.txt", tmpdir);
+    assert_int_equal(run(args, path), 1);
+    msg = slurp(path, NULL);
+    assert_non_null(strstr(msg, "checkpoint.bin"));
+    free(msg);
+}
+
+static uint64_t fnv1a(const unsigned char *p, size_t n) {
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++) { h ^= p[i]; h *= 1099511628211ULL; }
+    return h;
+}
+
+/* A checkpoint whose stored config no longer matches its parameters (edited,
+ * with a valid checksum) is rejected, naming the mismatch. */
+static void test_checkpoint_mismatch(void **state) {
+    (void)state;
+    char args[1024], path[256], errp[256];
+    snprintf(args, sizeof args, "train --quiet --len 4 --steps 2 --dim 16 --out '%s/mm'", tmpdir);
+    assert_int_equal(run(args, NULL), 0);
+    snprintf(path, sizeof path, "%s/mm/checkpoint.bin", tmpdir);
+    size_t len;
+    char *data = slurp(path, &len);
+    char *hit = NULL;
+    for (size_t i = 0; i + 7 < len && !hit; i++)
+        if (memcmp(data + i, "\ndim=16\n", 8) == 0) hit = data + i;
+    assert_non_null(hit);
+    memcpy(hit, "\ndim=32\n", 8);   /* same length: only the meaning changes */
+    uint64_t h = fnv1a((unsigned char *)data, len - 8);
+    memcpy(data + len - 8, &h, 8);
+    FILE *f = fopen(path, "wb");
+    fwrite(data, 1, len, f);
+    fclose(f);
+    free(data);
+    snprintf(args, sizeof args, "eval --checkpoint '%s/mm' --eval-lens 4", tmpdir);
+    snprintf(errp, sizeof errp, "%s/mm-err.txt", tmpdir);
+    assert_int_equal(run(args, errp), 1);
+    char *msg = slurp(errp, NULL);
+    assert_non_null(strstr(msg, "posprobe: error: "));
+    assert_non_null(strstr(msg, "shape"));
     free(msg);
 }
 
@@ -320,8 +365,10 @@ static void run_script(const char *script) {
     snprintf(out, sizeof out, "%s/script.log", tmpdir);
     snprintf(cmd, sizeof cmd, "bash '%s' '%s' > '%s' 2>&1", script, bin(), out);
     if (system(cmd) != 0) {
-        char *log = slurp(out, NULL);
-        fail_msg("%s failed:\n%s", script, log ? log : "");
+        char *log = slurp(out, NULL), msg[4096];
+        snprintf(msg, sizeof msg, "%s", log ? log : "(no output)");
+        free(log);   /* fail_msg does not return */
+        fail_msg("%s failed:\n%s", script, msg);
     }
 }
 
@@ -338,8 +385,10 @@ static void test_disk_errors(void **state) {
     int st = system(cmd);
     if (WIFEXITED(st) && WEXITSTATUS(st) == 77) { skip(); }
     if (st != 0) {
-        char *log = slurp(out, NULL);
-        fail_msg("tests/disk_errors.sh failed:\n%s", log ? log : "");
+        char *log = slurp(out, NULL), msg[4096];
+        snprintf(msg, sizeof msg, "%s", log ? log : "(no output)");
+        free(log);
+        fail_msg("tests/disk_errors.sh failed:\n%s", msg);
     }
 }
 
@@ -476,6 +525,7 @@ static void test_suite_parallel(void **state) { (void)state; run_script("tests/s
 
 static const struct CMUnitTest TESTS[] = {
     cmocka_unit_test_setup_teardown(test_config_file_errors, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_checkpoint_mismatch, setup, teardown),
     cmocka_unit_test_setup_teardown(test_suite_file_errors, setup, teardown),
     cmocka_unit_test_setup_teardown(test_summarize_partial_runs, setup, teardown),
     cmocka_unit_test_setup_teardown(test_kill_runs, setup, teardown),

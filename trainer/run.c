@@ -109,7 +109,7 @@ static void greedy_decode(model *m, graph *g, const batch *b, batch *gb, long *t
             int best = 0;
             for (int k = 1; k < m->K; k++) if (z[k] > z[best]) best = k;
             pred[(size_t)s * M + j] = best;
-            work[(size_t)s * b->T + Tj] = best;
+            if (Tj < b->T) work[(size_t)s * b->T + Tj] = best;   /* the last prediction feeds nothing */
         }
         graph_reset(g);
     }
