@@ -1,4 +1,5 @@
 /* Checkpoints: see checkpoint.h for the format. */
+#include "errors.h"
 #include "checkpoint.h"
 
 #include <errno.h>
@@ -12,14 +13,6 @@
 
 #define CK_MAGIC "POSPRBCK"
 #define CK_VERSION 1u
-
-static int fail(char *err, size_t len, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, len, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 typedef struct {
     unsigned char *p;
@@ -99,7 +92,7 @@ static int get(reader *r, void *dst, size_t len) {
 
 int checkpoint_load(const char *path, checkpoint_info *info, model *m, char *err, size_t errlen) {
     FILE *f = fopen(path, "rb");
-    if (!f) return fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    if (!f) return errorf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
     unsigned char *data = NULL;
     size_t n = 0, cap = 0, got;
     unsigned char chunk[65536];
@@ -110,28 +103,28 @@ int checkpoint_load(const char *path, checkpoint_info *info, model *m, char *err
     }
     int read_error = ferror(f);
     fclose(f);
-    if (read_error) { free(data); return fail(err, errlen, "%s: read error", path); }
+    if (read_error) { free(data); return errorf(err, errlen, "%s: read error", path); }
     int rc = -1, building = 0;
     reader r = {data, n, 0};
     char magic[8];
     uint32_t version = 0, rbytes = 0, max_n = 0, steps = 0, cfg_len = 0, n_entries = 0;
     uint64_t n_params = 0, stored_sum = 0;
     if (n < 8 + 8 || get(&r, magic, 8) || memcmp(magic, CK_MAGIC, 8) != 0) {
-        fail(err, errlen, "%s: not a posprobe checkpoint (bad magic)", path);
+        errorf(err, errlen, "%s: not a posprobe checkpoint (bad magic)", path);
         goto done;
     }
     memcpy(&stored_sum, data + n - 8, 8);
     if (fnv1a(data, n - 8) != stored_sum) {
-        fail(err, errlen, "%s: checksum mismatch: the file is truncated or corrupt", path);
+        errorf(err, errlen, "%s: checksum mismatch: the file is truncated or corrupt", path);
         goto done;
     }
     if (get(&r, &version, 4) || version != CK_VERSION) {
-        fail(err, errlen, "%s: checkpoint format version %u, this build reads %u", path, version, CK_VERSION);
+        errorf(err, errlen, "%s: checkpoint format version %u, this build reads %u", path, version, CK_VERSION);
         goto done;
     }
     if (get(&r, &rbytes, 4) || (rbytes != 4 && rbytes != 8) || get(&r, &max_n, 4) || get(&r, &steps, 4) ||
         get(&r, &cfg_len, 4) || r.at + cfg_len > n) {
-        fail(err, errlen, "%s: malformed header", path);
+        errorf(err, errlen, "%s: malformed header", path);
         goto done;
     }
     config_defaults(&info->cfg);
@@ -145,11 +138,11 @@ int checkpoint_load(const char *path, checkpoint_info *info, model *m, char *err
         for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
             char *eq = strchr(line, '=');
             char msg[512];
-            if (!eq) { free(text); fail(err, errlen, "%s: malformed config line", path); goto done; }
+            if (!eq) { free(text); errorf(err, errlen, "%s: malformed config line", path); goto done; }
             *eq = 0;
             if (config_set(&info->cfg, line, eq + 1, msg, sizeof msg) && eq[1]) {
                 free(text);
-                fail(err, errlen, "%s: stored config: %s", path, msg);
+                errorf(err, errlen, "%s: stored config: %s", path, msg);
                 goto done;
             }
         }
@@ -161,12 +154,12 @@ int checkpoint_load(const char *path, checkpoint_info *info, model *m, char *err
         char msg[512];
         run_config cfg = info->cfg;
         if (config_validate(&cfg, msg, sizeof msg) || model_build(m, &cfg, (int)max_n, msg, sizeof msg)) {
-            fail(err, errlen, "%s: stored config: %s", path, msg);
+            errorf(err, errlen, "%s: stored config: %s", path, msg);
             goto done;
         }
     }
     if (get(&r, &n_entries, 4) || (int)n_entries != m->ps.n_entries) {
-        fail(err, errlen, "%s: %u parameter tensors, the model has %d", path, n_entries, m->ps.n_entries);
+        errorf(err, errlen, "%s: %u parameter tensors, the model has %d", path, n_entries, m->ps.n_entries);
         goto done;
     }
     for (int i = 0; i < (int)n_entries; i++) {
@@ -174,22 +167,22 @@ int checkpoint_load(const char *path, checkpoint_info *info, model *m, char *err
         uint16_t len;
         char name[256];
         unsigned char nd;
-        if (get(&r, &len, 2) || len >= sizeof name || get(&r, name, len)) { fail(err, errlen, "%s: malformed parameter table", path); goto done; }
+        if (get(&r, &len, 2) || len >= sizeof name || get(&r, name, len)) { errorf(err, errlen, "%s: malformed parameter table", path); goto done; }
         name[len] = 0;
         if (strcmp(name, e->name) != 0 || get(&r, &nd, 1) || nd != e->t->ndim) {
-            fail(err, errlen, "%s: parameter %d is '%s', the model expects '%s'", path, i, name, e->name);
+            errorf(err, errlen, "%s: parameter %d is '%s', the model expects '%s'", path, i, name, e->name);
             goto done;
         }
         for (int d = 0; d < nd; d++) {
             uint32_t s;
             if (get(&r, &s, 4) || (int)s != e->t->shape[d]) {
-                fail(err, errlen, "%s: parameter '%s' has another shape than the model's", path, name);
+                errorf(err, errlen, "%s: parameter '%s' has another shape than the model's", path, name);
                 goto done;
             }
         }
     }
     if (get(&r, &n_params, 8) || n_params != m->ps.n || r.at + n_params * rbytes + 8 != n) {
-        fail(err, errlen, "%s: %llu parameters stored, the model has %zu", path, (unsigned long long)n_params, m->ps.n);
+        errorf(err, errlen, "%s: %llu parameters stored, the model has %zu", path, (unsigned long long)n_params, m->ps.n);
         goto done;
     }
     for (size_t i = 0; i < m->ps.n; i++) {

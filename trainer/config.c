@@ -1,4 +1,5 @@
 /* The option table and its parsers. */
+#include "errors.h"
 #include "config.h"
 
 #include <errno.h>
@@ -146,14 +147,6 @@ void config_defaults(run_config *c) {
     c->progress_every = 5;
 }
 
-static int fail(char *err, size_t len, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, len, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
 static const option_def *find_option(const char *key) {
     for (int i = 0; i < N_OPTS; i++)
         if (strcmp(OPTS[i].name, key) == 0) return &OPTS[i];
@@ -190,9 +183,9 @@ static int parse_long(const char *s, long *out) {
 
 int config_set(run_config *c, const char *key, const char *value, char *err, size_t errlen) {
     const option_def *o = find_option(key);
-    if (!o) return fail(err, errlen, "unknown option '%s'", key);
-    if (!printable(value)) return fail(err, errlen, "--%s: the value has non-printable or non-ASCII bytes", key);
-    if (!*value && o->type != T_LIST) return fail(err, errlen, "--%s: empty value", key);
+    if (!o) return errorf(err, errlen, "unknown option '%s'", key);
+    if (!printable(value)) return errorf(err, errlen, "--%s: the value has non-printable or non-ASCII bytes", key);
+    if (!*value && o->type != T_LIST) return errorf(err, errlen, "--%s: empty value", key);
     char *field = (char *)c + o->offset;
     switch (o->type) {
     case T_INT:
@@ -201,9 +194,9 @@ int config_set(run_config *c, const char *key, const char *value, char *err, siz
         long v;
         if (o->type == T_FLAG && (strcmp(value, "true") == 0 || strcmp(value, "yes") == 0)) v = 1;
         else if (o->type == T_FLAG && (strcmp(value, "false") == 0 || strcmp(value, "no") == 0)) v = 0;
-        else if (parse_long(value, &v)) return fail(err, errlen, "--%s: '%s' is not an integer", key, value);
+        else if (parse_long(value, &v)) return errorf(err, errlen, "--%s: '%s' is not an integer", key, value);
         if (v < o->min || v > o->max)
-            return fail(err, errlen, "--%s: %ld is out of range [%.0f, %.0f]", key, v, o->min, o->max);
+            return errorf(err, errlen, "--%s: %ld is out of range [%.0f, %.0f]", key, v, o->min, o->max);
         if (o->type == T_LONG) *(long *)field = v;
         else *(int *)field = (int)v;
         break;
@@ -213,31 +206,31 @@ int config_set(run_config *c, const char *key, const char *value, char *err, siz
         errno = 0;
         double v = strtod(value, &end);
         if (errno || end == value || *end || !isfinite(v))
-            return fail(err, errlen, "--%s: '%s' is not a finite number", key, value);
-        if (v < o->min || v > o->max) return fail(err, errlen, "--%s: %g is out of range [%g, %g]", key, v, o->min, o->max);
+            return errorf(err, errlen, "--%s: '%s' is not a finite number", key, value);
+        if (v < o->min || v > o->max) return errorf(err, errlen, "--%s: %g is out of range [%g, %g]", key, v, o->min, o->max);
         *(double *)field = v;
         break;
     }
     case T_CHOICE:
     case T_NAME:
         if (o->type == T_CHOICE && !choice_ok(o->choices, value))
-            return fail(err, errlen, "--%s: '%s' is not one of %s", key, value, o->choices);
-        if (strlen(value) >= CONFIG_STR) return fail(err, errlen, "--%s: '%.20s...' is too long", key, value);
+            return errorf(err, errlen, "--%s: '%s' is not one of %s", key, value, o->choices);
+        if (strlen(value) >= CONFIG_STR) return errorf(err, errlen, "--%s: '%.20s...' is too long", key, value);
         if (o->type == T_NAME && name_check) {
             char msg[256];
-            if (name_check(key, value, msg, sizeof msg)) return fail(err, errlen, "--%s: %s", key, msg);
+            if (name_check(key, value, msg, sizeof msg)) return errorf(err, errlen, "--%s: %s", key, msg);
         }
         strcpy(field, value);
         break;
     case T_PATH: {
         size_t cap = o->offset == O(out) ? sizeof c->out : sizeof c->run_id;
-        if (strlen(value) >= cap) return fail(err, errlen, "--%s: value longer than %zu bytes", key, cap - 1);
+        if (strlen(value) >= cap) return errorf(err, errlen, "--%s: value longer than %zu bytes", key, cap - 1);
         strcpy(field, value);
         break;
     }
     case T_LIST: {
         char msg[256];
-        if (int_list_parse(value, (int_list *)field, msg, sizeof msg)) return fail(err, errlen, "--%s: %s", key, msg);
+        if (int_list_parse(value, (int_list *)field, msg, sizeof msg)) return errorf(err, errlen, "--%s: %s", key, msg);
         break;
     }
     }
@@ -254,30 +247,30 @@ static char *trim(char *s) {
 
 int config_read_file(run_config *c, const char *path, char *err, size_t errlen) {
     FILE *f = fopen(path, "r");
-    if (!f) return fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    if (!f) return errorf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
     char line[4096];
     int lineno = 0, rc = 0;
     char seen[N_OPTS];
     memset(seen, 0, sizeof seen);
     while (fgets(line, sizeof line, f)) {
         lineno++;
-        if (!strchr(line, '\n') && !feof(f)) { rc = fail(err, errlen, "%s:%d: line longer than %zu bytes", path, lineno, sizeof line - 2); break; }
+        if (!strchr(line, '\n') && !feof(f)) { rc = errorf(err, errlen, "%s:%d: line longer than %zu bytes", path, lineno, sizeof line - 2); break; }
         char *s = trim(line);
         if (!*s || *s == '#') continue;
         char *eq = strchr(s, '=');
-        if (!eq) { rc = fail(err, errlen, "%s:%d: expected 'key = value'", path, lineno); break; }
+        if (!eq) { rc = errorf(err, errlen, "%s:%d: expected 'key = value'", path, lineno); break; }
         *eq = 0;
         char *key = trim(s), *value = trim(eq + 1);
         if (key[0] == '-' && key[1] == '-') key += 2;
         const option_def *o = find_option(key);
         if (o) {
-            if (seen[o - OPTS]) { rc = fail(err, errlen, "%s:%d: '%s' is set twice", path, lineno, key); break; }
+            if (seen[o - OPTS]) { rc = errorf(err, errlen, "%s:%d: '%s' is set twice", path, lineno, key); break; }
             seen[o - OPTS] = 1;
         }
         char msg[512];
-        if (config_set(c, key, value, msg, sizeof msg)) { rc = fail(err, errlen, "%s:%d: %s", path, lineno, msg); break; }
+        if (config_set(c, key, value, msg, sizeof msg)) { rc = errorf(err, errlen, "%s:%d: %s", path, lineno, msg); break; }
     }
-    if (!rc && ferror(f)) rc = fail(err, errlen, "%s: read error", path);
+    if (!rc && ferror(f)) rc = errorf(err, errlen, "%s: read error", path);
     fclose(f);
     return rc;
 }
@@ -286,17 +279,17 @@ int config_validate(run_config *c, char *err, size_t errlen) {
     if (c->len_min == 0 && c->len_max == 0) c->len_min = c->len_max = c->len;
     if (c->len_min == 0) c->len_min = c->len_max < c->len ? c->len_max : (c->len ? c->len : 1);
     if (c->len_max == 0) c->len_max = c->len_min;
-    if (c->len_min < 1) return fail(err, errlen, "--len-min: the shortest training length must be at least 1");
+    if (c->len_min < 1) return errorf(err, errlen, "--len-min: the shortest training length must be at least 1");
     if (c->len_min > c->len_max)
-        return fail(err, errlen, "--len-min %d is larger than --len-max %d", c->len_min, c->len_max);
+        return errorf(err, errlen, "--len-min %d is larger than --len-max %d", c->len_min, c->len_max);
     if (c->dim % (2 * c->heads))
-        return fail(err, errlen, "--dim %d must be a multiple of 2 * --heads (%d): heads need an even size", c->dim,
+        return errorf(err, errlen, "--dim %d must be a multiple of 2 * --heads (%d): heads need an even size", c->dim,
                     2 * c->heads);
-    if (c->clip_min > 0 || c->clip_max < 0) return fail(err, errlen, "--clip-min must be <= 0 <= --clip-max");
+    if (c->clip_min > 0 || c->clip_max < 0) return errorf(err, errlen, "--clip-min must be <= 0 <= --clip-max");
     if (c->eval_lens.n == 0) { c->eval_lens.n = 1; c->eval_lens.v[0] = c->len_max; }
-    if (c->warmup > c->steps) return fail(err, errlen, "--warmup %d exceeds --steps %d", c->warmup, c->steps);
+    if (c->warmup > c->steps) return errorf(err, errlen, "--warmup %d exceeds --steps %d", c->warmup, c->steps);
     if (strcmp(c->norm, "logscaled") == 0 && c->len_max < 2)
-        return fail(err, errlen, "--norm logscaled needs a training length of at least 2");
+        return errorf(err, errlen, "--norm logscaled needs a training length of at least 2");
     return 0;
 }
 
@@ -338,38 +331,38 @@ static int cmp_int(const void *a, const void *b) { return (*(const int *)a > *(c
 
 int int_list_parse(const char *s, int_list *out, char *err, size_t errlen) {
     out->n = 0;
-    if (!*s) return fail(err, errlen, "empty list");
+    if (!*s) return errorf(err, errlen, "empty list");
     const char *p = s;
     while (*p) {
         char *end;
         errno = 0;
         long a = strtol(p, &end, 10), b, step = 1;
-        if (end == p || errno) return fail(err, errlen, "'%s': expected a length at '%.10s'", s, p);
+        if (end == p || errno) return errorf(err, errlen, "'%s': expected a length at '%.10s'", s, p);
         p = end;
         b = a;
         if (*p == '-') {
             p++;
             b = strtol(p, &end, 10);
-            if (end == p || errno) return fail(err, errlen, "'%s': expected the end of a range at '%.10s'", s, p);
+            if (end == p || errno) return errorf(err, errlen, "'%s': expected the end of a range at '%.10s'", s, p);
             p = end;
             if (*p == ':') {
                 p++;
                 step = strtol(p, &end, 10);
-                if (end == p || errno || step < 1) return fail(err, errlen, "'%s': bad range step", s);
+                if (end == p || errno || step < 1) return errorf(err, errlen, "'%s': bad range step", s);
                 p = end;
             }
         }
         if (a < 1 || b < a || b > (1 << 16))
-            return fail(err, errlen, "'%s': lengths must be in 1..65536 and ranges increasing", s);
+            return errorf(err, errlen, "'%s': lengths must be in 1..65536 and ranges increasing", s);
         for (long v = a; v <= b; v += step) {
-            if (out->n >= CONFIG_MAX_LENS) return fail(err, errlen, "'%s': more than %d lengths", s, CONFIG_MAX_LENS);
+            if (out->n >= CONFIG_MAX_LENS) return errorf(err, errlen, "'%s': more than %d lengths", s, CONFIG_MAX_LENS);
             out->v[out->n++] = (int)v;
         }
         if (*p == ',') {
             p++;
-            if (!*p) return fail(err, errlen, "'%s': trailing comma", s);
+            if (!*p) return errorf(err, errlen, "'%s': trailing comma", s);
         } else if (*p) {
-            return fail(err, errlen, "'%s': unexpected '%c'", s, *p);
+            return errorf(err, errlen, "'%s': unexpected '%c'", s, *p);
         }
     }
     qsort(out->v, (size_t)out->n, sizeof(int), cmp_int);

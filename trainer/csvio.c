@@ -1,4 +1,5 @@
 /* CSV reading and writing through libcsv, and atomic file writes. */
+#include "errors.h"
 #include "csvio.h"
 
 #include <errno.h>
@@ -12,21 +13,13 @@
 
 #include <csv.h>
 
-static int fail(char *err, size_t len, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, len, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
 int csv_out_open(csv_out *w, const char *path, char *err, size_t errlen) {
     memset(w, 0, sizeof *w);
-    if (strlen(path) >= sizeof w->path) return fail(err, errlen, "%s: path too long", path);
+    if (strlen(path) >= sizeof w->path) return errorf(err, errlen, "%s: path too long", path);
     snprintf(w->path, sizeof w->path, "%s", path);
     snprintf(w->tmp, sizeof w->tmp, "%s.tmp", path);
     w->f = fopen(w->tmp, "w");
-    if (!w->f) return fail(err, errlen, "%s: cannot write: %s", w->tmp, strerror(errno));
+    if (!w->f) return errorf(err, errlen, "%s: cannot write: %s", w->tmp, strerror(errno));
     return 0;
 }
 
@@ -87,19 +80,19 @@ void csv_out_flush(csv_out *w) {
 }
 
 int csv_out_commit(csv_out *w, char *err, size_t errlen) {
-    if (!w->f) return fail(err, errlen, "%s: not open", w->path);
+    if (!w->f) return errorf(err, errlen, "%s: not open", w->path);
     if (fflush(w->f) != 0) note_error(w);
     if (fsync(fileno(w->f)) != 0 && errno != EINVAL) note_error(w);
     if (fclose(w->f) != 0) note_error(w);
     w->f = NULL;
     if (w->failed) {
         unlink(w->tmp);
-        return fail(err, errlen, "%s: write failed: %s", w->path, strerror(w->saved_errno));
+        return errorf(err, errlen, "%s: write failed: %s", w->path, strerror(w->saved_errno));
     }
     if (rename(w->tmp, w->path) != 0) {
         int e = errno;
         unlink(w->tmp);
-        return fail(err, errlen, "%s: cannot rename into place: %s", w->path, strerror(e));
+        return errorf(err, errlen, "%s: cannot rename into place: %s", w->path, strerror(e));
     }
     return 0;
 }
@@ -168,7 +161,7 @@ static void on_row(int c, void *data) {
 int csv_read(const char *path, csv_table *t, char *err, size_t errlen) {
     memset(t, 0, sizeof *t);
     FILE *f = fopen(path, "rb");
-    if (!f) return fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    if (!f) return errorf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
     struct csv_parser p;
     csv_init(&p, CSV_STRICT | CSV_APPEND_NULL);
     reader r;
@@ -195,7 +188,7 @@ int csv_read(const char *path, csv_table *t, char *err, size_t errlen) {
     fclose(f);
     if (r.error) {
         csv_table_free(t);
-        rc = fail(err, errlen, "%s:%s", path, r.msg);
+        rc = errorf(err, errlen, "%s:%s", path, r.msg);
     }
     return rc;
 }
@@ -226,7 +219,7 @@ int file_write_atomic(const char *path, const void *data, size_t len, char *err,
     char tmp[1200];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0) return fail(err, errlen, "%s: cannot write: %s", tmp, strerror(errno));
+    if (fd < 0) return errorf(err, errlen, "%s: cannot write: %s", tmp, strerror(errno));
     const char *p = data;
     size_t left = len;
     while (left) {
@@ -236,7 +229,7 @@ int file_write_atomic(const char *path, const void *data, size_t len, char *err,
             int e = errno;
             close(fd);
             unlink(tmp);
-            return fail(err, errlen, "%s: write failed: %s", path, strerror(e));
+            return errorf(err, errlen, "%s: write failed: %s", path, strerror(e));
         }
         p += k;
         left -= (size_t)k;
@@ -245,28 +238,28 @@ int file_write_atomic(const char *path, const void *data, size_t len, char *err,
         int e = errno;
         close(fd);
         unlink(tmp);
-        return fail(err, errlen, "%s: fsync failed: %s", path, strerror(e));
+        return errorf(err, errlen, "%s: fsync failed: %s", path, strerror(e));
     }
     close(fd);
     if (rename(tmp, path) != 0) {
         int e = errno;
         unlink(tmp);
-        return fail(err, errlen, "%s: cannot rename into place: %s", path, strerror(e));
+        return errorf(err, errlen, "%s: cannot rename into place: %s", path, strerror(e));
     }
     return 0;
 }
 
 int make_dirs(const char *path, char *err, size_t errlen) {
     char buf[1100];
-    if (strlen(path) >= sizeof buf) return fail(err, errlen, "%s: path too long", path);
+    if (strlen(path) >= sizeof buf) return errorf(err, errlen, "%s: path too long", path);
     snprintf(buf, sizeof buf, "%s", path);
     for (char *p = buf + 1; ; p++) {
         if (*p == '/' || *p == 0) {
             char c = *p;
             *p = 0;
-            if (mkdir(buf, 0755) != 0 && errno != EEXIST) return fail(err, errlen, "%s: cannot create: %s", buf, strerror(errno));
+            if (mkdir(buf, 0755) != 0 && errno != EEXIST) return errorf(err, errlen, "%s: cannot create: %s", buf, strerror(errno));
             struct stat st;
-            if (stat(buf, &st) != 0 || !S_ISDIR(st.st_mode)) return fail(err, errlen, "%s: not a directory", buf);
+            if (stat(buf, &st) != 0 || !S_ISDIR(st.st_mode)) return errorf(err, errlen, "%s: not a directory", buf);
             *p = c;
             if (!c) break;
         }

@@ -1,4 +1,5 @@
 /* Readable task examples (for the README, the golden test and users). */
+#include "errors.h"
 #include "examples.h"
 
 #include <stdarg.h>
@@ -7,14 +8,6 @@
 #include <gsl/gsl_rng.h>
 
 #include "task.h"
-
-static int fail(char *err, size_t len, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, len, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 static void token_name(const layout *lo, int tok, char *buf, size_t len) {
     int V = lo->info.vocab;
@@ -29,10 +22,10 @@ int examples_print(const run_config *cfg, int count, FILE *out, char *err, size_
     c.len_min = c.len_max = c.len;
     c.eval_lens.n = 0;
     char msg[512];
-    if (config_validate(&c, msg, sizeof msg)) return fail(err, errlen, "usage: %s", msg);
+    if (config_validate(&c, msg, sizeof msg)) return errorf(err, errlen, "usage: %s", msg);
     layout lo;
     if (layout_init(&lo, &c, c.len, msg, sizeof msg) || layout_check_len(&lo, c.len, msg, sizeof msg))
-        return fail(err, errlen, "usage: %s", msg);
+        return errorf(err, errlen, "usage: %s", msg);
     batch b;
     batch_alloc(&b, count, layout_seq_len(&lo, c.len));
     gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);

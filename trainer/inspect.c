@@ -1,4 +1,5 @@
 /* Bias matrices, decay curves, rotated vectors and sampled positions. */
+#include "errors.h"
 #include "inspect.h"
 
 #include <math.h>
@@ -13,14 +14,6 @@
 #include "curves.h"
 #include "model.h"
 
-static int fail(char *err, size_t len, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, len, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
 /* A randomly initialised model of c on the constant probe input. */
 static int setup(const run_config *cfg, model *m, batch *b, char *err, size_t errlen) {
     run_config c = *cfg;
@@ -30,7 +23,7 @@ static int setup(const run_config *cfg, model *m, batch *b, char *err, size_t er
     char msg[512];
     if (config_validate(&c, msg, sizeof msg) || model_build(m, &c, c.len, msg, sizeof msg)) {
         model_free(m);
-        return fail(err, errlen, "usage: %s", msg);
+        return errorf(err, errlen, "usage: %s", msg);
     }
     gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
     gsl_rng_set(r, config_stream_seed(&c, c.seed_init, 0));
@@ -41,7 +34,7 @@ static int setup(const run_config *cfg, model *m, batch *b, char *err, size_t er
     if (model_check_positions(m, b->T, b->pos, msg, sizeof msg)) {
         batch_free(b);
         model_free(m);
-        return fail(err, errlen, "usage: %s", msg);
+        return errorf(err, errlen, "usage: %s", msg);
     }
     return 0;
 }
@@ -108,7 +101,7 @@ static int inspect_decay(const run_config *c, csv_out *w, char *err, size_t errl
         }
         return 0;
     }
-    if (!e->scores) return fail(err, errlen, "usage: inspect --what decay: encoding '%s' has no decay curve", e->name);
+    if (!e->scores) return errorf(err, errlen, "usage: inspect --what decay: encoding '%s' has no decay curve", e->name);
     model m;
     batch b;
     if (setup(c, &m, &b, err, errlen)) return -1;
@@ -140,7 +133,7 @@ static int inspect_decay(const run_config *c, csv_out *w, char *err, size_t errl
 static int inspect_rotation(const run_config *c, csv_out *w, char *err, size_t errlen) {
     const encoding_def *e = encoding_find(c->encoding);
     if (!e->rotate || !is_rotation(e))
-        return fail(err, errlen, "usage: inspect --what rotation: encoding '%s' rotates nothing", e->name);
+        return errorf(err, errlen, "usage: inspect --what rotation: encoding '%s' rotates nothing", e->name);
     model m;
     batch b;
     if (setup(c, &m, &b, err, errlen)) return -1;
@@ -177,7 +170,7 @@ static int inspect_positions(const run_config *c, int draws, csv_out *w, char *e
     if (pk != POS_SEQUENTIAL && b.T > c->max_pos) {
         batch_free(&b);
         model_free(&m);
-        return fail(err, errlen, "usage: %d positions do not fit below --max-pos %d", b.T, c->max_pos);
+        return errorf(err, errlen, "usage: %d positions do not fit below --max-pos %d", b.T, c->max_pos);
     }
     gsl_rng *data = gsl_rng_alloc(gsl_rng_mt19937), *pr = gsl_rng_alloc(gsl_rng_mt19937);
     gsl_rng_set(pr, config_stream_seed(c, c->seed_pos, 2));
@@ -201,7 +194,7 @@ static int inspect_positions(const run_config *c, int draws, csv_out *w, char *e
 
 int inspect_run(const run_config *c, const char *what, int draws, const char *out_path, char *err, size_t errlen) {
     if (!encoding_find(c->encoding))
-        return fail(err, errlen, "usage: unknown encoding '%s' (see: posprobe list encodings)", c->encoding);
+        return errorf(err, errlen, "usage: unknown encoding '%s' (see: posprobe list encodings)", c->encoding);
     csv_out w;
     if (out_path) {
         if (csv_out_open(&w, out_path, err, errlen)) return -1;
@@ -214,7 +207,7 @@ int inspect_run(const run_config *c, const char *what, int draws, const char *ou
     else if (strcmp(what, "decay") == 0) rc = inspect_decay(c, &w, err, errlen);
     else if (strcmp(what, "rotation") == 0) rc = inspect_rotation(c, &w, err, errlen);
     else if (strcmp(what, "positions") == 0) rc = inspect_positions(c, draws, &w, err, errlen);
-    else rc = fail(err, errlen, "usage: --what must be bias, decay, rotation or positions, not '%s'", what);
+    else rc = errorf(err, errlen, "usage: --what must be bias, decay, rotation or positions, not '%s'", what);
     if (out_path) {
         if (rc) csv_out_abort(&w);
         else rc = csv_out_commit(&w, err, errlen);

@@ -1,4 +1,5 @@
 /* Per-layer linear probes of absolute position on a frozen model. */
+#include "errors.h"
 #include "layerprobe.h"
 
 #include <math.h>
@@ -12,14 +13,6 @@
 #include "checkpoint.h"
 #include "csvio.h"
 #include "model.h"
-
-static int fail(char *err, size_t len, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, len, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 void layerprobe_defaults(layerprobe_opts *o) {
     memset(o, 0, sizeof *o);
@@ -138,7 +131,7 @@ int layerprobe_run(const char *dir, const layerprobe_opts *o, const char *out_pa
     int K = 0, L = m.L;
     for (int i = 0; i < lens.n; i++) {
         char msg[512];
-        if (layout_check_len(&m.lo, lens.v[i], msg, sizeof msg)) { model_free(&m); return fail(err, errlen, "usage: %s", msg); }
+        if (layout_check_len(&m.lo, lens.v[i], msg, sizeof msg)) { model_free(&m); return errorf(err, errlen, "usage: %s", msg); }
         int T = layout_seq_len(&m.lo, lens.v[i]);
         if (T > K) K = T;
     }

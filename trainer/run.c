@@ -1,4 +1,5 @@
 /* Training, evaluation and the run directory. */
+#include "errors.h"
 #include "run.h"
 
 #include <errno.h>
@@ -26,14 +27,6 @@ void run_install_signal_handlers(void) {
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-}
-
-static int fail(char *err, size_t len, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, len, fmt, ap);
-    va_end(ap);
-    return -1;
 }
 
 /* Random streams, each derived from --seed unless set explicitly. */
@@ -350,10 +343,10 @@ static int check_run(model *m, const run_config *c, char *err, size_t errlen) {
     for (int i = 0; i < c->eval_lens.n; i++) lens[n++] = c->eval_lens.v[i];
     pos_kind pk = pos_kind_parse(c->positions);
     for (int i = 0; i < n; i++) {
-        if (layout_check_len(&m->lo, lens[i], msg, sizeof msg)) return fail(err, errlen, "usage: %s", msg);
+        if (layout_check_len(&m->lo, lens[i], msg, sizeof msg)) return errorf(err, errlen, "usage: %s", msg);
         int T = layout_seq_len(&m->lo, lens[i]);
         if ((pk != POS_SEQUENTIAL || (m->enc->flags & ENC_TABLE)) && T > c->max_pos)
-            return fail(err, errlen,
+            return errorf(err, errlen,
                         "usage: length %d needs %d positions, more than --max-pos %d (%s)", lens[i], T, c->max_pos,
                         pk != POS_SEQUENTIAL ? "randomized/shifted positions are drawn below max-pos"
                                              : "the encoding's table has max-pos rows");
@@ -364,9 +357,9 @@ static int check_run(model *m, const run_config *c, char *err, size_t errlen) {
 int run_check(const run_config *cfg_in, char *err, size_t errlen) {
     run_config c = *cfg_in;
     char msg[1024];
-    if (config_validate(&c, msg, sizeof msg)) return fail(err, errlen, "usage: %s", msg);
+    if (config_validate(&c, msg, sizeof msg)) return errorf(err, errlen, "usage: %s", msg);
     model m;
-    if (model_build(&m, &c, run_max_n(&c), msg, sizeof msg)) { model_free(&m); return fail(err, errlen, "usage: %s", msg); }
+    if (model_build(&m, &c, run_max_n(&c), msg, sizeof msg)) { model_free(&m); return errorf(err, errlen, "usage: %s", msg); }
     int rc = check_run(&m, &c, err, errlen);
     model_free(&m);
     return rc;
@@ -376,8 +369,8 @@ int run_train(const run_config *cfg_in, run_result *res, char *err, size_t errle
     run_config c = *cfg_in;
     char msg[1024];
     memset(res, 0, sizeof *res);
-    if (!c.out[0]) return fail(err, errlen, "usage: --out DIR is required");
-    if (config_validate(&c, msg, sizeof msg)) return fail(err, errlen, "usage: %s", msg);
+    if (!c.out[0]) return errorf(err, errlen, "usage: --out DIR is required");
+    if (config_validate(&c, msg, sizeof msg)) return errorf(err, errlen, "usage: %s", msg);
     if (!c.run_id[0]) {
         const char *slash = strrchr(c.out, '/');
         const char *base = slash && slash[1] ? slash + 1 : c.out;
@@ -385,7 +378,7 @@ int run_train(const run_config *cfg_in, run_result *res, char *err, size_t errle
     }
     int max_n = run_max_n(&c);
     model m;
-    if (model_build(&m, &c, max_n, msg, sizeof msg)) { model_free(&m); return fail(err, errlen, "usage: %s", msg); }
+    if (model_build(&m, &c, max_n, msg, sizeof msg)) { model_free(&m); return errorf(err, errlen, "usage: %s", msg); }
     if (check_run(&m, &c, err, errlen)) { model_free(&m); return -1; }
     if (make_dirs(c.out, err, errlen)) { model_free(&m); return -1; }
 
@@ -567,7 +560,7 @@ int run_eval_checkpoint(const char *dir, const int_list *lens, const char *out_p
             if (rc) csv_out_abort(&w);
             else rc = csv_out_commit(&w, err, errlen);
         } else if (fflush(stdout) != 0) {
-            rc = fail(err, errlen, "stdout: write failed: %s", strerror(errno));
+            rc = errorf(err, errlen, "stdout: write failed: %s", strerror(errno));
         }
     }
     if (!rc && dump_path) rc = dump_attention(&m, lens->v[0], dump_path, err, errlen);

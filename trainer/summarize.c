@@ -1,4 +1,5 @@
 /* Aggregation over seeds: libcsv to read, GSL for the statistics. */
+#include "errors.h"
 #include "summarize.h"
 
 #include <dirent.h>
@@ -14,14 +15,6 @@
 #include <gsl/gsl_statistics_double.h>
 
 #include "csvio.h"
-
-static int fail(char *err, size_t len, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, len, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 /* The factors that define a group (every config key a suite varies except the seed). */
 static const char *const FACTORS[] = {"task", "encoding", "norm", "mask", "markers", "positions", "head", NULL};
@@ -235,11 +228,11 @@ static void write_stats(csv_out *w, stats st) {
 }
 
 int summarize_run(const char *dir, int quiet, char *err, size_t errlen) {
-    if (!is_dir(dir)) return fail(err, errlen, "usage: %s is not a directory", dir);
+    if (!is_dir(dir)) return errorf(err, errlen, "usage: %s is not a directory", dir);
     store s;
     memset(&s, 0, sizeof s);
     walk(&s, dir, 0, quiet);
-    if (s.n_runs == 0) { free(s.r); free(s.runs); return fail(err, errlen, "usage: no run directories (with config.csv) under %s", dir); }
+    if (s.n_runs == 0) { free(s.r); free(s.runs); return errorf(err, errlen, "usage: no run directories (with config.csv) under %s", dir); }
     if (s.n) qsort(s.r, s.n, sizeof *s.r, cmp_record);   /* qsort of NULL is undefined even for 0 elements */
     char p[2048];
     csv_out w, h, rw;
