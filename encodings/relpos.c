@@ -2,6 +2,7 @@
 #include "relpos.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -178,4 +179,46 @@ tensor *op_distance_kernel(graph *g, tensor *raw, const positions *pos, kernel_k
     node *nd = graph_record(g, "distance_kernel", distance_kernel_backward, out, raw, NULL, NULL, NULL);
     if (nd) { nd->ids = dist; nd->iarg[0] = T; nd->iarg[1] = (int)kind; }
     return out;
+}
+
+typedef struct {
+    tensor **raw;        /* (L) per-layer (H, 2) */
+    int H, L;
+    kernel_kind kind;
+} kerple_state;
+
+void *kerple_create(param_store *ps, const enc_dims *d, kernel_kind kind) {
+    kerple_state *s = calloc(1, sizeof *s);
+    s->H = d->H;
+    s->L = d->L;
+    s->kind = kind;
+    s->raw = calloc((size_t)d->L, sizeof *s->raw);
+    char name[64];
+    for (int l = 0; l < d->L; l++) {
+        snprintf(name, sizeof name, "enc.block%d.kerple", l);
+        s->raw[l] = params_declare(ps, name, 2, (int[]){d->H, 2}, INIT_CUSTOM, 0, 0);
+    }
+    return s;
+}
+
+void kerple_init(void *st, gsl_rng *r) {
+    kerple_state *s = st;
+    (void)r;
+    for (int l = 0; l < s->L; l++)
+        for (int h = 0; h < s->H; h++) {
+            s->raw[l]->data[2 * h] = (real)log(expm1(1.0));                          /* r1 = softplus(raw) = 1 */
+            /* r2 = 1: softplus(raw) for log, 2 sigmoid(raw) for power */
+            s->raw[l]->data[2 * h + 1] = s->kind == KERNEL_LOG ? (real)log(expm1(1.0)) : 0;
+        }
+}
+
+tensor *kerple_scores(void *st, graph *g, int layer, tensor *q, tensor *k, const positions *pos) {
+    kerple_state *s = st;
+    (void)q; (void)k;
+    return op_distance_kernel(g, s->raw[layer], pos, s->kind);                       /* (H, T, T) */
+}
+
+void kerple_free(void *st) {
+    free(((kerple_state *)st)->raw);
+    free(st);
 }

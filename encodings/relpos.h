@@ -40,4 +40,11 @@ void relpos_offset_range(const positions *pos, int *lo, int *hi);
 typedef enum { KERNEL_LOG, KERNEL_POWER } kernel_kind;
 tensor *op_distance_kernel(graph *g, tensor *raw, const positions *pos, kernel_kind kind);
 
+/* The state and hooks shared by kerple-log and kerple-power: per-layer raw
+ * (H, 2) parameters "enc.blockL.kerple", starting at r1 = r2 = 1. */
+void *kerple_create(param_store *ps, const enc_dims *d, kernel_kind kind);
+void kerple_init(void *st, gsl_rng *r);
+tensor *kerple_scores(void *st, graph *g, int layer, tensor *q, tensor *k, const positions *pos);
+void kerple_free(void *st);
+
 #endif

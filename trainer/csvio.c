@@ -97,6 +97,24 @@ int csv_out_commit(csv_out *w, char *err, size_t errlen) {
     return 0;
 }
 
+int csv_out_open_or_stdout(csv_out *w, const char *path, char *err, size_t errlen) {
+    if (path) return csv_out_open(w, path, err, errlen);
+    memset(w, 0, sizeof *w);
+    w->f = stdout;
+    w->to_stdout = 1;
+    return 0;
+}
+
+int csv_out_finish(csv_out *w, int rc, char *err, size_t errlen) {
+    if (!w->to_stdout) {
+        if (rc) csv_out_abort(w);
+        return rc ? rc : csv_out_commit(w, err, errlen);
+    }
+    if (fflush(stdout) != 0) note_error(w);
+    if (!rc && w->failed) rc = errorf(err, errlen, "stdout: write failed: %s", strerror(w->saved_errno));
+    return rc;
+}
+
 void csv_out_abort(csv_out *w) {
     if (w->f) fclose(w->f);
     w->f = NULL;

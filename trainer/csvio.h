@@ -12,6 +12,7 @@ typedef struct csv_out {
     int fields_in_row;
     int failed;           /* a write failed: commit reports it */
     int saved_errno;
+    int to_stdout;        /* writes go to stdout: nothing to rename or remove */
 } csv_out;
 
 /* Opens PATH.tmp for writing; -1 with a message naming the path on error. */
@@ -30,6 +31,12 @@ int csv_out_commit(csv_out *w, char *err, size_t errlen);
 void csv_out_flush(csv_out *w);
 /* Closes and removes PATH.tmp. */
 void csv_out_abort(csv_out *w);
+/* csv_out_open, or a writer on stdout when path is NULL. */
+int csv_out_open_or_stdout(csv_out *w, const char *path, char *err, size_t errlen);
+/* Ends a writer from csv_out_open_or_stdout: when rc != 0 the file is
+ * removed and rc returned; else the file is committed (or stdout flushed)
+ * and any write error reported. */
+int csv_out_finish(csv_out *w, int rc, char *err, size_t errlen);
 
 typedef struct csv_table {
     int n_rows, n_cols;   /* n_rows excludes the header */

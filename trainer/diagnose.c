@@ -145,12 +145,7 @@ static void write_row(csv_out *w, const run_config *c, int seeds, const diag_res
 
 int diagnose_run(const run_config *base, int all, int seeds, const char *out_path, char *err, size_t errlen) {
     csv_out w;
-    if (out_path) {
-        if (csv_out_open(&w, out_path, err, errlen)) return -1;
-    } else {
-        memset(&w, 0, sizeof w);
-        w.f = stdout;
-    }
+    if (csv_out_open_or_stdout(&w, out_path, err, errlen)) return -1;
     csv_out_header(&w, HEADER);
     static const char *const masks[] = {"bidir", "causal"}, *const markers[] = {"none", "bos", "cls-sep"};
     int rc = 0;
@@ -174,11 +169,5 @@ int diagnose_run(const run_config *base, int all, int seeds, const char *out_pat
                     write_row(&w, &c, seeds, &r);
                 }
     }
-    if (out_path) {
-        if (rc) csv_out_abort(&w);
-        else rc = csv_out_commit(&w, err, errlen);
-    } else {
-        fflush(stdout);
-    }
-    return rc;
+    return csv_out_finish(&w, rc, err, errlen);
 }

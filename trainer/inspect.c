@@ -196,23 +196,12 @@ int inspect_run(const run_config *c, const char *what, int draws, const char *ou
     if (!encoding_find(c->encoding))
         return errorf(err, errlen, "usage: unknown encoding '%s' (see: posprobe list encodings)", c->encoding);
     csv_out w;
-    if (out_path) {
-        if (csv_out_open(&w, out_path, err, errlen)) return -1;
-    } else {
-        memset(&w, 0, sizeof w);
-        w.f = stdout;
-    }
+    if (csv_out_open_or_stdout(&w, out_path, err, errlen)) return -1;
     int rc;
     if (strcmp(what, "bias") == 0) rc = inspect_bias(c, &w, err, errlen);
     else if (strcmp(what, "decay") == 0) rc = inspect_decay(c, &w, err, errlen);
     else if (strcmp(what, "rotation") == 0) rc = inspect_rotation(c, &w, err, errlen);
     else if (strcmp(what, "positions") == 0) rc = inspect_positions(c, draws, &w, err, errlen);
     else rc = errorf(err, errlen, "usage: --what must be bias, decay, rotation or positions, not '%s'", what);
-    if (out_path) {
-        if (rc) csv_out_abort(&w);
-        else rc = csv_out_commit(&w, err, errlen);
-    } else {
-        fflush(stdout);
-    }
-    return rc;
+    return csv_out_finish(&w, rc, err, errlen);
 }

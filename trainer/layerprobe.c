@@ -146,9 +146,7 @@ int layerprobe_run(const char *dir, const layerprobe_opts *o, const char *out_pa
     }
     gsl_rng_free(r);
     csv_out w;
-    int rc = 0;
-    if (out_path) rc = csv_out_open(&w, out_path, err, errlen);
-    else { memset(&w, 0, sizeof w); w.f = stdout; }
+    int rc = csv_out_open_or_stdout(&w, out_path, err, errlen);
     if (!rc) {
         static const char *const header[] = {"run_id", "layer", "length", "probe_acc", "mean_abs_dist", "n_tokens", NULL};
         csv_out_header(&w, header);
@@ -168,8 +166,7 @@ int layerprobe_run(const char *dir, const layerprobe_opts *o, const char *out_pa
             }
         }
         free(acc); free(mad); free(cnt);
-        if (out_path) rc = csv_out_commit(&w, err, errlen);
-        else fflush(stdout);
+        rc = csv_out_finish(&w, 0, err, errlen);
     }
     dataset_free(&tr, L);
     dataset_free(&te, L);

@@ -544,24 +544,12 @@ int run_eval_checkpoint(const char *dir, const int_list *lens, const char *out_p
     model m;
     if (checkpoint_load(path, &info, &m, err, errlen)) return -1;
     csv_out w;
-    int rc;
-    if (out_path) {
-        rc = csv_out_open(&w, out_path, err, errlen);
-    } else {
-        memset(&w, 0, sizeof w);
-        w.f = stdout;
-        rc = 0;
-    }
+    int rc = csv_out_open_or_stdout(&w, out_path, err, errlen);
     if (!rc) {
         csv_out_header(&w, EVAL_HEADER);
         eval_totals tot;
         rc = run_evaluate(&m, lens, info.steps_done, info.cfg.run_id, &w, &tot, err, errlen);
-        if (out_path) {
-            if (rc) csv_out_abort(&w);
-            else rc = csv_out_commit(&w, err, errlen);
-        } else if (fflush(stdout) != 0) {
-            rc = errorf(err, errlen, "stdout: write failed: %s", strerror(errno));
-        }
+        rc = csv_out_finish(&w, rc, err, errlen);
     }
     if (!rc && dump_path) rc = dump_attention(&m, lens->v[0], dump_path, err, errlen);
     model_free(&m);
