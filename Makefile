@@ -31,12 +31,12 @@ ifneq ($(SAN),)
   OPT     := -O1 $(SAN_FLAGS)
   LDFLAGS := $(SAN_FLAGS)
 else
-  OPT     := -O2
+  OPT     := -O3
   LDFLAGS :=
 endif
 CFLAGS   := -std=c11 -g $(OPT) -Wall -Wextra -Werror -D_DEFAULT_SOURCE $(PREC_FLAGS) \
             -DPOSPROBE_BLAS_NAME='"$(BLAS)"' $(BLAS_DEFS) -Itrainer -Iencodings -Iprobes -MMD -MP
-LDLIBS   := -lgsl $(BLAS_LIBS) -lcsv -lm
+LDLIBS   := -lgsl $(BLAS_LIBS) -lcsv -lmvec -lm
 RUN_ENV  := OPENBLAS_NUM_THREADS=1
 
 ENGINE_SRC := $(filter-out trainer/main.c,$(wildcard trainer/*.c encodings/*.c probes/*.c))
@@ -51,7 +51,7 @@ POSPROBE   := $(BUILD)/posprobe
 BENCH_BIN  := $(BUILD)/bench_ops
 STEP_BIN   := $(BUILD)/bench_step
 
-.PHONY: all test test-one asan valgrind bench bench-one clean help fuzz check-all parity-fixtures golden \
+.PHONY: FORCE all test test-one asan valgrind bench bench-one clean help fuzz check-all parity-fixtures golden \
         probe extrapolation curves diagnose extras plots report reproduce
 all: $(POSPROBE) $(TEST_BIN)
 	@if [ "$(PRECISION)" = float ] && [ -z "$(SAN)" ]; then ln -sf $(BUILD)/posprobe posprobe; fi
@@ -59,11 +59,18 @@ all: $(POSPROBE) $(TEST_BIN)
 $(POSPROBE): $(ENGINE_OBJ) $(BUILD)/trainer/main.o
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
-$(BUILD)/%.o: %.c
+# Objects are rebuilt when the compiler or its flags change (this stamp).
+FLAGS_STAMP := $(BUILD)/compile-flags
+$(FLAGS_STAMP): FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(subst ','',$(CC) $(CFLAGS))' | cmp -s - $@ || echo '$(subst ','',$(CC) $(CFLAGS))' > $@
+FORCE:
+
+$(BUILD)/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/tests/fuzz/fuzz_%.o: tests/fuzz/fuzz_%.c
+$(BUILD)/tests/fuzz/fuzz_%.o: tests/fuzz/fuzz_%.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -DLLVMFuzzerTestOneInput=fuzz_$*_one -c $< -o $@
 
@@ -88,9 +95,9 @@ test-one: $(TEST_BIN) $(POSPROBE)
 asan:
 	$(MAKE) --no-print-directory SAN=1 test
 
-valgrind: $(TEST_BIN)
-	$(RUN_ENV) valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
-	  $(TEST_BIN)
+valgrind: $(TEST_BIN) $(POSPROBE)
+	$(RUN_ENV) POSPROBE_BIN=$(abspath $(POSPROBE)) valgrind --error-exitcode=1 --leak-check=full \
+	  --errors-for-leak-kinds=definite,indirect $(TEST_BIN)
 
 # Benchmarks, never tests: op GFLOP/s, then the training step against PyTorch
 # in both precisions, scaling, and the parallel throughput of suite runs.

@@ -57,9 +57,12 @@ static tensor *persistent(int ndim, const int *shape, gsl_rng *r) {
 
 static void release(tensor *t) { free(t->data); free(t->grad); free(t); }
 
-int main(void) {
+int main(int argc, char **argv) {
+    (void)argc;
+    blas_choose_kernel(argv);
     gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
-    printf("posprobe op benchmark: %s, BLAS %s, single thread (OPENBLAS_NUM_THREADS=1)\n", REAL_NAME, POSPROBE_BLAS_NAME);
+    printf("posprobe op benchmark: %s, BLAS %s (kernel %s), single thread (OPENBLAS_NUM_THREADS=1)\n", REAL_NAME,
+           POSPROBE_BLAS_NAME, blas_kernel_name());
     printf("%-34s %10s %10s\n", "op (forward + backward)", "ms", "GFLOP/s");
     const int Ts[2] = {64, 256};
     for (int ti = 0; ti < 2; ti++) {

@@ -172,6 +172,7 @@ static int torch_time(const char *python, const char *ckpt, const shape *s, int 
 }
 
 int main(int argc, char **argv) {
+    blas_choose_kernel(argv);
     const char *python = "/usr/bin/python3";
     int quick = 0;
     for (int i = 1; i < argc; i++) {
@@ -183,8 +184,10 @@ int main(int argc, char **argv) {
     if (!mkdtemp(ckpt)) { perror("mkdtemp"); return 1; }
     char ckpt_file[128];
     snprintf(ckpt_file, sizeof ckpt_file, "%s/checkpoint.bin", ckpt);
-    printf("posprobe training-step benchmark: %s, BLAS %s, one thread; batch 32, 2 layers, 4 heads, width 64, "
-           "vocabulary 32, encoder form; %d timed steps after %d warm-up\n\n", REAL_NAME, POSPROBE_BLAS_NAME, steps, warmup);
+    printf("posprobe training-step benchmark: %s, BLAS %s (kernel %s), one thread; batch 32, 2 layers, 4 heads, "
+           "width 64, vocabulary 32, encoder form; %d timed steps after %d warm-up\n", REAL_NAME, POSPROBE_BLAS_NAME,
+           blas_kernel_name(), steps, warmup);
+    printf("PyTorch runs in the same environment: its matrix products go through the same OpenBLAS and kernel\n\n");
     printf("%-10s %5s %10s %10s %10s %9s %12s %10s\n", "encoding", "T", "median ms", "p10 ms", "p90 ms", "GFLOP/s",
            "PyTorch ms", "ratio");
     const shape main_shapes[4] = {{64, 64, 4, 2, 128, 32, 29, 32, "learned"}, {256, 64, 4, 2, 128, 32, 29, 32, "learned"},

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "csvio.h"
+#include "engine.h"
 
 static const char *bin(void) {
     const char *b = getenv("POSPROBE_BIN");
@@ -28,6 +29,7 @@ static int run(const char *args, const char *err_path) {
 }
 
 static char *slurp(const char *path, size_t *len) {
+    if (len) *len = 0;
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;
     fseek(f, 0, SEEK_END);
@@ -42,7 +44,7 @@ static char *slurp(const char *path, size_t *len) {
 }
 
 static int same_file(const char *a, const char *b) {
-    size_t la, lb;
+    size_t la = 0, lb = 0;
     char *x = slurp(a, &la), *y = slurp(b, &lb);
     int same = x && y && la == lb && memcmp(x, y, la) == 0;
     free(x);
@@ -130,7 +132,7 @@ static void test_checkpoint_eval_reproduces(void **state) {
     csv_table_free(&ev);
     /* a flipped byte is rejected */
     snprintf(path, sizeof path, "%s/ck/checkpoint.bin", tmpdir);
-    size_t len;
+    size_t len = 0;
     char *data = slurp(path, &len);
     data[len / 2] ^= 0x40;
     FILE *f = fopen(path, "wb");
@@ -167,7 +169,7 @@ static void test_checkpoint_mismatch(void **state) {
     snprintf(args, sizeof args, "train --quiet --len 4 --steps 2 --dim 16 --out '%s/mm'", tmpdir);
     assert_int_equal(run(args, NULL), 0);
     snprintf(path, sizeof path, "%s/mm/checkpoint.bin", tmpdir);
-    size_t len;
+    size_t len = 0;
     char *data = slurp(path, &len);
     char *hit = NULL;
     for (size_t i = 0; i + 7 < len && !hit; i++)
@@ -523,6 +525,42 @@ static void test_summarize_partial_runs(void **state) {
 }
 static void test_suite_parallel(void **state) { (void)state; run_script("tests/suite_parallel.sh"); }
 
+/* `posprobe version` names the kernel set that runs the products. */
+static void version_kernel(const char *env, char *out, size_t len) {
+    char cmd[1024], path[128];
+    snprintf(path, sizeof path, "%s/version.txt", tmpdir);
+    snprintf(cmd, sizeof cmd, "%s '%s' version > '%s'", env, bin(), path);
+    assert_int_equal(system(cmd), 0);
+    char *text = slurp(path, NULL), *k = text ? strstr(text, "kernel ") : NULL;
+    if (!k) fail_msg("posprobe version printed no kernel: %s", text ? text : "(nothing)");
+    snprintf(out, len, "%.*s", (int)strcspn(k + 7, ")\n"), k + 7);
+    free(text);
+}
+
+/* An OPENBLAS_CORETYPE in the environment is always obeyed; without one,
+ * OpenBLAS's generic fallback (Prescott) on an AVX2+FMA CPU is replaced by its
+ * Haswell kernels, and a CPU OpenBLAS recognises keeps OpenBLAS's choice. */
+static void test_blas_kernel_choice(void **state) {
+    (void)state;
+    char got[64];
+#ifdef POSPROBE_OPENBLAS
+    version_kernel("OPENBLAS_CORETYPE=Prescott", got, sizeof got);
+    assert_string_equal(got, "Prescott");
+    version_kernel("OPENBLAS_CORETYPE=Sandybridge", got, sizeof got);
+    assert_string_equal(got, "Sandybridge");
+    const char *ours = blas_kernel_name();   /* this process: the environment's or OpenBLAS's own choice */
+    const char *expect = ours;
+    if (!getenv("OPENBLAS_CORETYPE") && strcmp(ours, "Prescott") == 0 && __builtin_cpu_supports("avx2") &&
+        __builtin_cpu_supports("fma"))
+        expect = "Haswell";
+    version_kernel("", got, sizeof got);
+    assert_string_equal(got, expect);
+#else
+    version_kernel("", got, sizeof got);
+    assert_string_equal(got, "gslcblas");
+#endif
+}
+
 static const struct CMUnitTest TESTS[] = {
     cmocka_unit_test_setup_teardown(test_config_file_errors, setup, teardown),
     cmocka_unit_test_setup_teardown(test_checkpoint_mismatch, setup, teardown),
@@ -540,5 +578,6 @@ static const struct CMUnitTest TESTS[] = {
     cmocka_unit_test_setup_teardown(test_config_file_precedence, setup, teardown),
     cmocka_unit_test_setup_teardown(test_cli_errors, setup, teardown),
     cmocka_unit_test_setup_teardown(test_diverged, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_blas_kernel_choice, setup, teardown),
 };
 const test_group test_group_cli = {"cli", TESTS, sizeof TESTS / sizeof *TESTS};

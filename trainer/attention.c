@@ -43,29 +43,41 @@ static int visible_keys(attn_mask mask, int i, int T, int S) {
 
 static double sigmoid(double v) { return v >= 0 ? 1 / (1 + exp(-v)) : exp(v) / (1 + exp(v)); }
 
+static real max_r(const real *x, int n) {
+    real m = -INFINITY;
+    for (int j = 0; j < n; j++) m = x[j] > m ? x[j] : m;
+    return m;
+}
+
 /* One row: scores b (n visible of S) -> a. *stat keeps what backward needs
  * besides a and b (the l2 norm of swish(b); the temperature of logscaled). */
 static void normalize_row(attn_norm norm, const real *b, real *a, int n, int S, int n_train, real *stat) {
-    double mx = -INFINITY, acc = 0, temp = 1;
+    double acc = 0;
     switch (norm) {
     case NORM_LOGSCALED: /* softmax of temp * b */
-    case NORM_SOFTMAX:
-        if (norm == NORM_LOGSCALED) temp = log((double)n) / log((double)n_train);
-        for (int j = 0; j < n; j++) if (temp * b[j] > mx) mx = temp * b[j];
-        for (int j = 0; j < n; j++) { a[j] = real_exp((real)(temp * b[j] - mx)); acc += a[j]; }
-        for (int j = 0; j < n; j++) a[j] = (real)(a[j] / acc);
-        *stat = (real)temp;
+    case NORM_SOFTMAX: {
+        real temp = norm == NORM_LOGSCALED ? (real)(log((double)n) / log((double)n_train)) : 1;
+        for (int j = 0; j < n; j++) a[j] = temp * b[j];
+        real mx = max_r(a, n);
+        for (int j = 0; j < n; j++) a[j] -= mx;
+        vec_exp(a, a, n);
+        double inv = 1 / sum_real_d(a, n);
+        for (int j = 0; j < n; j++) a[j] = (real)(a[j] * inv);
+        *stat = temp;
         break;
-    case NORM_L2: /* shift by the max: e^(b-m) / ||e^(b-m)|| is the same ratio */
-        for (int j = 0; j < n; j++) if (b[j] > mx) mx = b[j];
-        for (int j = 0; j < n; j++) { double e = real_exp((real)(b[j] - mx)); a[j] = (real)e; acc += e * e; }
-        acc = sqrt(acc);
-        for (int j = 0; j < n; j++) a[j] = (real)(a[j] / acc);
+    }
+    case NORM_L2: { /* shift by the max: e^(b-m) / ||e^(b-m)|| is the same ratio */
+        real mx = max_r(b, n);
+        for (int j = 0; j < n; j++) a[j] = b[j] - mx;
+        vec_exp(a, a, n);
+        double inv = 1 / sqrt(dot_real_d(a, a, n));
+        for (int j = 0; j < n; j++) a[j] = (real)(a[j] * inv);
         break;
+    }
     case NORM_NODENOM:
         /* No denominator, so no shift: e^(b-m) e^m is e^b again and overflows
          * exactly when e^b does; overflow shows up as a non-finite loss. */
-        for (int j = 0; j < n; j++) a[j] = (real)exp(b[j]);
+        vec_exp(b, a, n);
         break;
     case NORM_RELU2N:
         for (int j = 0; j < n; j++) a[j] = b[j] > 0 ? (real)((double)b[j] * b[j] / n) : 0;
@@ -89,11 +101,11 @@ static void normalize_row_backward(attn_norm norm, const real *b, const real *a,
     switch (norm) {
     case NORM_SOFTMAX:
     case NORM_LOGSCALED: /* a = softmax(t b): db = t a (da - a.da) */
-        for (int j = 0; j < n; j++) dot += (double)a[j] * da[j];
+        dot = dot_real_d(a, da, n);
         for (int j = 0; j < n; j++) db[j] = (real)(stat * a[j] * (da[j] - dot));
         break;
     case NORM_L2: /* da_k/db_j = delta_kj a_k - a_k a_j^2 */
-        for (int j = 0; j < n; j++) dot += (double)a[j] * da[j];
+        dot = dot_real_d(a, da, n);
         for (int j = 0; j < n; j++) db[j] = (real)(a[j] * da[j] - (double)a[j] * a[j] * dot);
         break;
     case NORM_NODENOM: /* a = e^b */

@@ -142,6 +142,46 @@ void engine_fail(const char *op, const char *fmt, ...);
 void blas_gemm(int trans_a, int trans_b, int M, int N, int K, real alpha,
                const real *A, const real *B, real beta, real *C);
 
+/* Programs call this first thing in main(). With OpenBLAS on a CPU it does not
+ * recognise (it then runs its generic SSE3 "Prescott" kernels) but that has
+ * AVX2 and FMA, re-executes the program with OPENBLAS_CORETYPE=Haswell; an
+ * OPENBLAS_CORETYPE already set is always respected. Returns only when there is
+ * nothing to change or the exec failed. */
+void blas_choose_kernel(char **argv);
+
+/* y[i] = exp(x[i]) and y[i] = erf(x[i]) for i < n (x == y allowed), several
+ * elements per instruction (glibc's libmvec); within 4 ulp of real_exp and
+ * real_erf, and an element's value does not depend on its place in x. */
+void vec_exp(const real *x, real *y, size_t n);
+void vec_erf(const real *x, real *y, size_t n);
+
+/* Sums in double over four interleaved partial sums: a fixed order, so
+ * results are deterministic, with four independent additions in flight
+ * (a single running sum is one long dependency chain). */
+static inline double sum_real_d(const real *x, int n) {
+    double s[4] = {0, 0, 0, 0};
+    int j = 0;
+    for (; j + 4 <= n; j += 4) { s[0] += x[j]; s[1] += x[j + 1]; s[2] += x[j + 2]; s[3] += x[j + 3]; }
+    for (; j < n; j++) s[0] += x[j];
+    return (s[0] + s[1]) + (s[2] + s[3]);
+}
+
+static inline double dot_real_d(const real *x, const real *y, int n) {
+    double s[4] = {0, 0, 0, 0};
+    int j = 0;
+    for (; j + 4 <= n; j += 4) {
+        s[0] += (double)x[j] * y[j];
+        s[1] += (double)x[j + 1] * y[j + 1];
+        s[2] += (double)x[j + 2] * y[j + 2];
+        s[3] += (double)x[j + 3] * y[j + 3];
+    }
+    for (; j < n; j++) s[0] += (double)x[j] * y[j];
+    return (s[0] + s[1]) + (s[2] + s[3]);
+}
+
+/* The kernel set in use: OpenBLAS's core name ("Haswell", ...) or "gslcblas". */
+const char *blas_kernel_name(void);
+
 /* ------------------------------------------------------------------ ops */
 /* Broadcasting rule for add, sub and mul: b either has a's shape, or b's
  * shape equals a's trailing dimensions (b repeats over a's leading ones), or b

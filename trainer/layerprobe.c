@@ -71,7 +71,17 @@ static void fit_and_score(const real *xtr, const int *ytr, size_t ntr, const rea
     double *mu = calloc((size_t)C, sizeof *mu), *sd = calloc((size_t)C, sizeof *sd);
     for (size_t i = 0; i < ntr; i++) for (int c = 0; c < C; c++) mu[c] += xtr[i * C + c] / ntr;
     for (size_t i = 0; i < ntr; i++) for (int c = 0; c < C; c++) sd[c] += pow(xtr[i * C + c] - mu[c], 2) / ntr;
-    for (int c = 0; c < C; c++) sd[c] = sqrt(sd[c]) + 1e-6;
+    /* A feature whose spread is below 1e-4 of the features' typical size is
+     * constant up to rounding (a BLAS kernel may round two equal rows of a
+     * product differently): standardising it would hand the probe rounding
+     * noise as signal, so it becomes 0. */
+    double scale = 0;
+    for (int c = 0; c < C; c++) scale += (mu[c] * mu[c] + sd[c]) / C;
+    scale = sqrt(scale);
+    for (int c = 0; c < C; c++) {
+        sd[c] = sqrt(sd[c]);
+        if (sd[c] <= 1e-4 * scale) sd[c] = INFINITY;   /* (x - mu) / inf = 0 */
+    }
     real *ztr = malloc(ntr * C * sizeof(real)), *zte = malloc(nte * C * sizeof(real));
     for (size_t i = 0; i < ntr; i++) for (int c = 0; c < C; c++) ztr[i * C + c] = (real)((xtr[i * C + c] - mu[c]) / sd[c]);
     for (size_t i = 0; i < nte; i++) for (int c = 0; c < C; c++) zte[i * C + c] = (real)((xte[i * C + c] - mu[c]) / sd[c]);

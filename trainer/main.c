@@ -410,6 +410,7 @@ static int check_name(const char *key, const char *value, char *err, size_t errl
 }
 
 int main(int argc, char **argv) {
+    blas_choose_kernel(argv);
     config_set_name_check(check_name);
     if (argc < 2) { print_main_help(stderr); return EXIT_USAGE; }
     const char *cmd = argv[1];
@@ -421,7 +422,11 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "examples") == 0) return cmd_examples(argc - 2, argv + 2);
     if (strcmp(cmd, "layerprobe") == 0) return cmd_layerprobe(argc - 2, argv + 2);
     if (strcmp(cmd, "summarize") == 0) return cmd_summarize(argc - 2, argv + 2);
-    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) { printf("posprobe %s\n", POSPROBE_VERSION); return 0; }
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("posprobe %s (%s, BLAS %s, kernel %s)\n", POSPROBE_VERSION, REAL_NAME, POSPROBE_BLAS_NAME,
+               blas_kernel_name());
+        return 0;
+    }
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         if (argc > 2 && strcmp(argv[2], "train") == 0) print_train_help(stdout);
         else print_main_help(stdout);

@@ -123,28 +123,33 @@ tensor *op_relu(graph *g, tensor *x) {
     return out;
 }
 
-/* gelu(x) = x Phi(x), Phi the standard normal CDF; saved: Phi(x). */
+/* gelu(x) = x Phi(x), Phi the standard normal CDF; saved: the derivative
+ * Phi(x) + x phi(x), so backward is one multiply per element. */
 static void gelu_backward(node *nd) {
     tensor *x = nd->in[0], *out = nd->out;
-    const real *cdf = nd->saved;
-    const real k = (real)(0.5 * M_2_SQRTPI * M_SQRT1_2);   /* 1/sqrt(2 pi) */
-    for (size_t i = 0; i < out->n; i++) {
-        real v = x->data[i];
-        x->grad[i] += out->grad[i] * (cdf[i] + v * real_exp(-(real)0.5 * v * v) * k);   /* Phi + x phi */
-    }
+    const real *dgelu = nd->saved;
+    for (size_t i = 0; i < out->n; i++) x->grad[i] += out->grad[i] * dgelu[i];
 }
 
 tensor *op_gelu(graph *g, tensor *x) {
     int grad = graph_needs_grad(g, x, NULL, NULL, NULL);
     tensor *out = new_like(g, x, grad);
-    real *cdf = grad ? arena_alloc(g->mem, x->n * sizeof(real)) : NULL;
-    for (size_t i = 0; i < x->n; i++) {
-        real v = x->data[i], c = (real)0.5 * (1 + real_erf(v * (real)M_SQRT1_2));
-        out->data[i] = v * c;
-        if (cdf) cdf[i] = c;
+    size_t n = x->n;
+    real *o = out->data;
+    for (size_t i = 0; i < n; i++) o[i] = x->data[i] * (real)M_SQRT1_2;
+    vec_erf(o, o, n);                                                     /* o = erf(x / sqrt 2) */
+    real *dgelu = NULL;
+    if (grad) {
+        const real k = (real)(0.5 * M_2_SQRTPI * M_SQRT1_2);               /* 1/sqrt(2 pi) */
+        dgelu = arena_alloc(g->mem, n * sizeof(real));
+        for (size_t i = 0; i < n; i++) dgelu[i] = -(real)0.5 * x->data[i] * x->data[i];
+        vec_exp(dgelu, dgelu, n);                                         /* e^(-x^2/2) */
+        for (size_t i = 0; i < n; i++)                                    /* Phi + x phi */
+            dgelu[i] = (real)0.5 * (1 + o[i]) + x->data[i] * dgelu[i] * k;
     }
+    for (size_t i = 0; i < n; i++) o[i] = x->data[i] * ((real)0.5 * (1 + o[i]));   /* x Phi */
     node *nd = graph_record(g, "gelu", gelu_backward, out, x, NULL, NULL, NULL);
-    if (nd) nd->saved = cdf;
+    if (nd) nd->saved = dgelu;
     return out;
 }
 

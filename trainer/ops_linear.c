@@ -59,16 +59,35 @@ tensor *op_bmm(graph *g, tensor *a, tensor *b, int trans_a, int trans_b) {
                           b->shape[1], b->shape[2], 3);
 }
 
-/* ---- linear: x (.., C) as (N, C) times w (C, F), plus bias (F) */
+/* ---- linear: y (N, F) = x (N, C) w (C, F) + bias (F), x's leading
+ * dimensions flattened into N. One op rather than matmul + add: the bias is
+ * written into y first and the product added onto it (beta = 1), which saves
+ * a pass over y and the zeroing OpenBLAS does for beta = 0. */
+static void linear_backward(node *nd) {
+    tensor *x = nd->in[0], *w = nd->in[1], *bias = nd->in[2], *y = nd->out;
+    int N = nd->iarg[0], C = nd->iarg[1], F = nd->iarg[2];
+    if (bias && bias->grad)                                             /* db = sum over rows of dy */
+        for (size_t i = 0; i < (size_t)N; i++)
+            for (int j = 0; j < F; j++) bias->grad[j] += y->grad[i * F + j];
+    if (x->grad) blas_gemm(0, 1, N, C, F, 1, y->grad, w->data, 1, x->grad);   /* dx = dy w^T */
+    if (w->grad) blas_gemm(1, 0, C, F, N, 1, x->data, y->grad, 1, w->grad);   /* dw = x^T dy */
+}
+
 tensor *op_linear(graph *g, tensor *x, tensor *w, tensor *bias) {
     int C = x->shape[x->ndim - 1];
-    int flat[2] = {(int)(x->n / (size_t)(C ? C : 1)), C};
-    tensor *y = op_matmul(g, op_reshape(g, x, 2, flat), w, 0, 0);     /* (N, F) */
-    if (bias) y = op_add(g, y, bias);
+    if (w->ndim != 2 || w->shape[0] != C) shape_fail("linear", x, w, "w must be (C, F) with C the last dimension of x");
+    int F = w->shape[1], N = (int)(x->n / (size_t)(C ? C : 1));
+    if (bias && (int)bias->n != F) shape_fail("linear", w, bias, "bias must have F values");
     int shape[TENSOR_MAX_DIMS];
     memcpy(shape, x->shape, sizeof shape);
-    shape[x->ndim - 1] = w->shape[1];
-    return op_reshape(g, y, x->ndim, shape);                           /* (.., F) */
+    shape[x->ndim - 1] = F;
+    tensor *y = tensor_new(g, x->ndim, shape, graph_needs_grad(g, x, w, bias, NULL));   /* (.., F) */
+    if (bias)
+        for (size_t i = 0; i < (size_t)N; i++) memcpy(y->data + i * F, bias->data, (size_t)F * sizeof(real));
+    blas_gemm(0, 0, N, F, C, 1, x->data, w->data, bias ? 1 : 0, y->data);          /* y = x w (+ bias) */
+    node *nd = graph_record(g, "linear", linear_backward, y, x, w, bias, NULL);
+    if (nd) { nd->iarg[0] = N; nd->iarg[1] = C; nd->iarg[2] = F; }
+    return y;
 }
 
 /* ---- embedding: out[i] = table[ids[i]] */

@@ -281,21 +281,22 @@ static int write_config_csv(const model *m, const char *path, int max_n, char *e
     }
     struct { const char *k; char v[64]; } extra[] = {
         {"version", POSPROBE_VERSION}, {"precision", REAL_NAME}, {"blas", POSPROBE_BLAS_NAME},
-        {"form", ""}, {"n_params", ""}, {"model_vocab", ""}, {"model_outputs", ""}, {"max_n", ""},
+        {"blas_kernel", ""}, {"form", ""}, {"n_params", ""}, {"model_vocab", ""}, {"model_outputs", ""}, {"max_n", ""},
         {"seed_init_used", ""}, {"seed_data_used", ""}, {"seed_pos_used", ""}, {"seed_dropout_used", ""},
         {"seed_eval_used", ""},
     };
     const run_config *c = &m->cfg;
-    snprintf(extra[3].v, 64, "%s", m->lo.form == FORM_DECODER ? "decoder" : "encoder");
-    snprintf(extra[4].v, 64, "%zu", m->ps.n);
-    snprintf(extra[5].v, 64, "%d", m->V);
-    snprintf(extra[6].v, 64, "%d", m->K);
-    snprintf(extra[7].v, 64, "%d", max_n);
-    snprintf(extra[8].v, 64, "%lu", config_stream_seed(c, c->seed_init, STREAM_INIT));
-    snprintf(extra[9].v, 64, "%lu", config_stream_seed(c, c->seed_data, STREAM_DATA));
-    snprintf(extra[10].v, 64, "%lu", config_stream_seed(c, c->seed_pos, STREAM_POS));
-    snprintf(extra[11].v, 64, "%lu", config_stream_seed(c, c->seed_dropout, STREAM_DROPOUT));
-    snprintf(extra[12].v, 64, "%lu", config_stream_seed(c, c->seed_eval, STREAM_EVAL));
+    snprintf(extra[3].v, 64, "%s", blas_kernel_name());
+    snprintf(extra[4].v, 64, "%s", m->lo.form == FORM_DECODER ? "decoder" : "encoder");
+    snprintf(extra[5].v, 64, "%zu", m->ps.n);
+    snprintf(extra[6].v, 64, "%d", m->V);
+    snprintf(extra[7].v, 64, "%d", m->K);
+    snprintf(extra[8].v, 64, "%d", max_n);
+    snprintf(extra[9].v, 64, "%lu", config_stream_seed(c, c->seed_init, STREAM_INIT));
+    snprintf(extra[10].v, 64, "%lu", config_stream_seed(c, c->seed_data, STREAM_DATA));
+    snprintf(extra[11].v, 64, "%lu", config_stream_seed(c, c->seed_pos, STREAM_POS));
+    snprintf(extra[12].v, 64, "%lu", config_stream_seed(c, c->seed_dropout, STREAM_DROPOUT));
+    snprintf(extra[13].v, 64, "%lu", config_stream_seed(c, c->seed_eval, STREAM_EVAL));
     for (size_t i = 0; i < sizeof extra / sizeof *extra; i++) {
         csv_out_str(&w, extra[i].k);
         csv_out_str(&w, extra[i].v);
