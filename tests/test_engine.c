@@ -204,7 +204,49 @@ static void test_names_parse(void **state) {
     assert_int_equal(attn_mask_parse("Causal", &mk), -1);
 }
 
+/* vec_exp / vec_erf (libmvec): within 4 ulp of the scalar functions over the
+ * range training meets, exact at the edges (overflow to inf, underflow to 0,
+ * NaN through), and an element's value independent of its place in the array
+ * (full vectors and the padded tail give the same bits). */
+static double ulps(real a, real b) {
+    if (a == b) return 0;
+#ifdef POSPROBE_DOUBLE
+    real next = nextafter(b, a > b ? INFINITY : -INFINITY);
+#else
+    real next = nextafterf(b, a > b ? INFINITY : -INFINITY);
+#endif
+    return fabs((double)a - b) / fabs((double)next - b);
+}
+
+static void test_vector_exp_erf(void **state) {
+    (void)state;
+    enum { N = 4001 };
+    real *x = malloc(N * sizeof(real)), *y = malloc(N * sizeof(real));
+    for (int i = 0; i < N; i++) x[i] = (real)(-80 + 160.0 * i / (N - 1));   /* -80 .. 80 */
+    vec_exp(x, y, N);
+    for (int i = 0; i < N; i++) if (ulps(y[i], real_exp(x[i])) > 4) fail_msg("exp(%g): %.17g vs %.17g", (double)x[i], (double)y[i], (double)real_exp(x[i]));
+    for (int i = 0; i < N; i++) x[i] = (real)(-6 + 12.0 * i / (N - 1));
+    vec_erf(x, y, N);
+    for (int i = 0; i < N; i++) if (ulps(y[i], real_erf(x[i])) > 4) fail_msg("erf(%g): %.17g vs %.17g", (double)x[i], (double)y[i], (double)real_erf(x[i]));
+    real edge[5] = {(real)1e4, (real)-1e4, (real)NAN, 0, (real)-INFINITY}, out[5];
+    vec_exp(edge, out, 5);
+    assert_true(isinf(out[0]) && out[0] > 0);
+    assert_true(out[1] == 0 && out[4] == 0 && out[3] == 1);
+    assert_true(isnan(out[2]));
+    for (int n = 1; n <= 19; n++) {            /* every tail length, every position */
+        vec_exp(x + 1000, y, (size_t)n);
+        for (int i = 0; i < n; i++) {
+            real one;
+            vec_exp(x + 1000 + i, &one, 1);
+            assert_true(one == y[i]);
+        }
+    }
+    free(x);
+    free(y);
+}
+
 static const struct CMUnitTest TESTS[] = {
+    cmocka_unit_test(test_vector_exp_erf),
     cmocka_unit_test(test_directional_derivative),
     cmocka_unit_test(test_arena_reused_without_growth),
     cmocka_unit_test(test_eval_records_nothing),

@@ -181,11 +181,9 @@ tensor *op_attn_probs(graph *g, tensor *q, tensor *k, tensor *bias, const attn_o
     real *stat = scores + (size_t)P * ts;
     for (int p = 0; p < P; p++) {
         real *sc = scores + (size_t)p * ts;
-        blas_gemm(0, 1, T, S, D, o->scale, q->data + (size_t)p * T * D, k->data + (size_t)p * S * D, 0, sc);
-        if (bias) {
-            const real *bp = bias->data + (size_t)(p % bias_lead) * ts;
-            for (size_t x = 0; x < ts; x++) sc[x] += bp[x];
-        }
+        if (bias) memcpy(sc, bias->data + (size_t)(p % bias_lead) * ts, ts * sizeof(real));
+        blas_gemm(0, 1, T, S, D, o->scale, q->data + (size_t)p * T * D, k->data + (size_t)p * S * D, bias ? 1 : 0,
+                  sc);                                                  /* b = scale q k^T (+ bias) */
         for (int i = 0; i < T; i++) {
             stat[(size_t)p * T + i] = 1;
             normalize_row(o->norm, sc + (size_t)i * S, A->data + (size_t)p * ts + (size_t)i * S,
