@@ -5,21 +5,8 @@ set -euo pipefail
 bin=$1
 dir=$(mktemp -d /tmp/posprobe-concurrent-XXXXXX)
 trap 'rm -rf "$dir"' EXIT
-cat > "$dir/tiny.suite" <<'SUITE'
-[suite]
-name = tiny
-seeds = 3
-[defaults]
-len = 6
-eval-lens = 6
-steps = 150
-dim = 8
-heads = 2
-layers = 1
-[grid main]
-task = probe
-encoding = none learned rope shaw
-SUITE
+. "$(dirname "$0")/tiny_suite.sh"
+tiny_suite "$dir/tiny.suite" 3 6 150 '[grid main]' 'task = probe' 'encoding = none learned rope shaw'
 total=12
 for k in 1 2; do
     /usr/bin/python3 scripts/suite.py "$dir/tiny.suite" --posprobe "$bin" --results "$dir/res" -j 2 --no-summarize \

@@ -7,22 +7,8 @@ bin=$1
 command -v parallel >/dev/null || { echo "GNU parallel is not installed (apt-get install parallel)"; exit 1; }
 dir=$(mktemp -d /tmp/posprobe-parallel-XXXXXX)
 trap 'rm -rf "$dir"' EXIT
-cat > "$dir/tiny.suite" <<'SUITE'
-[suite]
-name = tiny
-seeds = 2
-[defaults]
-len = 5
-eval-lens = 5
-steps = 40
-dim = 8
-heads = 2
-layers = 1
-[grid main]
-task = probe
-encoding = none learned
-norm = softmax l2
-SUITE
+. "$(dirname "$0")/tiny_suite.sh"
+tiny_suite "$dir/tiny.suite" 2 5 40 '[grid main]' 'task = probe' 'encoding = none learned' 'norm = softmax l2'
 /usr/bin/python3 scripts/suite.py "$dir/tiny.suite" --posprobe "$bin" --results "$dir/res" --emit parallel > /dev/null
 [ "$(wc -l < "$dir/res/jobs.txt")" = 8 ] || { echo "expected 8 jobs"; exit 1; }
 parallel --will-cite --jobs 2 < "$dir/res/jobs.txt" 2>/dev/null

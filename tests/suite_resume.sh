@@ -7,23 +7,8 @@ set -euo pipefail
 bin=$1
 dir=$(mktemp -d /tmp/posprobe-resume-XXXXXX)
 trap 'rm -rf "$dir"' EXIT
-cat > "$dir/tiny.suite" <<'SUITE'
-[suite]
-name = tiny
-seeds = 3
-[defaults]
-len = 6
-eval-lens = 6
-steps = 400
-dim = 8
-heads = 2
-layers = 1
-batch = 8
-eval-size = 8
-[grid main]
-task = probe
-encoding = none learned rope shaw
-SUITE
+. "$(dirname "$0")/tiny_suite.sh"
+tiny_suite "$dir/tiny.suite" 3 6 400 'batch = 8' 'eval-size = 8' '[grid main]' 'task = probe' 'encoding = none learned rope shaw'
 total=$(/usr/bin/python3 scripts/suite.py "$dir/tiny.suite" --posprobe "$bin" --list | wc -l)
 [ "$total" = 12 ] || { echo "expected 12 runs, got $total"; exit 1; }
 # (grep finds nothing -> status 1: keep set -e and pipefail from ending the script)
