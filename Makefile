@@ -199,7 +199,7 @@ help:
 	@echo "make test       the test suite, float then double"
 	@echo "make asan       the test suite under AddressSanitizer + UBSan"
 	@echo "make valgrind   the test suite under valgrind (PRECISION=...)"
-	@echo "make bench      op benchmarks (GFLOP/s)"
+	@echo "make bench      op GFLOP/s, the training step beside PyTorch, scaling, parallel throughput"
 	@echo "make clean      remove build/"
 
 -include $(ENGINE_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/trainer/main.d $(BUILD)/bench/bench_step.d $(BUILD)/bench/bench_ops.d
