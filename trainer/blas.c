@@ -18,7 +18,7 @@ const char *blas_kernel_name(void) { return openblas_get_corename(); }
 
 /* OpenBLAS picks its kernels once, when it is loaded, from the CPU model; on a
  * model it does not know (new Xeons, many virtual CPUs) it falls back to
- * "Prescott" (SSE3), 2-4x slower than its AVX2 kernels. Its documented way to
+ * "Prescott" (SSE3), 2-3x slower than its AVX2 kernels here. Its documented way to
  * choose is OPENBLAS_CORETYPE, read at load time, hence the re-exec. */
 void blas_choose_kernel(char **argv) {
     if (getenv("OPENBLAS_CORETYPE")) return;                 /* the user's (or the site's) choice */

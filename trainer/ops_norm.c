@@ -28,8 +28,8 @@ static double dot4(const double *x, const double *y, int n) {
 
 /* ---- layernorm: y = (x - mu) * rstd * gamma + beta, per row of C values.
  * saved: mu (N), rstd (N), then two (C) double scratch rows for backward
- * (2N reals are a multiple of 8 bytes, so the doubles are aligned). Each row in separate passes so every pass is a
- * plain loop the compiler vectorises. */
+ * (2N reals are a multiple of 8 bytes, so the doubles are aligned). Each row
+ * is done in separate passes, so every pass is a loop the compiler vectorises. */
 static void layernorm_backward(node *nd) {
     tensor *x = nd->in[0], *gamma = nd->in[1], *beta = nd->in[2], *out = nd->out;
     int C = x->shape[x->ndim - 1];
