@@ -57,7 +57,10 @@ static void print_main_help(FILE *f) {
             "  layerprobe  per-layer linear probe of absolute position on a trained run\n"
             "  summarize   statistics over seeds for every run under a directory\n"
             "  help     this text; 'posprobe help train' for the training options\n"
-            "  version  the program version\n",
+            "  version  the program version, precision and BLAS kernel\n"
+            "\nenvironment:\n"
+            "  OPENBLAS_CORETYPE  OpenBLAS kernel set; unset, posprobe picks Haswell (AVX2) where OpenBLAS\n"
+            "                     would fall back to its generic Prescott kernels\n",
             POSPROBE_VERSION, REAL_NAME, POSPROBE_BLAS_NAME);
 }
 
