@@ -48,10 +48,7 @@ int diagnose_one(const run_config *cfg, int seeds, diag_result *out, char *err, 
         tensor **hidden = calloc((size_t)m.L + 1, sizeof *hidden);
         m.hidden = hidden;
         arena ar;
-        arena_init(&ar, 0);
-        graph g;
-        graph_init(&g, &ar, 0);
-        model_forward(&m, &g, &b, 0);
+        model_forward_frozen(&m, &ar, &b);
         const tensor *h = hidden[m.L];                              /* (1, T, C) */
         int C = m.C, n = 0;
         int *idx = malloc(sizeof(int) * (size_t)b.T);

@@ -47,10 +47,7 @@ static int inspect_bias(const run_config *c, csv_out *w, char *err, size_t errle
     tensor **logits = calloc((size_t)m.L, sizeof *logits);
     m.logits = logits;
     arena ar;
-    arena_init(&ar, 0);
-    graph g;
-    graph_init(&g, &ar, 0);
-    model_forward(&m, &g, &b, 0);
+    model_forward_frozen(&m, &ar, &b);
     static const char *const header[] = {"layer", "head", "query", "key", "offset", "value", NULL};
     csv_out_header(w, header);
     int T = b.T;
@@ -109,10 +106,7 @@ static int inspect_decay(const run_config *c, csv_out *w, char *err, size_t errl
     if (m.L > 64) m.L = 64;
     m.logits = logits;
     arena ar;
-    arena_init(&ar, 0);
-    graph g;
-    graph_init(&g, &ar, 0);
-    model_forward(&m, &g, &b, 0);
+    model_forward_frozen(&m, &ar, &b);
     static const char *const header[] = {"distance", "mean_score", NULL};
     csv_out_header(w, header);
     int T = b.T, i = T - 1;

@@ -37,10 +37,7 @@ static void dataset_add(dataset *d, model *m, int n, int count, gsl_rng *r, int 
     tensor **hidden = calloc((size_t)L + 1, sizeof *hidden);
     m->hidden = hidden;
     arena ar;
-    arena_init(&ar, 0);
-    graph g;
-    graph_init(&g, &ar, 0);
-    model_forward(m, &g, &b, 0);
+    model_forward_frozen(m, &ar, &b);
     size_t add = (size_t)b.B * b.T, C = (size_t)m->C;
     if (d->n + add > d->cap) {
         d->cap = (d->n + add) * 2;

@@ -139,6 +139,13 @@ static tensor *mlp_block(model *m, graph *g, int l, tensor *h) {
     return op_linear(g, activation(m, g, op_linear(g, h, p->w1, p->b1)), p->w2, p->b2);
 }
 
+tensor *model_forward_frozen(model *m, arena *ar, const batch *b) {
+    arena_init(ar, 0);
+    graph g;
+    graph_init(&g, ar, 0);
+    return model_forward(m, &g, b, 0);
+}
+
 tensor *model_forward(model *m, graph *g, const batch *b, int train) {
     int B = b->B, T = b->T;
     int two_d = (m->lo.task->flags & TASK_2D) != 0;

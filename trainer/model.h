@@ -49,6 +49,10 @@ void model_init_params(model *m, gsl_rng *init_rng);
 int model_check_positions(const model *m, int T, const int *pos, char *err, size_t errlen);
 /* Forward pass: (B*T, K) logits (K = 1 for regression). train enables dropout. */
 tensor *model_forward(model *m, graph *g, const batch *b, int train);
+/* An evaluation forward pass (no gradients, no dropout) on a fresh arena, for
+ * reading what the model captures (m->hidden, m->attn, m->logits); those
+ * tensors live in *ar until the caller's arena_free(ar). */
+tensor *model_forward_frozen(model *m, arena *ar, const batch *b);
 /* Loss of the forward output against the batch's targets. */
 tensor *model_loss(model *m, graph *g, const batch *b, tensor *out);
 void model_free(model *m);

@@ -505,10 +505,7 @@ static int dump_attention(model *m, int n, const char *path, char *err, size_t e
     tensor **attn = calloc((size_t)m->L, sizeof *attn);
     m->attn = attn;
     arena ar;
-    arena_init(&ar, 0);
-    graph g;
-    graph_init(&g, &ar, 0);
-    model_forward(m, &g, &b, 0);
+    model_forward_frozen(m, &ar, &b);
     csv_out w;
     int rc = csv_out_open(&w, path, err, errlen);
     if (!rc) {
