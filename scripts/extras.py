@@ -9,10 +9,11 @@ handful of encodings, and writes RESULTS/layerprobe/<run>.csv (posprobe
 layerprobe) and RESULTS/attention/<run>.csv (posprobe eval --dump-attention).
 Runs that are missing or did not finish are skipped and said so.
 """
-import csv
 import os
 import subprocess
 import sys
+
+from csvrows import read
 
 CHOICES = {
     "probe": ({"task": "probe", "norm": "softmax", "mask": "bidir", "markers": "none", "positions": "sequential"},
@@ -23,11 +24,7 @@ CHOICES = {
 
 
 def runs(results, suite):
-    path = os.path.join(results, suite, "runs.csv")
-    if not os.path.exists(path):
-        return []
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f))
+    return read(os.path.join(results, suite, "runs.csv"))
 
 
 def main():

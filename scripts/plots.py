@@ -8,7 +8,6 @@ RESULTS/curves/*.csv, RESULTS/diagnose.csv, RESULTS/attention/*.csv and
 RESULTS/layerprobe/*.csv where they exist, and writes PNG figures to
 RESULTS/figures/. Missing inputs skip their figures.
 """
-import csv
 import glob
 import math
 import os
@@ -20,22 +19,10 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from csvrows import fnum, read  # noqa: E402
+
 FORM_MODE = {"bidir": "parallel", "causal": "greedy"}
 FORM_NAME = {"bidir": "encoder (bidirectional)", "causal": "decoder (causal, greedy)"}
-
-
-def read(path):
-    if not os.path.exists(path):
-        return []
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f))
-
-
-def fnum(x):
-    try:
-        return float(x)
-    except (TypeError, ValueError):
-        return math.nan
 
 
 def save(fig, out, name, made):

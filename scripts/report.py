@@ -8,33 +8,20 @@ RESULTS/diagnose.csv and RESULTS/curves/*.csv, and writes RESULTS/REPORT.md.
 Every number in the report comes from those files; nothing is hand-written.
 Verdicts follow fixed rules stated next to each claim.
 """
-import csv
 import datetime
 import math
 import os
-import statistics
 import sys
 from collections import defaultdict
+
+from csvrows import fnum as f
+from csvrows import read
 
 LOGITS_ONLY = ["shaw-k", "xl", "t5", "deberta", "tupe", "alibi", "kerple-log", "kerple-power", "sandwich", "fire",
                "rope", "rope2d", "xpos", "cope"]
 DIRECTIONAL = ["rope", "t5", "shaw-k", "xl", "deberta", "xpos"]
 SYMMETRIC = ["alibi", "kerple-log", "kerple-power", "sandwich"]
 PASS, FAIL = 0.95, 0.5
-
-
-def read(path):
-    if not os.path.exists(path):
-        return []
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f))
-
-
-def f(x):
-    try:
-        return float(x)
-    except (TypeError, ValueError):
-        return math.nan
 
 
 class Probe:
