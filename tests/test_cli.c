@@ -43,6 +43,14 @@ static char *slurp(const char *path, size_t *len) {
     return s;
 }
 
+/* Overwrites path with len bytes (a checkpoint edited in memory). */
+static void spit(const char *path, const char *data, size_t len) {
+    FILE *f = fopen(path, "wb");
+    if (!f) fail_msg("cannot write %s", path);
+    assert_int_equal(fwrite(data, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
+}
+
 static int same_file(const char *a, const char *b) {
     size_t la = 0, lb = 0;
     char *x = slurp(a, &la), *y = slurp(b, &lb);
@@ -135,9 +143,7 @@ static void test_checkpoint_eval_reproduces(void **state) {
     size_t len = 0;
     char *data = slurp(path, &len);
     data[len / 2] ^= 0x40;
-    FILE *f = fopen(path, "wb");
-    fwrite(data, 1, len, f);
-    fclose(f);
+    spit(path, data, len);
     free(data);
     snprintf(args, sizeof args, "eval --checkpoint '%s/ck' --eval-lens 4", tmpdir);
     snprintf(path, sizeof path, "%s/ck-err.txt", tmpdir);
@@ -178,9 +184,7 @@ static void test_checkpoint_mismatch(void **state) {
     memcpy(hit, "\ndim=32\n", 8);   /* same length: only the meaning changes */
     uint64_t h = fnv1a((unsigned char *)data, len - 8);
     memcpy(data + len - 8, &h, 8);
-    FILE *f = fopen(path, "wb");
-    fwrite(data, 1, len, f);
-    fclose(f);
+    spit(path, data, len);
     free(data);
     snprintf(args, sizeof args, "eval --checkpoint '%s/mm' --eval-lens 4", tmpdir);
     snprintf(errp, sizeof errp, "%s/mm-err.txt", tmpdir);
