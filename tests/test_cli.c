@@ -554,9 +554,13 @@ static void test_blas_kernel_choice(void **state) {
     assert_string_equal(got, "Sandybridge");
     const char *ours = blas_kernel_name();   /* this process: the environment's or OpenBLAS's own choice */
     const char *expect = ours;
-    if (!getenv("OPENBLAS_CORETYPE") && strcmp(ours, "Prescott") == 0 && __builtin_cpu_supports("avx2") &&
-        __builtin_cpu_supports("fma"))
-        expect = "Haswell";
+    int avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                 __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
+                 __builtin_cpu_supports("avx512cd");
+    if (!getenv("OPENBLAS_CORETYPE") && strcmp(ours, "Prescott") == 0) {
+        if (avx512) expect = "SkylakeX";
+        else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) expect = "Haswell";
+    }
     version_kernel("", got, sizeof got);
     assert_string_equal(got, expect);
 #else

@@ -43,12 +43,6 @@ static int visible_keys(attn_mask mask, int i, int T, int S) {
 
 static double sigmoid(double v) { return v >= 0 ? 1 / (1 + exp(-v)) : exp(v) / (1 + exp(v)); }
 
-static real max_r(const real *x, int n) {
-    real m = -INFINITY;
-    for (int j = 0; j < n; j++) m = x[j] > m ? x[j] : m;
-    return m;
-}
-
 /* One row: scores b (n visible of S) -> a. *stat keeps what backward needs
  * besides a and b (the l2 norm of swish(b); the temperature of logscaled). */
 static void normalize_row(attn_norm norm, const real *b, real *a, int n, int S, int n_train, real *stat) {
@@ -57,21 +51,24 @@ static void normalize_row(attn_norm norm, const real *b, real *a, int n, int S, 
     case NORM_LOGSCALED: /* softmax of temp * b */
     case NORM_SOFTMAX: {
         real temp = norm == NORM_LOGSCALED ? (real)(log((double)n) / log((double)n_train)) : 1;
-        for (int j = 0; j < n; j++) a[j] = temp * b[j];
-        real mx = max_r(a, n);
-        for (int j = 0; j < n; j++) a[j] -= mx;
+        if (temp != 1) {
+            for (int j = 0; j < n; j++) a[j] = temp * b[j];
+            b = a;
+        }
+        real mx = max_real(b, n);
+        for (int j = 0; j < n; j++) a[j] = b[j] - mx;
         vec_exp(a, a, n);
-        double inv = 1 / sum_real_d(a, n);
-        for (int j = 0; j < n; j++) a[j] = (real)(a[j] * inv);
+        real inv = (real)(1 / sum_real_d(a, n));
+        for (int j = 0; j < n; j++) a[j] *= inv;
         *stat = temp;
         break;
     }
     case NORM_L2: { /* shift by the max: e^(b-m) / ||e^(b-m)|| is the same ratio */
-        real mx = max_r(b, n);
+        real mx = max_real(b, n);
         for (int j = 0; j < n; j++) a[j] = b[j] - mx;
         vec_exp(a, a, n);
-        double inv = 1 / sqrt(dot_real_d(a, a, n));
-        for (int j = 0; j < n; j++) a[j] = (real)(a[j] * inv);
+        real inv = (real)(1 / sqrt(dot_real_d(a, a, n)));
+        for (int j = 0; j < n; j++) a[j] *= inv;
         break;
     }
     case NORM_NODENOM:
@@ -98,15 +95,16 @@ static void normalize_row(attn_norm norm, const real *b, real *a, int n, int S, 
 static void normalize_row_backward(attn_norm norm, const real *b, const real *a, const real *da, real *db,
                                    int n, int S, real stat) {
     double dot = 0;
+    real dotr;
     switch (norm) {
     case NORM_SOFTMAX:
     case NORM_LOGSCALED: /* a = softmax(t b): db = t a (da - a.da) */
-        dot = dot_real_d(a, da, n);
-        for (int j = 0; j < n; j++) db[j] = (real)(stat * a[j] * (da[j] - dot));
+        dotr = (real)dot_real_d(a, da, n);
+        for (int j = 0; j < n; j++) db[j] = stat * a[j] * (da[j] - dotr);
         break;
     case NORM_L2: /* da_k/db_j = delta_kj a_k - a_k a_j^2 */
-        dot = dot_real_d(a, da, n);
-        for (int j = 0; j < n; j++) db[j] = (real)(a[j] * da[j] - (double)a[j] * a[j] * dot);
+        dotr = (real)dot_real_d(a, da, n);
+        for (int j = 0; j < n; j++) db[j] = a[j] * (da[j] - a[j] * dotr);
         break;
     case NORM_NODENOM: /* a = e^b */
         for (int j = 0; j < n; j++) db[j] = a[j] * da[j];

@@ -20,6 +20,7 @@
 #ifndef POSPROBE_ENGINE_H
 #define POSPROBE_ENGINE_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -143,11 +144,16 @@ void blas_gemm(int trans_a, int trans_b, int M, int N, int K, real alpha,
                const real *A, const real *B, real beta, real *C);
 
 /* Programs call this first thing in main(). With OpenBLAS on a CPU it does not
- * recognise (it then runs its generic SSE3 "Prescott" kernels) but that has
- * AVX2 and FMA, re-executes the program with OPENBLAS_CORETYPE=Haswell; an
+ * recognise (it then runs its generic SSE3 "Prescott" kernels), re-executes the
+ * program with OPENBLAS_CORETYPE set to blas_kernel_for_cpu(); an
  * OPENBLAS_CORETYPE already set is always respected. Returns only when there is
  * nothing to change or the exec failed. */
 void blas_choose_kernel(char **argv);
+
+/* The OpenBLAS kernel set this CPU can run: "SkylakeX" with AVX-512 (F, BW,
+ * DQ, VL, CD), else "Haswell" with AVX2 and FMA, else NULL (keep OpenBLAS's
+ * own choice). NULL without OpenBLAS. */
+const char *blas_kernel_for_cpu(void);
 
 /* y[i] = exp(x[i]) and y[i] = erf(x[i]) for i < n (x == y allowed), several
  * elements per instruction (glibc's libmvec); within 4 ulp of real_exp and
@@ -177,6 +183,18 @@ static inline double dot_real_d(const real *x, const real *y, int n) {
     }
     for (; j < n; j++) s[0] += (double)x[j] * y[j];
     return (s[0] + s[1]) + (s[2] + s[3]);
+}
+
+/* max_j x[j] in eight lanes: one running maximum is a chain of dependent
+ * compares the compiler may not reorder; lanes vectorise. -INFINITY for n = 0. */
+static inline real max_real(const real *x, int n) {
+    real m[8] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY};
+    int j = 0;
+    for (; j + 8 <= n; j += 8)
+        for (int k = 0; k < 8; k++) m[k] = x[j + k] > m[k] ? x[j + k] : m[k];
+    for (; j < n; j++) m[0] = x[j] > m[0] ? x[j] : m[0];
+    for (int k = 1; k < 8; k++) m[0] = m[k] > m[0] ? m[k] : m[0];
+    return m[0];
 }
 
 /* The kernel set in use: OpenBLAS's core name ("Haswell", ...) or "gslcblas". */

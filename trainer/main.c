@@ -59,8 +59,8 @@ static void print_main_help(FILE *f) {
             "  help     this text; 'posprobe help train' for the training options\n"
             "  version  the program version, precision and BLAS kernel\n"
             "\nenvironment:\n"
-            "  OPENBLAS_CORETYPE  OpenBLAS kernel set; unset, posprobe picks Haswell (AVX2) where OpenBLAS\n"
-            "                     would fall back to its generic Prescott kernels\n",
+            "  OPENBLAS_CORETYPE  OpenBLAS kernel set; unset, posprobe picks SkylakeX (AVX-512) or Haswell\n"
+            "                     (AVX2) where OpenBLAS would fall back to its generic Prescott kernels\n",
             POSPROBE_VERSION, REAL_NAME, POSPROBE_BLAS_NAME);
 }
 
