@@ -414,6 +414,66 @@ static void test_losses(void **state) {
     pt_free(z);
 }
 
+/* ---- lazily zeroed gradients (engine.h, tensor_grad_beta): every op that
+ * writes its inputs' grads itself, fed arena intermediates whose grads are
+ * still unset, some used twice, so both the overwrite and the add paths run. */
+static tensor *fresh(graph *g, tensor *x) { return op_scale(g, x, 1); }
+
+static tensor *b_lazy_add(graph *g, tensor **x, void *c) {   /* x0 (2, 3, 5), x1 (3, 5) */
+    (void)c;
+    tensor *y = fresh(g, x[0]), *z = fresh(g, x[1]);
+    return op_sub(g, op_add(g, op_add(g, y, y), y), z);      /* a == b; broadcast b */
+}
+static tensor *b_lazy_products(graph *g, tensor **x, void *c) {   /* x0 (2, 3, 5) w (5, 4) b (4) */
+    (void)c;
+    tensor *y = fresh(g, x[0]);
+    tensor *lin = op_linear(g, y, fresh(g, x[1]), fresh(g, x[2]));   /* (2, 3, 4) */
+    tensor *sq = op_bmm(g, y, y, 0, 1);                               /* (2, 3, 3), a == b */
+    return op_bmm(g, sq, op_gelu(g, lin), 0, 0);                      /* (2, 3, 4) */
+}
+static tensor *b_lazy_norm_heads(graph *g, tensor **x, void *c) {   /* x0 (2, 3, 4) gamma, beta (4) */
+    (void)c;
+    tensor *y = fresh(g, x[0]);
+    tensor *n = op_layernorm(g, y, fresh(g, x[1]), fresh(g, x[2]), (real)1e-5);
+    tensor *h = op_split_heads(g, op_add(g, n, op_gelu(g, y)), 2);   /* (4, 3, 2) */
+    attn_opts o = {(real)0.7, MASK_CAUSAL, NORM_SOFTMAX, 3, 2};
+    tensor *bias = fresh(g, x[3]);                                   /* (2, 3, 3) per head */
+    tensor *A = op_attn_probs(g, h, h, bias, &o);                    /* q == k */
+    return op_merge_heads(g, op_bmm(g, A, h, 0, 0), 2);              /* (2, 3, 4) */
+}
+
+static void test_lazy_gradients(void **state) {
+    (void)state;
+    tensor *a = pt_new3(2, 3, 5, 1), *b = pt_new2(3, 5, 1);
+    pt_fill(a, 31, -1, 1, 0);
+    pt_fill(b, 32, -1, 1, 0);
+    check_op("add/sub on unset grads", b_lazy_add, (tensor *[]){a, b}, 2, NULL);
+    tensor *w = pt_new2(5, 4, 1), *bias = pt_new(1, (int[]){4}, 1);
+    pt_fill(w, 33, -1, 1, 0);
+    pt_fill(bias, 34, -1, 1, 0);
+    check_op("linear/bmm/gelu on unset grads", b_lazy_products, (tensor *[]){a, w, bias}, 3, NULL);
+    tensor *x = pt_new3(2, 3, 4, 1), *gam = pt_new(1, (int[]){4}, 1), *bet = pt_new(1, (int[]){4}, 1);
+    tensor *hb = pt_new3(2, 3, 3, 1);
+    pt_fill(x, 35, -1, 1, 0);
+    pt_fill(gam, 36, 0.5, 1.5, 0);
+    pt_fill(bet, 37, -1, 1, 0);
+    pt_fill(hb, 38, -1, 1, 0);
+    check_op("layernorm/heads/attention on unset grads", b_lazy_norm_heads, (tensor *[]){x, gam, bet, hb}, 4, NULL);
+
+    /* after backward every grad is complete: one no node reached is zero */
+    arena ar;
+    graph g;
+    arena_init(&ar, 0);
+    graph_init(&g, &ar, 1);
+    tensor *unused = fresh(&g, a);
+    for (size_t i = 0; i < a->n; i++) a->grad[i] = 0;
+    graph_backward(&g, op_sum(&g, fresh(&g, a)));
+    for (size_t i = 0; i < unused->n; i++) assert_true(unused->grad[i] == 0);
+    for (size_t i = 0; i < a->n; i++) assert_true(a->grad[i] == 1);
+    arena_free(&ar);
+    pt_free(a); pt_free(b); pt_free(w); pt_free(bias); pt_free(x); pt_free(gam); pt_free(bet); pt_free(hb);
+}
+
 /* ---- the checker itself must fail on a wrong backward */
 static void wrong_backward(node *nd) {
     for (size_t i = 0; i < nd->out->n; i++) nd->in[0]->grad[i] += (real)1.05 * nd->out->grad[i];  /* 5% off */
@@ -452,5 +512,6 @@ static const struct CMUnitTest TESTS[] = {
     cmocka_unit_test(test_softmax),
     cmocka_unit_test(test_losses),
     cmocka_unit_test(test_gradcheck_catches_wrong_backward),
+    cmocka_unit_test(test_lazy_gradients),
 };
 const test_group test_group_ops = {"ops", TESTS, sizeof TESTS / sizeof *TESTS};

@@ -137,6 +137,9 @@ static void attn_probs_backward(node *nd) {
     const real *scores = nd->saved, *stat = scores + (size_t)P * T * S;
     real *dB = nd->saved ? (real *)(stat + (size_t)P * T) : NULL;       /* (T, S) scratch */
     size_t ts = (size_t)T * S;
+    tensor_grad_ready(bias);                                           /* per-head biases sum over the batch */
+    /* one product per slice p of each; when q and k are one tensor, dq comes first and dk adds to it */
+    real beta_q = q->grad ? tensor_grad_beta(q) : 1, beta_k = k->grad ? tensor_grad_beta(k) : 1;
     for (int p = 0; p < P; p++) {
         for (int i = 0; i < T; i++) {
             size_t r = (size_t)p * ts + (size_t)i * S;
@@ -147,9 +150,9 @@ static void attn_probs_backward(node *nd) {
             real *gb = bias->grad + (size_t)(p % bias_lead) * ts;
             for (size_t x = 0; x < ts; x++) gb[x] += dB[x];
         }
-        if (q->grad) blas_gemm(0, 0, T, D, S, scale, dB, k->data + (size_t)p * S * D, 1,
+        if (q->grad) blas_gemm(0, 0, T, D, S, scale, dB, k->data + (size_t)p * S * D, beta_q,
                                q->grad + (size_t)p * T * D);          /* dq = scale dB k */
-        if (k->grad) blas_gemm(1, 0, S, D, T, scale, dB, q->data + (size_t)p * T * D, 1,
+        if (k->grad) blas_gemm(1, 0, S, D, T, scale, dB, q->data + (size_t)p * T * D, beta_k,
                                k->grad + (size_t)p * S * D);          /* dk = scale dB^T q */
     }
 }
@@ -190,6 +193,7 @@ tensor *op_attn_probs(graph *g, tensor *q, tensor *k, tensor *bias, const attn_o
     }
     node *nd = graph_record(g, "attn_probs", attn_probs_backward, A, q, k, bias, NULL);
     if (nd) {
+        nd->claims_grads = 1;
         nd->iarg[0] = (int)o->norm;
         nd->iarg[1] = (int)o->mask;
         nd->iarg[2] = bias_lead;

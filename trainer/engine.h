@@ -73,6 +73,8 @@ typedef struct tensor {
     int ndim;
     int shape[TENSOR_MAX_DIMS];
     size_t n;              /* product of shape */
+    int grad_unset;        /* grad is not yet written: zeroed lazily, see tensor_grad_beta */
+    struct tensor *next_with_grad;   /* the graph's list of tensors with lazily zeroed grads */
 } tensor;
 
 /* ---------------------------------------------------------------- graph */
@@ -92,6 +94,7 @@ struct node {
     void *saved;
     const int *ids;        /* integer inputs (token ids, targets), copied into the arena */
     node *prev;            /* previous node in creation order */
+    int claims_grads;      /* backward writes its inputs' unset grads itself (tensor_grad_beta) */
 };
 
 typedef struct graph {
@@ -99,13 +102,33 @@ typedef struct graph {
     node *last;            /* the tape, newest first */
     size_t n_nodes;
     int record_grad;       /* 0 in evaluation: no gradients, no tape */
+    tensor *with_grad;     /* tensors whose grad is zeroed lazily, newest first */
 } graph;
 
 void graph_init(graph *g, arena *mem, int record_grad);
 /* Forget the tape and free every activation (the arena is reset). */
 void graph_reset(graph *g);
-/* dL/dL = 1, then every recorded backward in reverse creation order. */
+/* dL/dL = 1, then every recorded backward in reverse creation order. On
+ * return every gradient in the graph is complete (unset ones are zero). */
 void graph_backward(graph *g, tensor *loss);
+
+/* Gradients of graph tensors are zeroed lazily, not when the tensor is made:
+ * zeroing every activation's gradient in the forward pass and reading it back
+ * from memory in the backward pass cost a tenth of a training step. A new
+ * tensor's grad is "unset" (uninitialised) until backward first reaches it.
+ * Before a node's backward runs, graph_backward zeroes its output's and its
+ * inputs' unset grads, unless the op set nd->claims_grads after
+ * graph_record: such a backward calls tensor_grad_beta(t) right before it
+ * writes t's grad and gets 0 when the grad is unset (it must then overwrite
+ * every element; the grad counts as set from then on) or 1 (add to it). An op
+ * that writes only part of an input's grad calls tensor_grad_ready(t) instead. */
+real tensor_grad_beta(tensor *t);
+/* Zeroes t's grad if it is unset. */
+void tensor_grad_ready(tensor *t);
+/* Testing aid: fill unset grads with NaN (instead of whatever the arena
+ * holds, often zeros from fresh pages), so a backward that adds to a grad it
+ * should have overwritten shows up as NaN. Off by default; the tests turn it on. */
+void graph_poison_unset_grads(int on);
 
 /* Tensors owned by the graph's arena. */
 tensor *tensor_new(graph *g, int ndim, const int *shape, int with_grad);

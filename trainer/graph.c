@@ -2,6 +2,7 @@
  * reverse scan. */
 #include "engine.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,13 +23,19 @@ void graph_init(graph *g, arena *mem, int record_grad) {
     g->last = NULL;
     g->n_nodes = 0;
     g->record_grad = record_grad;
+    g->with_grad = NULL;
 }
 
 void graph_reset(graph *g) {
     arena_reset(g->mem);
     g->last = NULL;
     g->n_nodes = 0;
+    g->with_grad = NULL;
 }
+
+static int poison_unset_grads;
+
+void graph_poison_unset_grads(int on) { poison_unset_grads = on; }
 
 tensor *tensor_new(graph *g, int ndim, const int *shape, int with_grad) {
     if (ndim < 1 || ndim > TENSOR_MAX_DIMS) engine_fail("tensor_new", "%d dimensions (1..%d allowed)", ndim, TENSOR_MAX_DIMS);
@@ -41,7 +48,17 @@ tensor *tensor_new(graph *g, int ndim, const int *shape, int with_grad) {
         t->n *= (size_t)shape[i];
     }
     t->data = arena_alloc(g->mem, t->n * sizeof(real));
-    t->grad = with_grad ? arena_calloc(g->mem, t->n * sizeof(real)) : NULL;
+    t->grad = NULL;
+    t->grad_unset = 0;
+    t->next_with_grad = NULL;
+    if (with_grad) {
+        t->grad = arena_alloc(g->mem, t->n * sizeof(real));
+        if (poison_unset_grads)
+            for (size_t i = 0; i < t->n; i++) t->grad[i] = (real)NAN;
+        t->grad_unset = 1;
+        t->next_with_grad = g->with_grad;
+        g->with_grad = t;
+    }
     return t;
 }
 
@@ -111,9 +128,29 @@ const int *graph_copy_ints(graph *g, const int *src, size_t n) {
     return dst;
 }
 
+void tensor_grad_ready(tensor *t) {
+    if (t && t->grad && t->grad_unset) {
+        memset(t->grad, 0, t->n * sizeof(real));
+        t->grad_unset = 0;
+    }
+}
+
+real tensor_grad_beta(tensor *t) {
+    if (!t->grad_unset) return 1;
+    t->grad_unset = 0;
+    return 0;
+}
+
 void graph_backward(graph *g, tensor *loss) {
     if (loss->n != 1) engine_fail("graph_backward", "the loss must be a scalar, got %zu values", loss->n);
     if (!loss->grad) engine_fail("graph_backward", "the loss does not depend on anything that needs a gradient");
+    tensor_grad_ready(loss);
     loss->grad[0] += 1;
-    for (node *nd = g->last; nd; nd = nd->prev) nd->backward(nd);
+    for (node *nd = g->last; nd; nd = nd->prev) {
+        tensor_grad_ready(nd->out);                    /* an output nothing used: its gradient is 0 */
+        if (!nd->claims_grads)
+            for (int i = 0; i < 4; i++) tensor_grad_ready(nd->in[i]);
+        nd->backward(nd);
+    }
+    for (tensor *t = g->with_grad; t; t = t->next_with_grad) tensor_grad_ready(t);   /* reached by no node */
 }

@@ -35,11 +35,19 @@ static tensor *new_like(graph *g, const tensor *a, int grad) {
 static void add_backward(node *nd) {
     tensor *a = nd->in[0], *b = nd->in[1], *out = nd->out;
     real sign = nd->rarg[0];
-    if (a->grad)
-        for (size_t i = 0; i < out->n; i++) a->grad[i] += out->grad[i];          /* da = dout */
-    if (b->grad)
-        for (size_t o = 0; o < out->n; o += b->n)                                 /* db = sign * sum over repeats */
-            for (size_t j = 0; j < b->n; j++) b->grad[j] += sign * out->grad[o + j];
+    if (a->grad) {                                                                /* da = dout */
+        if (tensor_grad_beta(a)) for (size_t i = 0; i < out->n; i++) a->grad[i] += out->grad[i];
+        else memcpy(a->grad, out->grad, out->n * sizeof(real));
+    }
+    if (b->grad) {                                                                /* db = sign * sum over repeats */
+        if (b->n == out->n && !tensor_grad_beta(b))
+            for (size_t j = 0; j < b->n; j++) b->grad[j] = sign * out->grad[j];
+        else {
+            tensor_grad_ready(b);
+            for (size_t o = 0; o < out->n; o += b->n)
+                for (size_t j = 0; j < b->n; j++) b->grad[j] += sign * out->grad[o + j];
+        }
+    }
 }
 
 static tensor *add_signed(graph *g, const char *name, tensor *a, tensor *b, real sign) {
@@ -48,7 +56,7 @@ static tensor *add_signed(graph *g, const char *name, tensor *a, tensor *b, real
     for (size_t o = 0; o < out->n; o += b->n)   /* b repeats every b->n elements */
         for (size_t j = 0; j < b->n; j++) out->data[o + j] = a->data[o + j] + sign * b->data[j];
     node *nd = graph_record(g, name, add_backward, out, a, b, NULL, NULL);
-    if (nd) nd->rarg[0] = sign;
+    if (nd) { nd->claims_grads = 1; nd->rarg[0] = sign; }
     return out;
 }
 
@@ -128,7 +136,8 @@ tensor *op_relu(graph *g, tensor *x) {
 static void gelu_backward(node *nd) {
     tensor *x = nd->in[0], *out = nd->out;
     const real *dgelu = nd->saved;
-    for (size_t i = 0; i < out->n; i++) x->grad[i] += out->grad[i] * dgelu[i];
+    if (tensor_grad_beta(x)) for (size_t i = 0; i < out->n; i++) x->grad[i] += out->grad[i] * dgelu[i];
+    else for (size_t i = 0; i < out->n; i++) x->grad[i] = out->grad[i] * dgelu[i];
 }
 
 tensor *op_gelu(graph *g, tensor *x) {
@@ -149,7 +158,7 @@ tensor *op_gelu(graph *g, tensor *x) {
     }
     for (size_t i = 0; i < n; i++) o[i] = x->data[i] * ((real)0.5 * (1 + o[i]));   /* x Phi */
     node *nd = graph_record(g, "gelu", gelu_backward, out, x, NULL, NULL, NULL);
-    if (nd) nd->saved = dgelu;
+    if (nd) { nd->claims_grads = 1; nd->saved = dgelu; }
     return out;
 }
 

@@ -15,15 +15,18 @@ static void matmul_backward(node *nd) {
     int ta = nd->iarg[0], tb = nd->iarg[1], M = nd->iarg[2], N = nd->iarg[3], K = nd->iarg[4];
     int P = nd->iarg[5];                 /* batch count (1 for matmul) */
     size_t sa = (size_t)M * K, sb = (size_t)K * N, so = (size_t)M * N;
+    /* each slice p of a grad is written by one product per operand; when a and
+     * b are one tensor, a's product comes first and b's adds to it */
+    real beta_a = a->grad ? tensor_grad_beta(a) : 1, beta_b = b->grad ? tensor_grad_beta(b) : 1;
     for (int p = 0; p < P; p++) {
         const real *dC = out->grad + p * so;
         if (a->grad) { /* dA = dC op(B)^T, stored in A's layout */
-            if (!ta) blas_gemm(0, !tb, M, K, N, 1, dC, b->data + p * sb, 1, a->grad + p * sa);
-            else     blas_gemm(tb, 1, K, M, N, 1, b->data + p * sb, dC, 1, a->grad + p * sa);
+            if (!ta) blas_gemm(0, !tb, M, K, N, 1, dC, b->data + p * sb, beta_a, a->grad + p * sa);
+            else     blas_gemm(tb, 1, K, M, N, 1, b->data + p * sb, dC, beta_a, a->grad + p * sa);
         }
         if (b->grad) { /* dB = op(A)^T dC, stored in B's layout */
-            if (!tb) blas_gemm(!ta, 0, K, N, M, 1, a->data + p * sa, dC, 1, b->grad + p * sb);
-            else     blas_gemm(1, ta, N, K, M, 1, dC, a->data + p * sa, 1, b->grad + p * sb);
+            if (!tb) blas_gemm(!ta, 0, K, N, M, 1, a->data + p * sa, dC, beta_b, b->grad + p * sb);
+            else     blas_gemm(1, ta, N, K, M, 1, dC, a->data + p * sa, beta_b, b->grad + p * sb);
         }
     }
 }
@@ -41,6 +44,7 @@ static tensor *matmul_batched(graph *g, const char *name, tensor *a, tensor *b, 
         blas_gemm(ta, tb, M, N, Ka, 1, a->data + p * sa, b->data + p * sb, 0, out->data + p * so);
     node *nd = graph_record(g, name, matmul_backward, out, a, b, NULL, NULL);
     if (nd) {
+        nd->claims_grads = 1;
         nd->iarg[0] = ta; nd->iarg[1] = tb; nd->iarg[2] = M; nd->iarg[3] = N; nd->iarg[4] = Ka; nd->iarg[5] = P;
     }
     return out;
@@ -66,11 +70,13 @@ tensor *op_bmm(graph *g, tensor *a, tensor *b, int trans_a, int trans_b) {
 static void linear_backward(node *nd) {
     tensor *x = nd->in[0], *w = nd->in[1], *bias = nd->in[2], *y = nd->out;
     int N = nd->iarg[0], C = nd->iarg[1], F = nd->iarg[2];
-    if (bias && bias->grad)                                             /* db = sum over rows of dy */
+    if (bias && bias->grad) {                                           /* db = sum over rows of dy */
+        tensor_grad_ready(bias);
         for (size_t i = 0; i < (size_t)N; i++)
             for (int j = 0; j < F; j++) bias->grad[j] += y->grad[i * F + j];
-    if (x->grad) blas_gemm(0, 1, N, C, F, 1, y->grad, w->data, 1, x->grad);   /* dx = dy w^T */
-    if (w->grad) blas_gemm(1, 0, C, F, N, 1, x->data, y->grad, 1, w->grad);   /* dw = x^T dy */
+    }
+    if (x->grad) blas_gemm(0, 1, N, C, F, 1, y->grad, w->data, tensor_grad_beta(x), x->grad);   /* dx = dy w^T */
+    if (w->grad) blas_gemm(1, 0, C, F, N, 1, x->data, y->grad, tensor_grad_beta(w), w->grad);   /* dw = x^T dy */
 }
 
 tensor *op_linear(graph *g, tensor *x, tensor *w, tensor *bias) {
@@ -86,7 +92,7 @@ tensor *op_linear(graph *g, tensor *x, tensor *w, tensor *bias) {
         for (size_t i = 0; i < (size_t)N; i++) memcpy(y->data + i * F, bias->data, (size_t)F * sizeof(real));
     blas_gemm(0, 0, N, F, C, 1, x->data, w->data, bias ? 1 : 0, y->data);          /* y = x w (+ bias) */
     node *nd = graph_record(g, "linear", linear_backward, y, x, w, bias, NULL);
-    if (nd) { nd->iarg[0] = N; nd->iarg[1] = C; nd->iarg[2] = F; }
+    if (nd) { nd->claims_grads = 1; nd->iarg[0] = N; nd->iarg[1] = C; nd->iarg[2] = F; }
     return y;
 }
 
@@ -115,6 +121,7 @@ tensor *op_embedding(graph *g, tensor *table, const int *ids, int n) {
 
 /* ---- reshape: a view; gradients flow through the shared grad buffer */
 tensor *op_reshape(graph *g, tensor *a, int ndim, const int *shape) {
+    tensor_grad_ready(a);   /* two tensors share the grad memory; neither may zero it later */
     tensor *t = arena_alloc(g->mem, sizeof *t);
     *t = tensor_view(a->data, a->grad, ndim, shape);
     if (t->n != a->n) {
@@ -141,7 +148,8 @@ static void permute_heads(const real *src, real *dst, int B, int T, int H, int D
 
 static void heads_backward(node *nd) {
     int B = nd->iarg[0], T = nd->iarg[1], H = nd->iarg[2], D = nd->iarg[3], split = nd->iarg[4];
-    permute_heads(nd->out->grad, nd->in[0]->grad, B, T, H, D, !split, 1);   /* the inverse permutation */
+    permute_heads(nd->out->grad, nd->in[0]->grad, B, T, H, D, !split,
+                  tensor_grad_beta(nd->in[0]) != 0);                   /* the inverse permutation */
 }
 
 static tensor *heads_permute(graph *g, const char *name, tensor *x, int heads, int split) {
@@ -158,7 +166,7 @@ static tensor *heads_permute(graph *g, const char *name, tensor *x, int heads, i
                         : tensor_new3(g, B, T, H * D, graph_needs_grad(g, x, NULL, NULL, NULL));
     permute_heads(x->data, out->data, B, T, H, D, split, 0);
     node *nd = graph_record(g, name, heads_backward, out, x, NULL, NULL, NULL);
-    if (nd) { nd->iarg[0] = B; nd->iarg[1] = T; nd->iarg[2] = H; nd->iarg[3] = D; nd->iarg[4] = split; }
+    if (nd) { nd->claims_grads = 1; nd->iarg[0] = B; nd->iarg[1] = T; nd->iarg[2] = H; nd->iarg[3] = D; nd->iarg[4] = split; }
     return out;
 }
 

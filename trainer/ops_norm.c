@@ -38,6 +38,9 @@ static void layernorm_backward(node *nd) {
     double *xhat = (double *)(rstd + N), *dxhat = xhat + C;       /* (C) scratch rows */
     const real *restrict gam = gamma->data;
     real *restrict ggrad = gamma->grad, *restrict bgrad = beta ? beta->grad : NULL;
+    tensor_grad_ready(gamma);                                     /* sums over rows */
+    tensor_grad_ready(beta);
+    const int assign = x->grad && !tensor_grad_beta(x);          /* dx row by row, each once */
     for (size_t r = 0; r < N; r++) {
         const real *restrict xr = x->data + r * C, *restrict dy = out->grad + r * C;
         const real m = mu[r], rs = rstd[r];
@@ -50,7 +53,8 @@ static void layernorm_backward(node *nd) {
         if (!x->grad) continue;
         double a = sum4(dxhat, C) / C, b = dot4(dxhat, xhat, C) / C;
         real *restrict dx = x->grad + r * C;
-        for (int c = 0; c < C; c++) dx[c] += (real)(rs * (dxhat[c] - a - xhat[c] * b));   /* xhat = (x - mu) rstd */
+        if (assign) for (int c = 0; c < C; c++) dx[c] = (real)(rs * (dxhat[c] - a - xhat[c] * b));   /* xhat = (x - mu) rstd */
+        else for (int c = 0; c < C; c++) dx[c] += (real)(rs * (dxhat[c] - a - xhat[c] * b));
     }
 }
 
@@ -79,7 +83,7 @@ tensor *op_layernorm(graph *g, tensor *x, tensor *gamma, tensor *beta, real eps)
         else for (c = 0; c < C; c++) y[c] = (xr[c] - m) * rs * gam[c];
     }
     node *nd = graph_record(g, "layernorm", layernorm_backward, out, x, gamma, beta, NULL);
-    if (nd) nd->saved = saved;
+    if (nd) { nd->claims_grads = 1; nd->saved = saved; }
     return out;
 }
 
