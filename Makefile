@@ -34,7 +34,8 @@ else
   OPT     := -O3
   LDFLAGS :=
 endif
-CFLAGS   := -std=c11 -g $(OPT) -Wall -Wextra -Werror -D_DEFAULT_SOURCE $(PREC_FLAGS) \
+# -fno-math-errno: sqrt and friends need not set errno (nothing reads it), so loops that call them vectorise
+CFLAGS   := -std=c11 -g $(OPT) -fno-math-errno -Wall -Wextra -Werror -D_DEFAULT_SOURCE $(PREC_FLAGS) \
             -DPOSPROBE_BLAS_NAME='"$(BLAS)"' $(BLAS_DEFS) -Itrainer -Iencodings -Iprobes -MMD -MP
 LDLIBS   := -lgsl $(BLAS_LIBS) -lcsv -lmvec -lm
 RUN_ENV  := OPENBLAS_NUM_THREADS=1

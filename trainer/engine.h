@@ -29,6 +29,7 @@ typedef double real;
 #define REAL_NAME "double"
 #define real_exp exp
 #define real_erf erf
+#define real_sqrt sqrt
 #else
 typedef float real;
 #define REAL_NAME "float"
@@ -36,6 +37,7 @@ typedef float real;
  * several times more and the float build does not need them */
 #define real_exp expf
 #define real_erf erff
+#define real_sqrt sqrtf
 #endif
 
 #ifndef POSPROBE_BLAS_NAME

@@ -3,39 +3,16 @@
 
 #include <math.h>
 
-/* sum_c x[c] and sum_c x[c] y[c] over double rows, four partial sums (see
- * sum_real_d in engine.h). */
-static double sum4(const double *x, int n) {
-    double s[4] = {0, 0, 0, 0};
-    int j = 0;
-    for (; j + 4 <= n; j += 4) { s[0] += x[j]; s[1] += x[j + 1]; s[2] += x[j + 2]; s[3] += x[j + 3]; }
-    for (; j < n; j++) s[0] += x[j];
-    return (s[0] + s[1]) + (s[2] + s[3]);
-}
-
-static double dot4(const double *x, const double *y, int n) {
-    double s[4] = {0, 0, 0, 0};
-    int j = 0;
-    for (; j + 4 <= n; j += 4) {
-        s[0] += x[j] * y[j];
-        s[1] += x[j + 1] * y[j + 1];
-        s[2] += x[j + 2] * y[j + 2];
-        s[3] += x[j + 3] * y[j + 3];
-    }
-    for (; j < n; j++) s[0] += x[j] * y[j];
-    return (s[0] + s[1]) + (s[2] + s[3]);
-}
-
 /* ---- layernorm: y = (x - mu) * rstd * gamma + beta, per row of C values.
- * saved: mu (N), rstd (N), then two (C) double scratch rows for backward
- * (2N reals are a multiple of 8 bytes, so the doubles are aligned). Each row
- * is done in separate passes, so every pass is a loop the compiler vectorises. */
+ * saved: mu (N), rstd (N), then two (C) scratch rows for backward. Rows are
+ * done in the working precision with sums in double (sum_real_d,
+ * dot_real_d), each in its own pass, so every pass is a loop that vectorises. */
 static void layernorm_backward(node *nd) {
     tensor *x = nd->in[0], *gamma = nd->in[1], *beta = nd->in[2], *out = nd->out;
     int C = x->shape[x->ndim - 1];
     size_t N = x->n / (size_t)C;
     const real *mu = nd->saved, *rstd = mu + N;
-    double *xhat = (double *)(rstd + N), *dxhat = xhat + C;       /* (C) scratch rows */
+    real *restrict xhat = (real *)(rstd + N), *restrict dxhat = xhat + C;   /* (C) scratch rows */
     const real *restrict gam = gamma->data;
     real *restrict ggrad = gamma->grad, *restrict bgrad = beta ? beta->grad : NULL;
     tensor_grad_ready(gamma);                                     /* sums over rows */
@@ -48,13 +25,13 @@ static void layernorm_backward(node *nd) {
             xhat[c] = (xr[c] - m) * rs;
             dxhat[c] = dy[c] * gam[c];                            /* y = xhat * gamma + beta */
         }
-        if (ggrad) for (int c = 0; c < C; c++) ggrad[c] += (real)(dy[c] * xhat[c]);
+        if (ggrad) for (int c = 0; c < C; c++) ggrad[c] += dy[c] * xhat[c];
         if (bgrad) for (int c = 0; c < C; c++) bgrad[c] += dy[c];
         if (!x->grad) continue;
-        double a = sum4(dxhat, C) / C, b = dot4(dxhat, xhat, C) / C;
+        const real a = (real)(sum_real_d(dxhat, C) / C), b = (real)(dot_real_d(dxhat, xhat, C) / C);
         real *restrict dx = x->grad + r * C;
-        if (assign) for (int c = 0; c < C; c++) dx[c] = (real)(rs * (dxhat[c] - a - xhat[c] * b));   /* xhat = (x - mu) rstd */
-        else for (int c = 0; c < C; c++) dx[c] += (real)(rs * (dxhat[c] - a - xhat[c] * b));
+        if (assign) for (int c = 0; c < C; c++) dx[c] = rs * (dxhat[c] - a - xhat[c] * b);   /* xhat = (x - mu) rstd */
+        else for (int c = 0; c < C; c++) dx[c] += rs * (dxhat[c] - a - xhat[c] * b);
     }
 }
 
@@ -65,22 +42,18 @@ tensor *op_layernorm(graph *g, tensor *x, tensor *gamma, tensor *beta, real eps)
     size_t N = x->n / (size_t)C;
     int grad = graph_needs_grad(g, x, gamma, beta, NULL);
     tensor *out = tensor_new(g, x->ndim, x->shape, grad);
-    real *saved = arena_alloc(g->mem, 2 * N * sizeof(real) + (grad ? 2 * (size_t)C * sizeof(double) : 0));
+    real *saved = arena_alloc(g->mem, (2 * N + (grad ? 2 * (size_t)C : 0)) * sizeof(real));
     const real *restrict gam = gamma->data, *restrict bet = beta ? beta->data : NULL;
     for (size_t r = 0; r < N; r++) {
         const real *restrict xr = x->data + r * C;
-        double mean = sum_real_d(xr, C) / C, v[4] = {0, 0, 0, 0};
-        int c = 0;
-        for (; c + 4 <= C; c += 4)
-            for (int k = 0; k < 4; k++) v[k] += (xr[c + k] - mean) * (xr[c + k] - mean);
-        for (; c < C; c++) v[0] += (xr[c] - mean) * (xr[c] - mean);
-        double var = ((v[0] + v[1]) + (v[2] + v[3])) / C;
-        saved[r] = (real)mean;
-        saved[N + r] = (real)(1 / sqrt(var + eps));
-        const real m = saved[r], rs = saved[N + r];
         real *restrict y = out->data + r * C;
-        if (bet) for (c = 0; c < C; c++) y[c] = (xr[c] - m) * rs * gam[c] + bet[c];
-        else for (c = 0; c < C; c++) y[c] = (xr[c] - m) * rs * gam[c];
+        const real m = (real)(sum_real_d(xr, C) / C);
+        for (int c = 0; c < C; c++) y[c] = xr[c] - m;             /* y holds x - mu until the last pass */
+        const real rs = (real)(1 / sqrt(dot_real_d(y, y, C) / C + eps));
+        saved[r] = m;
+        saved[N + r] = rs;
+        if (bet) for (int c = 0; c < C; c++) y[c] = y[c] * rs * gam[c] + bet[c];
+        else for (int c = 0; c < C; c++) y[c] = y[c] * rs * gam[c];
     }
     node *nd = graph_record(g, "layernorm", layernorm_backward, out, x, gamma, beta, NULL);
     if (nd) { nd->claims_grads = 1; nd->saved = saved; }

@@ -218,26 +218,25 @@ static double lr_at(const run_config *c, int step) {
     return c->lr;
 }
 
-static double grad_norm(const param_store *ps) {
-    double s = 0;
-    for (size_t i = 0; i < ps->n; i++) s += (double)ps->grad[i] * ps->grad[i];
-    return sqrt(s);
-}
+static double grad_norm(const param_store *ps) { return sqrt(dot_real_d(ps->grad, ps->grad, (int)ps->n)); }
 
-/* AdamW with bias correction; decoupled weight decay on matrices only. */
+/* AdamW with bias correction; decoupled weight decay on matrices only.
+ * w -= lr wd w + lr (m / c1) / (sqrt(v / c2) + eps), in the working precision
+ * (as PyTorch does) with the step's constants folded, so the loop vectorises. */
 static void adamw_step(param_store *ps, const run_config *c, double lr, int t, double grad_scale) {
-    double b1 = c->beta1, b2 = c->beta2;
-    double c1 = 1 - pow(b1, t), c2 = 1 - pow(b2, t);
+    const double c1 = 1 - pow(c->beta1, t), c2 = 1 - pow(c->beta2, t);
+    const real b1 = (real)c->beta1, b2 = (real)c->beta2, gs = (real)grad_scale, eps = (real)c->eps;
+    const real step = (real)(lr / c1), rsqrt_c2 = (real)(1 / sqrt(c2));
     for (int e = 0; e < ps->n_entries; e++) {
         const param_entry *pe = &ps->entries[e];
-        double decay = pe->decay ? lr * c->wd : 0;
-        for (size_t i = pe->offset; i < pe->offset + pe->t->n; i++) {
-            double gr = ps->grad[i] * grad_scale;
-            double mi = b1 * ps->m[i] + (1 - b1) * gr;
-            double vi = b2 * ps->v[i] + (1 - b2) * gr * gr;
-            ps->m[i] = (real)mi;
-            ps->v[i] = (real)vi;
-            ps->data[i] = (real)(ps->data[i] - decay * ps->data[i] - lr * (mi / c1) / (sqrt(vi / c2) + c->eps));
+        const real keep = (real)(1 - (pe->decay ? lr * c->wd : 0));
+        real *restrict w = ps->data + pe->offset, *restrict m = ps->m + pe->offset, *restrict v = ps->v + pe->offset;
+        const real *restrict gr = ps->grad + pe->offset;
+        for (size_t i = 0; i < pe->t->n; i++) {
+            real gi = gr[i] * gs;
+            m[i] = b1 * m[i] + (1 - b1) * gi;
+            v[i] = b2 * v[i] + (1 - b2) * gi * gi;
+            w[i] = keep * w[i] - step * m[i] / (real_sqrt(v[i]) * rsqrt_c2 + eps);
         }
     }
 }
