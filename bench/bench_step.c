@@ -132,7 +132,7 @@ static double time_attention(const shape *s, int reps) {
     size_t n = (size_t)P * s->T * D;
     tensor q = tensor_view(buf, buf + 3 * n, 3, shp), k = tensor_view(buf + n, buf + 4 * n, 3, shp),
            v = tensor_view(buf + 2 * n, buf + 5 * n, 3, shp);
-    attn_opts o = {(real)(1 / sqrt(D)), MASK_BIDIR, NORM_SOFTMAX, s->T, s->H};
+    attn_opts o = {(real)(1 / sqrt(D)), MASK_BIDIR, NORM_SOFTMAX, s->T, s->H, 0};
     double *t = malloc(sizeof(double) * (size_t)reps), med, p10, p90;
     for (int i = -2; i < reps; i++) {
         double t0 = now_s();

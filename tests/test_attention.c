@@ -76,7 +76,7 @@ static void check_all_norms(int T, int S, int bias_per_batch) {
             tensor *x[4] = {pt_new3(P, T, D, 1), pt_new3(P, S, D, 1), pt_new3(P, S, 2, 1),
                             pt_new3(bias_per_batch ? P : H, T, S, 1)};
             fill_inputs(x, 100 + (unsigned long)(norm * 7 + mask));
-            attn_ctx c = {{(real)(1 / sqrt(D)), (attn_mask)mask, (attn_norm)norm, 4, H}, 1};
+            attn_ctx c = {{(real)(1 / sqrt(D)), (attn_mask)mask, (attn_norm)norm, 4, H, 0}, 1};
             char what[96];
             snprintf(what, sizeof what, "attention %s %s T=%d S=%d", attn_norm_name(norm), attn_mask_name(mask), T, S);
             assert_gradcheck(what, gradcheck(b_attention, x, 4, &c, 3));
@@ -93,38 +93,79 @@ static void test_attention_gradients(void **state) {
     check_all_norms(2, 5, 1);
 }
 
-/* Fused and composed agree in value and in every input gradient. */
-static void test_attention_matches_composition(void **state) {
-    (void)state;
-    const int P = 4, T = 6, S = 6, D = 4;
+/* Two builds of one function agree in the loss and in every input gradient. */
+static void assert_same_loss_and_grads(const char *what, gc_build_fn f1, gc_build_fn f2, tensor **x, int n, void *ctx) {
 #ifdef POSPROBE_DOUBLE
     const double tol = 1e-10;
 #else
     const double tol = 2e-4;
 #endif
+    real *g1[4];
+    double L1 = gc_loss_and_grad(f1, x, n, ctx, 9);
+    for (int i = 0; i < n; i++) {
+        g1[i] = malloc(x[i]->n * sizeof(real));
+        memcpy(g1[i], x[i]->grad, x[i]->n * sizeof(real));
+    }
+    double L2 = gc_loss_and_grad(f2, x, n, ctx, 9);
+    if (fabs(L1 - L2) > tol * fmax(1, fabs(L2))) fail_msg("%s: loss %.12g against %.12g", what, L1, L2);
+    for (int i = 0; i < n; i++) {
+        for (size_t e = 0; e < x[i]->n; e++)
+            if (fabs(g1[i][e] - x[i]->grad[e]) > tol * fmax(1, fabs(x[i]->grad[e])))
+                fail_msg("%s: input %d element %zu: grad %.12g against %.12g", what, i, e, (double)g1[i][e],
+                         (double)x[i]->grad[e]);
+        free(g1[i]);
+    }
+}
+
+/* Fused and composed agree in value and in every input gradient. */
+static void test_attention_matches_composition(void **state) {
+    (void)state;
+    const int P = 4, T = 6, S = 6, D = 4;
     for (int mask = 0; mask < 2; mask++)
         for (int norm = 0; norm < NORM_COUNT; norm++) {
             tensor *x[4] = {pt_new3(P, T, D, 1), pt_new3(P, S, D, 1), pt_new3(P, S, 3, 1), pt_new3(P, T, S, 1)};
             fill_inputs(x, 200 + (unsigned long)norm);
-            attn_ctx c = {{(real)0.5, (attn_mask)mask, (attn_norm)norm, 3, 2}, 1};
-            real *g_fused[4];
-            double Lf = gc_loss_and_grad(b_attention, x, 4, &c, 9);
-            for (int i = 0; i < 4; i++) {
-                g_fused[i] = malloc(x[i]->n * sizeof(real));
-                memcpy(g_fused[i], x[i]->grad, x[i]->n * sizeof(real));
-            }
-            double Lc = gc_loss_and_grad(b_composed, x, 4, &c, 9);
-            if (fabs(Lf - Lc) > tol * fmax(1, fabs(Lc)))
-                fail_msg("%s %s: fused loss %.12g, composed %.12g", attn_norm_name(norm), attn_mask_name(mask), Lf, Lc);
-            for (int i = 0; i < 4; i++) {
-                for (size_t e = 0; e < x[i]->n; e++)
-                    if (fabs(g_fused[i][e] - x[i]->grad[e]) > tol * fmax(1, fabs(x[i]->grad[e])))
-                        fail_msg("%s %s: input %d element %zu: fused grad %.12g, composed %.12g", attn_norm_name(norm),
-                                 attn_mask_name(mask), i, e, (double)g_fused[i][e], (double)x[i]->grad[e]);
-                free(g_fused[i]);
-                pt_free(x[i]);
-            }
+            attn_ctx c = {{(real)0.5, (attn_mask)mask, (attn_norm)norm, 3, 2, 0}, 1};
+            char what[96];
+            snprintf(what, sizeof what, "fused against composed, %s %s", attn_norm_name(norm), attn_mask_name(mask));
+            assert_same_loss_and_grads(what, b_attention, b_composed, x, 4, &c);
+            for (int i = 0; i < 4; i++) pt_free(x[i]);
         }
+}
+
+/* Merged heads (attn_opts.merged): q, k, v (B, T, H*D) as a linear layer
+ * writes them. Against finite differences, and against split_heads ->
+ * attention -> merge_heads. */
+static tensor *b_attention_split(graph *g, tensor **x, void *c) {
+    attn_ctx a = *(attn_ctx *)c;
+    int H = a.o.heads;
+    a.o.merged = 0;
+    tensor *out = op_attention(g, op_split_heads(g, x[0], H), op_split_heads(g, x[1], H), op_split_heads(g, x[2], H),
+                               a.with_bias ? x[3] : NULL, &a.o);
+    return op_merge_heads(g, out, H);
+}
+
+static void test_attention_merged_heads(void **state) {
+    (void)state;
+    const int B = 2, H = 2, D = 3, Dv = 2;
+    const int TS[3][2] = {{5, 5}, {1, 1}, {2, 5}};
+    for (int shape = 0; shape < 3; shape++)
+        for (int mask = 0; mask < 2; mask++)
+            for (int norm = 0; norm < NORM_COUNT; norm++) {
+                int T = TS[shape][0], S = TS[shape][1];
+                if (mask == MASK_BIDIR && T != S) continue;
+                tensor *x[4] = {pt_new3(B, T, H * D, 1), pt_new3(B, S, H * D, 1), pt_new3(B, S, H * Dv, 1),
+                                pt_new3(H, T, S, 1)};
+                fill_inputs(x, 300 + (unsigned long)(norm * 7 + mask));
+                attn_ctx c = {{(real)(1 / sqrt(D)), (attn_mask)mask, (attn_norm)norm, 4, H, 1}, 1};
+                char what[96];
+                snprintf(what, sizeof what, "merged heads %s %s T=%d S=%d", attn_norm_name(norm), attn_mask_name(mask), T, S);
+                assert_gradcheck(what, gradcheck(b_attention, x, 4, &c, 3));
+                assert_same_loss_and_grads(what, b_attention, b_attention_split, x, 4, &c);
+                c.with_bias = 0;
+                assert_same_loss_and_grads(what, b_attention, b_attention_split, x, 3, &c);
+                for (int i = 0; i < 4; i++) pt_free(x[i]);
+            }
 }
 
 /* The 9105 argument in its smallest form: identical values, any logits.
@@ -143,7 +184,7 @@ static void test_constant_values_row_sums(void **state) {
     /* SEEDS.md section 6: row sums for b_ij = -0.5 |i - j|, n = 8 */
     const double l2[8] = {1.984, 2.200, 2.349, 2.422, 2.422, 2.349, 2.200, 1.984};
     const double nd[8] = {2.495, 3.071, 3.389, 3.530, 3.530, 3.389, 3.071, 2.495};
-    attn_opts o = {1, MASK_BIDIR, NORM_SOFTMAX, 2, 1};
+    attn_opts o = {1, MASK_BIDIR, NORM_SOFTMAX, 2, 1, 0};
     tensor *out = op_attention(&g, q, k, v, bias, &o);
     for (int i = 0; i < T; i++) assert_true(fabs(out->data[i] - 1) < 1e-6);
     o.norm = NORM_L2;
@@ -158,6 +199,7 @@ static void test_constant_values_row_sums(void **state) {
 static const struct CMUnitTest TESTS[] = {
     cmocka_unit_test(test_attention_gradients),
     cmocka_unit_test(test_attention_matches_composition),
+    cmocka_unit_test(test_attention_merged_heads),
     cmocka_unit_test(test_constant_values_row_sums),
 };
 const test_group test_group_attention = {"attention", TESTS, sizeof TESTS / sizeof *TESTS};

@@ -41,6 +41,17 @@ static int visible_keys(attn_mask mask, int i, int T, int S) {
     return n < 0 ? 0 : (n > S ? S : n);
 }
 
+/* Head p = (b, h) of q, k or v: where its (T, D) matrix starts and its row
+ * stride, x's last dimension either way. (B*H, T, D) holds heads one after
+ * another; merged (B, T, H*D) holds them side by side in every row. */
+typedef struct { int merged, H; } head_layout;
+
+static size_t head_offset(const tensor *x, int p, head_layout L) {
+    if (!L.merged) return (size_t)p * x->shape[1] * x->shape[2];
+    int b = p / L.H, h = p % L.H;
+    return (size_t)b * x->shape[1] * x->shape[2] + (size_t)h * (x->shape[2] / L.H);
+}
+
 static double sigmoid(double v) { return v >= 0 ? 1 / (1 + exp(-v)) : exp(v) / (1 + exp(v)); }
 
 /* One row: scores b (n visible of S) -> a. *stat keeps what backward needs
@@ -129,16 +140,18 @@ static void normalize_row_backward(attn_norm norm, const real *b, const real *a,
 /* saved: scores b (P, T, S) then one stat per row (P, T). */
 static void attn_probs_backward(node *nd) {
     tensor *q = nd->in[0], *k = nd->in[1], *bias = nd->in[2], *A = nd->out;
-    int P = q->shape[0], T = q->shape[1], D = q->shape[2], S = k->shape[1];
+    int P = A->shape[0], T = A->shape[1], S = A->shape[2];
     attn_norm norm = (attn_norm)nd->iarg[0];
     attn_mask mask = (attn_mask)nd->iarg[1];
     int bias_lead = nd->iarg[2];
+    head_layout L = {nd->iarg[3], nd->iarg[4]};
+    int D = L.merged ? q->shape[2] / L.H : q->shape[2], ldq = q->shape[2], ldk = k->shape[2];
     real scale = nd->rarg[0];
     const real *scores = nd->saved, *stat = scores + (size_t)P * T * S;
     real *dB = nd->saved ? (real *)(stat + (size_t)P * T) : NULL;       /* (T, S) scratch */
     size_t ts = (size_t)T * S;
     tensor_grad_ready(bias);                                           /* per-head biases sum over the batch */
-    /* one product per slice p of each; when q and k are one tensor, dq comes first and dk adds to it */
+    /* one product per head p of each; when q and k are one tensor, dq comes first and dk adds to it */
     real beta_q = q->grad ? tensor_grad_beta(q) : 1, beta_k = k->grad ? tensor_grad_beta(k) : 1;
     for (int p = 0; p < P; p++) {
         for (int i = 0; i < T; i++) {
@@ -150,22 +163,25 @@ static void attn_probs_backward(node *nd) {
             real *gb = bias->grad + (size_t)(p % bias_lead) * ts;
             for (size_t x = 0; x < ts; x++) gb[x] += dB[x];
         }
-        if (q->grad) blas_gemm(0, 0, T, D, S, scale, dB, k->data + (size_t)p * S * D, beta_q,
-                               q->grad + (size_t)p * T * D);          /* dq = scale dB k */
-        if (k->grad) blas_gemm(1, 0, S, D, T, scale, dB, q->data + (size_t)p * T * D, beta_k,
-                               k->grad + (size_t)p * S * D);          /* dk = scale dB^T q */
+        size_t oq = head_offset(q, p, L), ok = head_offset(k, p, L);
+        if (q->grad) blas_gemm_ld(0, 0, T, D, S, scale, dB, S, k->data + ok, ldk, beta_q, q->grad + oq, ldq);  /* dq = scale dB k */
+        if (k->grad) blas_gemm_ld(1, 0, S, D, T, scale, dB, S, q->data + oq, ldq, beta_k, k->grad + ok, ldk);  /* dk = scale dB^T q */
     }
 }
 
 tensor *op_attn_probs(graph *g, tensor *q, tensor *k, tensor *bias, const attn_opts *o) {
     char s1[64], s2[64];
+    head_layout L = {o->merged, o->heads};
     if (q->ndim != 3 || k->ndim != 3 || q->shape[0] != k->shape[0] || q->shape[2] != k->shape[2])
         engine_fail("attention", "q %s and k %s must be (P, T, D) and (P, S, D)", tensor_shape_str(q, s1, sizeof s1),
                     tensor_shape_str(k, s2, sizeof s2));
+    if (L.merged && (L.H <= 0 || q->shape[2] % L.H))
+        engine_fail("attention", "merged heads: width %d must be a multiple of heads %d", q->shape[2], L.H);
     if (o->norm < 0 || o->norm >= NORM_COUNT) engine_fail("attention", "unknown normalizer %d", (int)o->norm);
     if (o->norm == NORM_LOGSCALED && o->n_train < 2)
         engine_fail("attention", "logscaled needs a training length >= 2, got %d", o->n_train);
-    int P = q->shape[0], T = q->shape[1], D = q->shape[2], S = k->shape[1];
+    int P = L.merged ? q->shape[0] * L.H : q->shape[0], T = q->shape[1], S = k->shape[1];
+    int D = L.merged ? q->shape[2] / L.H : q->shape[2], ld = q->shape[2];
     int bias_lead = 1;
     if (bias) {
         bias_lead = bias->shape[0];
@@ -183,8 +199,8 @@ tensor *op_attn_probs(graph *g, tensor *q, tensor *k, tensor *bias, const attn_o
     for (int p = 0; p < P; p++) {
         real *sc = scores + (size_t)p * ts;
         if (bias) memcpy(sc, bias->data + (size_t)(p % bias_lead) * ts, ts * sizeof(real));
-        blas_gemm(0, 1, T, S, D, o->scale, q->data + (size_t)p * T * D, k->data + (size_t)p * S * D, bias ? 1 : 0,
-                  sc);                                                  /* b = scale q k^T (+ bias) */
+        blas_gemm_ld(0, 1, T, S, D, o->scale, q->data + head_offset(q, p, L), ld, k->data + head_offset(k, p, L), ld,
+                     bias ? 1 : 0, sc, S);                              /* b = scale q k^T (+ bias) */
         for (int i = 0; i < T; i++) {
             stat[(size_t)p * T + i] = 1;
             normalize_row(o->norm, sc + (size_t)i * S, A->data + (size_t)p * ts + (size_t)i * S,
@@ -197,12 +213,47 @@ tensor *op_attn_probs(graph *g, tensor *q, tensor *k, tensor *bias, const attn_o
         nd->iarg[0] = (int)o->norm;
         nd->iarg[1] = (int)o->mask;
         nd->iarg[2] = bias_lead;
+        nd->iarg[3] = L.merged;
+        nd->iarg[4] = L.H;
         nd->rarg[0] = o->scale;
         nd->saved = scores;
     }
     return A;
 }
 
+/* ---- A V per head; v and the output in v's head layout */
+static void attn_values_backward(node *nd) {
+    tensor *A = nd->in[0], *v = nd->in[1], *out = nd->out;
+    head_layout L = {nd->iarg[0], nd->iarg[1]};
+    int P = A->shape[0], T = A->shape[1], S = A->shape[2];
+    int Dv = L.merged ? v->shape[2] / L.H : v->shape[2], ld = v->shape[2];
+    real beta_a = A->grad ? tensor_grad_beta(A) : 1, beta_v = v->grad ? tensor_grad_beta(v) : 1;
+    for (int p = 0; p < P; p++) {
+        const real *dO = out->grad + head_offset(out, p, L);
+        size_t ov = head_offset(v, p, L), oa = (size_t)p * T * S;
+        if (A->grad) blas_gemm_ld(0, 1, T, S, Dv, 1, dO, ld, v->data + ov, ld, beta_a, A->grad + oa, S);  /* dA = dO v^T */
+        if (v->grad) blas_gemm_ld(1, 0, S, Dv, T, 1, A->data + oa, S, dO, ld, beta_v, v->grad + ov, ld);  /* dv = A^T dO */
+    }
+}
+
+tensor *op_attn_values(graph *g, tensor *A, tensor *v, const attn_opts *o) {
+    char s1[64], s2[64];
+    head_layout L = {o->merged, o->heads};
+    int P = A->ndim == 3 ? A->shape[0] : -1;
+    if (A->ndim != 3 || v->ndim != 3 || v->shape[1] != A->shape[2] || (L.merged && (L.H <= 0 || v->shape[2] % L.H)) ||
+        (L.merged ? v->shape[0] * L.H : v->shape[0]) != P)
+        engine_fail("attention", "A %s and v %s must be (P, T, S) and (P, S, Dv), or (B, S, H*Dv) with merged heads",
+                    tensor_shape_str(A, s1, sizeof s1), tensor_shape_str(v, s2, sizeof s2));
+    int T = A->shape[1], S = A->shape[2], ld = v->shape[2], Dv = L.merged ? ld / L.H : ld;
+    tensor *out = tensor_new3(g, v->shape[0], T, ld, graph_needs_grad(g, A, v, NULL, NULL));
+    for (int p = 0; p < P; p++)                                         /* out = A v */
+        blas_gemm_ld(0, 0, T, Dv, S, 1, A->data + (size_t)p * T * S, S, v->data + head_offset(v, p, L), ld, 0,
+                     out->data + head_offset(out, p, L), ld);
+    node *nd = graph_record(g, "attn_values", attn_values_backward, out, A, v, NULL, NULL);
+    if (nd) { nd->claims_grads = 1; nd->iarg[0] = L.merged; nd->iarg[1] = L.H; }
+    return out;
+}
+
 tensor *op_attention(graph *g, tensor *q, tensor *k, tensor *v, tensor *bias, const attn_opts *o) {
-    return op_bmm(g, op_attn_probs(g, q, k, bias, o), v, 0, 0);   /* (P, T, S) x (P, S, Dv) */
+    return op_attn_values(g, op_attn_probs(g, q, k, bias, o), v, o);
 }

@@ -48,24 +48,30 @@ const char *blas_kernel_for_cpu(void) { return NULL; }
 void blas_choose_kernel(char **argv) { (void)argv; }
 #endif
 
-void blas_gemm(int trans_a, int trans_b, int M, int N, int K, real alpha,
-               const real *A, const real *B, real beta, real *C) {
+void blas_gemm_ld(int trans_a, int trans_b, int M, int N, int K, real alpha, const real *A, int lda,
+                  const real *B, int ldb, real beta, real *C, int ldc) {
     if (M == 0 || N == 0) return;
     if (K == 0) { /* GSL views cannot be empty: op(A) op(B) is the zero matrix */
-        for (size_t i = 0; i < (size_t)M * (size_t)N; i++) C[i] = beta == 0 ? 0 : beta * C[i];
+        for (int i = 0; i < M; i++)
+            for (int j = 0; j < N; j++) C[(size_t)i * ldc + j] = beta == 0 ? 0 : beta * C[(size_t)i * ldc + j];
         return;
     }
     CBLAS_TRANSPOSE_t ta = trans_a ? CblasTrans : CblasNoTrans;
     CBLAS_TRANSPOSE_t tb = trans_b ? CblasTrans : CblasNoTrans;
 #ifdef POSPROBE_DOUBLE
-    gsl_matrix_const_view a = gsl_matrix_const_view_array(A, trans_a ? K : M, trans_a ? M : K);
-    gsl_matrix_const_view b = gsl_matrix_const_view_array(B, trans_b ? N : K, trans_b ? K : N);
-    gsl_matrix_view c = gsl_matrix_view_array(C, M, N);
+    gsl_matrix_const_view a = gsl_matrix_const_view_array_with_tda(A, trans_a ? K : M, trans_a ? M : K, lda);
+    gsl_matrix_const_view b = gsl_matrix_const_view_array_with_tda(B, trans_b ? N : K, trans_b ? K : N, ldb);
+    gsl_matrix_view c = gsl_matrix_view_array_with_tda(C, M, N, ldc);
     gsl_blas_dgemm(ta, tb, alpha, &a.matrix, &b.matrix, beta, &c.matrix);
 #else
-    gsl_matrix_float_const_view a = gsl_matrix_float_const_view_array(A, trans_a ? K : M, trans_a ? M : K);
-    gsl_matrix_float_const_view b = gsl_matrix_float_const_view_array(B, trans_b ? N : K, trans_b ? K : N);
-    gsl_matrix_float_view c = gsl_matrix_float_view_array(C, M, N);
+    gsl_matrix_float_const_view a = gsl_matrix_float_const_view_array_with_tda(A, trans_a ? K : M, trans_a ? M : K, lda);
+    gsl_matrix_float_const_view b = gsl_matrix_float_const_view_array_with_tda(B, trans_b ? N : K, trans_b ? K : N, ldb);
+    gsl_matrix_float_view c = gsl_matrix_float_view_array_with_tda(C, M, N, ldc);
     gsl_blas_sgemm(ta, tb, alpha, &a.matrix, &b.matrix, beta, &c.matrix);
 #endif
+}
+
+void blas_gemm(int trans_a, int trans_b, int M, int N, int K, real alpha,
+               const real *A, const real *B, real beta, real *C) {
+    blas_gemm_ld(trans_a, trans_b, M, N, K, alpha, A, trans_a ? M : K, B, trans_b ? K : N, beta, C, N);
 }

@@ -167,6 +167,10 @@ void engine_fail(const char *op, const char *fmt, ...);
  * GSL's CBLAS interface (gsl_blas_sgemm / gsl_blas_dgemm). */
 void blas_gemm(int trans_a, int trans_b, int M, int N, int K, real alpha,
                const real *A, const real *B, real beta, real *C);
+/* The same with row strides (leading dimensions) lda, ldb, ldc: submatrices,
+ * such as one head's columns of a (B, T, H*D) activation. */
+void blas_gemm_ld(int trans_a, int trans_b, int M, int N, int K, real alpha, const real *A, int lda,
+                  const real *B, int ldb, real beta, real *C, int ldc);
 
 /* Programs call this first thing in main(). With OpenBLAS on a CPU it does not
  * recognise (it then runs its generic SSE3 "Prescott" kernels), re-executes the
@@ -315,14 +319,21 @@ typedef struct attn_opts {
     attn_norm norm;
     int n_train;         /* NORM_LOGSCALED: the training length (>= 2) */
     int heads;           /* H: to broadcast a (H, T, S) bias over the batch */
+    int merged;          /* q, k, v (and the output of op_attn_values) are (B, T, H*D), the heads side
+                            by side as a linear layer writes them, instead of (B*H, T, D): no copies
+                            into and out of the head layout. Needs heads. */
 } attn_opts;
 
 /* Fused scores + mask + normalizer:
  *   q (B*H, T, D), k (B*H, S, D), bias NULL or (H, T, S) or (B*H, T, S)
  *   -> A (B*H, T, S), A[i, j] = norm_j(scale * q_i.k_j + bias_ij) over visible j.
- * Causal: key j is visible from query i when j <= i + S - T. */
+ * Causal: key j is visible from query i when j <= i + S - T.
+ * With o->merged, q is (B, T, H*D) and k (B, S, H*D); A is the same. */
 tensor *op_attn_probs(graph *g, tensor *q, tensor *k, tensor *bias, const attn_opts *o);
-/* op_attn_probs then A V: v (B*H, S, Dv) -> (B*H, T, Dv). */
+/* A V per head: A (B*H, T, S), v (B*H, S, Dv) -> (B*H, T, Dv); with
+ * o->merged, v (B, S, H*Dv) -> (B, T, H*Dv). */
+tensor *op_attn_values(graph *g, tensor *A, tensor *v, const attn_opts *o);
+/* op_attn_probs then op_attn_values. */
 tensor *op_attention(graph *g, tensor *q, tensor *k, tensor *v, tensor *bias,
                      const attn_opts *o);
 

@@ -114,23 +114,32 @@ static tensor *dropout(model *m, graph *g, tensor *x, int train) {
     return train && m->cfg.dropout > 0 ? op_dropout(g, x, (real)m->cfg.dropout, rng_uniform, m->dropout_rng) : x;
 }
 
-/* h (B, T, C) -> attention output (B, T, C) */
-static tensor *attention_block(model *m, graph *g, int l, tensor *h, const positions *pos, int T) {
+/* h (B, T, C) -> attention output (B, T, C). An encoding that does not touch
+ * q, k, v or the scores lets attention read the heads where the projections
+ * wrote them (attn_opts.merged), with no split into (B*H, T, D) and back. */
+static tensor *attention_block(model *m, graph *g, int l, tensor *h, const positions *pos) {
     block_params *p = &m->blocks[l];
+    const encoding_def *e = m->enc;
+    attn_opts o = {(real)(1 / sqrt((double)m->D)), m->mask, m->norm, m->n_train, m->H, 0};
+    o.merged = !e->rotate && !e->scores && !e->values && !m->logits;
+    if (o.merged) {
+        tensor *q = op_linear(g, h, p->wq, p->bq), *k = op_linear(g, h, p->wk, p->bk);   /* (B, T, H*D) */
+        tensor *A = op_attn_probs(g, q, k, NULL, &o);                                    /* (B*H, T, T) */
+        if (m->attn) m->attn[l] = A;
+        return op_linear(g, op_attn_values(g, A, op_linear(g, h, p->wv, p->bv), &o), p->wo, p->bo);
+    }
     tensor *q = op_split_heads(g, op_linear(g, h, p->wq, p->bq), m->H);    /* (B*H, T, D) */
     tensor *k = op_split_heads(g, op_linear(g, h, p->wk, p->bk), m->H);
     tensor *v = op_split_heads(g, op_linear(g, h, p->wv, p->bv), m->H);
-    if (m->enc->rotate) m->enc->rotate(m->enc_state, g, l, &q, &k, &v, pos);
-    tensor *bias = m->enc->scores ? m->enc->scores(m->enc_state, g, l, q, k, pos) : NULL;   /* (H|B*H, T, T) */
-    attn_opts o = {(real)(1 / sqrt((double)m->D)), m->mask, m->norm, m->n_train, m->H};
+    if (e->rotate) e->rotate(m->enc_state, g, l, &q, &k, &v, pos);
+    tensor *bias = e->scores ? e->scores(m->enc_state, g, l, q, k, pos) : NULL;   /* (H|B*H, T, T) */
     tensor *A = op_attn_probs(g, q, k, bias, &o);                          /* (B*H, T, T) */
     if (m->attn) m->attn[l] = A;
     if (m->logits) { /* recomputed only when asked for (inspect) */
         tensor *sc = op_scale(g, op_bmm(g, q, k, 0, 1), o.scale);
         m->logits[l] = bias ? op_add(g, sc, bias) : sc;
     }
-    tensor *out = m->enc->values ? m->enc->values(m->enc_state, g, l, A, v, pos) : op_bmm(g, A, v, 0, 0);
-    (void)T;
+    tensor *out = e->values ? e->values(m->enc_state, g, l, A, v, pos) : op_attn_values(g, A, v, &o);
     return op_linear(g, op_merge_heads(g, out, m->H), p->wo, p->bo);      /* (B, T, C) */
 }
 
@@ -157,10 +166,10 @@ tensor *model_forward(model *m, graph *g, const batch *b, int train) {
     for (int l = 0; l < m->L; l++) {
         block_params *p = &m->blocks[l];
         if (m->post_ln) {
-            x = norm_apply(m, g, op_add(g, x, dropout(m, g, attention_block(m, g, l, x, &pos, T), train)), p->ln1_g, p->ln1_b);
+            x = norm_apply(m, g, op_add(g, x, dropout(m, g, attention_block(m, g, l, x, &pos), train)), p->ln1_g, p->ln1_b);
             x = norm_apply(m, g, op_add(g, x, dropout(m, g, mlp_block(m, g, l, x), train)), p->ln2_g, p->ln2_b);
         } else {
-            x = op_add(g, x, dropout(m, g, attention_block(m, g, l, norm_apply(m, g, x, p->ln1_g, p->ln1_b), &pos, T), train));
+            x = op_add(g, x, dropout(m, g, attention_block(m, g, l, norm_apply(m, g, x, p->ln1_g, p->ln1_b), &pos), train));
             x = op_add(g, x, dropout(m, g, mlp_block(m, g, l, norm_apply(m, g, x, p->ln2_g, p->ln2_b)), train));
         }
         if (m->hidden) m->hidden[l + 1] = x;
