@@ -77,8 +77,9 @@ static void quantiles(double *t, int n, double *med, double *p10, double *p90) {
     *p90 = gsl_stats_quantile_from_sorted_data(t, 1, (size_t)n, 0.9);
 }
 
-/* Times steps of the model for s; optionally saves its checkpoint for PyTorch. */
-static int time_steps(const shape *s, int warmup, int steps, timing *out, const char *save_ckpt) {
+/* Times steps of the model for s; optionally saves its checkpoint for PyTorch
+ * and copies the step times (seconds) into samples. */
+static int time_steps(const shape *s, int warmup, int steps, timing *out, const char *save_ckpt, double *samples) {
     run_config c;
     config_for(&c, s);
     char err[512];
@@ -110,6 +111,7 @@ static int time_steps(const shape *s, int warmup, int steps, timing *out, const 
     out->heap_delta = (long)mallinfo2().uordblks - heap_before;
     out->arena_high_last = ar.high_water;
     out->arena_mallocs_last = ar.n_mallocs;
+    if (samples) memcpy(samples, t, sizeof(double) * (size_t)steps);
     quantiles(t, steps, &out->median, &out->p10, &out->p90);
     free(t);
     arena_free(&ar);
@@ -185,35 +187,58 @@ int main(int argc, char **argv) {
     char ckpt_file[128];
     snprintf(ckpt_file, sizeof ckpt_file, "%s/checkpoint.bin", ckpt);
     printf("posprobe training-step benchmark: %s, BLAS %s (kernel %s), one thread; batch 32, 2 layers, 4 heads, "
-           "width 64, vocabulary 32, encoder form; %d timed steps after %d warm-up\n", REAL_NAME, POSPROBE_BLAS_NAME,
-           blas_kernel_name(), steps, warmup);
+           "width 64, vocabulary 32, encoder form; %d timed steps after %d warm-up per round\n", REAL_NAME,
+           POSPROBE_BLAS_NAME, blas_kernel_name(), steps, warmup);
     printf("PyTorch runs in the same environment: its matrix products go through the same OpenBLAS and kernel\n\n");
-    printf("%-10s %5s %10s %10s %10s %9s %12s %10s\n", "encoding", "T", "median ms", "p10 ms", "p90 ms", "GFLOP/s",
-           "PyTorch ms", "ratio");
+    /* posprobe and PyTorch alternate in rounds, so a slow spell of a shared
+     * machine falls on both; the ratio is the median of the rounds' ratios */
+    const int rounds = quick ? 2 : 3;
+    printf("%-10s %5s %10s %10s %10s %9s %12s %10s %14s\n", "encoding", "T", "median ms", "p10 ms", "p90 ms", "GFLOP/s",
+           "PyTorch ms", "ratio", "round ratios");
     const shape main_shapes[4] = {{64, 64, 4, 2, 128, 32, 29, 32, "learned"}, {256, 64, 4, 2, 128, 32, 29, 32, "learned"},
                                   {64, 64, 4, 2, 128, 32, 29, 32, "rope"}, {64, 64, 4, 2, 128, 32, 29, 32, "t5"}};
     double learned64 = 0;
     char version[64] = "?";
     int have_torch = 1;
     timing first = {0};
+    double *samples = malloc(sizeof(double) * (size_t)(rounds * steps));
     for (int i = 0; i < 4; i++) {
         timing t;
-        if (time_steps(&main_shapes[i], warmup, steps, &t, ckpt_file)) return 1;
-        if (i == 0) { learned64 = t.median; first = t; }
-        double tt[3];
-        int ok = have_torch && torch_time(python, ckpt_file, &main_shapes[i], warmup, steps, tt, version, sizeof version) == 0;
+        double torch_med[3], ratio[3], pp[3], tt[3];
+        int ok = have_torch;
+        for (int r = 0; r < rounds; r++) {
+            if (time_steps(&main_shapes[i], warmup, steps, &t, ckpt_file, samples + r * steps)) return 1;
+            if (i == 0 && r == 0) first = t;
+            pp[r] = t.median;
+            ok = ok && torch_time(python, ckpt_file, &main_shapes[i], warmup, steps, tt, version, sizeof version) == 0;
+            if (ok) { torch_med[r] = tt[0]; ratio[r] = 1e3 * pp[r] / tt[0]; }
+        }
         if (!ok && have_torch) {
             have_torch = 0;
             printf("(PyTorch not available at %s with torch importable: posprobe's figures only)\n", python);
         }
+        quantiles(samples, rounds * steps, &t.median, &t.p10, &t.p90);   /* every round's steps together */
+        if (i == 0) learned64 = t.median;
         printf("%-10s %5d %10.3f %10.3f %10.3f %9.2f", main_shapes[i].encoding, main_shapes[i].T, 1e3 * t.median,
                1e3 * t.p10, 1e3 * t.p90, step_flops(&main_shapes[i]) / t.median * 1e-9);
-        if (ok) printf(" %12.3f %10.2f", tt[0], 1e3 * t.median / tt[0]);
-        else printf(" %12s %10s", "-", "-");
+        if (ok) {
+            double tm, rm, lo, hi, x;
+            quantiles(torch_med, rounds, &tm, &x, &x);
+            quantiles(ratio, rounds, &rm, &x, &x);   /* sorts: ratio[0] is the lowest */
+            lo = ratio[0];
+            hi = ratio[rounds - 1];
+            char range[32];
+            snprintf(range, sizeof range, "%.2f-%.2f", lo, hi);
+            printf(" %12.3f %10.2f %14s", tm, rm, range);
+        } else printf(" %12s %10s %14s", "-", "-", "-");
         if (i >= 2) printf("   (%+.0f%% over learned at T = 64)", 100 * (t.median / learned64 - 1));
         printf("\n");
     }
-    if (have_torch) printf("ratio = posprobe / PyTorch %s step time, same model, dtype and thread count\n", version);
+    free(samples);
+    if (have_torch)
+        printf("ratio = posprobe / PyTorch %s step time, same model, dtype and thread count: the median over %d rounds "
+               "in which the two alternate (each round: %d steps of each after %d warm-up); round ratios: lowest-highest\n",
+               version, rounds, steps, warmup);
     printf("\nallocation: arena high-water %zu bytes after step 1, %zu after the last; arena chunk mallocs %zu after "
            "step 1, %zu after the last; malloc'd bytes in use changed by %ld over the timed steps\n",
            first.arena_high_first, first.arena_high_last, first.arena_mallocs_first, first.arena_mallocs_last,
@@ -224,14 +249,14 @@ int main(int argc, char **argv) {
     for (int i = 0; i < (quick ? 3 : 6); i++) {
         shape s = {Ts[i], 64, 4, 2, 128, 32, 29, 32, "learned"};
         timing t;
-        if (time_steps(&s, 2, quick ? 3 : 10, &t, NULL)) return 1;
+        if (time_steps(&s, 2, quick ? 3 : 10, &t, NULL, NULL)) return 1;
         double a = time_attention(&s, quick ? 3 : 10);
         printf("%-6d %5d %10.3f %12.3f %9.0f%%\n", s.C, s.T, 1e3 * t.median, 1e3 * a, 100 * a / t.median);
     }
     for (int i = 0; i < (quick ? 2 : 4); i++) {
         shape s = {64, Cs[i], 4, 2, 2 * Cs[i], 32, 29, 32, "learned"};
         timing t;
-        if (time_steps(&s, 2, quick ? 3 : 10, &t, NULL)) return 1;
+        if (time_steps(&s, 2, quick ? 3 : 10, &t, NULL, NULL)) return 1;
         double a = time_attention(&s, quick ? 3 : 10);
         printf("%-6d %5d %10.3f %12.3f %9.0f%%\n", s.C, s.T, 1e3 * t.median, 1e3 * a, 100 * a / t.median);
     }
