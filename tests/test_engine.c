@@ -218,6 +218,20 @@ static double ulps(real a, real b) {
     return fabs((double)a - b) / fabs((double)next - b);
 }
 
+/* max_real (eight lanes) finds the maximum wherever it is, for lengths that
+ * exercise the lanes and the tail; -INFINITY for an empty row. */
+static void test_row_max(void **state) {
+    (void)state;
+    real x[40];
+    assert_true(max_real(x, 0) == -INFINITY);
+    for (int n = 1; n <= 40; n++)
+        for (int at = 0; at < n; at++) {
+            for (int j = 0; j < n; j++) x[j] = (real)(-3 - (j * 7 % 11));   /* all below -2 */
+            x[at] = (real)-1.5;
+            if (max_real(x, n) != (real)-1.5) fail_msg("n = %d, maximum at %d: got %g", n, at, (double)max_real(x, n));
+        }
+}
+
 static void test_vector_exp_erf(void **state) {
     (void)state;
     enum { N = 4001 };
@@ -247,6 +261,7 @@ static void test_vector_exp_erf(void **state) {
 
 static const struct CMUnitTest TESTS[] = {
     cmocka_unit_test(test_vector_exp_erf),
+    cmocka_unit_test(test_row_max),
     cmocka_unit_test(test_directional_derivative),
     cmocka_unit_test(test_arena_reused_without_growth),
     cmocka_unit_test(test_eval_records_nothing),
