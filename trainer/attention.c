@@ -46,10 +46,13 @@ static int visible_keys(attn_mask mask, int i, int T, int S) {
  * another; merged (B, T, H*D) holds them side by side in every row. */
 typedef struct { int merged, H; } head_layout;
 
+static int head_count(const tensor *x, head_layout L) { return L.merged ? x->shape[0] * L.H : x->shape[0]; }
+static int head_dim(const tensor *x, head_layout L) { return L.merged ? x->shape[2] / L.H : x->shape[2]; }
+
 static size_t head_offset(const tensor *x, int p, head_layout L) {
     if (!L.merged) return (size_t)p * x->shape[1] * x->shape[2];
     int b = p / L.H, h = p % L.H;
-    return (size_t)b * x->shape[1] * x->shape[2] + (size_t)h * (x->shape[2] / L.H);
+    return (size_t)b * x->shape[1] * x->shape[2] + (size_t)h * head_dim(x, L);
 }
 
 static double sigmoid(double v) { return v >= 0 ? 1 / (1 + exp(-v)) : exp(v) / (1 + exp(v)); }
@@ -145,14 +148,14 @@ static void attn_probs_backward(node *nd) {
     attn_mask mask = (attn_mask)nd->iarg[1];
     int bias_lead = nd->iarg[2];
     head_layout L = {nd->iarg[3], nd->iarg[4]};
-    int D = L.merged ? q->shape[2] / L.H : q->shape[2], ldq = q->shape[2], ldk = k->shape[2];
+    int D = head_dim(q, L), ldq = q->shape[2], ldk = k->shape[2];
     real scale = nd->rarg[0];
     const real *scores = nd->saved, *stat = scores + (size_t)P * T * S;
     real *dB = nd->saved ? (real *)(stat + (size_t)P * T) : NULL;       /* (T, S) scratch */
     size_t ts = (size_t)T * S;
     tensor_grad_ready(bias);                                           /* per-head biases sum over the batch */
     /* one product per head p of each; when q and k are one tensor, dq comes first and dk adds to it */
-    real beta_q = q->grad ? tensor_grad_beta(q) : 1, beta_k = k->grad ? tensor_grad_beta(k) : 1;
+    real beta_q = tensor_grad_beta(q), beta_k = tensor_grad_beta(k);
     for (int p = 0; p < P; p++) {
         for (int i = 0; i < T; i++) {
             size_t r = (size_t)p * ts + (size_t)i * S;
@@ -180,8 +183,7 @@ tensor *op_attn_probs(graph *g, tensor *q, tensor *k, tensor *bias, const attn_o
     if (o->norm < 0 || o->norm >= NORM_COUNT) engine_fail("attention", "unknown normalizer %d", (int)o->norm);
     if (o->norm == NORM_LOGSCALED && o->n_train < 2)
         engine_fail("attention", "logscaled needs a training length >= 2, got %d", o->n_train);
-    int P = L.merged ? q->shape[0] * L.H : q->shape[0], T = q->shape[1], S = k->shape[1];
-    int D = L.merged ? q->shape[2] / L.H : q->shape[2], ld = q->shape[2];
+    int P = head_count(q, L), T = q->shape[1], S = k->shape[1], D = head_dim(q, L), ld = q->shape[2];
     int bias_lead = 1;
     if (bias) {
         bias_lead = bias->shape[0];
@@ -226,8 +228,8 @@ static void attn_values_backward(node *nd) {
     tensor *A = nd->in[0], *v = nd->in[1], *out = nd->out;
     head_layout L = {nd->iarg[0], nd->iarg[1]};
     int P = A->shape[0], T = A->shape[1], S = A->shape[2];
-    int Dv = L.merged ? v->shape[2] / L.H : v->shape[2], ld = v->shape[2];
-    real beta_a = A->grad ? tensor_grad_beta(A) : 1, beta_v = v->grad ? tensor_grad_beta(v) : 1;
+    int Dv = head_dim(v, L), ld = v->shape[2];
+    real beta_a = tensor_grad_beta(A), beta_v = tensor_grad_beta(v);
     for (int p = 0; p < P; p++) {
         const real *dO = out->grad + head_offset(out, p, L);
         size_t ov = head_offset(v, p, L), oa = (size_t)p * T * S;
@@ -241,10 +243,10 @@ tensor *op_attn_values(graph *g, tensor *A, tensor *v, const attn_opts *o) {
     head_layout L = {o->merged, o->heads};
     int P = A->ndim == 3 ? A->shape[0] : -1;
     if (A->ndim != 3 || v->ndim != 3 || v->shape[1] != A->shape[2] || (L.merged && (L.H <= 0 || v->shape[2] % L.H)) ||
-        (L.merged ? v->shape[0] * L.H : v->shape[0]) != P)
+        head_count(v, L) != P)
         engine_fail("attention", "A %s and v %s must be (P, T, S) and (P, S, Dv), or (B, S, H*Dv) with merged heads",
                     tensor_shape_str(A, s1, sizeof s1), tensor_shape_str(v, s2, sizeof s2));
-    int T = A->shape[1], S = A->shape[2], ld = v->shape[2], Dv = L.merged ? ld / L.H : ld;
+    int T = A->shape[1], S = A->shape[2], ld = v->shape[2], Dv = head_dim(v, L);
     tensor *out = tensor_new3(g, v->shape[0], T, ld, graph_needs_grad(g, A, v, NULL, NULL));
     for (int p = 0; p < P; p++)                                         /* out = A v */
         blas_gemm_ld(0, 0, T, Dv, S, 1, A->data + (size_t)p * T * S, S, v->data + head_offset(v, p, L), ld, 0,

@@ -122,8 +122,9 @@ void graph_backward(graph *g, tensor *loss);
  * inputs' unset grads, unless the op set nd->claims_grads after
  * graph_record: such a backward calls tensor_grad_beta(t) right before it
  * writes t's grad and gets 0 when the grad is unset (it must then overwrite
- * every element; the grad counts as set from then on) or 1 (add to it). An op
- * that writes only part of an input's grad calls tensor_grad_ready(t) instead. */
+ * every element; the grad counts as set from then on) or 1 (add to it; also
+ * for a tensor without a grad). An op that writes only part of an input's grad
+ * calls tensor_grad_ready(t) instead. */
 real tensor_grad_beta(tensor *t);
 /* Zeroes t's grad if it is unset. */
 void tensor_grad_ready(tensor *t);

@@ -122,16 +122,14 @@ static tensor *attention_block(model *m, graph *g, int l, tensor *h, const posit
     const encoding_def *e = m->enc;
     attn_opts o = {(real)(1 / sqrt((double)m->D)), m->mask, m->norm, m->n_train, m->H, 0};
     o.merged = !e->rotate && !e->scores && !e->values && !m->logits;
-    if (o.merged) {
-        tensor *q = op_linear(g, h, p->wq, p->bq), *k = op_linear(g, h, p->wk, p->bk);   /* (B, T, H*D) */
-        tensor *A = op_attn_probs(g, q, k, NULL, &o);                                    /* (B*H, T, T) */
-        if (m->attn) m->attn[l] = A;
-        return op_linear(g, op_attn_values(g, A, op_linear(g, h, p->wv, p->bv), &o), p->wo, p->bo);
+    tensor *q = op_linear(g, h, p->wq, p->bq), *k = op_linear(g, h, p->wk, p->bk),
+           *v = op_linear(g, h, p->wv, p->bv);                            /* (B, T, H*D) */
+    if (!o.merged) {
+        q = op_split_heads(g, q, m->H);                                    /* (B*H, T, D) */
+        k = op_split_heads(g, k, m->H);
+        v = op_split_heads(g, v, m->H);
+        if (e->rotate) e->rotate(m->enc_state, g, l, &q, &k, &v, pos);
     }
-    tensor *q = op_split_heads(g, op_linear(g, h, p->wq, p->bq), m->H);    /* (B*H, T, D) */
-    tensor *k = op_split_heads(g, op_linear(g, h, p->wk, p->bk), m->H);
-    tensor *v = op_split_heads(g, op_linear(g, h, p->wv, p->bv), m->H);
-    if (e->rotate) e->rotate(m->enc_state, g, l, &q, &k, &v, pos);
     tensor *bias = e->scores ? e->scores(m->enc_state, g, l, q, k, pos) : NULL;   /* (H|B*H, T, T) */
     tensor *A = op_attn_probs(g, q, k, bias, &o);                          /* (B*H, T, T) */
     if (m->attn) m->attn[l] = A;
@@ -140,7 +138,8 @@ static tensor *attention_block(model *m, graph *g, int l, tensor *h, const posit
         m->logits[l] = bias ? op_add(g, sc, bias) : sc;
     }
     tensor *out = e->values ? e->values(m->enc_state, g, l, A, v, pos) : op_attn_values(g, A, v, &o);
-    return op_linear(g, op_merge_heads(g, out, m->H), p->wo, p->bo);      /* (B, T, C) */
+    if (!o.merged) out = op_merge_heads(g, out, m->H);                    /* (B, T, H*D) */
+    return op_linear(g, out, p->wo, p->bo);                                /* (B, T, C) */
 }
 
 static tensor *mlp_block(model *m, graph *g, int l, tensor *h) {

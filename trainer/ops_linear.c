@@ -17,7 +17,7 @@ static void matmul_backward(node *nd) {
     size_t sa = (size_t)M * K, sb = (size_t)K * N, so = (size_t)M * N;
     /* each slice p of a grad is written by one product per operand; when a and
      * b are one tensor, a's product comes first and b's adds to it */
-    real beta_a = a->grad ? tensor_grad_beta(a) : 1, beta_b = b->grad ? tensor_grad_beta(b) : 1;
+    real beta_a = tensor_grad_beta(a), beta_b = tensor_grad_beta(b);
     for (int p = 0; p < P; p++) {
         const real *dC = out->grad + p * so;
         if (a->grad) { /* dA = dC op(B)^T, stored in A's layout */
