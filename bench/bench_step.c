@@ -192,7 +192,8 @@ int main(int argc, char **argv) {
     printf("PyTorch runs in the same environment: its matrix products go through the same OpenBLAS and kernel\n\n");
     /* posprobe and PyTorch alternate in rounds, so a slow spell of a shared
      * machine falls on both; the ratio is the median of the rounds' ratios */
-    const int rounds = quick ? 2 : 3;
+    enum { MAX_ROUNDS = 3 };
+    const int rounds = quick ? 2 : MAX_ROUNDS;
     printf("%-10s %5s %10s %10s %10s %9s %12s %10s %14s\n", "encoding", "T", "median ms", "p10 ms", "p90 ms", "GFLOP/s",
            "PyTorch ms", "ratio", "round ratios");
     const shape main_shapes[4] = {{64, 64, 4, 2, 128, 32, 29, 32, "learned"}, {256, 64, 4, 2, 128, 32, 29, 32, "learned"},
@@ -204,14 +205,13 @@ int main(int argc, char **argv) {
     double *samples = malloc(sizeof(double) * (size_t)(rounds * steps));
     for (int i = 0; i < 4; i++) {
         timing t;
-        double torch_med[3], ratio[3], pp[3], tt[3];
+        double torch_med[MAX_ROUNDS], ratio[MAX_ROUNDS], tt[3];
         int ok = have_torch;
-        for (int r = 0; r < rounds; r++) {
-            if (time_steps(&main_shapes[i], warmup, steps, &t, ckpt_file, samples + r * steps)) return 1;
+        for (int r = 0; r < rounds; r++) {   /* the checkpoint PyTorch loads is saved once, in round 0 */
+            if (time_steps(&main_shapes[i], warmup, steps, &t, r == 0 ? ckpt_file : NULL, samples + r * steps)) return 1;
             if (i == 0 && r == 0) first = t;
-            pp[r] = t.median;
             ok = ok && torch_time(python, ckpt_file, &main_shapes[i], warmup, steps, tt, version, sizeof version) == 0;
-            if (ok) { torch_med[r] = tt[0]; ratio[r] = 1e3 * pp[r] / tt[0]; }
+            if (ok) { torch_med[r] = tt[0]; ratio[r] = 1e3 * t.median / tt[0]; }
         }
         if (!ok && have_torch) {
             have_torch = 0;
@@ -222,13 +222,11 @@ int main(int argc, char **argv) {
         printf("%-10s %5d %10.3f %10.3f %10.3f %9.2f", main_shapes[i].encoding, main_shapes[i].T, 1e3 * t.median,
                1e3 * t.p10, 1e3 * t.p90, step_flops(&main_shapes[i]) / t.median * 1e-9);
         if (ok) {
-            double tm, rm, lo, hi, x;
+            double tm, rm, x;
             quantiles(torch_med, rounds, &tm, &x, &x);
-            quantiles(ratio, rounds, &rm, &x, &x);   /* sorts: ratio[0] is the lowest */
-            lo = ratio[0];
-            hi = ratio[rounds - 1];
+            quantiles(ratio, rounds, &rm, &x, &x);   /* sorts: lowest first */
             char range[32];
-            snprintf(range, sizeof range, "%.2f-%.2f", lo, hi);
+            snprintf(range, sizeof range, "%.2f-%.2f", ratio[0], ratio[rounds - 1]);
             printf(" %12.3f %10.2f %14s", tm, rm, range);
         } else printf(" %12s %10s %14s", "-", "-", "-");
         if (i >= 2) printf("   (%+.0f%% over learned at T = 64)", 100 * (t.median / learned64 - 1));
