@@ -266,6 +266,18 @@ step_result run_step(model *m, graph *g, const batch *b, int step) {
     return r;
 }
 
+/* One "key,value" row of config.csv, the value formatted like printf. */
+__attribute__((format(printf, 3, 4))) static void config_row(csv_out *w, const char *key, const char *fmt, ...) {
+    char value[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(value, sizeof value, fmt, ap);
+    va_end(ap);
+    csv_out_str(w, key);
+    csv_out_str(w, value);
+    csv_out_end_row(w);
+}
+
 static int write_config_csv(const model *m, const char *path, int max_n, char *err, size_t errlen) {
     csv_out w;
     if (csv_out_open(&w, path, err, errlen)) return -1;
@@ -273,34 +285,22 @@ static int write_config_csv(const model *m, const char *path, int max_n, char *e
     csv_out_header(&w, header);
     const char *name;
     char value[4096];
-    for (int i = 0; config_option(&m->cfg, i, &name, value, sizeof value); i++) {
-        csv_out_str(&w, name);
-        csv_out_str(&w, value);
-        csv_out_end_row(&w);
-    }
-    struct { const char *k; char v[64]; } extra[] = {
-        {"version", POSPROBE_VERSION}, {"precision", REAL_NAME}, {"blas", POSPROBE_BLAS_NAME},
-        {"blas_kernel", ""}, {"form", ""}, {"n_params", ""}, {"model_vocab", ""}, {"model_outputs", ""}, {"max_n", ""},
-        {"seed_init_used", ""}, {"seed_data_used", ""}, {"seed_pos_used", ""}, {"seed_dropout_used", ""},
-        {"seed_eval_used", ""},
-    };
+    for (int i = 0; config_option(&m->cfg, i, &name, value, sizeof value); i++) config_row(&w, name, "%s", value);
     const run_config *c = &m->cfg;
-    snprintf(extra[3].v, 64, "%s", blas_kernel_name());
-    snprintf(extra[4].v, 64, "%s", m->lo.form == FORM_DECODER ? "decoder" : "encoder");
-    snprintf(extra[5].v, 64, "%zu", m->ps.n);
-    snprintf(extra[6].v, 64, "%d", m->V);
-    snprintf(extra[7].v, 64, "%d", m->K);
-    snprintf(extra[8].v, 64, "%d", max_n);
-    snprintf(extra[9].v, 64, "%lu", config_stream_seed(c, c->seed_init, STREAM_INIT));
-    snprintf(extra[10].v, 64, "%lu", config_stream_seed(c, c->seed_data, STREAM_DATA));
-    snprintf(extra[11].v, 64, "%lu", config_stream_seed(c, c->seed_pos, STREAM_POS));
-    snprintf(extra[12].v, 64, "%lu", config_stream_seed(c, c->seed_dropout, STREAM_DROPOUT));
-    snprintf(extra[13].v, 64, "%lu", config_stream_seed(c, c->seed_eval, STREAM_EVAL));
-    for (size_t i = 0; i < sizeof extra / sizeof *extra; i++) {
-        csv_out_str(&w, extra[i].k);
-        csv_out_str(&w, extra[i].v);
-        csv_out_end_row(&w);
-    }
+    config_row(&w, "version", "%s", POSPROBE_VERSION);
+    config_row(&w, "precision", "%s", REAL_NAME);
+    config_row(&w, "blas", "%s", POSPROBE_BLAS_NAME);
+    config_row(&w, "blas_kernel", "%s", blas_kernel_name());
+    config_row(&w, "form", "%s", m->lo.form == FORM_DECODER ? "decoder" : "encoder");
+    config_row(&w, "n_params", "%zu", m->ps.n);
+    config_row(&w, "model_vocab", "%d", m->V);
+    config_row(&w, "model_outputs", "%d", m->K);
+    config_row(&w, "max_n", "%d", max_n);
+    config_row(&w, "seed_init_used", "%lu", config_stream_seed(c, c->seed_init, STREAM_INIT));
+    config_row(&w, "seed_data_used", "%lu", config_stream_seed(c, c->seed_data, STREAM_DATA));
+    config_row(&w, "seed_pos_used", "%lu", config_stream_seed(c, c->seed_pos, STREAM_POS));
+    config_row(&w, "seed_dropout_used", "%lu", config_stream_seed(c, c->seed_dropout, STREAM_DROPOUT));
+    config_row(&w, "seed_eval_used", "%lu", config_stream_seed(c, c->seed_eval, STREAM_EVAL));
     return csv_out_commit(&w, err, errlen);
 }
 
