@@ -15,6 +15,7 @@ static const test_group *const GROUPS[] = {
     &test_group_fuzz,
     &test_group_cli,
     &test_group_parity,
+    &test_group_decode,
 };
 
 /* run_tests [SUBSTRING]: only the tests whose name contains SUBSTRING. */

@@ -25,13 +25,15 @@ typedef struct record {
     char mode[16];
     int length, len_max;
     long seed;
-    double token_acc, seq_acc;
+    double token_acc, seq_acc, length_acc;   /* length_acc: NaN where the layout fixes the answer length */
 } record;
 
 typedef struct run_info {
     char id[256], status[32], reason[256];
     char key[N_FACTORS][64];
     long seed;
+    int fitted;          /* summary.csv's fitted: 1, 0, or -1 when absent (runs before it existed count as fitted) */
+    int fit_step;
 } run_info;
 
 typedef struct {
@@ -62,8 +64,16 @@ static const char *config_value(const csv_table *t, const char *key) {
     return NULL;
 }
 
+/* An optional integer column of a one-row CSV; dflt when absent or empty. */
+static int int_cell(const csv_table *t, const char *col, int dflt) {
+    const char *v = csv_get(t, 0, col);
+    char *end;
+    long x = v && *v ? strtol(v, &end, 10) : dflt;
+    return v && *v && !*end ? (int)x : dflt;
+}
+
 /* One run directory. Returns 1 when it was read (whatever its status). */
-static void read_run(store *s, const char *path, const char *name, int quiet) {
+static void read_run(store *s, const char *path, const char *name, int quiet, int fitted_only) {
     char p[2100], err[1024];
     csv_table cfg, sum, ev;
     run_info *ri = push_run(s);
@@ -81,6 +91,8 @@ static void read_run(store *s, const char *path, const char *name, int quiet) {
     }
     const char *seed = config_value(&cfg, "seed"), *lm = config_value(&cfg, "len-max"), *rid = config_value(&cfg, "run-id");
     ri->seed = seed ? atol(seed) : 0;
+    ri->fitted = -1;
+    ri->fit_step = -1;
     if (rid && *rid) snprintf(ri->id, sizeof ri->id, "%s", rid);
     int len_max = lm ? atoi(lm) : 0;
     csv_table_free(&cfg);
@@ -93,8 +105,11 @@ static void read_run(store *s, const char *path, const char *name, int quiet) {
         return;
     }
     snprintf(ri->status, sizeof ri->status, "%s", csv_get(&sum, 0, "status"));
+    ri->fitted = int_cell(&sum, "fitted", -1);
+    ri->fit_step = int_cell(&sum, "fit_step", -1);
     csv_table_free(&sum);
     if (strcmp(ri->status, "finished") != 0) return;   /* diverged / interrupted: counted, not averaged */
+    if (fitted_only && ri->fitted == 0) return;         /* counted as not fitted, not averaged */
     snprintf(p, sizeof p, "%.2047s/eval.csv", path);
     if (csv_read(p, &ev, err, sizeof err)) {
         snprintf(ri->status, sizeof ri->status, "unreadable");
@@ -115,10 +130,13 @@ static void read_run(store *s, const char *path, const char *name, int quiet) {
         rec.length = atoi(csv_get(&ev, r, "length"));
         rec.len_max = len_max;
         rec.seed = ri->seed;
-        char *e1, *e2;
+        char *e1, *e2, *e3 = "";
         rec.token_acc = strtod(csv_get(&ev, r, "token_acc"), &e1);
         rec.seq_acc = strtod(csv_get(&ev, r, "seq_acc"), &e2);
-        if (*e1 || *e2 || !isfinite(rec.token_acc) || !isfinite(rec.seq_acc)) bad = 1;
+        const char *la = csv_get(&ev, r, "length_acc");    /* absent before [EOS]; empty where not applicable */
+        rec.length_acc = la && *la ? strtod(la, &e3) : NAN;
+        if (*e1 || *e2 || *e3 || !isfinite(rec.token_acc) || !isfinite(rec.seq_acc) || (la && *la && !isfinite(rec.length_acc)))
+            bad = 1;
         else push_record(s, &rec);
     }
     csv_table_free(&ev);
@@ -145,7 +163,7 @@ static int has_file(const char *dir, const char *f) {
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 /* Walks dir up to two levels (DIR/run or DIR/runs/run) in sorted order. */
-static void walk(store *s, const char *dir, int depth, int quiet) {
+static void walk(store *s, const char *dir, int depth, int quiet, int fitted_only) {
     DIR *d = opendir(dir);
     if (!d) return;
     char **names = NULL;
@@ -163,9 +181,9 @@ static void walk(store *s, const char *dir, int depth, int quiet) {
         if ((size_t)snprintf(p, sizeof p, "%s/%s", dir, names[i]) >= sizeof p) { free(names[i]); continue; }
         if (is_dir(p)) {
             if (has_file(p, "config.csv") || has_file(p, "config.csv.tmp") || has_file(p, "train.csv.tmp"))
-                read_run(s, p, names[i], quiet);
+                read_run(s, p, names[i], quiet, fitted_only);
             else if (depth < 2)
-                walk(s, p, depth + 1, quiet);
+                walk(s, p, depth + 1, quiet, fitted_only);
         }
         free(names[i]);
     }
@@ -189,13 +207,18 @@ static int same_group(const record *a, const record *b) {
     return strcmp(a->mode, b->mode) == 0;
 }
 
-/* Unfinished, diverged or unreadable runs of a group (matching factors). */
+/* Unfinished, diverged or unreadable runs of a group (matching factors);
+ * status "not-fitted": finished runs with fitted = 0. */
 static int failed_runs(const store *s, const record *g, const char *status) {
-    int n = 0;
+    int n = 0, not_fitted = status && strcmp(status, "not-fitted") == 0;
     for (size_t i = 0; i < s->n_runs; i++) {
         const run_info *r = &s->runs[i];
-        if (strcmp(r->status, "finished") == 0) continue;
-        if (status && strcmp(r->status, status) != 0) continue;
+        if (not_fitted) {
+            if (strcmp(r->status, "finished") != 0 || r->fitted != 0) continue;
+        } else {
+            if (strcmp(r->status, "finished") == 0) continue;
+            if (status && strcmp(r->status, status) != 0) continue;
+        }
         int same = 1;
         for (int f = 0; f < N_FACTORS; f++) if (strcmp(r->key[f], g->key[f])) same = 0;
         n += same;
@@ -205,8 +228,12 @@ static int failed_runs(const store *s, const record *g, const char *status) {
 
 typedef struct { double mean, sd, lo, hi, min, max; } stats;
 
-static stats describe(const double *x, size_t n) {
-    stats st = {0, 0, 0, 0, 0, 0};
+/* Over the finite values of x (NaN marks a value that does not apply);
+ * x is scratch: the finite values are moved to its front. */
+static stats describe(double *x, size_t n_in) {
+    stats st = {NAN, NAN, NAN, NAN, NAN, NAN};
+    size_t n = 0;
+    for (size_t i = 0; i < n_in; i++) if (isfinite(x[i])) x[n++] = x[i];
     if (!n) return st;
     st.mean = gsl_stats_mean(x, 1, n);
     st.sd = n > 1 ? gsl_stats_sd_m(x, 1, n, st.mean) : 0;
@@ -219,19 +246,18 @@ static stats describe(const double *x, size_t n) {
 }
 
 static void write_stats(csv_out *w, stats st) {
-    csv_out_real(w, st.mean);
-    csv_out_real(w, st.sd);
-    csv_out_real(w, st.lo);
-    csv_out_real(w, st.hi);
-    csv_out_real(w, st.min);
-    csv_out_real(w, st.max);
+    double v[6] = {st.mean, st.sd, st.lo, st.hi, st.min, st.max};
+    for (int i = 0; i < 6; i++) {
+        if (isnan(v[i])) csv_out_str(w, "");   /* no value applies (length_acc where the length is given) */
+        else csv_out_real(w, v[i]);
+    }
 }
 
-int summarize_run(const char *dir, int quiet, char *err, size_t errlen) {
+int summarize_run(const char *dir, int quiet, int fitted_only, char *err, size_t errlen) {
     if (!is_dir(dir)) return errorf(err, errlen, "usage: %s is not a directory", dir);
     store s;
     memset(&s, 0, sizeof s);
-    walk(&s, dir, 0, quiet);
+    walk(&s, dir, 0, quiet, fitted_only);
     if (s.n_runs == 0) { free(s.r); free(s.runs); return errorf(err, errlen, "usage: no run directories (with config.csv) under %s", dir); }
     if (s.n) qsort(s.r, s.n, sizeof *s.r, cmp_record);   /* qsort of NULL is undefined even for 0 elements */
     char p[2048];
@@ -245,32 +271,38 @@ int summarize_run(const char *dir, int quiet, char *err, size_t errlen) {
     static const char *const sh[] = {"task", "encoding", "norm", "mask", "markers", "positions", "head", "eval_mode",
         "length", "train_len", "n_seeds", "token_acc_mean", "token_acc_sd", "token_acc_ci_lo", "token_acc_ci_hi",
         "token_acc_min", "token_acc_max", "seq_acc_mean", "seq_acc_sd", "seq_acc_ci_lo", "seq_acc_ci_hi",
-        "seq_acc_min", "seq_acc_max", "n_diverged", "n_unfinished", NULL};
+        "seq_acc_min", "seq_acc_max", "length_acc_mean", "length_acc_sd", "length_acc_ci_lo", "length_acc_ci_hi",
+        "length_acc_min", "length_acc_max", "n_diverged", "n_unfinished", "n_not_fitted", NULL};
     static const char *const hh[] = {"task", "encoding", "norm", "mask", "markers", "positions", "head", "eval_mode",
         "train_len", "n_seeds", "horizon_90", "horizon_50", "horizon_90_ratio", "horizon_50_ratio",
-        "acc_beyond_train", "n_lengths_beyond", "n_diverged", "n_unfinished", NULL};
+        "acc_beyond_train", "n_lengths_beyond", "seq_horizon_90", "seq_horizon_50", "seq_acc_beyond_train",
+        "length_acc_beyond_train", "n_diverged", "n_unfinished", "n_not_fitted", NULL};
     static const char *const rh[] = {"run_id", "task", "encoding", "norm", "mask", "markers", "positions", "head", "seed",
-        "status", "reason", NULL};
+        "status", "fitted", "fit_step", "reason", NULL};
     csv_out_header(&w, sh);
     csv_out_header(&h, hh);
     csv_out_header(&rw, rh);
-    double *tok = malloc((s.n + 1) * sizeof(double)), *seq = malloc((s.n + 1) * sizeof(double));
+    double *tok = malloc((s.n + 1) * sizeof(double)), *seq = malloc((s.n + 1) * sizeof(double)),
+           *lacc = malloc((s.n + 1) * sizeof(double));
     for (size_t g0 = 0; g0 < s.n;) {
         size_t g1 = g0;
         while (g1 < s.n && same_group(&s.r[g0], &s.r[g1])) g1++;
         int div = failed_runs(&s, &s.r[g0], "diverged"), unf = failed_runs(&s, &s.r[g0], NULL) - div;
+        int nfit = failed_runs(&s, &s.r[g0], "not-fitted");
         int train_len = s.r[g0].len_max, h90 = 0, h50 = 0, stop90 = 0, stop50 = 0, beyond_n = 0, seeds_max = 0;
-        double beyond = 0;
+        int sh90 = 0, sh50 = 0, sstop90 = 0, sstop50 = 0, lbeyond_n = 0;
+        double beyond = 0, sbeyond = 0, lbeyond = 0;
         for (size_t a = g0; a < g1;) {   /* one length at a time */
             size_t b = a;
             while (b < g1 && s.r[b].length == s.r[a].length) {
                 tok[b - a] = s.r[b].token_acc;
                 seq[b - a] = s.r[b].seq_acc;
+                lacc[b - a] = s.r[b].length_acc;
                 b++;
             }
             size_t n = b - a;
             if ((int)n > seeds_max) seeds_max = (int)n;
-            stats ts = describe(tok, n), ss = describe(seq, n);
+            stats ts = describe(tok, n), ss = describe(seq, n), ls = describe(lacc, n);
             const record *r = &s.r[a];
             for (int f = 0; f < N_FACTORS; f++) csv_out_str(&w, r->key[f]);
             csv_out_str(&w, r->mode);
@@ -279,13 +311,22 @@ int summarize_run(const char *dir, int quiet, char *err, size_t errlen) {
             csv_out_int(&w, (long)n);
             write_stats(&w, ts);
             write_stats(&w, ss);
+            write_stats(&w, ls);
             csv_out_int(&w, div);
             csv_out_int(&w, unf);
+            csv_out_int(&w, nfit);
             csv_out_end_row(&w);
             /* horizons: the largest length before mean accuracy first drops below the bar */
             if (!stop90 && ts.mean >= 0.9) h90 = r->length; else stop90 = 1;
             if (!stop50 && ts.mean >= 0.5) h50 = r->length; else stop50 = 1;
-            if (r->length > train_len) { beyond += ts.mean; beyond_n++; }
+            if (!sstop90 && ss.mean >= 0.9) sh90 = r->length; else sstop90 = 1;
+            if (!sstop50 && ss.mean >= 0.5) sh50 = r->length; else sstop50 = 1;
+            if (r->length > train_len) {
+                beyond += ts.mean;
+                sbeyond += ss.mean;
+                beyond_n++;
+                if (!isnan(ls.mean)) { lbeyond += ls.mean; lbeyond_n++; }
+            }
             a = b;
         }
         const record *r = &s.r[g0];
@@ -300,15 +341,23 @@ int summarize_run(const char *dir, int quiet, char *err, size_t errlen) {
         if (beyond_n) csv_out_real(&h, beyond / beyond_n);
         else csv_out_str(&h, "");
         csv_out_int(&h, beyond_n);
+        csv_out_int(&h, sh90);
+        csv_out_int(&h, sh50);
+        if (beyond_n) csv_out_real(&h, sbeyond / beyond_n);
+        else csv_out_str(&h, "");
+        if (lbeyond_n) csv_out_real(&h, lbeyond / lbeyond_n);
+        else csv_out_str(&h, "");
         csv_out_int(&h, div);
         csv_out_int(&h, unf);
+        csv_out_int(&h, nfit);
         csv_out_end_row(&h);
         g0 = g1;
     }
     /* groups whose every run failed have no records: still one horizons row each, with their counts */
     for (size_t i = 0; i < s.n_runs; i++) {
         const run_info *ri = &s.runs[i];
-        if (strcmp(ri->status, "finished") == 0 || !ri->key[0][0]) continue;
+        int counted_out = strcmp(ri->status, "finished") != 0 || (fitted_only && ri->fitted == 0);
+        if (!counted_out || !ri->key[0][0]) continue;
         int seen = 0;
         for (size_t k = 0; k < s.n && !seen; k++) {
             int same = 1;
@@ -316,7 +365,7 @@ int summarize_run(const char *dir, int quiet, char *err, size_t errlen) {
             seen = same;
         }
         for (size_t j = 0; j < i && !seen; j++) {
-            if (strcmp(s.runs[j].status, "finished") == 0) continue;
+            if (strcmp(s.runs[j].status, "finished") == 0 && !(fitted_only && s.runs[j].fitted == 0)) continue;
             int same = 1;
             for (int f = 0; f < N_FACTORS; f++) if (strcmp(s.runs[j].key[f], ri->key[f])) same = 0;
             seen = same;
@@ -327,9 +376,10 @@ int summarize_run(const char *dir, int quiet, char *err, size_t errlen) {
         memcpy(g.key, ri->key, sizeof g.key);
         int div = failed_runs(&s, &g, "diverged");
         for (int f = 0; f < N_FACTORS; f++) csv_out_str(&h, ri->key[f]);
-        for (int k = 0; k < 9; k++) csv_out_str(&h, k == 2 ? "0" : "");   /* eval_mode .. n_lengths_beyond */
+        for (int k = 0; k < 13; k++) csv_out_str(&h, k == 2 ? "0" : "");   /* eval_mode .. length_acc_beyond_train */
         csv_out_int(&h, div);
         csv_out_int(&h, failed_runs(&s, &g, NULL) - div);
+        csv_out_int(&h, failed_runs(&s, &g, "not-fitted"));
         csv_out_end_row(&h);
     }
     for (size_t i = 0; i < s.n_runs; i++) {
@@ -338,21 +388,30 @@ int summarize_run(const char *dir, int quiet, char *err, size_t errlen) {
         for (int f = 0; f < N_FACTORS; f++) csv_out_str(&rw, ri->key[f]);
         csv_out_int(&rw, ri->seed);
         csv_out_str(&rw, ri->status);
+        if (ri->fitted < 0) csv_out_str(&rw, "");
+        else csv_out_int(&rw, ri->fitted);
+        if (ri->fit_step < 0) csv_out_str(&rw, "");
+        else csv_out_int(&rw, ri->fit_step);
         csv_out_str(&rw, ri->reason);
         csv_out_end_row(&rw);
     }
     free(tok);
     free(seq);
+    free(lacc);
     int rc = csv_out_commit(&w, err, errlen);
     if (!rc) rc = csv_out_commit(&h, err, errlen);
     else csv_out_abort(&h);
     if (!rc) rc = csv_out_commit(&rw, err, errlen);
     else csv_out_abort(&rw);
     if (!quiet) {
-        size_t fin = 0;
-        for (size_t i = 0; i < s.n_runs; i++) fin += strcmp(s.runs[i].status, "finished") == 0;
-        fprintf(stderr, "posprobe: summarize: %zu runs, %zu finished, %zu diverged/interrupted/unreadable/unfinished\n",
-                s.n_runs, fin, s.n_runs - fin);
+        size_t fin = 0, nfit = 0;
+        for (size_t i = 0; i < s.n_runs; i++) {
+            fin += strcmp(s.runs[i].status, "finished") == 0;
+            nfit += strcmp(s.runs[i].status, "finished") == 0 && s.runs[i].fitted == 0;
+        }
+        fprintf(stderr, "posprobe: summarize: %zu runs, %zu finished (%zu did not fit their training lengths%s), "
+                "%zu diverged/interrupted/unreadable/unfinished\n", s.n_runs, fin, nfit,
+                fitted_only ? ": counted, not averaged" : "", s.n_runs - fin);
     }
     free(s.r);
     free(s.runs);
