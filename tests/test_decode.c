@@ -1,7 +1,6 @@
 /* The decoder form with [EOS]: how generated answers are scored, greedy
- * decoding that stops at [EOS] or at the cap, stopping a run once it fits its
- * training lengths, and summarize counting not-fitted runs without averaging
- * them in. */
+ * decoding that stops at [EOS] or at the cap, and stopping a run once it fits
+ * its training lengths. */
 #include "check.h"
 
 #include <math.h>
@@ -17,7 +16,6 @@
 #include "decode.h"
 #include "model.h"
 #include "run.h"
-#include "summarize.h"
 
 /* Each case: a generated answer (len tokens before [EOS], or never stopped)
  * against a gold answer, and the expected counts. */
@@ -187,81 +185,9 @@ static void test_stop_at_fit(void **state) {
     }
 }
 
-static void write_text(const char *path, const char *text) {
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    assert_int_equal(fclose(f), 0);
-}
-
-/* One hand-made finished run: exact match acc at lengths 1, 2 (trained) and 4. */
-static void fake_run(const char *root, int seed, int fitted, double acc_in, double acc_out) {
-    char dir[256], path[300], text[1024];
-    snprintf(dir, sizeof dir, "%s/runs/r%d", root, seed);
-    assert_int_equal(mkdir(dir, 0755), 0);
-    snprintf(path, sizeof path, "%s/config.csv", dir);
-    snprintf(text, sizeof text,
-             "key,value\ntask,copy\nencoding,rope\nnorm,softmax\nmask,causal\nmarkers,none\npositions,sequential\n"
-             "head,auto\nseed,%d\nlen-max,2\nrun-id,r%d\n", seed, seed);
-    write_text(path, text);
-    snprintf(path, sizeof path, "%s/summary.csv", dir);
-    snprintf(text, sizeof text, "run_id,status,fitted,fit_step\nr%d,finished,%d,%s\n", seed, fitted, fitted ? "100" : "");
-    write_text(path, text);
-    snprintf(path, sizeof path, "%s/eval.csv", dir);
-    snprintf(text, sizeof text,
-             "run_id,step,length,eval_mode,loss,token_acc,seq_acc,length_acc,n_sequences\n"
-             "r%d,200,1,greedy,0,%g,%g,1,8\nr%d,200,2,greedy,0,%g,%g,1,8\nr%d,200,4,greedy,0,%g,%g,0.5,8\n",
-             seed, acc_in, acc_in, seed, acc_in, acc_in, seed, acc_out, acc_out);
-    write_text(path, text);
-}
-
-static double horizon_cell(const char *root, const char *col, csv_table *h) {
-    char path[300], err[256];
-    snprintf(path, sizeof path, "%s/horizons.csv", root);
-    if (csv_read(path, h, err, sizeof err)) fail_msg("%s", err);
-    assert_int_equal(h->n_rows, 1);
-    return strtod(csv_get(h, 0, col), NULL);
-}
-
-/* --fitted-only: a run that did not fit is counted in n_not_fitted and
- * changes no mean; without the flag it is averaged like any finished run. */
-static void test_summarize_fitted_only(void **state) {
-    (void)state;
-    char root[128], runs[160], err[512];
-    snprintf(root, sizeof root, "%s/sum", test_tmpdir);
-    snprintf(runs, sizeof runs, "%s/runs", root);
-    assert_int_equal(mkdir(root, 0755), 0);
-    assert_int_equal(mkdir(runs, 0755), 0);
-    fake_run(root, 1, 1, 1.0, 0.5);
-    fake_run(root, 2, 1, 1.0, 0.25);
-    fake_run(root, 3, 0, 0.0, 0.0);
-    csv_table h;
-    if (summarize_run(root, 1, 1, err, sizeof err)) fail_msg("%s", err);
-    assert_true(fabs(horizon_cell(root, "seq_acc_beyond_train", &h) - 0.375) < 1e-12);
-    assert_string_equal(csv_get(&h, 0, "n_seeds"), "2");
-    assert_string_equal(csv_get(&h, 0, "n_not_fitted"), "1");
-    assert_string_equal(csv_get(&h, 0, "seq_horizon_90"), "2");
-    assert_true(fabs(strtod(csv_get(&h, 0, "length_acc_beyond_train"), NULL) - 0.5) < 1e-12);
-    csv_table_free(&h);
-    if (summarize_run(root, 1, 0, err, sizeof err)) fail_msg("%s", err);
-    assert_true(fabs(horizon_cell(root, "seq_acc_beyond_train", &h) - 0.25) < 1e-12);
-    assert_string_equal(csv_get(&h, 0, "n_seeds"), "3");
-    assert_string_equal(csv_get(&h, 0, "seq_horizon_90"), "0");   /* the mean at length 1 is 2/3 */
-    csv_table_free(&h);
-    char path[300];
-    csv_table r;
-    snprintf(path, sizeof path, "%s/runs.csv", root);
-    assert_int_equal(csv_read(path, &r, err, sizeof err), 0);
-    assert_int_equal(r.n_rows, 3);
-    assert_string_equal(csv_get(&r, 2, "fitted"), "0");
-    assert_string_equal(csv_get(&r, 0, "fit_step"), "100");
-    csv_table_free(&r);
-}
-
 static const struct CMUnitTest TESTS[] = {
     cmocka_unit_test(test_answer_scoring),
     cmocka_unit_test(test_decoder_stops_at_eos_or_cap),
     cmocka_unit_test_setup_teardown(test_stop_at_fit, test_tmpdir_setup, test_tmpdir_teardown),
-    cmocka_unit_test_setup_teardown(test_summarize_fitted_only, test_tmpdir_setup, test_tmpdir_teardown),
 };
 const test_group test_group_decode = {"decode", TESTS, sizeof TESTS / sizeof *TESTS};

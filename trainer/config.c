@@ -340,6 +340,11 @@ int config_option_kind(const char *name, int *is_flag) {
 
 int config_option_is_output(int index) { return index >= 0 && index < N_OPTS && OPTS[index].output_only; }
 
+int config_option_is_setting(const char *name) {
+    const option_def *o = find_option(name);
+    return o && !o->output_only && strncmp(name, "seed", 4) != 0;
+}
+
 static int cmp_int(const void *a, const void *b) { return (*(const int *)a > *(const int *)b) - (*(const int *)a < *(const int *)b); }
 
 int int_list_parse(const char *s, int_list *out, char *err, size_t errlen) {

@@ -83,6 +83,9 @@ int config_option_help(int index, const char **name, const char **meta, const ch
 int config_option_kind(const char *name, int *is_flag);
 /* Is this option a pure output/progress setting (not part of the experiment)? */
 int config_option_is_output(int index);
+/* Is `name` an option that defines the experiment: not an output setting and
+ * not a seed? Runs equal in every such option are seeds of one setting. */
+int config_option_is_setting(const char *name);
 
 /* Parses "8,16,32", "1-64", "1-64:8" (step) or a mix into a sorted, de-duplicated
  * list of positive lengths. */

@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdint.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,14 +15,23 @@
 #include <gsl/gsl_cdf.h>
 #include <gsl/gsl_statistics_double.h>
 
+#include "config.h"
 #include "csvio.h"
 
-/* The factors that define a group (every config key a suite varies except the seed). */
+/* A group is one setting: every option that defines the experiment (all but
+ * the seeds and the output settings, config_option_is_setting) is equal. The
+ * readable factors come first in every output; config_id (FNV-1a 64 of the
+ * setting's "key=value" lines) tells apart settings that share them, and
+ * variant names the options in which they differ. */
 static const char *const FACTORS[] = {"task", "encoding", "norm", "mask", "markers", "positions", "head", NULL};
-#define N_FACTORS 7
+#define N_NAMED 7
+#define N_FACTORS (N_NAMED + 1)   /* the named factors, then config_id */
+#define CONFIG_ID N_NAMED
 
 typedef struct record {
     char key[N_FACTORS][64];
+    char variant[256];
+    size_t run;          /* index in store.runs */
     char mode[16];
     int length, len_max;
     long seed;
@@ -31,6 +41,8 @@ typedef struct record {
 typedef struct run_info {
     char id[256], status[32], reason[256];
     char key[N_FACTORS][64];
+    char *setting;       /* "key=value\n" of every setting option, in config.csv order (NULL if unreadable) */
+    char variant[256];
     long seed;
     int fitted;          /* summary.csv's fitted: 1, 0, or -1 when absent (runs before it existed count as fitted) */
     int fit_step;
@@ -85,10 +97,21 @@ static void read_run(store *s, const char *path, const char *name, int quiet, in
         if (!quiet) fprintf(stderr, "posprobe: summarize: skipping %s: %s\n", path, err);
         return;
     }
-    for (int f = 0; f < N_FACTORS; f++) {
+    for (int f = 0; f < N_NAMED; f++) {
         const char *v = config_value(&cfg, FACTORS[f]);
         snprintf(ri->key[f], sizeof ri->key[f], "%s", v ? v : "");
     }
+    size_t len = 1;
+    for (int r = 0; r < cfg.n_rows; r++) len += strlen(cfg.rows[r][0]) + strlen(cfg.rows[r][1]) + 2;
+    ri->setting = malloc(len);
+    if (!ri->setting) { fprintf(stderr, "posprobe: error: out of memory\n"); exit(1); }
+    ri->setting[0] = 0;
+    for (int r = 0, at = 0; r < cfg.n_rows; r++)
+        if (config_option_is_setting(cfg.rows[r][0]))
+            at += sprintf(ri->setting + at, "%s=%s\n", cfg.rows[r][0], cfg.rows[r][1]);
+    uint64_t h = 1469598103934665603ULL;   /* FNV-1a 64 */
+    for (const char *c = ri->setting; *c; c++) h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+    snprintf(ri->key[CONFIG_ID], sizeof ri->key[CONFIG_ID], "%016llx", (unsigned long long)h);
     const char *seed = config_value(&cfg, "seed"), *lm = config_value(&cfg, "len-max"), *rid = config_value(&cfg, "run-id");
     ri->seed = seed ? atol(seed) : 0;
     ri->fitted = -1;
@@ -110,6 +133,15 @@ static void read_run(store *s, const char *path, const char *name, int quiet, in
     csv_table_free(&sum);
     if (strcmp(ri->status, "finished") != 0) return;   /* diverged / interrupted: counted, not averaged */
     if (fitted_only && ri->fitted == 0) return;         /* counted as not fitted, not averaged */
+    for (size_t j = 0; j + 1 < s->n_runs; j++) {        /* one setting and seed twice: the first one counts */
+        const run_info *o = &s->runs[j];
+        if (strcmp(o->status, "finished") == 0 && o->seed == ri->seed && strcmp(o->key[CONFIG_ID], ri->key[CONFIG_ID]) == 0) {
+            snprintf(ri->status, sizeof ri->status, "duplicate");
+            snprintf(ri->reason, sizeof ri->reason, "the same setting and seed as %.200s", o->id);
+            if (!quiet) fprintf(stderr, "posprobe: summarize: skipping %s: %s\n", path, ri->reason);
+            return;
+        }
+    }
     snprintf(p, sizeof p, "%.2047s/eval.csv", path);
     if (csv_read(p, &ev, err, sizeof err)) {
         snprintf(ri->status, sizeof ri->status, "unreadable");
@@ -126,6 +158,7 @@ static void read_run(store *s, const char *path, const char *name, int quiet, in
         record rec;
         memset(&rec, 0, sizeof rec);
         memcpy(rec.key, ri->key, sizeof rec.key);
+        rec.run = (size_t)(ri - s->runs);
         snprintf(rec.mode, sizeof rec.mode, "%s", csv_get(&ev, r, "eval_mode"));
         rec.length = atoi(csv_get(&ev, r, "length"));
         rec.len_max = len_max;
@@ -239,9 +272,11 @@ static stats describe(double *x, size_t n_in) {
     st.sd = n > 1 ? gsl_stats_sd_m(x, 1, n, st.mean) : 0;
     st.min = gsl_stats_min(x, 1, n);
     st.max = gsl_stats_max(x, 1, n);
-    double half = n > 1 ? gsl_cdf_tdist_Pinv(0.975, (double)(n - 1)) * st.sd / sqrt((double)n) : 0;
-    st.lo = st.mean - half;
-    st.hi = st.mean + half;
+    if (n > 1) {   /* one value has no interval; the measures are fractions, so it is clipped to [0, 1] */
+        double half = gsl_cdf_tdist_Pinv(0.975, (double)(n - 1)) * st.sd / sqrt((double)n);
+        st.lo = fmax(0, st.mean - half);
+        st.hi = fmin(1, st.mean + half);
+    }
     return st;
 }
 
@@ -253,37 +288,92 @@ static void write_stats(csv_out *w, stats st) {
     }
 }
 
+/* The value of key in a "k=v\n" list, as a pointer to it and its length; NULL if absent. */
+static const char *setting_value(const char *setting, const char *key, size_t klen, size_t *vlen) {
+    for (const char *l = setting; *l;) {
+        const char *eq = strchr(l, '='), *nl = strchr(l, '\n');
+        if (!eq || !nl) break;
+        if ((size_t)(eq - l) == klen && strncmp(l, key, klen) == 0) { *vlen = (size_t)(nl - eq - 1); return eq + 1; }
+        l = nl + 1;
+    }
+    return NULL;
+}
+
+/* variant: the options (with this run's values) in which this run's setting
+ * differs from another setting that shares its named factors. */
+static void name_variants(store *s) {
+    for (size_t i = 0; i < s->n_runs; i++) {
+        run_info *a = &s->runs[i];
+        a->variant[0] = 0;
+        if (!a->setting) continue;
+        for (const char *l = a->setting; *l;) {
+            const char *eq = strchr(l, '='), *nl = strchr(l, '\n');
+            if (!eq || !nl) break;
+            size_t klen = (size_t)(eq - l), vlen = (size_t)(nl - eq - 1), olen;
+            int differs = 0;
+            for (size_t j = 0; j < s->n_runs && !differs; j++) {
+                const run_info *b = &s->runs[j];
+                if (j == i || !b->setting || strcmp(a->key[CONFIG_ID], b->key[CONFIG_ID]) == 0) continue;
+                int same_named = 1;
+                for (int f = 0; f < N_NAMED && same_named; f++) same_named = strcmp(a->key[f], b->key[f]) == 0;
+                if (!same_named) continue;
+                const char *v = setting_value(b->setting, l, klen, &olen);
+                differs = !v || olen != vlen || strncmp(v, eq + 1, vlen) != 0;
+            }
+            size_t at = strlen(a->variant);
+            if (differs && at + klen + vlen + 3 < sizeof a->variant)
+                snprintf(a->variant + at, sizeof a->variant - at, "%s%.*s=%.*s", at ? " " : "", (int)klen, l, (int)vlen,
+                         eq + 1);
+            l = nl + 1;
+        }
+    }
+}
+
+static void store_free(store *s) {
+    for (size_t i = 0; i < s->n_runs; i++) free(s->runs[i].setting);
+    free(s->r);
+    free(s->runs);
+}
+
 int summarize_run(const char *dir, int quiet, int fitted_only, char *err, size_t errlen) {
     if (!is_dir(dir)) return errorf(err, errlen, "usage: %s is not a directory", dir);
     store s;
     memset(&s, 0, sizeof s);
     walk(&s, dir, 0, quiet, fitted_only);
-    if (s.n_runs == 0) { free(s.r); free(s.runs); return errorf(err, errlen, "usage: no run directories (with config.csv) under %s", dir); }
+    if (s.n_runs == 0) { store_free(&s); return errorf(err, errlen, "usage: no run directories (with config.csv) under %s", dir); }
+    name_variants(&s);
+    for (size_t i = 0; i < s.n; i++) snprintf(s.r[i].variant, sizeof s.r[i].variant, "%s", s.runs[s.r[i].run].variant);
     if (s.n) qsort(s.r, s.n, sizeof *s.r, cmp_record);   /* qsort of NULL is undefined even for 0 elements */
     char p[2048];
     csv_out w, h, rw;
     snprintf(p, sizeof p, "%s/summary.csv", dir);
-    if (csv_out_open(&w, p, err, errlen)) { free(s.r); free(s.runs); return -1; }
+    if (csv_out_open(&w, p, err, errlen)) { store_free(&s); return -1; }
     snprintf(p, sizeof p, "%s/horizons.csv", dir);
-    if (csv_out_open(&h, p, err, errlen)) { csv_out_abort(&w); free(s.r); free(s.runs); return -1; }
+    if (csv_out_open(&h, p, err, errlen)) { csv_out_abort(&w); store_free(&s); return -1; }
     snprintf(p, sizeof p, "%s/runs.csv", dir);
-    if (csv_out_open(&rw, p, err, errlen)) { csv_out_abort(&w); csv_out_abort(&h); free(s.r); free(s.runs); return -1; }
-    static const char *const sh[] = {"task", "encoding", "norm", "mask", "markers", "positions", "head", "eval_mode",
+    if (csv_out_open(&rw, p, err, errlen)) { csv_out_abort(&w); csv_out_abort(&h); store_free(&s); return -1; }
+    static const char *const sh[] = {"task", "encoding", "norm", "mask", "markers", "positions", "head", "config_id",
+        "variant", "eval_mode",
         "length", "train_len", "n_seeds", "token_acc_mean", "token_acc_sd", "token_acc_ci_lo", "token_acc_ci_hi",
         "token_acc_min", "token_acc_max", "seq_acc_mean", "seq_acc_sd", "seq_acc_ci_lo", "seq_acc_ci_hi",
         "seq_acc_min", "seq_acc_max", "length_acc_mean", "length_acc_sd", "length_acc_ci_lo", "length_acc_ci_hi",
         "length_acc_min", "length_acc_max", "n_diverged", "n_unfinished", "n_not_fitted", NULL};
-    static const char *const hh[] = {"task", "encoding", "norm", "mask", "markers", "positions", "head", "eval_mode",
+    static const char *const hh[] = {"task", "encoding", "norm", "mask", "markers", "positions", "head", "config_id",
+        "variant", "eval_mode",
         "train_len", "n_seeds", "horizon_90", "horizon_50", "horizon_90_ratio", "horizon_50_ratio",
         "acc_beyond_train", "n_lengths_beyond", "seq_horizon_90", "seq_horizon_50", "seq_acc_beyond_train",
-        "length_acc_beyond_train", "n_diverged", "n_unfinished", "n_not_fitted", NULL};
-    static const char *const rh[] = {"run_id", "task", "encoding", "norm", "mask", "markers", "positions", "head", "seed",
+        "length_acc_beyond_train", "acc_beyond_ci_lo", "acc_beyond_ci_hi", "seq_acc_beyond_ci_lo", "seq_acc_beyond_ci_hi",
+        "n_diverged", "n_unfinished", "n_not_fitted", NULL};
+    static const char *const rh[] = {"run_id", "task", "encoding", "norm", "mask", "markers", "positions", "head",
+        "config_id", "variant", "seed",
         "status", "fitted", "fit_step", "reason", NULL};
     csv_out_header(&w, sh);
     csv_out_header(&h, hh);
     csv_out_header(&rw, rh);
     double *tok = malloc((s.n + 1) * sizeof(double)), *seq = malloc((s.n + 1) * sizeof(double)),
            *lacc = malloc((s.n + 1) * sizeof(double));
+    long *seed_slot = malloc((s.n + 1) * sizeof(long));
+    int *seed_n = malloc((s.n + 1) * sizeof(int));
     for (size_t g0 = 0; g0 < s.n;) {
         size_t g1 = g0;
         while (g1 < s.n && same_group(&s.r[g0], &s.r[g1])) g1++;
@@ -305,6 +395,7 @@ int summarize_run(const char *dir, int quiet, int fitted_only, char *err, size_t
             stats ts = describe(tok, n), ss = describe(seq, n), ls = describe(lacc, n);
             const record *r = &s.r[a];
             for (int f = 0; f < N_FACTORS; f++) csv_out_str(&w, r->key[f]);
+            csv_out_str(&w, r->variant);
             csv_out_str(&w, r->mode);
             csv_out_int(&w, r->length);
             csv_out_int(&w, r->len_max);
@@ -329,8 +420,25 @@ int summarize_run(const char *dir, int quiet, int fitted_only, char *err, size_t
             }
             a = b;
         }
+        /* the same beyond-training means per seed, for an interval over seeds */
+        size_t ns = 0;
+        long *sd_seed = seed_slot;
+        double *st_sum = tok, *ss_sum = seq;             /* tok and seq are free again here: reused per seed slot */
+        int *sn = seed_n;
+        for (size_t i = g0; i < g1; i++) {
+            if (s.r[i].length <= train_len) continue;
+            size_t k = 0;
+            while (k < ns && sd_seed[k] != s.r[i].seed) k++;
+            if (k == ns) { sd_seed[ns] = s.r[i].seed; st_sum[ns] = ss_sum[ns] = 0; sn[ns] = 0; ns++; }
+            st_sum[k] += s.r[i].token_acc;
+            ss_sum[k] += s.r[i].seq_acc;
+            sn[k]++;
+        }
+        for (size_t k = 0; k < ns; k++) { st_sum[k] /= sn[k]; ss_sum[k] /= sn[k]; }
+        stats bt = describe(st_sum, ns), bs = describe(ss_sum, ns);
         const record *r = &s.r[g0];
         for (int f = 0; f < N_FACTORS; f++) csv_out_str(&h, r->key[f]);
+        csv_out_str(&h, r->variant);
         csv_out_str(&h, r->mode);
         csv_out_int(&h, train_len);
         csv_out_int(&h, seeds_max);
@@ -347,6 +455,11 @@ int summarize_run(const char *dir, int quiet, int fitted_only, char *err, size_t
         else csv_out_str(&h, "");
         if (lbeyond_n) csv_out_real(&h, lbeyond / lbeyond_n);
         else csv_out_str(&h, "");
+        double ci[4] = {bt.lo, bt.hi, bs.lo, bs.hi};
+        for (int k = 0; k < 4; k++) {
+            if (isnan(ci[k])) csv_out_str(&h, "");
+            else csv_out_real(&h, ci[k]);
+        }
         csv_out_int(&h, div);
         csv_out_int(&h, unf);
         csv_out_int(&h, nfit);
@@ -376,7 +489,8 @@ int summarize_run(const char *dir, int quiet, int fitted_only, char *err, size_t
         memcpy(g.key, ri->key, sizeof g.key);
         int div = failed_runs(&s, &g, "diverged");
         for (int f = 0; f < N_FACTORS; f++) csv_out_str(&h, ri->key[f]);
-        for (int k = 0; k < 13; k++) csv_out_str(&h, k == 2 ? "0" : "");   /* eval_mode .. length_acc_beyond_train */
+        csv_out_str(&h, ri->variant);
+        for (int k = 0; k < 17; k++) csv_out_str(&h, k == 2 ? "0" : "");   /* eval_mode .. seq_acc_beyond_ci_hi */
         csv_out_int(&h, div);
         csv_out_int(&h, failed_runs(&s, &g, NULL) - div);
         csv_out_int(&h, failed_runs(&s, &g, "not-fitted"));
@@ -386,6 +500,7 @@ int summarize_run(const char *dir, int quiet, int fitted_only, char *err, size_t
         const run_info *ri = &s.runs[i];
         csv_out_str(&rw, ri->id);
         for (int f = 0; f < N_FACTORS; f++) csv_out_str(&rw, ri->key[f]);
+        csv_out_str(&rw, ri->variant);
         csv_out_int(&rw, ri->seed);
         csv_out_str(&rw, ri->status);
         if (ri->fitted < 0) csv_out_str(&rw, "");
@@ -398,6 +513,8 @@ int summarize_run(const char *dir, int quiet, int fitted_only, char *err, size_t
     free(tok);
     free(seq);
     free(lacc);
+    free(seed_slot);
+    free(seed_n);
     int rc = csv_out_commit(&w, err, errlen);
     if (!rc) rc = csv_out_commit(&h, err, errlen);
     else csv_out_abort(&h);
@@ -413,7 +530,6 @@ int summarize_run(const char *dir, int quiet, int fitted_only, char *err, size_t
                 "%zu diverged/interrupted/unreadable/unfinished\n", s.n_runs, fin, nfit,
                 fitted_only ? ": counted, not averaged" : "", s.n_runs - fin);
     }
-    free(s.r);
-    free(s.runs);
+    store_free(&s);
     return rc;
 }
