@@ -157,7 +157,7 @@ tensor *model_forward_frozen(model *m, arena *ar, const batch *b) {
 tensor *model_forward(model *m, graph *g, const batch *b, int train) {
     int B = b->B, T = b->T;
     int two_d = (m->lo.task->flags & TASK_2D) != 0;
-    positions pos = {.T = T, .B = B, .tokens = b->tokens, .p = b->pos,
+    positions pos = {.T = T, .B = B, .q0 = 0, .Tq = T, .tokens = b->tokens, .p = b->pos,
                      .x = two_d ? b->pos_x : NULL, .y = two_d ? b->pos_y : NULL};
     tensor *x = op_reshape(g, op_embedding(g, m->tok_emb, b->tokens, B * T), 3, (int[]){B, T, m->C}); /* (B, T, C) */
     if (m->enc->embed) x = m->enc->embed(m->enc_state, g, x, &pos);
