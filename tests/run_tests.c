@@ -16,6 +16,7 @@ static const test_group *const GROUPS[] = {
     &test_group_cli,
     &test_group_parity,
     &test_group_decode,
+    &test_group_decode_cache,
 };
 
 /* run_tests [SUBSTRING]: only the tests whose name contains SUBSTRING. */
