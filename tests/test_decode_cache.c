@@ -1,7 +1,8 @@
 /* Cached (incremental) forward passes against the full forward pass: for
  * every encoding x normalizer, with markers, shifted and randomized positions,
  * 2-D positions, the decoder form, pre- and post-norm, every logit of the
- * prompt and of each later row run one at a time equals the full pass's. */
+ * prompt and of each later row run one at a time equals the full pass's; and
+ * greedy decoding gives the same tokens cached and recomputed. */
 #include "check.h"
 
 #include <math.h>
@@ -11,8 +12,10 @@
 
 #include <gsl/gsl_rng.h>
 
+#include "decode.h"
 #include "kvcache.h"
 #include "model.h"
+#include "run.h"
 
 /* Relative error bound of a logit (floor 1 below |logit| = 1). Double: only
  * the summation order of differently shaped products differs. */
@@ -28,8 +31,9 @@ typedef struct {
 } cache_case;
 
 /* A tiny causal model whose attention is far from uniform, and one batch of
- * varied tokens (marker tokens kept). Returns -1 when the config is invalid. */
-static int build(model *m, batch *b, const cache_case *cc, unsigned long seed) {
+ * varied tokens (marker tokens kept), with positions for greedy decoding's
+ * rows when decoding. Returns -1 when the config is invalid. */
+static int build(model *m, batch *b, const cache_case *cc, unsigned long seed, int decoding) {
     run_config c;
     config_defaults(&c);
     char err[512];
@@ -59,7 +63,9 @@ static int build(model *m, batch *b, const cache_case *cc, unsigned long seed) {
     model_init_params(m, r);
     /* norm gains and biases away from 1 and 0 */
     for (size_t i = 0; i < m->ps.n; i++) m->ps.data[i] += (real)(0.1 * (gsl_rng_uniform(r) - 0.5));
-    batch_alloc(b, 3, layout_seq_len(&m->lo, cc->len));
+    int rows = decoding ? layout_decode_rows(&m->lo, cc->len) : layout_seq_len(&m->lo, cc->len);
+    batch_alloc(b, 3, rows);
+    b->decode_rows = decoding ? rows : 0;
     layout_fill(&m->lo, b, cc->len, r, pos_kind_parse(cc->positions), c.max_pos, r);
     for (int i = 0; i < b->B * b->T; i++)
         if (b->tokens[i] < m->lo.info.vocab) b->tokens[i] = (int)gsl_rng_uniform_int(r, (unsigned long)m->V);
@@ -106,7 +112,7 @@ static double cached_error(model *m, kv_cache *kc, arena *ar, const batch *b, in
 static void check_case(const cache_case *cc, unsigned long seed) {
     model m;
     batch b;
-    if (build(&m, &b, cc, seed)) fail_msg("%s %s %s: invalid config", cc->task, cc->encoding, cc->norm);
+    if (build(&m, &b, cc, seed, 0)) fail_msg("%s %s %s: invalid config", cc->task, cc->encoding, cc->norm);
     arena ar;
     arena_init(&ar, 0);
     graph g;
@@ -185,6 +191,96 @@ static void test_cache_2d(void **state) {
         }
 }
 
+/* Greedy decoding, cached and recomputed, of every encoding x normalizer:
+ * the same tokens, lengths and stops, and the last step's logits. [EOS] gets
+ * a bias so that some sequences stop before the cap and others do not. */
+static void test_greedy_cached_equals_recompute(void **state) {
+    (void)state;
+    for (int e = 0; encoding_at(e); e++)
+        for (int n = 0; n < 6; n++) {
+            int v = e * 6 + n;
+            cache_case cc = {"copy", encoding_at(e)->name, NORMS[n], "none", POSITIONS[v % 3], "pre", "layer", 3, 0};
+            model m;
+            batch b;
+            if (build(&m, &b, &cc, 500 + (unsigned long)v, 1)) fail_msg("%s %s: invalid config", cc.encoding, cc.norm);
+            m.head_b->data[m.lo.eos_class] += (real)0.5;
+            int cap = layout_decode_cap(&m.lo, cc.len);
+            decoder d[2];
+            arena ar;
+            arena_init(&ar, 0);
+            graph g;
+            graph_init(&g, &ar, 0);
+            const decode_mode modes[2] = {DECODE_RECOMPUTE, DECODE_CACHED};
+            for (int md = 0; md < 2; md++) {
+                decoder_init(&d[md], &m, b.B, b.pos_rows, cap, modes[md]);
+                decoder_run(&d[md], &m, &g, &b);
+            }
+            assert_int_equal(d[0].steps, d[1].steps);
+            for (int s = 0; s < b.B; s++) {
+                assert_int_equal(d[0].len[s], d[1].len[s]);
+                assert_int_equal(d[0].stopped[s], d[1].stopped[s]);
+                for (int j = 0; j < d[0].len[s]; j++)
+                    assert_int_equal(d[0].gen[(size_t)s * cap + j], d[1].gen[(size_t)s * cap + j]);
+            }
+            for (int x = 0; x < b.B * m.K; x++) {
+                double a = d[0].logits[x], c = d[1].logits[x];
+                if (!(fabs(a - c) <= CACHE_TOL * fmax(fmax(fabs(a), fabs(c)), 1)))
+                    fail_msg("%s %s: last logits %.17g cached, %.17g recomputed", cc.encoding, cc.norm, c, a);
+            }
+            for (int md = 0; md < 2; md++) decoder_free(&d[md]);
+            arena_free(&ar);
+            batch_free(&b);
+            model_free(&m);
+        }
+}
+
+static char *read_all(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) fail_msg("cannot read %s", path);
+    static char buf[1 << 16];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    return strdup(buf);
+}
+
+/* posprobe eval of a trained decoder: the same eval.csv rows cached and
+ * recomputed, at lengths past training. */
+static void test_eval_rows_cached_equal_recompute(void **state) {
+    (void)state;
+    const char *const enc[] = {"rope", "t5", "cope"};
+    for (int e = 0; e < 3; e++) {
+        run_config c;
+        config_defaults(&c);
+        snprintf(c.task, sizeof c.task, "copy");
+        snprintf(c.mask, sizeof c.mask, "causal");
+        snprintf(c.encoding, sizeof c.encoding, "%s", enc[e]);
+        c.dim = 16;
+        c.len_min = 1;
+        c.len_max = 4;
+        c.len = 0;
+        c.steps = 40;
+        c.eval_size = 16;
+        c.quiet = 1;
+        snprintf(c.out, sizeof c.out, "%s/%s", test_tmpdir, enc[e]);
+        char err[512], out[2][300];
+        run_result res;
+        if (run_train(&c, &res, err, sizeof err)) fail_msg("%s", err);
+        int_list lens;
+        if (int_list_parse("1-7", &lens, err, sizeof err)) fail_msg("%s", err);
+        const char *const modes[2] = {"cached", "recompute"};
+        for (int md = 0; md < 2; md++) {
+            snprintf(out[md], sizeof out[md], "%s/%s.csv", test_tmpdir, modes[md]);
+            if (run_eval_checkpoint(c.out, &lens, out[md], NULL, modes[md], err, sizeof err)) fail_msg("%s", err);
+        }
+        char *a = read_all(out[0]), *b = read_all(out[1]);
+        assert_true(strstr(a, ",greedy,") != NULL);
+        assert_string_equal(a, b);
+        free(a);
+        free(b);
+    }
+}
+
 /* The cache is only for causal models. */
 static void test_cache_needs_causal(void **state) {
     (void)state;
@@ -204,6 +300,8 @@ static const struct CMUnitTest TESTS[] = {
     cmocka_unit_test(test_cache_markers_positions),
     cmocka_unit_test(test_cache_decoder_form),
     cmocka_unit_test(test_cache_2d),
+    cmocka_unit_test(test_greedy_cached_equals_recompute),
+    cmocka_unit_test_setup_teardown(test_eval_rows_cached_equal_recompute, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test(test_cache_needs_causal),
 };
 const test_group test_group_decode_cache = {"decode_cache", TESTS, sizeof TESTS / sizeof *TESTS};
