@@ -54,14 +54,14 @@ static void *alibi_create(param_store *ps, const enc_dims *d, char *err, size_t 
 static tensor *alibi_scores(void *st, graph *g, int layer, tensor *q, tensor *k, const positions *pos) {
     alibi_state *s = st;
     (void)layer; (void)q; (void)k;
-    int T = pos->T;
-    tensor *b = tensor_new3(g, s->H, T, T, 0);                     /* (H, T, T), fixed */
+    int Tq = pos->Tq, S = pos->T;
+    tensor *b = tensor_new3(g, s->H, Tq, S, 0);                    /* (H, Tq, S), fixed */
     for (int h = 0; h < s->H; h++)
-        for (int i = 0; i < T; i++)
-            for (int j = 0; j < T; j++) {
-                int off = pos->p[i] - pos->p[j];                      /* > 0: key left of the query */
+        for (int i = 0; i < Tq; i++)
+            for (int j = 0; j < S; j++) {
+                int off = pos->p[pos->q0 + i] - pos->p[j];            /* > 0: key left of the query */
                 double m = off >= 0 ? s->left[h] : s->right[h];
-                b->data[((size_t)h * T + i) * T + j] = (real)(-m * abs(off));
+                b->data[((size_t)h * Tq + i) * S + j] = (real)(-m * abs(off));
             }
     return b;
 }

@@ -60,19 +60,20 @@ static void complex_init(void *st, gsl_rng *r) {
 
 static tensor *complex_embed(void *st, graph *g, tensor *x, const positions *pos) {
     complex_state *s = st;
-    int B = pos->B, T = pos->T, C = s->C, Lc = C / 2, N = B * T;
+    int B = pos->B, T = pos->Tq, C = s->C, Lc = C / 2, N = B * T;
+    const int *qp = pos->p + pos->q0;                              /* (T) the query rows' positions */
     tensor *out = tensor_new2(g, N, C, graph_needs_grad(g, s->amp, s->freq, s->phase, NULL));
     for (int n = 0; n < N; n++)
         for (int l = 0; l < Lc; l++) {
             size_t w = (size_t)pos->tokens[n] * Lc + l;
-            double a = s->freq->data[w] * pos->p[n % T] + s->phase->data[w];
+            double a = s->freq->data[w] * qp[n % T] + s->phase->data[w];
             out->data[(size_t)n * C + 2 * l] = (real)(s->amp->data[w] * cos(a));
             out->data[(size_t)n * C + 2 * l + 1] = (real)(s->amp->data[w] * sin(a));
         }
     node *nd = graph_record(g, "complex_embedding", complex_backward, out, s->amp, s->freq, s->phase, NULL);
     if (nd) {
         nd->ids = graph_copy_ints(g, pos->tokens, (size_t)N);
-        nd->saved = (void *)graph_copy_ints(g, pos->p, (size_t)T);
+        nd->saved = (void *)graph_copy_ints(g, qp, (size_t)T);
         nd->iarg[0] = T;
     }
     (void)x; /* replaces the token embedding */

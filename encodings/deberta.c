@@ -44,10 +44,13 @@ static tensor *project_heads(deberta_state *s, graph *g, tensor *w) {
 
 static tensor *deberta_scores(void *st, graph *g, int layer, tensor *q, tensor *k, const positions *pos) {
     deberta_state *s = st;
-    const int *idx = relpos_index(g, pos, relpos_clip, &s->clip);      /* idx[a][b] = clip(p_a - p_b) */
+    const int *idx = relpos_index(g, pos, relpos_clip, &s->clip);      /* (Tq, S): clip(p_i - p_j) */
+    /* (S, Tq): clip(p_j - p_i); over all rows it is idx itself */
+    const int *idx_k = pos->Tq == pos->T ? idx : relpos_index_keys(g, pos, relpos_clip, &s->clip);
     real scale = (real)(1 / sqrt((double)s->D));
-    tensor *c2p = op_rel_scores(g, q, project_heads(s, g, s->w_kr[layer]), idx, scale);              /* [i, j] */
-    tensor *p2c = op_transpose(g, op_rel_scores(g, k, project_heads(s, g, s->w_qr[layer]), idx, scale)); /* [j, i] -> [i, j] */
+    tensor *c2p = op_rel_scores(g, q, project_heads(s, g, s->w_kr[layer]), idx, pos->T, scale);      /* [i, j] */
+    tensor *p2c = op_transpose(g, op_rel_scores(g, k, project_heads(s, g, s->w_qr[layer]), idx_k, pos->Tq,
+                                                scale));                                            /* [j, i] -> [i, j] */
     return op_add(g, c2p, p2c);
 }
 
@@ -61,7 +64,7 @@ const encoding_def enc_deberta = {
     .name = "deberta",
     .summary = "DeBERTa: content-to-position and position-to-content terms, clipped offsets (logits only)",
     .where = "logits",
-    .flags = ENC_RELATIVE,
+    .flags = ENC_RELATIVE | ENC_READS_KEYS,
     .create = deberta_create,
     .scores = deberta_scores,
     .destroy = deberta_free,

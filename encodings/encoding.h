@@ -1,13 +1,24 @@
 /* A position encoding is a set of optional hooks plus its parameters; the
  * model calls each hook that is set (see DESIGN.md):
  *
- *   embed   x (B, T, C) -> (B, T, C)                 absolute, at the input
- *   rotate  q, k (B*H, T, D) [, v] -> rotated        RoPE family
- *   scores  q, k -> additive term (H|B*H, T, S)       biases and content-position terms
- *   values  A (B*H, T, S), v (B*H, S, D) -> (B*H, T, D)  replaces A V (Shaw values, URPE)
+ *   embed   x (B, Tq, C) -> (B, Tq, C)               absolute, at the input
+ *   rotate  q, k (B*H, Tq, D) [, v] -> rotated       RoPE family
+ *   scores  q (B*H, Tq, D), k (B*H, S, D) -> additive term (H|B*H, Tq, S)
+ *                                                    biases and content-position terms
+ *   values  A (B*H, Tq, S), v (B*H, S, D) -> (B*H, Tq, D)  replaces A V (Shaw values, URPE)
  *
  * Positions are explicit arrays, never an implicit 0..n-1, so randomized,
  * shifted and 2-D positions need no special cases.
+ *
+ * The hooks see a block of query rows: rows [q0, q0 + Tq) of a sequence of
+ * S = T positions (the keys). Training and full evaluation run every row
+ * (q0 = 0, Tq = T); cached decoding (kvcache.h) runs the new rows only, with
+ * the keys and values of the earlier rows taken from the cache. embed and
+ * rotate touch only the query rows (the rotated k and v of those rows are
+ * what the cache keeps), so they must not read other rows. Under cached
+ * decoding the scores hook gets k = NULL unless the encoding sets
+ * ENC_READS_KEYS (the cached keys are not one contiguous tensor; copying them
+ * costs a pass over the cache), and the values hook gets a copy of v.
  *
  * To add an encoding: write encodings/<name>.c defining one `encoding_def`,
  * and add one line to encodings/registry.c. */
@@ -22,9 +33,10 @@
 
 /* Position ids of one batch; the same for every sequence in it. */
 typedef struct positions {
-    int T;            /* model sequence length */
+    int T;            /* model sequence length so far: the keys */
     int B;            /* sequences in the batch */
-    const int *tokens;/* (B, T) token ids (for encodings that live in the embedding) */
+    int q0, Tq;       /* the query rows are [q0, q0 + Tq) of the T (all rows: 0, T) */
+    const int *tokens;/* (B, Tq) token ids of the query rows (for encodings that live in the embedding) */
     const int *p;     /* (T) 1-D ids (the row-major flattening on 2-D tasks) */
     const int *x;     /* (T) row of each token on 2-D tasks, else NULL */
     const int *y;     /* (T) column of each token on 2-D tasks, else NULL */
@@ -44,6 +56,7 @@ enum {
     ENC_CAUSAL_ONLY = 1 << 1,  /* defined for the causal mask only */
     ENC_2D = 1 << 2,           /* reads (x, y) on 2-D tasks */
     ENC_TABLE = 1 << 3,        /* a table indexed by position: ids must be < max-pos */
+    ENC_READS_KEYS = 1 << 4,   /* the scores hook reads k (see above) */
 };
 
 typedef struct encoding_def {

@@ -23,17 +23,17 @@ typedef struct {
 static double softplus_d(double v) { return v > 30 ? v : log1p(exp(v)); }
 static double sigmoid_d(double v) { return v >= 0 ? 1 / (1 + exp(-v)) : exp(v) / (1 + exp(v)); }
 
-/* features (T*T, 1) from raw (c, L); saved: positions of queries, distances */
+/* features (Tq*S, 1) from raw (c, L); saved: positions of the query rows, distances */
 static void fire_features_backward(node *nd) {
     tensor *raw = nd->in[0], *out = nd->out;
-    int T = nd->iarg[0];
+    int Tq = nd->iarg[0], S = nd->iarg[1];
     const int *dist = nd->ids, *qpos = nd->saved;
     double c = softplus_d(raw->data[0]), L = softplus_d(raw->data[1]);
     double dc = 0, dL = 0;
-    for (int i = 0; i < T; i++) {
+    for (int i = 0; i < Tq; i++) {
         double m = fmax(L, qpos[i] + 1.0), Bv = log1p(c * m);
-        for (int j = 0; j < T; j++) {
-            double d = dist[(size_t)i * T + j], A = log1p(c * d), go = out->grad[(size_t)i * T + j];
+        for (int j = 0; j < S; j++) {
+            double d = dist[(size_t)i * S + j], A = log1p(c * d), go = out->grad[(size_t)i * S + j];
             dc += go * ((d / (c * d + 1)) / Bv - A * (m / (c * m + 1)) / (Bv * Bv));
             if (L > qpos[i] + 1.0) dL += go * (-A * (c / (c * m + 1)) / (Bv * Bv));
         }
@@ -43,21 +43,22 @@ static void fire_features_backward(node *nd) {
 }
 
 static tensor *fire_features(graph *g, tensor *raw, const positions *pos, int causal) {
-    int T = pos->T;
-    int *dist = arena_alloc(g->mem, (size_t)T * T * sizeof(int));
-    for (int i = 0; i < T; i++)
-        for (int j = 0; j < T; j++) {
-            int off = pos->p[i] - pos->p[j];
-            dist[(size_t)i * T + j] = causal ? (off > 0 ? off : 0) : abs(off);
+    int Tq = pos->Tq, S = pos->T;
+    const int *qp = pos->p + pos->q0;                              /* (Tq) the query rows' positions */
+    int *dist = arena_alloc(g->mem, (size_t)Tq * S * sizeof(int));
+    for (int i = 0; i < Tq; i++)
+        for (int j = 0; j < S; j++) {
+            int off = qp[i] - pos->p[j];
+            dist[(size_t)i * S + j] = causal ? (off > 0 ? off : 0) : abs(off);
         }
     double c = softplus_d(raw->data[0]), L = softplus_d(raw->data[1]);
-    tensor *out = tensor_new2(g, T * T, 1, graph_needs_grad(g, raw, NULL, NULL, NULL));
-    for (int i = 0; i < T; i++) {
-        double Bv = log1p(c * fmax(L, pos->p[i] + 1.0));
-        for (int j = 0; j < T; j++) out->data[(size_t)i * T + j] = (real)(log1p(c * dist[(size_t)i * T + j]) / Bv);
+    tensor *out = tensor_new2(g, Tq * S, 1, graph_needs_grad(g, raw, NULL, NULL, NULL));
+    for (int i = 0; i < Tq; i++) {
+        double Bv = log1p(c * fmax(L, qp[i] + 1.0));
+        for (int j = 0; j < S; j++) out->data[(size_t)i * S + j] = (real)(log1p(c * dist[(size_t)i * S + j]) / Bv);
     }
     node *nd = graph_record(g, "fire_features", fire_features_backward, out, raw, NULL, NULL, NULL);
-    if (nd) { nd->ids = dist; nd->saved = (void *)graph_copy_ints(g, pos->p, (size_t)T); nd->iarg[0] = T; }
+    if (nd) { nd->ids = dist; nd->saved = (void *)graph_copy_ints(g, qp, (size_t)Tq); nd->iarg[0] = Tq; nd->iarg[1] = S; }
     return out;
 }
 
@@ -101,12 +102,12 @@ static void fire_init(void *st, gsl_rng *r) {
 static tensor *fire_scores(void *st, graph *g, int layer, tensor *q, tensor *k, const positions *pos) {
     fire_state *s = st;
     (void)q; (void)k;
-    int T = pos->T;
-    tensor *f = fire_features(g, s->cl[layer], pos, s->causal);                           /* (T*T, 1) */
-    tensor *h = op_relu(g, op_linear(g, f, s->w1[layer], s->b1[layer]));                  /* (T*T, 32) */
-    tensor *b = op_linear(g, h, s->w2[layer], s->b2[layer]);                              /* (T*T, H) */
-    b = op_transpose(g, op_reshape(g, b, 3, (int[]){1, T * T, s->H}));                    /* (1, H, T*T) */
-    return op_reshape(g, b, 3, (int[]){s->H, T, T});
+    int Tq = pos->Tq, S = pos->T;
+    tensor *f = fire_features(g, s->cl[layer], pos, s->causal);                           /* (Tq*S, 1) */
+    tensor *h = op_relu(g, op_linear(g, f, s->w1[layer], s->b1[layer]));                  /* (Tq*S, 32) */
+    tensor *b = op_linear(g, h, s->w2[layer], s->b2[layer]);                              /* (Tq*S, H) */
+    b = op_transpose(g, op_reshape(g, b, 3, (int[]){1, Tq * S, s->H}));                   /* (1, H, Tq*S) */
+    return op_reshape(g, b, 3, (int[]){s->H, Tq, S});
 }
 
 static void fire_free(void *st) {

@@ -20,10 +20,8 @@ static void *learned_create(param_store *ps, const enc_dims *d, char *err, size_
 
 static tensor *learned_embed(void *st, graph *g, tensor *x, const positions *pos) {
     learned_state *s = st;
-    int B = x->shape[0], T = x->shape[1];
-    tensor *p = op_embedding(g, s->table, pos->p, T);                     /* (T, C) */
-    (void)B;
-    return op_add(g, x, p);                                                /* (B, T, C) + (T, C) */
+    tensor *p = op_embedding(g, s->table, pos->p + pos->q0, pos->Tq);     /* (Tq, C) */
+    return op_add(g, x, p);                                                /* (B, Tq, C) + (Tq, C) */
 }
 
 const encoding_def enc_learned = {

@@ -34,15 +34,16 @@ static void mult_init(void *st, gsl_rng *r) {
 
 static tensor *mult_embed(void *st, graph *g, tensor *x, const positions *pos) {
     mult_state *s = st;
-    int T = pos->T;
+    int Tq = pos->Tq;
+    const int *qp = pos->p + pos->q0;                                    /* (Tq) the query rows' positions */
     tensor *p;
     if (s->table) {
-        p = op_embedding(g, s->table, pos->p, T);                        /* (T, C) */
+        p = op_embedding(g, s->table, qp, Tq);                           /* (Tq, C) */
     } else {
-        p = tensor_new2(g, T, s->C, 0);
-        for (int t = 0; t < T; t++) sinusoid_fill(p->data + (size_t)t * s->C, s->C, pos->p[t], s->base);
+        p = tensor_new2(g, Tq, s->C, 0);
+        for (int t = 0; t < Tq; t++) sinusoid_fill(p->data + (size_t)t * s->C, s->C, qp[t], s->base);
     }
-    return op_mul(g, x, p);                                              /* (B, T, C) (.) (T, C) */
+    return op_mul(g, x, p);                                              /* (B, Tq, C) (.) (Tq, C) */
 }
 
 const encoding_def enc_multiplicative = {

@@ -69,10 +69,11 @@ static void *rec_create(param_store *ps, const enc_dims *d, char *err, size_t er
 
 static tensor *rec_embed(void *st, graph *g, tensor *x, const positions *pos) {
     rec_state *s = st;
+    const int *qp = pos->p + pos->q0;                                     /* (Tq) the query rows' positions */
     int K = 1;
-    for (int t = 0; t < pos->T; t++) if (pos->p[t] + 1 > K) K = pos->p[t] + 1;
+    for (int t = 0; t < pos->Tq; t++) if (qp[t] + 1 > K) K = qp[t] + 1;
     tensor *states = op_recurrence(g, s, K);                              /* (K, C) */
-    return op_add(g, x, op_embedding(g, states, pos->p, pos->T));         /* + p_{pos[t]} */
+    return op_add(g, x, op_embedding(g, states, qp, pos->Tq));            /* + p_{pos[t]} */
 }
 
 const encoding_def enc_recursive = {

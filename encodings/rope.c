@@ -13,8 +13,8 @@ static void *rope_create(param_store *ps, const enc_dims *d, char *err, size_t e
 
 static void rope_rotate(void *st, graph *g, int layer, tensor **q, tensor **k, tensor **v, const positions *pos) {
     (void)layer; (void)v;
-    *q = rope_apply(st, g, *q, pos->p, NULL, 0);
-    *k = rope_apply(st, g, *k, pos->p, NULL, 0);
+    *q = rope_apply(st, g, *q, pos->p + pos->q0, NULL, 0);
+    *k = rope_apply(st, g, *k, pos->p + pos->q0, NULL, 0);
 }
 
 const encoding_def enc_rope = {

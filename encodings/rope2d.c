@@ -29,11 +29,13 @@ static void rope2d_init(void *st, gsl_rng *r) {
 
 static void rope2d_rotate(void *st, graph *g, int layer, tensor **q, tensor **k, tensor **v, const positions *pos) {
     (void)layer; (void)v;
-    const int *x = pos->x, *y = pos->y;
-    if (!x) { /* 1-D task: x = 0, y = position */
-        int *zero = arena_calloc(g->mem, (size_t)pos->T * sizeof(int));
-        x = zero;
-        y = pos->p;
+    const int *x, *y;                   /* (Tq) the query rows' coordinates */
+    if (pos->x) {
+        x = pos->x + pos->q0;
+        y = pos->y + pos->q0;
+    } else { /* 1-D task: x = 0, y = position */
+        x = arena_calloc(g->mem, (size_t)pos->Tq * sizeof(int));
+        y = pos->p + pos->q0;
     }
     *q = rope_apply(st, g, *q, x, y, 0);
     *k = rope_apply(st, g, *k, x, y, 0);

@@ -12,9 +12,10 @@ static void *rope_v_create(param_store *ps, const enc_dims *d, char *err, size_t
 
 static void rope_v_rotate(void *st, graph *g, int layer, tensor **q, tensor **k, tensor **v, const positions *pos) {
     (void)layer;
-    *q = rope_apply(st, g, *q, pos->p, NULL, 0);
-    *k = rope_apply(st, g, *k, pos->p, NULL, 0);
-    *v = rope_apply(st, g, *v, pos->p, NULL, 0);
+    const int *qp = pos->p + pos->q0;   /* (Tq) */
+    *q = rope_apply(st, g, *q, qp, NULL, 0);
+    *k = rope_apply(st, g, *k, qp, NULL, 0);
+    *v = rope_apply(st, g, *v, qp, NULL, 0);
 }
 
 const encoding_def enc_rope_v = {

@@ -35,12 +35,12 @@ static void *sandwich_create(param_store *ps, const enc_dims *d, char *err, size
 static tensor *sandwich_scores(void *st, graph *g, int layer, tensor *q, tensor *k, const positions *pos) {
     sandwich_state *s = st;
     (void)layer; (void)q; (void)k;
-    int T = pos->T;
-    tensor *b = tensor_new3(g, s->H, T, T, 0);
+    int Tq = pos->Tq, S = pos->T;
+    tensor *b = tensor_new3(g, s->H, Tq, S, 0);                    /* (H, Tq, S) */
     for (int h = 0; h < s->H; h++)
-        for (int i = 0; i < T; i++)
-            for (int j = 0; j < T; j++)
-                b->data[((size_t)h * T + i) * T + j] = (real)sandwich_bias(pos->p[i] - pos->p[j], h, s->H, s->base);
+        for (int i = 0; i < Tq; i++)
+            for (int j = 0; j < S; j++)
+                b->data[((size_t)h * Tq + i) * S + j] = (real)sandwich_bias(pos->p[pos->q0 + i] - pos->p[j], h, s->H, s->base);
     return b;
 }
 

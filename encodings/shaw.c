@@ -36,13 +36,13 @@ static tensor *shaw_scores(void *st, graph *g, int layer, tensor *q, tensor *k, 
     shaw_state *s = st;
     (void)k;
     const int *idx = relpos_index(g, pos, relpos_clip, &s->clip);
-    return op_rel_scores(g, q, s->pk[layer], idx, (real)(1 / sqrt((double)s->D)));   /* (P, T, T) */
+    return op_rel_scores(g, q, s->pk[layer], idx, pos->T, (real)(1 / sqrt((double)s->D)));   /* (P, Tq, S) */
 }
 
 static tensor *shaw_values(void *st, graph *g, int layer, tensor *A, tensor *v, const positions *pos) {
     shaw_state *s = st;
     const int *idx = relpos_index(g, pos, relpos_clip, &s->clip);
-    return op_add(g, op_bmm(g, A, v, 0, 0), op_rel_values(g, A, s->pv[layer], idx));  /* (P, T, D) */
+    return op_add(g, op_bmm(g, A, v, 0, 0), op_rel_values(g, A, s->pv[layer], idx));  /* (P, Tq, D) */
 }
 
 static void shaw_free(void *st) {

@@ -30,7 +30,8 @@ static void *shaw_k_create(param_store *ps, const enc_dims *d, char *err, size_t
 static tensor *shaw_k_scores(void *st, graph *g, int layer, tensor *q, tensor *k, const positions *pos) {
     shaw_k_state *s = st;
     (void)k;
-    return op_rel_scores(g, q, s->pk[layer], relpos_index(g, pos, relpos_clip, &s->clip), (real)(1 / sqrt((double)s->D)));
+    return op_rel_scores(g, q, s->pk[layer], relpos_index(g, pos, relpos_clip, &s->clip), pos->T,
+                         (real)(1 / sqrt((double)s->D)));                                     /* (P, Tq, S) */
 }
 
 static void shaw_k_free(void *st) {

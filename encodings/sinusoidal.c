@@ -30,9 +30,9 @@ static void *sinusoidal_create(param_store *ps, const enc_dims *d, char *err, si
 
 static tensor *sinusoidal_embed(void *st, graph *g, tensor *x, const positions *pos) {
     sinusoidal_state *s = st;
-    int T = x->shape[1];
-    tensor *p = tensor_new2(g, T, s->C, 0);                              /* (T, C), no gradient */
-    for (int t = 0; t < T; t++) sinusoid_fill(p->data + (size_t)t * s->C, s->C, pos->p[t], s->base);
+    int Tq = pos->Tq;
+    tensor *p = tensor_new2(g, Tq, s->C, 0);                             /* (Tq, C), no gradient */
+    for (int t = 0; t < Tq; t++) sinusoid_fill(p->data + (size_t)t * s->C, s->C, pos->p[pos->q0 + t], s->base);
     return op_add(g, x, p);
 }
 

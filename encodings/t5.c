@@ -48,7 +48,7 @@ static void *t5_create(param_store *ps, const enc_dims *d, char *err, size_t err
 static tensor *t5_scores(void *st, graph *g, int layer, tensor *q, tensor *k, const positions *pos) {
     t5_state *s = st;
     (void)layer; (void)q; (void)k;
-    return op_gather_offsets(g, s->table, relpos_index(g, pos, t5_map, &s->b), pos->T);   /* (H, T, T) */
+    return op_gather_offsets(g, s->table, relpos_index(g, pos, t5_map, &s->b), pos->Tq, pos->T);   /* (H, Tq, S) */
 }
 
 const encoding_def enc_t5 = {

@@ -34,11 +34,13 @@ static void *tupe_create(param_store *ps, const enc_dims *d, char *err, size_t e
 static tensor *tupe_scores(void *st, graph *g, int layer, tensor *q, tensor *k, const positions *pos) {
     tupe_state *s = st;
     (void)q; (void)k;
-    int T = pos->T;
-    tensor *p = op_embedding(g, s->table, pos->p, T);                                  /* (T, C) */
-    tensor *pq = op_split_heads(g, op_reshape(g, op_linear(g, p, s->uq[layer], NULL), 3, (int[]){1, T, s->C}), s->H);
-    tensor *pk = op_split_heads(g, op_reshape(g, op_linear(g, p, s->uk[layer], NULL), 3, (int[]){1, T, s->C}), s->H);
-    return op_scale(g, op_bmm(g, pq, pk, 0, 1), (real)(1 / sqrt((double)s->D)));       /* (H, T, T) */
+    int Tq = pos->Tq, S = pos->T;
+    tensor *p = op_embedding(g, s->table, pos->p, S);                                  /* (S, C) */
+    /* the query rows' own embeddings; over all rows p itself (one node, so training's tape is unchanged) */
+    tensor *p_q = Tq == S ? p : op_embedding(g, s->table, pos->p + pos->q0, Tq);       /* (Tq, C) */
+    tensor *pq = op_split_heads(g, op_reshape(g, op_linear(g, p_q, s->uq[layer], NULL), 3, (int[]){1, Tq, s->C}), s->H);
+    tensor *pk = op_split_heads(g, op_reshape(g, op_linear(g, p, s->uk[layer], NULL), 3, (int[]){1, S, s->C}), s->H);
+    return op_scale(g, op_bmm(g, pq, pk, 0, 1), (real)(1 / sqrt((double)s->D)));       /* (H, Tq, S) */
 }
 
 static void tupe_free(void *st) {

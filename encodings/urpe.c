@@ -40,7 +40,7 @@ static void urpe_init(void *st, gsl_rng *r) {
 
 static tensor *urpe_values(void *st, graph *g, int layer, tensor *A, tensor *v, const positions *pos) {
     urpe_state *s = st;
-    tensor *C = op_gather_offsets(g, s->g[layer], relpos_index(g, pos, relpos_clip, &s->clip), pos->T); /* (H, T, T) */
+    tensor *C = op_gather_offsets(g, s->g[layer], relpos_index(g, pos, relpos_clip, &s->clip), pos->Tq, pos->T); /* (H, Tq, S) */
     return op_bmm(g, op_mul(g, A, C), v, 0, 0);                         /* (A (.) C) V, C tiled over the batch */
 }
 

@@ -38,7 +38,7 @@ static void *xl_create(param_store *ps, const enc_dims *d, char *err, size_t err
 static void xl_rotate(void *st, graph *g, int layer, tensor **q, tensor **k, tensor **v, const positions *pos) {
     xl_state *s = st;
     (void)k; (void)v;
-    *q = op_add(g, *q, op_tile(g, s->u[layer], pos->T));            /* q + u, (B*H, T, D) */
+    *q = op_add(g, *q, op_tile(g, s->u[layer], pos->Tq));           /* q + u, (B*H, Tq, D) */
 }
 
 static int xl_map(int offset, const void *ctx) { return offset - *(const int *)ctx; }
@@ -51,10 +51,10 @@ static tensor *xl_scores(void *st, graph *g, int layer, tensor *q, tensor *k, co
     int R = hi - lo + 1;
     tensor *rk = op_linear(g, relpos_sinusoid_table(g, lo, R, s->C, s->base), s->w_kr[layer], NULL);  /* (R, C) */
     rk = op_split_heads(g, op_reshape(g, rk, 3, (int[]){1, R, s->C}), s->H);                        /* (H, R, D) */
-    tensor *qv = op_add(g, q, op_tile(g, s->w[layer], pos->T));                                        /* q + v */
+    tensor *qv = op_add(g, q, op_tile(g, s->w[layer], pos->Tq));                                       /* q + v */
     int *lo_copy = arena_alloc(g->mem, sizeof(int));
     *lo_copy = lo;
-    return op_rel_scores(g, qv, rk, relpos_index(g, pos, xl_map, lo_copy), (real)(1 / sqrt((double)s->D)));
+    return op_rel_scores(g, qv, rk, relpos_index(g, pos, xl_map, lo_copy), pos->T, (real)(1 / sqrt((double)s->D)));
 }
 
 static void xl_free(void *st) {

@@ -21,8 +21,8 @@ static void *xpos_create(param_store *ps, const enc_dims *d, char *err, size_t e
 static void xpos_rotate(void *st, graph *g, int layer, tensor **q, tensor **k, tensor **v, const positions *pos) {
     rope_state *s = st;
     (void)layer; (void)v;
-    *q = rope_apply(s, g, *q, pos->p, NULL, 1 / s->gamma);
-    *k = rope_apply(s, g, *k, pos->p, NULL, -1 / s->gamma);
+    *q = rope_apply(s, g, *q, pos->p + pos->q0, NULL, 1 / s->gamma);
+    *k = rope_apply(s, g, *k, pos->p + pos->q0, NULL, -1 / s->gamma);
 }
 
 const encoding_def enc_xpos = {

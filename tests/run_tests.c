@@ -17,6 +17,7 @@ static const test_group *const GROUPS[] = {
     &test_group_parity,
     &test_group_decode,
     &test_group_summarize,
+    &test_group_decode_cache,
 };
 
 /* run_tests [SUBSTRING]: only the tests whose name contains SUBSTRING. */

@@ -76,7 +76,7 @@ static void check_all_norms(int T, int S, int bias_per_batch) {
             tensor *x[4] = {pt_new3(P, T, D, 1), pt_new3(P, S, D, 1), pt_new3(P, S, 2, 1),
                             pt_new3(bias_per_batch ? P : H, T, S, 1)};
             fill_inputs(x, 100 + (unsigned long)(norm * 7 + mask));
-            attn_ctx c = {{(real)(1 / sqrt(D)), (attn_mask)mask, (attn_norm)norm, 4, H, 0}, 1};
+            attn_ctx c = {{(real)(1 / sqrt(D)), (attn_mask)mask, (attn_norm)norm, 4, H, 0, 0}, 1};
             char what[96];
             snprintf(what, sizeof what, "attention %s %s T=%d S=%d", attn_norm_name(norm), attn_mask_name(mask), T, S);
             assert_gradcheck(what, gradcheck(b_attention, x, 4, &c, 3));
@@ -125,7 +125,7 @@ static void test_attention_matches_composition(void **state) {
         for (int norm = 0; norm < NORM_COUNT; norm++) {
             tensor *x[4] = {pt_new3(P, T, D, 1), pt_new3(P, S, D, 1), pt_new3(P, S, 3, 1), pt_new3(P, T, S, 1)};
             fill_inputs(x, 200 + (unsigned long)norm);
-            attn_ctx c = {{(real)0.5, (attn_mask)mask, (attn_norm)norm, 3, 2, 0}, 1};
+            attn_ctx c = {{(real)0.5, (attn_mask)mask, (attn_norm)norm, 3, 2, 0, 0}, 1};
             char what[96];
             snprintf(what, sizeof what, "fused against composed, %s %s", attn_norm_name(norm), attn_mask_name(mask));
             assert_same_loss_and_grads(what, b_attention, b_composed, x, 4, &c);
@@ -157,7 +157,7 @@ static void test_attention_merged_heads(void **state) {
                 tensor *x[4] = {pt_new3(B, T, H * D, 1), pt_new3(B, S, H * D, 1), pt_new3(B, S, H * Dv, 1),
                                 pt_new3(H, T, S, 1)};
                 fill_inputs(x, 300 + (unsigned long)(norm * 7 + mask));
-                attn_ctx c = {{(real)(1 / sqrt(D)), (attn_mask)mask, (attn_norm)norm, 4, H, 1}, 1};
+                attn_ctx c = {{(real)(1 / sqrt(D)), (attn_mask)mask, (attn_norm)norm, 4, H, 1, 0}, 1};
                 char what[96];
                 snprintf(what, sizeof what, "merged heads %s %s T=%d S=%d", attn_norm_name(norm), attn_mask_name(mask), T, S);
                 assert_gradcheck(what, gradcheck(b_attention, x, 4, &c, 3));
@@ -184,7 +184,7 @@ static void test_constant_values_row_sums(void **state) {
     /* SEEDS.md section 6: row sums for b_ij = -0.5 |i - j|, n = 8 */
     const double l2[8] = {1.984, 2.200, 2.349, 2.422, 2.422, 2.349, 2.200, 1.984};
     const double nd[8] = {2.495, 3.071, 3.389, 3.530, 3.530, 3.389, 3.071, 2.495};
-    attn_opts o = {1, MASK_BIDIR, NORM_SOFTMAX, 2, 1, 0};
+    attn_opts o = {1, MASK_BIDIR, NORM_SOFTMAX, 2, 1, 0, 0};
     tensor *out = op_attention(&g, q, k, v, bias, &o);
     for (int i = 0; i < T; i++) assert_true(fabs(out->data[i] - 1) < 1e-6);
     o.norm = NORM_L2;

@@ -59,7 +59,7 @@ static tensor *mini_loss(graph *g, mini *m, attn_norm norm) {
     tensor *q = op_split_heads(g, op_linear(g, h, &m->wq, NULL), H);                  /* (B*H, T, D) */
     tensor *k = op_split_heads(g, op_linear(g, h, &m->wk, NULL), H);
     tensor *v = op_split_heads(g, op_linear(g, h, &m->wv, NULL), H);
-    attn_opts o = {(real)(1 / sqrt(C / H)), MASK_CAUSAL, norm, T, H, 0};
+    attn_opts o = {(real)(1 / sqrt(C / H)), MASK_CAUSAL, norm, T, H, 0, 0};
     tensor *a = op_merge_heads(g, op_attention(g, q, k, v, NULL, &o), H);            /* (B, T, C) */
     x = op_add(g, x, op_linear(g, a, &m->wo, NULL));
     x = op_add(g, x, op_linear(g, op_gelu(g, op_linear(g, x, &m->w1, NULL)), &m->w2, NULL));

@@ -436,7 +436,7 @@ static tensor *b_lazy_norm_heads(graph *g, tensor **x, void *c) {   /* x0 (2, 3,
     tensor *y = fresh(g, x[0]);
     tensor *n = op_layernorm(g, y, fresh(g, x[1]), fresh(g, x[2]), (real)1e-5);
     tensor *h = op_split_heads(g, op_add(g, n, op_gelu(g, y)), 2);   /* (4, 3, 2) */
-    attn_opts o = {(real)0.7, MASK_CAUSAL, NORM_SOFTMAX, 3, 2, 0};
+    attn_opts o = {(real)0.7, MASK_CAUSAL, NORM_SOFTMAX, 3, 2, 0, 0};
     tensor *bias = fresh(g, x[3]);                                   /* (2, 3, 3) per head */
     tensor *A = op_attn_probs(g, h, h, bias, &o);                    /* q == k */
     return op_merge_heads(g, op_bmm(g, A, h, 0, 0), 2);              /* (2, 3, 4) */

@@ -43,17 +43,22 @@ static int visible_keys(attn_mask mask, int i, int T, int S) {
 
 /* Head p = (b, h) of q, k or v: where its (T, D) matrix starts and its row
  * stride, x's last dimension either way. (B*H, T, D) holds heads one after
- * another; merged (B, T, H*D) holds them side by side in every row. */
-typedef struct { int merged, H; } head_layout;
+ * another; merged (B, T, H*D) holds them side by side in every row. rows:
+ * the rows per head (per sequence when merged) in memory, 0 for x's own T. */
+typedef struct { int merged, H, rows; } head_layout;
 
 static int head_count(const tensor *x, head_layout L) { return L.merged ? x->shape[0] * L.H : x->shape[0]; }
 static int head_dim(const tensor *x, head_layout L) { return L.merged ? x->shape[2] / L.H : x->shape[2]; }
 
 static size_t head_offset(const tensor *x, int p, head_layout L) {
-    if (!L.merged) return (size_t)p * x->shape[1] * x->shape[2];
+    size_t rows = L.rows ? (size_t)L.rows : (size_t)x->shape[1];
+    if (!L.merged) return (size_t)p * rows * x->shape[2];
     int b = p / L.H, h = p % L.H;
-    return (size_t)b * x->shape[1] * x->shape[2] + (size_t)h * head_dim(x, L);
+    return (size_t)b * rows * x->shape[2] + (size_t)h * head_dim(x, L);
 }
+
+/* k and v under o: their rows may be a cache's (attn_opts.kv_rows) */
+static head_layout kv_layout(head_layout L, int kv_rows) { L.rows = kv_rows; return L; }
 
 static double sigmoid(double v) { return v >= 0 ? 1 / (1 + exp(-v)) : exp(v) / (1 + exp(v)); }
 
@@ -147,7 +152,7 @@ static void attn_probs_backward(node *nd) {
     attn_norm norm = (attn_norm)nd->iarg[0];
     attn_mask mask = (attn_mask)nd->iarg[1];
     int bias_lead = nd->iarg[2];
-    head_layout L = {nd->iarg[3], nd->iarg[4]};
+    head_layout L = {nd->iarg[3], nd->iarg[4], 0}, Lk = kv_layout(L, nd->iarg[5]);
     int D = head_dim(q, L), ldq = q->shape[2], ldk = k->shape[2];
     real scale = nd->rarg[0];
     const real *scores = nd->saved, *stat = scores + (size_t)P * T * S;
@@ -166,7 +171,7 @@ static void attn_probs_backward(node *nd) {
             real *gb = bias->grad + (size_t)(p % bias_lead) * ts;
             for (size_t x = 0; x < ts; x++) gb[x] += dB[x];
         }
-        size_t oq = head_offset(q, p, L), ok = head_offset(k, p, L);
+        size_t oq = head_offset(q, p, L), ok = head_offset(k, p, Lk);
         if (q->grad) blas_gemm_ld(0, 0, T, D, S, scale, dB, S, k->data + ok, ldk, beta_q, q->grad + oq, ldq);  /* dq = scale dB k */
         if (k->grad) blas_gemm_ld(1, 0, S, D, T, scale, dB, S, q->data + oq, ldq, beta_k, k->grad + ok, ldk);  /* dk = scale dB^T q */
     }
@@ -174,13 +179,14 @@ static void attn_probs_backward(node *nd) {
 
 tensor *op_attn_probs(graph *g, tensor *q, tensor *k, tensor *bias, const attn_opts *o) {
     char s1[64], s2[64];
-    head_layout L = {o->merged, o->heads};
+    head_layout L = {o->merged, o->heads, 0}, Lk = kv_layout(L, o->kv_rows);
     if (q->ndim != 3 || k->ndim != 3 || q->shape[0] != k->shape[0] || q->shape[2] != k->shape[2])
         engine_fail("attention", "q %s and k %s must be (P, T, D) and (P, S, D)", tensor_shape_str(q, s1, sizeof s1),
                     tensor_shape_str(k, s2, sizeof s2));
     if (L.merged && (L.H <= 0 || q->shape[2] % L.H))
         engine_fail("attention", "merged heads: width %d must be a multiple of heads %d", q->shape[2], L.H);
     if (o->norm < 0 || o->norm >= NORM_COUNT) engine_fail("attention", "unknown normalizer %d", (int)o->norm);
+    if (o->kv_rows && o->kv_rows < k->shape[1]) engine_fail("attention", "kv_rows %d < %d keys", o->kv_rows, k->shape[1]);
     if (o->norm == NORM_LOGSCALED && o->n_train < 2)
         engine_fail("attention", "logscaled needs a training length >= 2, got %d", o->n_train);
     int P = head_count(q, L), T = q->shape[1], S = k->shape[1], D = head_dim(q, L), ld = q->shape[2];
@@ -201,7 +207,7 @@ tensor *op_attn_probs(graph *g, tensor *q, tensor *k, tensor *bias, const attn_o
     for (int p = 0; p < P; p++) {
         real *sc = scores + (size_t)p * ts;
         if (bias) memcpy(sc, bias->data + (size_t)(p % bias_lead) * ts, ts * sizeof(real));
-        blas_gemm_ld(0, 1, T, S, D, o->scale, q->data + head_offset(q, p, L), ld, k->data + head_offset(k, p, L), ld,
+        blas_gemm_ld(0, 1, T, S, D, o->scale, q->data + head_offset(q, p, L), ld, k->data + head_offset(k, p, Lk), ld,
                      bias ? 1 : 0, sc, S);                              /* b = scale q k^T (+ bias) */
         for (int i = 0; i < T; i++) {
             stat[(size_t)p * T + i] = 1;
@@ -217,6 +223,7 @@ tensor *op_attn_probs(graph *g, tensor *q, tensor *k, tensor *bias, const attn_o
         nd->iarg[2] = bias_lead;
         nd->iarg[3] = L.merged;
         nd->iarg[4] = L.H;
+        nd->iarg[5] = o->kv_rows;
         nd->rarg[0] = o->scale;
         nd->saved = scores;
     }
@@ -226,13 +233,13 @@ tensor *op_attn_probs(graph *g, tensor *q, tensor *k, tensor *bias, const attn_o
 /* ---- A V per head; v and the output in v's head layout */
 static void attn_values_backward(node *nd) {
     tensor *A = nd->in[0], *v = nd->in[1], *out = nd->out;
-    head_layout L = {nd->iarg[0], nd->iarg[1]};
+    head_layout L = {nd->iarg[0], nd->iarg[1], 0}, Lv = kv_layout(L, nd->iarg[2]);
     int P = A->shape[0], T = A->shape[1], S = A->shape[2];
     int Dv = head_dim(v, L), ld = v->shape[2];
     real beta_a = tensor_grad_beta(A), beta_v = tensor_grad_beta(v);
     for (int p = 0; p < P; p++) {
         const real *dO = out->grad + head_offset(out, p, L);
-        size_t ov = head_offset(v, p, L), oa = (size_t)p * T * S;
+        size_t ov = head_offset(v, p, Lv), oa = (size_t)p * T * S;
         if (A->grad) blas_gemm_ld(0, 1, T, S, Dv, 1, dO, ld, v->data + ov, ld, beta_a, A->grad + oa, S);  /* dA = dO v^T */
         if (v->grad) blas_gemm_ld(1, 0, S, Dv, T, 1, A->data + oa, S, dO, ld, beta_v, v->grad + ov, ld);  /* dv = A^T dO */
     }
@@ -240,19 +247,20 @@ static void attn_values_backward(node *nd) {
 
 tensor *op_attn_values(graph *g, tensor *A, tensor *v, const attn_opts *o) {
     char s1[64], s2[64];
-    head_layout L = {o->merged, o->heads};
+    head_layout L = {o->merged, o->heads, 0}, Lv = kv_layout(L, o->kv_rows);
     int P = A->ndim == 3 ? A->shape[0] : -1;
     if (A->ndim != 3 || v->ndim != 3 || v->shape[1] != A->shape[2] || (L.merged && (L.H <= 0 || v->shape[2] % L.H)) ||
         head_count(v, L) != P)
         engine_fail("attention", "A %s and v %s must be (P, T, S) and (P, S, Dv), or (B, S, H*Dv) with merged heads",
                     tensor_shape_str(A, s1, sizeof s1), tensor_shape_str(v, s2, sizeof s2));
     int T = A->shape[1], S = A->shape[2], ld = v->shape[2], Dv = head_dim(v, L);
+    if (o->kv_rows && o->kv_rows < S) engine_fail("attention", "kv_rows %d < %d values", o->kv_rows, S);
     tensor *out = tensor_new3(g, v->shape[0], T, ld, graph_needs_grad(g, A, v, NULL, NULL));
     for (int p = 0; p < P; p++)                                         /* out = A v */
-        blas_gemm_ld(0, 0, T, Dv, S, 1, A->data + (size_t)p * T * S, S, v->data + head_offset(v, p, L), ld, 0,
+        blas_gemm_ld(0, 0, T, Dv, S, 1, A->data + (size_t)p * T * S, S, v->data + head_offset(v, p, Lv), ld, 0,
                      out->data + head_offset(out, p, L), ld);
     node *nd = graph_record(g, "attn_values", attn_values_backward, out, A, v, NULL, NULL);
-    if (nd) { nd->claims_grads = 1; nd->iarg[0] = L.merged; nd->iarg[1] = L.H; }
+    if (nd) { nd->claims_grads = 1; nd->iarg[0] = L.merged; nd->iarg[1] = L.H; nd->iarg[2] = o->kv_rows; }
     return out;
 }
 

@@ -14,6 +14,10 @@ void decoder_init(decoder *d, const model *m, int B, int max_rows, int max_cap, 
     d->max_rows = max_rows;
     d->max_cap = max_cap;
     batch_alloc(&d->work, B, max_rows);
+    if (mode == DECODE_CACHED && kv_cache_init(&d->kv, m, B, max_rows)) {
+        fprintf(stderr, "posprobe: error: no key/value cache for decoding %d x %d (a causal model is needed)\n", B, max_rows);
+        exit(1);
+    }
     d->gen = calloc((size_t)B * (size_t)max_cap + 1, sizeof(int));
     d->len = calloc((size_t)B, sizeof(int));
     d->stopped = calloc((size_t)B, sizeof(int));
@@ -26,6 +30,7 @@ void decoder_init(decoder *d, const model *m, int B, int max_rows, int max_cap, 
 
 void decoder_free(decoder *d) {
     batch_free(&d->work);
+    if (d->mode == DECODE_CACHED) kv_cache_free(&d->kv);
     free(d->gen);
     free(d->len);
     free(d->stopped);
@@ -39,25 +44,44 @@ static int argmax(const real *z, int K) {
     return best;
 }
 
-/* Logits (B, K) of the last row after feeding rows [0, rows) of d->work. */
+/* Rows [t0, rows) of d->work packed (B, rows - t0), in work's targets (no loss is computed here):
+ * work keeps every sequence at stride max_rows, the model wants them at stride rows - t0. */
+static const int *packed_rows(decoder *d, int B, int t0, int rows) {
+    int *packed = d->work.targets, n = rows - t0;
+    for (int s = 0; s < B; s++)
+        memcpy(packed + (size_t)s * n, d->work.tokens + (size_t)s * d->max_rows + t0, (size_t)n * sizeof(int));
+    return packed;
+}
+
+/* The last row of each sequence of out (B*n, K), copied out before the arena is reset: (B, K). */
+static const real *last_rows(decoder *d, const tensor *out, int B, int n, int K) {
+    for (int s = 0; s < B; s++)
+        memcpy(d->logits + (size_t)s * K, out->data + ((size_t)s * n + (size_t)(n - 1)) * (size_t)K, (size_t)K * sizeof(real));
+    return d->logits;
+}
+
+/* Logits (B, K) of the last row after feeding rows [0, rows) of d->work:
+ * the whole prefix through the model. */
 static const real *step_recompute(decoder *d, model *m, graph *g, const batch *b, int rows) {
     batch *w = &d->work;
     w->B = b->B;
     w->T = rows;
-    /* work keeps every sequence at stride max_rows; the model wants them packed at stride rows */
-    int *packed = w->targets;                            /* (B, rows): no loss is computed here */
-    for (int s = 0; s < b->B; s++) memcpy(packed + (size_t)s * rows, w->tokens + (size_t)s * d->max_rows, (size_t)rows * sizeof(int));
     batch view = *w;
-    view.tokens = packed;
+    view.tokens = (int *)packed_rows(d, b->B, 0, rows);
     memcpy(view.pos, b->pos, (size_t)rows * sizeof(int));
     memcpy(view.pos_x, b->pos_x, (size_t)rows * sizeof(int));
     memcpy(view.pos_y, b->pos_y, (size_t)rows * sizeof(int));
-    tensor *out = model_forward(m, g, &view, 0);        /* (B*rows, K) */
-    real *last = d->logits;                              /* (B, K) copied out before the arena is reset */
-    for (int s = 0; s < b->B; s++)
-        memcpy(last + (size_t)s * m->K, out->data + ((size_t)s * rows + (size_t)(rows - 1)) * (size_t)m->K,
-               (size_t)m->K * sizeof(real));
-    return last;
+    return last_rows(d, model_forward(m, g, &view, 0), b->B, rows, m->K);   /* (B*rows, K) -> (B, K) */
+}
+
+/* The same from the cache: the prompt's rows at the first step, then only
+ * the row fed last. */
+static const real *step_cached(decoder *d, model *m, graph *g, const batch *b, int rows, int prompt) {
+    int t0 = rows == prompt ? 0 : rows - 1, two_d = (m->lo.task->flags & TASK_2D) != 0;
+    if (t0 == 0) kv_cache_reset(&d->kv, b->B);
+    tensor *out = model_forward_incremental(m, g, &d->kv, packed_rows(d, b->B, t0, rows), t0, rows - t0, b->pos,
+                                            two_d ? b->pos_x : NULL, two_d ? b->pos_y : NULL);   /* (B*(rows-t0), K) */
+    return last_rows(d, out, b->B, rows - t0, m->K);
 }
 
 void decoder_run(decoder *d, model *m, graph *g, const batch *b) {
@@ -77,7 +101,7 @@ void decoder_run(decoder *d, model *m, graph *g, const batch *b) {
     int live = B;
     for (int j = 0; j < cap && live > 0; j++) {
         int rows = prompt + j;
-        const real *z = step_recompute(d, m, g, b, rows);
+        const real *z = d->mode == DECODE_CACHED ? step_cached(d, m, g, b, rows, prompt) : step_recompute(d, m, g, b, rows);
         graph_reset(g);
         for (int s = 0; s < B; s++) {
             int tok = d->stopped[s] ? filler : argmax(z + (size_t)s * m->K, m->K);

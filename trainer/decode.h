@@ -11,6 +11,7 @@
 #ifndef POSPROBE_DECODE_H
 #define POSPROBE_DECODE_H
 
+#include "kvcache.h"
 #include "model.h"
 
 typedef enum { DECODE_CACHED, DECODE_RECOMPUTE } decode_mode;
@@ -20,7 +21,8 @@ decode_mode decode_mode_parse(const char *s);
 typedef struct decoder {
     decode_mode mode;
     int B, max_rows, max_cap;
-    batch work;           /* recompute: the growing sequences (B, max_rows) */
+    batch work;           /* the growing sequences (B, max_rows) */
+    kv_cache kv;          /* cached: keys and values of the rows fed so far */
     int *gen;             /* (B, max_cap) generated tokens, [EOS] included when it came */
     int *len;             /* (B) answer tokens before [EOS] (the cap when it never came) */
     int *stopped;         /* (B) 1 when [EOS] came */

@@ -323,16 +323,20 @@ typedef struct attn_opts {
     int merged;          /* q, k, v (and the output of op_attn_values) are (B, T, H*D), the heads side
                             by side as a linear layer writes them, instead of (B*H, T, D): no copies
                             into and out of the head layout. Needs heads. */
+    int kv_rows;         /* 0, or the rows (>= S) that k and v hold per head (per sequence when merged):
+                            their first S rows are used, so a key/value cache with room for more rows
+                            is read in place (kvcache.h). */
 } attn_opts;
 
 /* Fused scores + mask + normalizer:
  *   q (B*H, T, D), k (B*H, S, D), bias NULL or (H, T, S) or (B*H, T, S)
  *   -> A (B*H, T, S), A[i, j] = norm_j(scale * q_i.k_j + bias_ij) over visible j.
  * Causal: key j is visible from query i when j <= i + S - T.
- * With o->merged, q is (B, T, H*D) and k (B, S, H*D); A is the same. */
+ * With o->merged, q is (B, T, H*D) and k (B, S, H*D); A is the same.
+ * With o->kv_rows, k's heads (sequences when merged) lie kv_rows rows apart. */
 tensor *op_attn_probs(graph *g, tensor *q, tensor *k, tensor *bias, const attn_opts *o);
 /* A V per head: A (B*H, T, S), v (B*H, S, Dv) -> (B*H, T, Dv); with
- * o->merged, v (B, S, H*Dv) -> (B, T, H*Dv). */
+ * o->merged, v (B, S, H*Dv) -> (B, T, H*Dv). v lies like k under o->kv_rows. */
 tensor *op_attn_values(graph *g, tensor *A, tensor *v, const attn_opts *o);
 /* op_attn_probs then op_attn_values. */
 tensor *op_attention(graph *g, tensor *q, tensor *k, tensor *v, tensor *bias,

@@ -138,7 +138,7 @@ static int inspect_rotation(const run_config *c, csv_out *w, char *err, size_t e
     int T = b.T, D = m.D;
     tensor *q = tensor_new3(&g, 1, T, D, 0), *k = tensor_new3(&g, 1, T, D, 0), *v = tensor_new3(&g, 1, T, D, 0);
     for (size_t x = 0; x < q->n; x++) q->data[x] = k->data[x] = v->data[x] = (real)((x % 2) ? 0 : 1 / sqrt(D / 2.0));
-    positions pos = {.T = T, .B = 1, .tokens = b.tokens, .p = b.pos, .x = NULL, .y = NULL};
+    positions pos = {.T = T, .B = 1, .q0 = 0, .Tq = T, .tokens = b.tokens, .p = b.pos, .x = NULL, .y = NULL};
     e->rotate(m.enc_state, &g, 0, &q, &k, &v, &pos);
     static const char *const header[] = {"position", "dim", "value", NULL};
     csv_out_header(w, header);

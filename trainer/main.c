@@ -229,16 +229,18 @@ static int cmd_diagnose(int argc, char **argv) {
 }
 
 static int cmd_eval(int argc, char **argv) {
-    const char *dir = NULL, *out = NULL, *lens = NULL, *dump = NULL, *value;
+    const char *dir = NULL, *out = NULL, *lens = NULL, *dump = NULL, *decode = NULL, *value;
     char key[128], err[2048];
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0) {
             printf("usage: posprobe eval --checkpoint DIR [--eval-lens LIST] [--out FILE] [--dump-attention FILE]\n"
+                   "                     [--decode cached|recompute]\n"
                    "Evaluates the run in DIR (its checkpoint.bin) on the run's own held-out sets at each length\n"
                    "(default: the run's --eval-lens); writes eval.csv rows (the same columns as a run's eval.csv)\n"
                    "to FILE or stdout. --dump-attention FILE also writes the attention weights of every layer and\n"
                    "head on the first held-out sequence at the first length: layer,head,query,key,query_token,\n"
-                   "key_token,weight.\n");
+                   "key_token,weight. --decode: greedy decoding (decoder form) with cached keys and values, or\n"
+                   "the whole prefix recomputed at every step; the same tokens either way (default: cached).\n");
             return 0;
         }
         next_option(argc, argv, &i, key, sizeof key, &value);
@@ -246,12 +248,15 @@ static int cmd_eval(int argc, char **argv) {
         else if (strcmp(key, "out") == 0) out = value;
         else if (strcmp(key, "eval-lens") == 0) lens = value;
         else if (strcmp(key, "dump-attention") == 0) dump = value;
+        else if (strcmp(key, "decode") == 0) decode = value;
         else {
             snprintf(err, sizeof err, "eval: unknown option '--%.64s'", key);
             die_usage(err);
         }
     }
     if (!dir) die_usage("eval: --checkpoint DIR is required");
+    if (decode && strcmp(decode, "cached") != 0 && strcmp(decode, "recompute") != 0)
+        die_usage("eval: --decode must be cached or recompute");
     char ck[1200];
     snprintf(ck, sizeof ck, "%s/checkpoint.bin", dir);
     if (access(ck, R_OK) != 0) {
@@ -270,7 +275,7 @@ static int cmd_eval(int argc, char **argv) {
         snprintf(msg, sizeof msg, "--eval-lens: %s", err);
         die_usage(msg);
     }
-    if (run_eval_checkpoint(dir, &l, out, dump, err, sizeof err)) {
+    if (run_eval_checkpoint(dir, &l, out, dump, decode, err, sizeof err)) {
         fprintf(stderr, "posprobe: error: %s\n", err);
         return 1;
     }

@@ -1,6 +1,8 @@
 /* The model's parameters and its forward pass. */
 #include "model.h"
 
+#include "kvcache.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,32 +116,47 @@ static tensor *dropout(model *m, graph *g, tensor *x, int train) {
     return train && m->cfg.dropout > 0 ? op_dropout(g, x, (real)m->cfg.dropout, rng_uniform, m->dropout_rng) : x;
 }
 
-/* h (B, T, C) -> attention output (B, T, C). An encoding that does not touch
- * q, k, v or the scores lets attention read the heads where the projections
- * wrote them (attn_opts.merged), with no split into (B*H, T, D) and back. */
-static tensor *attention_block(model *m, graph *g, int l, tensor *h, const positions *pos) {
+int model_attention_merged(const model *m) {
+    const encoding_def *e = m->enc;
+    return !e->rotate && !e->scores && !e->values && !m->logits;
+}
+
+/* h (B, Tq, C) of the query rows -> attention output (B, Tq, C). An encoding
+ * that does not touch q, k, v or the scores lets attention read the heads
+ * where the projections wrote them (attn_opts.merged), with no split into
+ * (B*H, T, D) and back. With a cache, the rows' keys and values join those of
+ * the earlier rows there, and attention reads all S of them in place. */
+static tensor *attention_block(model *m, graph *g, int l, tensor *h, const positions *pos, kv_cache *kc) {
     block_params *p = &m->blocks[l];
     const encoding_def *e = m->enc;
-    attn_opts o = {(real)(1 / sqrt((double)m->D)), m->mask, m->norm, m->n_train, m->H, 0};
-    o.merged = !e->rotate && !e->scores && !e->values && !m->logits;
+    attn_opts o = {(real)(1 / sqrt((double)m->D)), m->mask, m->norm, m->n_train, m->H, 0, 0};
+    o.merged = model_attention_merged(m);
     tensor *q = op_linear(g, h, p->wq, p->bq), *k = op_linear(g, h, p->wk, p->bk),
-           *v = op_linear(g, h, p->wv, p->bv);                            /* (B, T, H*D) */
+           *v = op_linear(g, h, p->wv, p->bv);                            /* (B, Tq, H*D) */
     if (!o.merged) {
-        q = op_split_heads(g, q, m->H);                                    /* (B*H, T, D) */
+        q = op_split_heads(g, q, m->H);                                    /* (B*H, Tq, D) */
         k = op_split_heads(g, k, m->H);
         v = op_split_heads(g, v, m->H);
         if (e->rotate) e->rotate(m->enc_state, g, l, &q, &k, &v, pos);
     }
-    tensor *bias = e->scores ? e->scores(m->enc_state, g, l, q, k, pos) : NULL;   /* (H|B*H, T, T) */
-    tensor *A = op_attn_probs(g, q, k, bias, &o);                          /* (B*H, T, T) */
+    tensor *k_hook = k;
+    if (kc) {
+        kv_cache_store(kc, l, k, v);
+        k = kv_cache_keys(kc, g, l, 0);                                    /* (B*H, S, D) or merged (B, S, H*D) */
+        v = kv_cache_values(kc, g, l, e->values != NULL);
+        k_hook = e->flags & ENC_READS_KEYS ? kv_cache_keys(kc, g, l, 1) : NULL;
+        o.kv_rows = kc->max_T;
+    }
+    tensor *bias = e->scores ? e->scores(m->enc_state, g, l, q, k_hook, pos) : NULL;   /* (H|B*H, Tq, S) */
+    tensor *A = op_attn_probs(g, q, k, bias, &o);                          /* (B*H, Tq, S) */
     if (m->attn) m->attn[l] = A;
     if (m->logits) { /* recomputed only when asked for (inspect) */
         tensor *sc = op_scale(g, op_bmm(g, q, k, 0, 1), o.scale);
         m->logits[l] = bias ? op_add(g, sc, bias) : sc;
     }
     tensor *out = e->values ? e->values(m->enc_state, g, l, A, v, pos) : op_attn_values(g, A, v, &o);
-    if (!o.merged) out = op_merge_heads(g, out, m->H);                    /* (B, T, H*D) */
-    return op_linear(g, out, p->wo, p->bo);                                /* (B, T, C) */
+    if (!o.merged) out = op_merge_heads(g, out, m->H);                    /* (B, Tq, H*D) */
+    return op_linear(g, out, p->wo, p->bo);                                /* (B, Tq, C) */
 }
 
 static tensor *mlp_block(model *m, graph *g, int l, tensor *h) {
@@ -155,20 +172,25 @@ tensor *model_forward_frozen(model *m, arena *ar, const batch *b) {
 }
 
 tensor *model_forward(model *m, graph *g, const batch *b, int train) {
-    int B = b->B, T = b->T;
+    int T = b->T;
     int two_d = (m->lo.task->flags & TASK_2D) != 0;
-    positions pos = {.T = T, .B = B, .tokens = b->tokens, .p = b->pos,
+    positions pos = {.T = T, .B = b->B, .q0 = 0, .Tq = T, .tokens = b->tokens, .p = b->pos,
                      .x = two_d ? b->pos_x : NULL, .y = two_d ? b->pos_y : NULL};
-    tensor *x = op_reshape(g, op_embedding(g, m->tok_emb, b->tokens, B * T), 3, (int[]){B, T, m->C}); /* (B, T, C) */
-    if (m->enc->embed) x = m->enc->embed(m->enc_state, g, x, &pos);
+    return model_forward_rows(m, g, &pos, train, NULL);
+}
+
+tensor *model_forward_rows(model *m, graph *g, const positions *pos, int train, kv_cache *kc) {
+    int B = pos->B, T = pos->Tq;
+    tensor *x = op_reshape(g, op_embedding(g, m->tok_emb, pos->tokens, B * T), 3, (int[]){B, T, m->C}); /* (B, T, C) */
+    if (m->enc->embed) x = m->enc->embed(m->enc_state, g, x, pos);
     if (m->hidden) m->hidden[0] = x;
     for (int l = 0; l < m->L; l++) {
         block_params *p = &m->blocks[l];
         if (m->post_ln) {
-            x = norm_apply(m, g, op_add(g, x, dropout(m, g, attention_block(m, g, l, x, &pos), train)), p->ln1_g, p->ln1_b);
+            x = norm_apply(m, g, op_add(g, x, dropout(m, g, attention_block(m, g, l, x, pos, kc), train)), p->ln1_g, p->ln1_b);
             x = norm_apply(m, g, op_add(g, x, dropout(m, g, mlp_block(m, g, l, x), train)), p->ln2_g, p->ln2_b);
         } else {
-            x = op_add(g, x, dropout(m, g, attention_block(m, g, l, norm_apply(m, g, x, p->ln1_g, p->ln1_b), &pos), train));
+            x = op_add(g, x, dropout(m, g, attention_block(m, g, l, norm_apply(m, g, x, p->ln1_g, p->ln1_b), pos, kc), train));
             x = op_add(g, x, dropout(m, g, mlp_block(m, g, l, norm_apply(m, g, x, p->ln2_g, p->ln2_b)), train));
         }
         if (m->hidden) m->hidden[l + 1] = x;

@@ -49,6 +49,13 @@ void model_init_params(model *m, gsl_rng *init_rng);
 int model_check_positions(const model *m, int T, const int *pos, char *err, size_t errlen);
 /* Forward pass: (B*T, K) logits (K = 1 for regression). train enables dropout. */
 tensor *model_forward(model *m, graph *g, const batch *b, int train);
+/* The forward pass of the query rows of pos (tokens (B, Tq)) -> (B*Tq, K).
+ * kc NULL: pos must hold every row (q0 = 0, Tq = T), as model_forward. With
+ * a cache: see model_forward_incremental (kvcache.h). */
+struct kv_cache;
+tensor *model_forward_rows(model *m, graph *g, const positions *pos, int train, struct kv_cache *kc);
+/* Does attention read q, k, v in the merged (B, T, H*D) layout (attn_opts)? */
+int model_attention_merged(const model *m);
 /* An evaluation forward pass (no gradients, no dropout) on a fresh arena, for
  * reading what the model captures (m->hidden, m->attn, m->logits); those
  * tensors live in *ar until the caller's arena_free(ar). */

@@ -598,13 +598,14 @@ static int dump_attention(model *m, int n, const char *path, char *err, size_t e
     return rc;
 }
 
-int run_eval_checkpoint(const char *dir, const int_list *lens, const char *out_path, const char *dump_path, char *err,
-                        size_t errlen) {
+int run_eval_checkpoint(const char *dir, const int_list *lens, const char *out_path, const char *dump_path,
+                        const char *decode, char *err, size_t errlen) {
     char path[1200];
     path_join(path, sizeof path, dir, "checkpoint.bin");
     checkpoint_info info;
     model m;
     if (checkpoint_load(path, &info, &m, err, errlen)) return -1;
+    if (decode) snprintf(m.cfg.decode, sizeof m.cfg.decode, "%s", decode);   /* how, not what: the rows are the same */
     csv_out w;
     int rc = csv_out_open_or_stdout(&w, out_path, err, errlen);
     if (!rc) {

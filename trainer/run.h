@@ -55,9 +55,10 @@ int run_evaluate(model *m, const int_list *lens, int step, const char *run_id, c
 
 /* posprobe eval: the checkpoint in dir at lens; rows to out_path (or stdout).
  * With dump_path, also the attention weights of every layer and head on the
- * first held-out sequence at the first length (layer,head,query,key,weight). */
-int run_eval_checkpoint(const char *dir, const int_list *lens, const char *out_path, const char *dump_path, char *err,
-                        size_t errlen);
+ * first held-out sequence at the first length (layer,head,query,key,weight).
+ * decode: "cached" or "recompute" for greedy decoding, NULL = the run's. */
+int run_eval_checkpoint(const char *dir, const int_list *lens, const char *out_path, const char *dump_path,
+                        const char *decode, char *err, size_t errlen);
 
 /* One optimizer step on batch b: forward, loss, backward, clipping, AdamW.
  * diverged = the loss or the gradient is non-finite (no update is made). */
