@@ -180,7 +180,9 @@ class PosprobeTorch(torch.nn.Module):
         if enc == "learned":
             x = x + self.w("enc.pos")[torch.tensor(pos)]
         elif enc == "sinusoidal":
-            x = x + sinusoid(pos, self.C, float(self.cfg["rope-base"])).to(x.dtype)
+            scale = float(self.cfg.get("sin-scale", "1"))   # checkpoints from before --sin-scale: unscaled
+            scale = scale if scale > 0 else float(self.cfg["init-scale"]) * math.sqrt(2)
+            x = x + scale * sinusoid(pos, self.C, float(self.cfg["rope-base"])).to(x.dtype)
         elif enc not in ("none", "rope", "t5"):
             raise ValueError(f"encoding {enc} is not mirrored in PyTorch")
         for l in range(self.L):

@@ -1,5 +1,11 @@
 /* Sinusoidal absolute positions (Attention is All You Need, SEEDS 2.1b):
- * p_{k,2i} = sin(k / base^(2i/C)), p_{k,2i+1} = cos(k / base^(2i/C)). */
+ * p_{k,2i} = sin(k / base^(2i/C)), p_{k,2i+1} = cos(k / base^(2i/C)), times
+ * a scale. The table's coordinates have RMS 1/sqrt 2 while token embeddings
+ * start at init-scale (0.02): added unscaled, the position drowns the token
+ * after the first layer norm and a decoder could not even copy one token
+ * (measured: copy at length 1 stayed at chance). Vaswani et al. balance the
+ * two by scaling the embeddings by sqrt(d); we scale the table instead, by
+ * default to the embeddings' own scale, init-scale * sqrt 2 (--sin-scale). */
 #include <math.h>
 
 #include <stdlib.h>
@@ -17,7 +23,7 @@ void sinusoid_fill(real *dst, int C, double k, double base) {
 
 typedef struct {
     int C;
-    double base;
+    double base, scale;
 } sinusoidal_state;
 
 static void *sinusoidal_create(param_store *ps, const enc_dims *d, char *err, size_t errlen) {
@@ -25,6 +31,7 @@ static void *sinusoidal_create(param_store *ps, const enc_dims *d, char *err, si
     sinusoidal_state *s = calloc(1, sizeof *s);
     s->C = d->C;
     s->base = d->cfg->rope_base;
+    s->scale = d->cfg->sin_scale > 0 ? d->cfg->sin_scale : d->cfg->init_scale * sqrt(2.0);
     return s;
 }
 
@@ -33,6 +40,7 @@ static tensor *sinusoidal_embed(void *st, graph *g, tensor *x, const positions *
     int Tq = pos->Tq;
     tensor *p = tensor_new2(g, Tq, s->C, 0);                             /* (Tq, C), no gradient */
     for (int t = 0; t < Tq; t++) sinusoid_fill(p->data + (size_t)t * s->C, s->C, pos->p[pos->q0 + t], s->base);
+    for (size_t i = 0; i < p->n; i++) p->data[i] *= (real)s->scale;
     return op_add(g, x, p);
 }
 

@@ -16,6 +16,7 @@
 #include "diagnose.h"
 #include "model.h"
 #include "rotary.h"
+#include "run.h"
 
 #ifdef POSPROBE_DOUBLE
 #define EXACT_TOL 1e-10
@@ -454,6 +455,47 @@ static void test_diagnose_matches_symmetry_argument(void **state) {
     rmdir(dir);
 }
 
+/* The sinusoidal table at the token embeddings' scale (the default) lets a
+ * small decoder copy short inputs; the unscaled table (--sin-scale 1) drowns
+ * the tokens and the same run stays near chance even at length 1. */
+static void test_sinusoidal_scale_lets_tokens_through(void **state) {
+    (void)state;
+    double exact1[2];
+    for (int k = 0; k < 2; k++) {
+        run_config c;
+        config_defaults(&c);
+        snprintf(c.task, sizeof c.task, "copy");
+        snprintf(c.encoding, sizeof c.encoding, "sinusoidal");
+        snprintf(c.mask, sizeof c.mask, "causal");
+        snprintf(c.schedule, sizeof c.schedule, "cosine");
+        c.len_min = 1;
+        c.len_max = c.len = 3;
+        c.steps = 400;
+        c.warmup = 40;
+        c.lr = 1e-3;
+        c.batch = 32;
+        c.eval_size = 32;
+        c.sin_scale = k == 0 ? 0 : 1;
+        c.quiet = 1;
+        snprintf(c.out, sizeof c.out, "%s/s%d", test_tmpdir, k);
+        int_list_parse("1", &c.eval_lens, (char[64]){0}, 64);
+        run_result res;
+        char err[512];
+        if (run_train(&c, &res, err, sizeof err)) fail_msg("%s", err);
+        char path[1200];
+        snprintf(path, sizeof path, "%s/eval.csv", c.out);
+        csv_table t;
+        assert_int_equal(csv_read(path, &t, err, sizeof err), 0);
+        exact1[k] = -1;
+        for (int r = 0; r < t.n_rows; r++)
+            if (strcmp(csv_get(&t, r, "eval_mode"), "greedy") == 0 && strcmp(csv_get(&t, r, "length"), "1") == 0)
+                exact1[k] = strtod(csv_get(&t, r, "seq_acc"), NULL);
+        csv_table_free(&t);
+    }
+    if (!(exact1[0] >= 0.9 && exact1[1] <= 0.5))
+        fail_msg("exact match at length 1: scaled %.3f (want >= 0.9), unscaled %.3f (want <= 0.5)", exact1[0], exact1[1]);
+}
+
 static const struct CMUnitTest TESTS[] = {
     cmocka_unit_test(test_diagnose_matches_symmetry_argument),
     cmocka_unit_test(test_encoding_gradients),
@@ -465,5 +507,6 @@ static const struct CMUnitTest TESTS[] = {
     cmocka_unit_test(test_t5_buckets),
     cmocka_unit_test(test_alibi_slopes),
     cmocka_unit_test(test_decay_curves),
+    cmocka_unit_test_setup_teardown(test_sinusoidal_scale_lets_tokens_through, test_tmpdir_setup, test_tmpdir_teardown),
 };
 const test_group test_group_encodings = {"encodings", TESTS, sizeof TESTS / sizeof *TESTS};

@@ -128,7 +128,10 @@ int checkpoint_load(const char *path, checkpoint_info *info, model *m, char *err
         goto done;
     }
     config_defaults(&info->cfg);
-    info->cfg.eos = 0;   /* checkpoints from before --eos store no eos= line: their decoders were told the length */
+    /* options added later take, when a checkpoint predates them and stores no line, the value that
+     * reproduces what it was trained with */
+    info->cfg.eos = 0;         /* decoders were told the answer length */
+    info->cfg.sin_scale = 1;   /* the sinusoidal table was unscaled */
     info->max_n = (int)max_n;
     info->steps_done = (int)steps;
     {

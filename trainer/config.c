@@ -48,6 +48,8 @@ static const option_def OPTS[] = {
     {"init-scale", T_REAL, O(init_scale), 1e-6, 10, NULL, "S", "std of the normal initialisation", 0},
     {"max-pos", T_INT, O(max_pos), 1, 1 << 20, NULL, "N", "position table size / range of randomized positions", 0},
     {"rope-base", T_REAL, O(rope_base), 1.0001, 1e12, NULL, "B", "base of sinusoidal/rotary frequencies", 0},
+    {"sin-scale", T_REAL, O(sin_scale), 0, 100, NULL, "S",
+     "sinusoidal: the table is multiplied by S; 0 = init-scale * sqrt 2, the token embeddings' scale per coordinate", 0},
     {"rope-fraction", T_REAL, O(rope_fraction), 0, 1, NULL, "F", "fraction of head dimensions rotated", 0},
     {"rope-trainable", T_FLAG, O(rope_trainable), 0, 1, NULL, "0|1", "train the rotary frequencies", 0},
     {"clip-min", T_INT, O(clip_min), -1000000, 0, NULL, "N", "smallest relative offset i-j kept (shaw, deberta, urpe)", 0},

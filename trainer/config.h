@@ -28,6 +28,7 @@ typedef struct run_config {
     int max_pos;
     /* encoding options */
     double rope_base, rope_fraction;
+    double sin_scale;                /* sinusoidal: scale of the table (0: init-scale * sqrt 2, the token embeddings') */
     int rope_trainable;
     int clip_min, clip_max;          /* shaw / deberta / urpe offset clipping */
     int t5_buckets, t5_max_distance;
