@@ -172,9 +172,19 @@ plots:
 report:
 	$(PYTHON) scripts/report.py $(RESULTS)
 
+# Each finished stage appends its end time to RESULTS/stages.csv; scripts/timing.py turns them,
+# and the runs' own train_s/eval_s/wall_s, into RESULTS/timing.csv.
+STAGE = $(MAKE) --no-print-directory $(1) && echo "$(1),$$(date +%s.%N)" >> $(RESULTS)/stages.csv
 reproduce: all
-	$(MAKE) --no-print-directory probe extrapolation curves diagnose
-	$(MAKE) --no-print-directory extras plots report
+	@mkdir -p $(RESULTS) && printf 'stage,unix_s\nstart,%s\n' "$$(date +%s.%N)" > $(RESULTS)/stages.csv
+	@$(call STAGE,probe)
+	@$(call STAGE,extrapolation)
+	@$(call STAGE,curves)
+	@$(call STAGE,diagnose)
+	@$(call STAGE,extras)
+	@$(call STAGE,plots)
+	@$(call STAGE,report)
+	$(PYTHON) scripts/timing.py $(RESULTS) $(J)
 	@echo "posprobe: report in $(RESULTS)/REPORT.md, figures in $(RESULTS)/figures/"
 
 # Regenerates the PyTorch gradient-parity fixtures (needs python3-torch).
