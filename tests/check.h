@@ -62,5 +62,6 @@ typedef struct test_group {
 } test_group;
 
 extern const test_group test_group_ops, test_group_attention, test_group_engine, test_group_model, test_group_cli, test_group_parity, test_group_encodings, test_group_tasks, test_group_fuzz;
+extern const test_group test_group_integrity;
 
 #endif
