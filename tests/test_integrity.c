@@ -216,13 +216,14 @@ static void test_output_targets(void **state) {
 #define TRAIN TINY "--steps 5 "
 #define FINISHED "grep -q ,finished, run/summary.csv"
 
+/* DIR/base: a finished run of the TRAIN config that rows copy. */
+static void train_base(void) { assert_int_equal(run_in(dir, TRAIN "--out @/base", 30), 0); }
+
 /* train --out: only a new, empty or own unfinished run directory of the same
  * config; --force replaces posprobe runs only; the lock refuses a second writer. */
 static void test_run_directories(void **state) {
     (void)state;
-    char base[128];
-    snprintf(base, sizeof base, TRAIN "--out @/base");
-    assert_int_equal(run_in(dir, base, 30), 0);
+    train_base();
     static const row rows[] = {
         {"--out /", "ls -A / > ../root.before", AS_NOBODY, TRAIN "--out /", 2, "ls -A / | cmp -s - ../root.before"},
         {"--out . (with --force)", "echo keep > keep", 0, TRAIN "--force --out .", 2, "[ \"$(ls -A)\" = keep ]"},
@@ -303,9 +304,7 @@ static void test_one_writer_per_run(void **state) {
 /* The checkpoint reader refuses what is not a checkpoint file, at once. */
 static void test_checkpoint_not_a_file(void **state) {
     (void)state;
-    char base[128];
-    snprintf(base, sizeof base, TRAIN "--out @/base");
-    assert_int_equal(run_in(dir, base, 30), 0);
+    train_base();
     static const row rows[] = {
         {"a FIFO (no writer)", "mkdir ck && mkfifo ck/checkpoint.bin", 0, "eval --checkpoint ck --eval-lens 4", 1, "true"},
         {"a FIFO, header only", "mkdir ck && mkfifo ck/checkpoint.bin", 0, "eval --checkpoint ck", 2, "true"},

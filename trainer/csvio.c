@@ -330,7 +330,12 @@ int make_dirs(const char *path, char *err, size_t errlen) {
         if (*p == '/' || *p == 0) {
             char c = *p;
             *p = 0;
-            if (mkdir(buf, 0755) != 0 && errno != EEXIST) return errorf(err, errlen, "%s: cannot create: %s", buf, strerror(errno));
+            if (mkdir(buf, 0755) != 0 && errno != EEXIST) {
+                int e = errno;
+                errorf(err, errlen, "%s: cannot create: %s", buf, strerror(e));
+                errno = e;
+                return -1;
+            }
             struct stat st;
             if (stat(buf, &st) != 0 || !S_ISDIR(st.st_mode)) {
                 errorf(err, errlen, "%s: not a directory", buf);
