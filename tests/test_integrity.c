@@ -231,6 +231,7 @@ static void test_run_directories(void **state) {
         {"--out is a regular file (with --force)", "echo data > run", 0, TRAIN "--force --out run", 2, "grep -qx data run"},
         {"--out is a FIFO", "mkfifo run", 0, TRAIN "--out run", 2, "test -p run"},
         {"--out goes through a file", "echo data > f", 0, TRAIN "--out f/sub", 2, "grep -qx data f"},
+        {"--out is a dangling symlink", "ln -s missing run", 0, TRAIN "--out run", 2, "test -L run && [ ! -e missing ]"},
         {"a directory with other files (with --force)", "mkdir run && echo mine > run/notes.txt", 0, TRAIN "--force --out run",
          2, "[ \"$(ls -A run)\" = notes.txt ]"},
         {"a run whose checkpoint.bin is a symlink (with --force)",

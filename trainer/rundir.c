@@ -106,6 +106,8 @@ static int same_inode(const struct stat *a, const char *path) {
 static int judge(const char *dir, const run_config *c, int clear, char *err, size_t errlen) {
     struct stat st;
     if (stat(dir, &st) != 0) {
+        if (errno == ENOENT && lstat(dir, &st) == 0)
+            return errorf(err, errlen, "usage: --out %s is a symlink to nothing; not followed", dir);
         if (errno == ENOENT) return 0;
         if (errno == ENOTDIR) return errorf(err, errlen, "usage: --out %s: a component of the path is not a directory", dir);
         return errorf(err, errlen, "%s: cannot use as a run directory: %s", dir, strerror(errno));
