@@ -287,6 +287,7 @@ static void test_one_writer_per_run(void **state) {
     double t0 = now();
     struct stat st;
     while (stat(path, &st) != 0 && now() - t0 < 20) nap();
+    if (stat(path, &st) != 0) fail_msg("the first training wrote no config.csv in 20 s: %s", last_stderr());
     kill(a, SIGSTOP);
     snprintf(path, sizeof path, "%s/run/summary.csv", dir);
     if (stat(path, &st) == 0) fail_msg("the first training finished before it could be stopped");
