@@ -123,7 +123,8 @@ static int judge(const char *dir, const run_config *c, int clear, char *err, siz
         return errorf(err, errlen,
                       "usage: --out %s holds '%s', which is not a posprobe run file; not touched (choose another --out)",
                       dir, foreign);
-    if (has_config && !c->force) { /* empty, or killed before its config was written: nothing to keep */
+    /* without config.csv (empty, or killed before it was written) there is nothing to keep */
+    if (has_config && !c->force) {
         snprintf(path, sizeof path, "%s/config.csv", dir);
         if (config_differs(path, c, what, sizeof what))
             return errorf(err, errlen, "usage: --out %s holds a run of another configuration (%s); not touched "
