@@ -303,8 +303,9 @@ static void test_one_writer_per_run(void **state) {
                               "[ \"$(tail -n +2 run/train.csv | wc -l)\" = 500 ]"), 0);
 }
 
-/* The checkpoint reader refuses what is not a checkpoint file, at once. */
-static void test_checkpoint_not_a_file(void **state) {
+/* The checkpoint reader refuses what is not a checkpoint file, at once; so
+ * does the CSV reader behind summarize. */
+static void test_inputs_not_files(void **state) {
     (void)state;
     train_base();
     static const row rows[] = {
@@ -322,16 +323,21 @@ static void test_checkpoint_not_a_file(void **state) {
          "eval --checkpoint ck", 2, "true"},
         {"the real checkpoint still loads", "cp -a ../base ck", 0, "eval --checkpoint ck --eval-lens 4", 0,
          "[ \"$(wc -l < ../stdout)\" = 2 ]"},
+        {"summarize: a run's eval.csv is a FIFO", "mkdir s && cp -a ../base s/a && rm s/a/eval.csv && mkfifo s/a/eval.csv",
+         0, "summarize s", 0, "grep -q 'eval.csv: not a regular file' ../stderr"},
+        {"summarize: a run's eval.csv is a device like /dev/zero",
+         "mkdir s && cp -a ../base s/a && rm s/a/eval.csv && mknod s/a/eval.csv c 1 5", NEEDS_MKNOD, "summarize s", 0,
+         "grep -q 'eval.csv: not a regular file' ../stderr"},
     };
     double t0 = now();
     run_rows(rows, sizeof rows / sizeof *rows, "ck", "checkpoint.bin", 1);
-    if (now() - t0 > 10) fail_msg("refusing the checkpoints took %.1f s", now() - t0);
+    if (now() - t0 > 10) fail_msg("refusing these inputs took %.1f s", now() - t0);
 }
 
 static const struct CMUnitTest TESTS[] = {
     cmocka_unit_test_setup_teardown(test_output_targets, setup, teardown),
     cmocka_unit_test_setup_teardown(test_run_directories, setup, teardown),
     cmocka_unit_test_setup_teardown(test_one_writer_per_run, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_checkpoint_not_a_file, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_inputs_not_files, setup, teardown),
 };
 const test_group test_group_integrity = {"integrity", TESTS, sizeof TESTS / sizeof *TESTS};

@@ -203,14 +203,23 @@ typedef struct {
     char msg[256];
 } reader;
 
+static void out_of_memory(reader *r) {
+    snprintf(r->msg, sizeof r->msg, "line %d: out of memory", r->line + 1);
+    r->error = 1;
+}
+
 static void on_field(void *s, size_t len, void *data) {
     reader *r = data;
     if (r->error) return;
     if (r->n == r->cap) {
-        r->cap = r->cap ? 2 * r->cap : 16;
-        r->row = realloc(r->row, (size_t)r->cap * sizeof *r->row);
+        int cap = r->cap ? 2 * r->cap : 16;
+        char **row = realloc(r->row, (size_t)cap * sizeof *row);
+        if (!row) { out_of_memory(r); return; }
+        r->row = row;
+        r->cap = cap;
     }
     char *f = malloc(len + 1);
+    if (!f) { out_of_memory(r); return; }
     memcpy(f, s, len);
     f[len] = 0;
     if (strlen(f) != len) { /* an embedded NUL byte */
@@ -230,27 +239,37 @@ static void on_row(int c, void *data) {
     r->line++;
     if (r->error) { free_fields(r->row, r->n); r->n = 0; return; }
     csv_table *t = r->t;
-    if (!t->header) {
-        t->n_cols = r->n;
-        t->header = malloc((size_t)r->n * sizeof(char *));
-        memcpy(t->header, r->row, (size_t)r->n * sizeof(char *));
-    } else if (r->n != t->n_cols) {
+    char **copy = NULL;
+    if (t->header && r->n != t->n_cols) {
         snprintf(r->msg, sizeof r->msg, "line %d: %d fields, the header has %d", r->line, r->n, t->n_cols);
         r->error = 1;
-        free_fields(r->row, r->n);
+    } else if (!(copy = malloc((size_t)(r->n ? r->n : 1) * sizeof(char *)))) {
+        out_of_memory(r);
+    } else if (!t->header) {
+        t->n_cols = r->n;
+        t->header = copy;
     } else {
-        t->rows = realloc(t->rows, (size_t)(t->n_rows + 1) * sizeof *t->rows);
-        t->rows[t->n_rows] = malloc((size_t)r->n * sizeof(char *));
-        memcpy(t->rows[t->n_rows], r->row, (size_t)r->n * sizeof(char *));
-        t->n_rows++;
+        char ***rows = realloc(t->rows, (size_t)(t->n_rows + 1) * sizeof *t->rows);
+        if (!rows) { free(copy); copy = NULL; out_of_memory(r); }
+        else { t->rows = rows; t->rows[t->n_rows++] = copy; }
     }
+    if (copy) memcpy(copy, r->row, (size_t)r->n * sizeof(char *));
+    else free_fields(r->row, r->n);
     r->n = 0;
 }
 
 int csv_read(const char *path, csv_table *t, char *err, size_t errlen) {
     memset(t, 0, sizeof *t);
-    FILE *f = fopen(path, "rb");
-    if (!f) return errorf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    /* a FIFO or device (a run's eval.csv made /dev/zero) is refused, not read forever */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0) return errorf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return errorf(err, errlen, "%s: not a regular file", path);
+    }
+    FILE *f = fdopen(fd, "rb");
+    if (!f) { close(fd); return errorf(err, errlen, "%s: cannot open: %s", path, strerror(errno)); }
     struct csv_parser p;
     csv_init(&p, CSV_STRICT | CSV_APPEND_NULL);
     reader r;
