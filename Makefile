@@ -195,12 +195,17 @@ parity-fixtures:
 clean:
 	rm -rf build posprobe
 
+# Regenerates the golden task examples (review the diff before committing).
+golden: $(POSPROBE)
+	bash tests/golden.sh $(POSPROBE) > tests/fixtures/tasks_golden.txt
+
 help:
 	@echo "make all        build (PRECISION=float|double, BLAS=openblas|gslcblas)"
 	@echo "make test       the test suite, float then double"
 	@echo "make asan       the test suite under AddressSanitizer + UBSan"
 	@echo "make valgrind   the test suite under valgrind (PRECISION=...)"
 	@echo "make bench      op GFLOP/s, the training step beside PyTorch, scaling, parallel throughput"
+	@echo "make golden     regenerate tests/fixtures/tasks_golden.txt (the task examples)"
 	@echo "make clean      remove build/"
 
 -include $(ENGINE_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/trainer/main.d $(BUILD)/bench/bench_step.d $(BUILD)/bench/bench_ops.d

@@ -39,6 +39,8 @@ int layout_init(layout *lo, const run_config *c, int max_n, char *err, size_t er
     }
     lo->vocab = lo->info.vocab + N_SPECIAL;
     lo->classes = lo->regression ? 1 : lo->task->shape == TASK_SEQ2SEQ ? lo->info.vocab : lo->info.classes;
+    lo->eos = lo->form == FORM_DECODER && c->eos;
+    lo->eos_class = lo->eos ? lo->classes++ : -1;
     return 0;
 }
 
@@ -50,9 +52,18 @@ int layout_seq_len(const layout *lo, int n) {
     int k = task_input_len(lo, n);
     if (lo->task->shape == TASK_ALIGNED) return k + marker_count(lo);
     int m = lo->task->answer_len(&lo->info, n);
-    if (lo->form == FORM_DECODER) return k + m + 1;     /* [BOS] in [SEP] out[0..m-2] */
+    if (lo->form == FORM_DECODER) return k + m + 1 + lo->eos;   /* [BOS] in [SEP] out[0..m-2] (out[m-1] with [EOS]) */
     return k + marker_count(lo) + m;                     /* [mk] in [mk] slots */
 }
+
+int layout_prompt_len(const layout *lo, int n) { return task_input_len(lo, n) + 2; }
+
+int layout_decode_cap(const layout *lo, int n) {
+    int m = lo->task->answer_len(&lo->info, n);
+    return lo->eos ? 2 * m + 4 : m;
+}
+
+int layout_decode_rows(const layout *lo, int n) { return layout_prompt_len(lo, n) + layout_decode_cap(lo, n) - 1; }
 
 int layout_check_len(const layout *lo, int n, char *err, size_t errlen) {
     if (n < 1) { snprintf(err, errlen, "length %d: lengths start at 1", n); return -1; }
@@ -140,13 +151,14 @@ void layout_fill(const layout *lo, batch *b, int n, gsl_rng *data_rng, pos_kind 
             }
             b->answer_at = slots;
             b->answer_len = m;
-        } else { /* decoder: [BOS] in [SEP] out[0..m-2], position n+1+j predicts out[j] */
+        } else { /* decoder: [BOS] in [SEP] out[0..m-2], position n+1+j predicts out[j];
+                    with [EOS]: out[m-1] is fed too and position n+1+m predicts [EOS] */
             tok[0] = V + TOK_BOS;
             for (int k = 0; k < n; k++) tok[1 + k] = in[k];
             tok[n + 1] = V + TOK_SEP;
-            for (int j = 0; j + 1 < m; j++) tok[n + 2 + j] = out[j];
-            for (int j = 0; j < m; j++) {
-                tgt[n + 1 + j] = out[j];
+            for (int j = 0; j + 1 < m + lo->eos; j++) tok[n + 2 + j] = out[j];
+            for (int j = 0; j < m + lo->eos; j++) {
+                tgt[n + 1 + j] = j < m ? out[j] : lo->eos_class;
                 w[n + 1 + j] = 1;
             }
             b->answer_at = n + 1;
@@ -155,12 +167,18 @@ void layout_fill(const layout *lo, batch *b, int n, gsl_rng *data_rng, pos_kind 
         if (t->shape == TASK_SEQ2SEQ)
             for (int j = 0; j < m; j++) b->answer[(size_t)s * m + j] = out[j];
     }
+    int R = b->decode_rows > T ? b->decode_rows : T;     /* rows that get positions */
+    if (R > b->cap_T) {
+        fprintf(stderr, "posprobe: error: layout_fill: %d position rows in a batch of capacity %d\n", R, b->cap_T);
+        abort();
+    }
+    b->pos_rows = R;
     if (pk == POS_RANDOMIZED) {
-        randomized_positions(b->pos, T, max_pos, pos_rng);
+        randomized_positions(b->pos, R, max_pos, pos_rng);
     } else {
-        int off = pk == POS_SHIFTED ? (int)gsl_rng_uniform_int(pos_rng, (unsigned long)(max_pos - T + 1)) : 0;
-        for (int i = 0; i < T; i++) b->pos[i] = off + i;
+        int off = pk == POS_SHIFTED ? (int)gsl_rng_uniform_int(pos_rng, (unsigned long)(max_pos - R + 1)) : 0;
+        for (int i = 0; i < R; i++) b->pos[i] = off + i;
     }
     if (!two_d)
-        for (int i = 0; i < T; i++) { b->pos_x[i] = 0; b->pos_y[i] = 0; }
+        for (int i = 0; i < R; i++) { b->pos_x[i] = 0; b->pos_y[i] = 0; }
 }

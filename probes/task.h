@@ -68,6 +68,8 @@ typedef struct layout {
     task_form form;       /* decoder for seq2seq tasks under a causal mask */
     marker_kind markers;
     int regression;       /* scalar head */
+    int eos;              /* decoder form with --eos 1: the answer ends with a scored [EOS] */
+    int eos_class;        /* [EOS]'s output class (the one after the task's classes), -1 without */
     int vocab;            /* model input vocabulary: task alphabet + specials */
     int classes;          /* model output size (1 for regression) */
 } layout;
@@ -79,8 +81,11 @@ typedef struct batch {
     real *values;         /* (B, T) regression targets */
     real *weights;        /* (B, T) 1 where scored */
     int *pos, *pos_x, *pos_y;   /* (T) */
-    int answer_at, answer_len;  /* decoder: first answer-predicting position, answer length */
+    int answer_at, answer_len;  /* decoder: first answer-predicting position, answer length ([EOS] not counted) */
     int *answer;          /* (B, answer_len) expected answer tokens */
+    int pos_rows;         /* rows with positions: T, or more when the caller set decode_rows */
+    int decode_rows;      /* set by the caller before layout_fill: draw positions for this many rows (greedy
+                             decoding past the gold answer needs them); 0 = T */
     int *scratch;         /* generator buffers */
 } batch;
 
@@ -90,6 +95,12 @@ int layout_seq_len(const layout *lo, int n);
 int layout_check_len(const layout *lo, int n, char *err, size_t errlen);
 /* Input tokens for task length n. */
 int task_input_len(const layout *lo, int n);
+/* Decoder form: prompt rows ([BOS] in [SEP]), the most tokens greedy decoding
+ * generates (with [EOS]: 2 m + 4, [EOS] included, for a gold answer of m;
+ * without: m), and the model rows that takes (prompt + cap - 1). */
+int layout_prompt_len(const layout *lo, int n);
+int layout_decode_cap(const layout *lo, int n);
+int layout_decode_rows(const layout *lo, int n);
 void batch_alloc(batch *b, int B, int max_T);
 void batch_free(batch *b);
 /* B examples of input length n from data_rng; positions from pos_rng. */

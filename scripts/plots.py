@@ -22,7 +22,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 from csvrows import fnum, read  # noqa: E402
 
 FORM_MODE = {"bidir": "parallel", "causal": "greedy"}
-FORM_NAME = {"bidir": "encoder (bidirectional)", "causal": "decoder (causal, greedy)"}
+FORM_NAME = {"bidir": "encoder (bidirectional)", "causal": "decoder (causal, greedy until [EOS])"}
+# what each form is judged by: per-token accuracy (Delétang et al.), exact match (Kazemnejad et al.)
+FORM_METRIC = {"bidir": ("token_acc", "token accuracy"), "causal": ("seq_acc", "exact match")}
 
 
 def save(fig, out, name, made):
@@ -33,7 +35,9 @@ def save(fig, out, name, made):
 
 
 def label(r):
-    return r["encoding"] + ("+rand" if r.get("positions") == "randomized" else "")
+    v = " ".join(x for x in r.get("variant", "").split() if x != "rope-fraction=1")
+    v = v.replace("rope-fraction=0.25", "1/4 rotated")
+    return r["encoding"] + ("+rand" if r.get("positions") == "randomized" else "") + (f" ({v})" if v else "")
 
 
 def probe_grids(res, out, made):
@@ -101,9 +105,11 @@ def extrapolation(res, out, made):
             for name, g in sorted(groups.items()):
                 g.sort(key=lambda r: int(r["length"]))
                 x = [int(r["length"]) for r in g]
-                y = [fnum(r["token_acc_mean"]) for r in g]
-                lo = [max(0, fnum(r["token_acc_ci_lo"])) for r in g]
-                hi = [min(1, fnum(r["token_acc_ci_hi"])) for r in g]
+                metric = FORM_METRIC[mask][0]
+                y = [fnum(r[f"{metric}_mean"]) for r in g]
+                # one seed has no interval: the band collapses onto the mean
+                lo = [v if math.isnan(fnum(r[f"{metric}_ci_lo"])) else fnum(r[f"{metric}_ci_lo"]) for v, r in zip(y, g)]
+                hi = [v if math.isnan(fnum(r[f"{metric}_ci_hi"])) else fnum(r[f"{metric}_ci_hi"]) for v, r in zip(y, g)]
                 line, = ax.plot(x, y, label=name, lw=1.2)
                 ax.fill_between(x, lo, hi, color=line.get_color(), alpha=0.15)
             if sub:
@@ -111,7 +117,7 @@ def extrapolation(res, out, made):
             ax.set_title(f"{task}: {FORM_NAME[mask]}")
             ax.set_xlabel("length n")
             ax.set_ylim(-0.02, 1.02)
-        axes[0][0].set_ylabel("token accuracy (mean, 95% CI over seeds)")
+        axes[0][0].set_ylabel("token accuracy (encoder) / exact match (decoder), mean and 95% CI over seeds")
         axes[0][-1].legend(fontsize=7, loc="upper right")
         save(fig, out, f"extrapolation_{task}.png", made)
     for mask in ("bidir", "causal"):
@@ -124,11 +130,15 @@ def extrapolation(res, out, made):
         for k, task in enumerate(tasks):
             ax = axes[k // cols][k % cols]
             sub = [r for r in rows if r["task"] == task and r["mask"] == mask and r["eval_mode"] == FORM_MODE[mask]]
+            if not sub:   # no run of this task fitted
+                ax.set_title(f"{task}: no fitted run", fontsize=9)
+                ax.axis("off")
+                continue
             names = sorted({label(r) for r in sub})
             lens = sorted({int(r["length"]) for r in sub})
             grid = [[math.nan] * len(lens) for _ in names]
             for r in sub:
-                grid[names.index(label(r))][lens.index(int(r["length"]))] = fnum(r["token_acc_mean"])
+                grid[names.index(label(r))][lens.index(int(r["length"]))] = fnum(r[f"{FORM_METRIC[mask][0]}_mean"])
             ax.imshow(grid, vmin=0, vmax=1, aspect="auto", cmap="viridis",
                       extent=(lens[0] - 0.5, lens[-1] + 0.5, len(names) - 0.5, -0.5))
             ax.axvline(int(sub[0]["train_len"]) + 0.5, color="red", lw=1)
@@ -137,7 +147,8 @@ def extrapolation(res, out, made):
             ax.set_xlabel("length n", fontsize=8)
         for k in range(len(tasks), nr * cols):
             axes[k // cols][k % cols].axis("off")
-        fig.suptitle(f"Token accuracy by encoding and length, {FORM_NAME[mask]} (red: end of training range)")
+        fig.suptitle(f"{FORM_METRIC[mask][1].capitalize()} by encoding and length, {FORM_NAME[mask]}, fitted runs "
+                     "(red: end of training range)")
         fig.tight_layout()
         save(fig, out, f"extrapolation_heatmap_{mask}.png", made)
 

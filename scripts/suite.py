@@ -71,6 +71,16 @@ def parse_suite(path):
     return sections
 
 
+def summarize_flags(path):
+    """posprobe summarize's flags from the [suite] section: 'fitted-only = 1'
+    counts runs that did not fit their training lengths without averaging them."""
+    meta = dict((k, v) for k, v, _ in parse_suite(path).get("suite", []))
+    v = meta.get("fitted-only", "0")
+    if v not in ("0", "1"):
+        raise SuiteError(f"{path}: [suite] fitted-only must be 0 or 1, not '{v}'")
+    return ["--fitted-only"] if v == "1" else []
+
+
 def expand(path, quick=False, encodings=None, seeds=None):
     """The suite's runs: a list of (run_id, {option: value}) in a stable order."""
     sec = parse_suite(path)
@@ -284,7 +294,7 @@ def emit(kind, suite_file, results, runs, posprobe, args):
         print(f"wrote {jobs} ({len(runs)} jobs). Run them with GNU parallel, e.g.\n"
               f"  parallel --jobs $(nproc) < {jobs}\n"
               f"  parallel --sshloginfile hosts.txt --jobs 2 < {jobs}   # several hosts, shared filesystem\n"
-              f"then: {posprobe} summarize {results}")
+              f"then: {posprobe} summarize {' '.join(summarize_flags(suite_file) + [results])}")
     else:
         script = os.path.join(results, "slurm.sh")
         with open(script + ".tmp", "w") as f:
@@ -297,7 +307,7 @@ def emit(kind, suite_file, results, runs, posprobe, args):
                     f"sed -n \"${{SLURM_ARRAY_TASK_ID}}p\" {shlex.quote(os.path.abspath(jobs))} | bash\n")
         os.replace(script + ".tmp", script)
         print(f"wrote {script} and {jobs} ({len(runs)} array tasks). Submit with: sbatch {script}\n"
-              f"then: {posprobe} summarize {results}")
+              f"then: {posprobe} summarize {' '.join(summarize_flags(suite_file) + [results])}")
 
 
 def main():
@@ -323,6 +333,7 @@ def main():
         if encs is not None and not encs:
             raise SuiteError("--encodings is empty")
         name, runs = expand(args.suite, args.quick, encs, args.seeds)
+        summarize_flags(args.suite)   # a bad [suite] key fails before anything runs
         results = args.results or os.path.join(ROOT, "results", name)
         if not os.access(args.posprobe, os.X_OK):
             raise SuiteError(f"{args.posprobe}: not an executable posprobe (run make first)")
@@ -346,7 +357,7 @@ def main():
         print(f"posprobe suite {name}: {len(runs)} runs into {results}, {args.jobs} at a time", file=sys.stderr)
         rc = Runner(args.posprobe, results, runs, args.jobs).run_all()
         if rc == 0 and not args.only and not args.no_summarize:
-            rc = subprocess.call([args.posprobe, "summarize", results])
+            rc = subprocess.call([args.posprobe, "summarize"] + summarize_flags(args.suite) + [results])
         return rc
     except SuiteError as e:
         print(f"posprobe: error: {e}", file=sys.stderr)

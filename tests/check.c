@@ -120,3 +120,18 @@ void assert_gradcheck(const char *what, gc_result r) {
         fail_msg("%s: gradient error %.3g > %.1g at input %d element %zu (analytic %.10g, numeric %.10g)", what,
                  r.max_err, GC_TOL, r.worst_input, r.worst_index, r.analytic, r.numeric);
 }
+
+char test_tmpdir[64];
+
+int test_tmpdir_setup(void **state) {
+    (void)state;
+    snprintf(test_tmpdir, sizeof test_tmpdir, "/tmp/posprobe-test-XXXXXX");
+    return mkdtemp(test_tmpdir) ? 0 : -1;
+}
+
+int test_tmpdir_teardown(void **state) {
+    (void)state;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", test_tmpdir);
+    return system(cmd) == 0 ? 0 : -1;
+}

@@ -24,6 +24,12 @@
 #define GC_STEP 5e-3
 #define GC_FLOOR 1.0
 #define GC_TOL 1e-2
+/* cmocka setup/teardown: a fresh directory test_tmpdir for each test, removed
+ * after it whether it passed or failed. */
+extern char test_tmpdir[64];
+int test_tmpdir_setup(void **state);
+int test_tmpdir_teardown(void **state);
+
 #endif
 
 /* A tensor outside any arena (an "input" or "parameter" of a check). */
@@ -61,7 +67,14 @@ typedef struct test_group {
     size_t count;
 } test_group;
 
-extern const test_group test_group_ops, test_group_attention, test_group_engine, test_group_model, test_group_cli, test_group_parity, test_group_encodings, test_group_tasks, test_group_fuzz;
+extern const test_group test_group_ops, test_group_attention, test_group_engine, test_group_model, test_group_cli, test_group_parity, test_group_encodings, test_group_tasks, test_group_fuzz,
+    test_group_decode, test_group_summarize;
 extern const test_group test_group_integrity;
+
+/* cmocka setup/teardown: a fresh directory test_tmpdir for each test, removed
+ * after it whether it passed or failed. */
+extern char test_tmpdir[64];
+int test_tmpdir_setup(void **state);
+int test_tmpdir_teardown(void **state);
 
 #endif

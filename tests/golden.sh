@@ -12,3 +12,4 @@ for task in $("$bin" list tasks | awk '{print $1}'); do
 done
 "$bin" examples --task probe --len 4 --markers bos --count 1 --seed 1
 "$bin" examples --task reverse --len 4 --markers cls-sep --count 1 --seed 1
+"$bin" examples --task repeat --len 3 --mask causal --eos 0 --count 1 --seed 1

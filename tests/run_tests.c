@@ -16,6 +16,8 @@ static const test_group *const GROUPS[] = {
     &test_group_cli,
     &test_group_integrity,
     &test_group_parity,
+    &test_group_decode,
+    &test_group_summarize,
 };
 
 /* run_tests [SUBSTRING]: only the tests whose name contains SUBSTRING. */

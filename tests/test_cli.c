@@ -65,20 +65,6 @@ static int exists(const char *p) {
     return stat(p, &st) == 0;
 }
 
-static char tmpdir[64];
-
-static int setup(void **state) {
-    (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/posprobe-cli-XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown(void **state) {
-    (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
-}
 
 #define TRAIN "train --quiet --len 8 --eval-lens 4,8 --eval-every 20 --steps 40 --dim 16 --batch 8 --eval-size 16"
 
@@ -87,16 +73,16 @@ static void test_determinism(void **state) {
     (void)state;
     char args[1024], a[256], b[256];
     for (int i = 0; i < 3; i++) {
-        snprintf(args, sizeof args, TRAIN " --run-id same --seed %d --out '%s/det%d'", i == 2 ? 2 : 1, tmpdir, i);
+        snprintf(args, sizeof args, TRAIN " --run-id same --seed %d --out '%s/det%d'", i == 2 ? 2 : 1, test_tmpdir, i);
         assert_int_equal(run(args, NULL), 0);
     }
-    snprintf(a, sizeof a, "%s/det0/eval.csv", tmpdir);
-    snprintf(b, sizeof b, "%s/det1/eval.csv", tmpdir);
+    snprintf(a, sizeof a, "%s/det0/eval.csv", test_tmpdir);
+    snprintf(b, sizeof b, "%s/det1/eval.csv", test_tmpdir);
     assert_true(same_file(a, b));
     csv_table t[3];
     char err[512];
     for (int i = 0; i < 3; i++) {
-        snprintf(a, sizeof a, "%s/det%d/train.csv", tmpdir, i);
+        snprintf(a, sizeof a, "%s/det%d/train.csv", test_tmpdir, i);
         if (csv_read(a, &t[i], err, sizeof err)) fail_msg("%s", err);
     }
     assert_int_equal(t[0].n_rows, 40);
@@ -117,14 +103,14 @@ static void test_determinism(void **state) {
 static void test_checkpoint_eval_reproduces(void **state) {
     (void)state;
     char args[1024], path[256], out[256];
-    snprintf(args, sizeof args, TRAIN " --encoding sinusoidal --mask causal --out '%s/ck'", tmpdir);
+    snprintf(args, sizeof args, TRAIN " --encoding sinusoidal --mask causal --out '%s/ck'", test_tmpdir);
     assert_int_equal(run(args, NULL), 0);
-    snprintf(out, sizeof out, "%s/ck-eval.csv", tmpdir);
-    snprintf(args, sizeof args, "eval --checkpoint '%s/ck' --eval-lens 4,8 --out '%s'", tmpdir, out);
+    snprintf(out, sizeof out, "%s/ck-eval.csv", test_tmpdir);
+    snprintf(args, sizeof args, "eval --checkpoint '%s/ck' --eval-lens 4,8 --out '%s'", test_tmpdir, out);
     assert_int_equal(run(args, NULL), 0);
     csv_table run_t, ev;
     char err[512];
-    snprintf(path, sizeof path, "%s/ck/eval.csv", tmpdir);
+    snprintf(path, sizeof path, "%s/ck/eval.csv", test_tmpdir);
     if (csv_read(path, &run_t, err, sizeof err) || csv_read(out, &ev, err, sizeof err)) fail_msg("%s", err);
     assert_int_equal(ev.n_rows, 2);
     int matched = 0;
@@ -139,22 +125,22 @@ static void test_checkpoint_eval_reproduces(void **state) {
     csv_table_free(&run_t);
     csv_table_free(&ev);
     /* a flipped byte is rejected */
-    snprintf(path, sizeof path, "%s/ck/checkpoint.bin", tmpdir);
+    snprintf(path, sizeof path, "%s/ck/checkpoint.bin", test_tmpdir);
     size_t len = 0;
     char *data = slurp(path, &len);
     data[len / 2] ^= 0x40;
     spit(path, data, len);
     free(data);
-    snprintf(args, sizeof args, "eval --checkpoint '%s/ck' --eval-lens 4", tmpdir);
-    snprintf(path, sizeof path, "%s/ck-err.txt", tmpdir);
+    snprintf(args, sizeof args, "eval --checkpoint '%s/ck' --eval-lens 4", test_tmpdir);
+    snprintf(path, sizeof path, "%s/ck-err.txt", test_tmpdir);
     assert_int_equal(run(args, path), 1);
     char *msg = slurp(path, NULL);
     assert_non_null(strstr(msg, "checksum mismatch"));
     free(msg);
     /* truncated */
-    snprintf(path, sizeof path, "%s/ck/checkpoint.bin", tmpdir);
+    snprintf(path, sizeof path, "%s/ck/checkpoint.bin", test_tmpdir);
     assert_int_equal(truncate(path, (off_t)(len / 3)), 0);
-    snprintf(path, sizeof path, "%s/ck-err.txt", tmpdir);
+    snprintf(path, sizeof path, "%s/ck-err.txt", test_tmpdir);
     assert_int_equal(run(args, path), 1);
     msg = slurp(path, NULL);
     assert_non_null(strstr(msg, "checkpoint.bin"));
@@ -172,9 +158,9 @@ static uint64_t fnv1a(const unsigned char *p, size_t n) {
 static void test_checkpoint_mismatch(void **state) {
     (void)state;
     char args[1024], path[256], errp[256];
-    snprintf(args, sizeof args, "train --quiet --len 4 --steps 2 --dim 16 --out '%s/mm'", tmpdir);
+    snprintf(args, sizeof args, "train --quiet --len 4 --steps 2 --dim 16 --out '%s/mm'", test_tmpdir);
     assert_int_equal(run(args, NULL), 0);
-    snprintf(path, sizeof path, "%s/mm/checkpoint.bin", tmpdir);
+    snprintf(path, sizeof path, "%s/mm/checkpoint.bin", test_tmpdir);
     size_t len = 0;
     char *data = slurp(path, &len);
     char *hit = NULL;
@@ -186,8 +172,8 @@ static void test_checkpoint_mismatch(void **state) {
     memcpy(data + len - 8, &h, 8);
     spit(path, data, len);
     free(data);
-    snprintf(args, sizeof args, "eval --checkpoint '%s/mm' --eval-lens 4", tmpdir);
-    snprintf(errp, sizeof errp, "%s/mm-err.txt", tmpdir);
+    snprintf(args, sizeof args, "eval --checkpoint '%s/mm' --eval-lens 4", test_tmpdir);
+    snprintf(errp, sizeof errp, "%s/mm-err.txt", test_tmpdir);
     assert_int_equal(run(args, errp), 1);
     char *msg = slurp(errp, NULL);
     assert_non_null(strstr(msg, "posprobe: error: "));
@@ -199,13 +185,13 @@ static void test_checkpoint_mismatch(void **state) {
 static void test_config_file_precedence(void **state) {
     (void)state;
     char cfg[256], args[1024], path[256];
-    snprintf(cfg, sizeof cfg, "%s/run.cfg", tmpdir);
+    snprintf(cfg, sizeof cfg, "%s/run.cfg", test_tmpdir);
     FILE *f = fopen(cfg, "w");
     fprintf(f, "# a config file\nsteps = 7\nlr = 0.002\n--heads = 4\nencoding = sinusoidal\n\n");
     fclose(f);
-    snprintf(args, sizeof args, "train --quiet --config '%s' --steps 5 --len 6 --dim 16 --out '%s/cf'", cfg, tmpdir);
+    snprintf(args, sizeof args, "train --quiet --config '%s' --steps 5 --len 6 --dim 16 --out '%s/cf'", cfg, test_tmpdir);
     assert_int_equal(run(args, NULL), 0);
-    snprintf(path, sizeof path, "%s/cf/config.csv", tmpdir);
+    snprintf(path, sizeof path, "%s/cf/config.csv", test_tmpdir);
     csv_table t;
     char err[512];
     if (csv_read(path, &t, err, sizeof err)) fail_msg("%s", err);
@@ -266,9 +252,9 @@ static void test_cli_errors(void **state) {
         "layerprobe --checkpoint /nonexistent",
     };
     char args[1024], errp[256], dir[256];
-    snprintf(errp, sizeof errp, "%s/err.txt", tmpdir);
+    snprintf(errp, sizeof errp, "%s/err.txt", test_tmpdir);
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        snprintf(dir, sizeof dir, "%s/bad%zu", tmpdir, i);
+        snprintf(dir, sizeof dir, "%s/bad%zu", test_tmpdir, i);
         /* substitute D with a fresh directory path */
         const char *d = strstr(bad[i], " D");
         if (d) snprintf(args, sizeof args, "%.*s '%s'%s", (int)(d - bad[i]), bad[i], dir, d + 2);
@@ -286,9 +272,9 @@ static void test_cli_errors(void **state) {
 static void test_diverged(void **state) {
     (void)state;
     char args[1024], path[256];
-    snprintf(args, sizeof args, "train --quiet --norm nodenom --init-scale 10 --steps 20 --out '%s/dv'", tmpdir);
+    snprintf(args, sizeof args, "train --quiet --norm nodenom --init-scale 10 --steps 20 --out '%s/dv'", test_tmpdir);
     assert_int_equal(run(args, NULL), 3);
-    snprintf(path, sizeof path, "%s/dv/summary.csv", tmpdir);
+    snprintf(path, sizeof path, "%s/dv/summary.csv", test_tmpdir);
     csv_table t;
     char err[512];
     if (csv_read(path, &t, err, sizeof err)) fail_msg("%s", err);
@@ -302,7 +288,7 @@ static void test_diverged(void **state) {
 static void test_inspect(void **state) {
     (void)state;
     char args[1024], path[256], err[512];
-    snprintf(path, sizeof path, "%s/decay.csv", tmpdir);
+    snprintf(path, sizeof path, "%s/decay.csv", test_tmpdir);
     snprintf(args, sizeof args, "inspect --encoding rope --what decay --dim 128 --len 256 --out '%s'", path);
     assert_int_equal(run(args, NULL), 0);
     csv_table t;
@@ -311,7 +297,7 @@ static void test_inspect(void **state) {
     assert_true(fabs(strtod(csv_get(&t, 64, "rope_decay_bound"), NULL) - 10.09) < 0.006);
     assert_true(fabs(strtod(csv_get(&t, 256, "rope_decay_bound"), NULL) - 6.54) < 0.006);
     csv_table_free(&t);
-    snprintf(path, sizeof path, "%s/rot.csv", tmpdir);
+    snprintf(path, sizeof path, "%s/rot.csv", test_tmpdir);
     snprintf(args, sizeof args, "inspect --encoding rope --what rotation --len 5 --dim 16 --heads 2 --out '%s'", path);
     assert_int_equal(run(args, NULL), 0);
     if (csv_read(path, &t, err, sizeof err)) fail_msg("%s", err);
@@ -322,7 +308,7 @@ static void test_inspect(void **state) {
         assert_true(fabs(n2 - 1) < 1e-5);
     }
     csv_table_free(&t);
-    snprintf(path, sizeof path, "%s/pos.csv", tmpdir);
+    snprintf(path, sizeof path, "%s/pos.csv", test_tmpdir);
     snprintf(args, sizeof args, "inspect --encoding learned --what positions --positions randomized --len 8 --max-pos 20 --draws 3 --out '%s'", path);
     assert_int_equal(run(args, NULL), 0);
     if (csv_read(path, &t, err, sizeof err)) fail_msg("%s", err);
@@ -344,10 +330,10 @@ static void test_layerprobe(void **state) {
     char args[1024], path[256], err[512];
     const char *encs[2] = {"learned", "none"};
     for (int e = 0; e < 2; e++) {
-        snprintf(args, sizeof args, "train --quiet --task probe --len 8 --steps 100 --encoding %s --out '%s/lp%d'", encs[e], tmpdir, e);
+        snprintf(args, sizeof args, "train --quiet --task probe --len 8 --steps 100 --encoding %s --out '%s/lp%d'", encs[e], test_tmpdir, e);
         assert_int_equal(run(args, NULL), 0);
-        snprintf(path, sizeof path, "%s/lp%d.csv", tmpdir, e);
-        snprintf(args, sizeof args, "layerprobe --checkpoint '%s/lp%d' --lens 4,8 --out '%s'", tmpdir, e, path);
+        snprintf(path, sizeof path, "%s/lp%d.csv", test_tmpdir, e);
+        snprintf(args, sizeof args, "layerprobe --checkpoint '%s/lp%d' --lens 4,8 --out '%s'", test_tmpdir, e, path);
         assert_int_equal(run(args, NULL), 0);
         csv_table t;
         if (csv_read(path, &t, err, sizeof err)) fail_msg("%s", err);
@@ -360,7 +346,7 @@ static void test_layerprobe(void **state) {
         }
         csv_table_free(&t);
     }
-    snprintf(args, sizeof args, "layerprobe --checkpoint '%s/lp0' --lens 9", tmpdir);
+    snprintf(args, sizeof args, "layerprobe --checkpoint '%s/lp0' --lens 9", test_tmpdir);
     assert_int_equal(run(args, NULL), 2);   /* beyond the probe's classes */
 }
 
@@ -368,7 +354,7 @@ static void test_layerprobe(void **state) {
  * the GNU parallel and Slurm paths (tests/suite_parallel.sh). */
 static void run_script(const char *script) {
     char cmd[1024], out[256];
-    snprintf(out, sizeof out, "%s/script.log", tmpdir);
+    snprintf(out, sizeof out, "%s/script.log", test_tmpdir);
     snprintf(cmd, sizeof cmd, "bash '%s' '%s' > '%s' 2>&1", script, bin(), out);
     if (system(cmd) != 0) {
         char *log = slurp(out, NULL), msg[4096];
@@ -386,7 +372,7 @@ static void test_concurrent_runners(void **state) { (void)state; run_script("tes
 static void test_disk_errors(void **state) {
     (void)state;
     char cmd[1024], out[256];
-    snprintf(out, sizeof out, "%s/disk.log", tmpdir);
+    snprintf(out, sizeof out, "%s/disk.log", test_tmpdir);
     snprintf(cmd, sizeof cmd, "bash tests/disk_errors.sh '%s' > '%s' 2>&1", bin(), out);
     int st = system(cmd);
     if (WIFEXITED(st) && WEXITSTATUS(st) == 77) { skip(); }
@@ -410,13 +396,13 @@ static void test_config_file_errors(void **state) {
         {"quiet = maybe\n", 1},
     };
     char cfg[256], args[1024], errp[256], dir[256];
-    snprintf(cfg, sizeof cfg, "%s/bad.cfg", tmpdir);
-    snprintf(errp, sizeof errp, "%s/err.txt", tmpdir);
+    snprintf(cfg, sizeof cfg, "%s/bad.cfg", test_tmpdir);
+    snprintf(errp, sizeof errp, "%s/err.txt", test_tmpdir);
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         FILE *f = fopen(cfg, "w");
         fputs(bad[i].text, f);
         fclose(f);
-        snprintf(dir, sizeof dir, "%s/cfgbad%zu", tmpdir, i);
+        snprintf(dir, sizeof dir, "%s/cfgbad%zu", test_tmpdir, i);
         snprintf(args, sizeof args, "train --config '%s' --out '%s'", cfg, dir);
         int st = run(args, errp);
         char *msg = slurp(errp, NULL), want[300];
@@ -432,7 +418,7 @@ static void test_config_file_errors(void **state) {
     for (int i = 0; i < 5000; i++) fputc('x', f);
     fputs("\n", f);
     fclose(f);
-    snprintf(args, sizeof args, "train --config '%s' --out '%s/long'", cfg, tmpdir);
+    snprintf(args, sizeof args, "train --config '%s' --out '%s/long'", cfg, test_tmpdir);
     assert_int_equal(run(args, NULL), 2);
 }
 
@@ -452,13 +438,13 @@ static void test_suite_file_errors(void **state) {
         "[suite]\nname = x\n[grid a]\ntask = probe\nlen = 300\nencoding = learned\n",   /* beyond max-pos */
     };
     char path[256], args[1024], errp[256], res[256], cmd[1400];
-    snprintf(path, sizeof path, "%s/bad.suite", tmpdir);
-    snprintf(errp, sizeof errp, "%s/err.txt", tmpdir);
+    snprintf(path, sizeof path, "%s/bad.suite", test_tmpdir);
+    snprintf(errp, sizeof errp, "%s/err.txt", test_tmpdir);
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         FILE *f = fopen(path, "w");
         fputs(bad[i], f);
         fclose(f);
-        snprintf(res, sizeof res, "%s/suitebad%zu", tmpdir, i);
+        snprintf(res, sizeof res, "%s/suitebad%zu", test_tmpdir, i);
         snprintf(args, sizeof args, "scripts/suite.py '%s' --posprobe '%s' --results '%s'", path, bin(), res);
         snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s >/dev/null 2>'%s'", args, errp);
         int st = system(cmd);
@@ -477,21 +463,21 @@ static void test_summarize_partial_runs(void **state) {
     (void)state;
     char args[1024], path[512], err[512];
     for (int s = 1; s <= 2; s++) {
-        snprintf(args, sizeof args, "train --quiet --len 4 --steps 30 --seed %d --out '%s/sum/runs/ok%d'", s, tmpdir, s);
+        snprintf(args, sizeof args, "train --quiet --len 4 --steps 30 --seed %d --out '%s/sum/runs/ok%d'", s, test_tmpdir, s);
         assert_int_equal(run(args, NULL), 0);
     }
     snprintf(args, sizeof args, "train --quiet --len 4 --steps 30 --seed 3 --norm nodenom --init-scale 10 "
-             "--out '%s/sum/runs/div'", tmpdir);
+             "--out '%s/sum/runs/div'", test_tmpdir);
     run(args, NULL);
     snprintf(args, sizeof args, "cp -r '%s/sum/runs/ok1' '%s/sum/runs/partial' && rm '%s/sum/runs/partial/summary.csv' && "
              "cp -r '%s/sum/runs/ok2' '%s/sum/runs/cut' && head -c 60 '%s/sum/runs/ok2/eval.csv' > '%s/sum/runs/cut/eval.csv' && "
              "mkdir '%s/sum/runs/junk' && printf 'garbage\\n' > '%s/sum/runs/junk/config.csv'",
-             tmpdir, tmpdir, tmpdir, tmpdir, tmpdir, tmpdir, tmpdir, tmpdir, tmpdir);
+             test_tmpdir, test_tmpdir, test_tmpdir, test_tmpdir, test_tmpdir, test_tmpdir, test_tmpdir, test_tmpdir, test_tmpdir);
     assert_int_equal(system(args), 0);
-    snprintf(args, sizeof args, "summarize '%s/sum'", tmpdir);
+    snprintf(args, sizeof args, "summarize '%s/sum'", test_tmpdir);
     assert_int_equal(run(args, NULL), 0);
     csv_table t;
-    snprintf(path, sizeof path, "%s/sum/runs.csv", tmpdir);
+    snprintf(path, sizeof path, "%s/sum/runs.csv", test_tmpdir);
     if (csv_read(path, &t, err, sizeof err)) fail_msg("%s", err);
     assert_int_equal(t.n_rows, 6);
     int fin = 0, unf = 0, unr = 0, div = 0;
@@ -506,7 +492,7 @@ static void test_summarize_partial_runs(void **state) {
     assert_int_equal(fin, 2);    /* ok1, ok2 */
     assert_int_equal(unf, 1);    /* partial: no summary */
     assert_int_equal(unr, 2);    /* cut eval.csv, junk config */
-    snprintf(path, sizeof path, "%s/sum/summary.csv", tmpdir);
+    snprintf(path, sizeof path, "%s/sum/summary.csv", test_tmpdir);
     if (csv_read(path, &t, err, sizeof err)) fail_msg("%s", err);
     assert_int_equal(t.n_rows, 1);
     assert_string_equal(csv_get(&t, 0, "n_seeds"), "2");
@@ -514,7 +500,7 @@ static void test_summarize_partial_runs(void **state) {
     csv_table_free(&t);
     assert_int_equal(div, 1);
     /* the diverged run's group (nodenom) has no finished seed: a horizons row says so */
-    snprintf(path, sizeof path, "%s/sum/horizons.csv", tmpdir);
+    snprintf(path, sizeof path, "%s/sum/horizons.csv", test_tmpdir);
     if (csv_read(path, &t, err, sizeof err)) fail_msg("%s", err);
     assert_int_equal(t.n_rows, 2);
     int found = 0;
@@ -532,7 +518,7 @@ static void test_suite_parallel(void **state) { (void)state; run_script("tests/s
 /* `posprobe version` names the kernel set that runs the products. */
 static void version_kernel(const char *env, char *out, size_t len) {
     char cmd[1024], path[128];
-    snprintf(path, sizeof path, "%s/version.txt", tmpdir);
+    snprintf(path, sizeof path, "%s/version.txt", test_tmpdir);
     snprintf(cmd, sizeof cmd, "%s '%s' version > '%s'", env, bin(), path);
     assert_int_equal(system(cmd), 0);
     char *text = slurp(path, NULL), *k = text ? strstr(text, "kernel ") : NULL;
@@ -570,22 +556,22 @@ static void test_blas_kernel_choice(void **state) {
 }
 
 static const struct CMUnitTest TESTS[] = {
-    cmocka_unit_test_setup_teardown(test_config_file_errors, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_checkpoint_mismatch, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_suite_file_errors, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_summarize_partial_runs, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_kill_runs, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_concurrent_runners, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_disk_errors, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_suite_resume, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_suite_parallel, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_layerprobe, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_inspect, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_determinism, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_checkpoint_eval_reproduces, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_config_file_precedence, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_cli_errors, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_diverged, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_blas_kernel_choice, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_config_file_errors, test_tmpdir_setup, test_tmpdir_teardown),
+    cmocka_unit_test_setup_teardown(test_checkpoint_mismatch, test_tmpdir_setup, test_tmpdir_teardown),
+    cmocka_unit_test_setup_teardown(test_suite_file_errors, test_tmpdir_setup, test_tmpdir_teardown),
+    cmocka_unit_test_setup_teardown(test_summarize_partial_runs, test_tmpdir_setup, test_tmpdir_teardown),
+    cmocka_unit_test_setup_teardown(test_kill_runs, test_tmpdir_setup, test_tmpdir_teardown),
+    cmocka_unit_test_setup_teardown(test_concurrent_runners, test_tmpdir_setup, test_tmpdir_teardown),
+    cmocka_unit_test_setup_teardown(test_disk_errors, test_tmpdir_setup, test_tmpdir_teardown),
+    cmocka_unit_test_setup_teardown(test_suite_resume, test_tmpdir_setup, test_tmpdir_teardown),
+    cmocka_unit_test_setup_teardown(test_suite_parallel, test_tmpdir_setup, test_tmpdir_teardown),
+    cmocka_unit_test_setup_teardown(test_layerprobe, test_tmpdir_setup, test_tmpdir_teardown),
+    cmocka_unit_test_setup_teardown(test_inspect, test_tmpdir_setup, test_tmpdir_teardown),
+    cmocka_unit_test_setup_teardown(test_determinism, test_tmpdir_setup, test_tmpdir_teardown),
+    cmocka_unit_test_setup_teardown(test_checkpoint_eval_reproduces, test_tmpdir_setup, test_tmpdir_teardown),
+    cmocka_unit_test_setup_teardown(test_config_file_precedence, test_tmpdir_setup, test_tmpdir_teardown),
+    cmocka_unit_test_setup_teardown(test_cli_errors, test_tmpdir_setup, test_tmpdir_teardown),
+    cmocka_unit_test_setup_teardown(test_diverged, test_tmpdir_setup, test_tmpdir_teardown),
+    cmocka_unit_test_setup_teardown(test_blas_kernel_choice, test_tmpdir_setup, test_tmpdir_teardown),
 };
 const test_group test_group_cli = {"cli", TESTS, sizeof TESTS / sizeof *TESTS};

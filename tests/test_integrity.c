@@ -22,18 +22,10 @@
 
 extern char **environ;
 
-static char dir[64];
 static int as_nobody;       /* the next start() runs posprobe as nobody when we are root */
 static pid_t children[4];   /* started and not yet reaped: killed in teardown, also on failure */
 
-static int setup(void **state) {
-    (void)state;
-    snprintf(dir, sizeof dir, "/tmp/posprobe-integrity-XXXXXX");
-    return mkdtemp(dir) ? 0 : -1;
-}
-
 static int teardown(void **state) {
-    (void)state;
     for (size_t i = 0; i < sizeof children / sizeof *children; i++)
         if (children[i] > 0) {
             kill(children[i], SIGCONT);
@@ -41,9 +33,7 @@ static int teardown(void **state) {
             waitpid(children[i], NULL, 0);
             children[i] = 0;
         }
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return test_tmpdir_teardown(state);
 }
 
 static double now(void) {
@@ -63,7 +53,7 @@ static pid_t start(const char *cwd, const char *args) {
     char *argv[64], out[128], err[128];
     size_t k = 0;
     for (const char *s = args; *s && k + 80 < sizeof words; s++) {
-        if (*s == '@') k += (size_t)snprintf(words + k, sizeof words - k, "%s", dir);
+        if (*s == '@') k += (size_t)snprintf(words + k, sizeof words - k, "%s", test_tmpdir);
         else words[k++] = *s;
     }
     words[k] = 0;
@@ -71,8 +61,8 @@ static pid_t start(const char *cwd, const char *args) {
     argv[n++] = "posprobe";
     for (char *save = NULL, *w = strtok_r(words, " ", &save); w && n < 63; w = strtok_r(NULL, " ", &save)) argv[n++] = w;
     argv[n] = NULL;
-    snprintf(out, sizeof out, "%s/stdout", dir);
-    snprintf(err, sizeof err, "%s/stderr", dir);
+    snprintf(out, sizeof out, "%s/stdout", test_tmpdir);
+    snprintf(err, sizeof err, "%s/stderr", test_tmpdir);
     pid_t pid = fork();
     if (pid == 0) {
         int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644), e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -114,7 +104,7 @@ static int sh(const char *cwd, const char *cmd) {
 static const char *last_stderr(void) {
     static char msg[2048];
     char path[128];
-    snprintf(path, sizeof path, "%s/stderr", dir);
+    snprintf(path, sizeof path, "%s/stderr", test_tmpdir);
     FILE *f = fopen(path, "r");
     size_t n = f ? fread(msg, 1, sizeof msg - 1, f) : 0;
     if (f) fclose(f);
@@ -132,7 +122,7 @@ static void expect_one_error_line(const char *what, const char *want) {
 static int can_mknod(void) {
     if (geteuid() != 0) return 0;
     char p[128];
-    snprintf(p, sizeof p, "%s/mknod-probe", dir);
+    snprintf(p, sizeof p, "%s/mknod-probe", test_tmpdir);
     int ok = mknod(p, S_IFCHR | 0644, makedev(1, 3)) == 0;
     unlink(p);
     return ok;
@@ -159,7 +149,7 @@ static void run_rows(const row *rows, size_t n, const char *prefix, const char *
         const row *r = &rows[i];
         if ((r->flags & NEEDS_MKNOD) && !devices) { print_message("skipped: %s (needs mknod)\n", r->what); continue; }
         char cwd[128];
-        snprintf(cwd, sizeof cwd, "%s/%s%zu", dir, prefix, i);
+        snprintf(cwd, sizeof cwd, "%s/%s%zu", test_tmpdir, prefix, i);
         if (mkdir(cwd, 0755) != 0 || sh(cwd, r->make) != 0) fail_msg("%s: cannot set up: %s", r->what, r->make);
         sh(cwd, "find . -printf '%p %y %i %s %T@\\n' | sort > ../snapshot.before");
         as_nobody = r->flags & AS_NOBODY;
@@ -217,7 +207,7 @@ static void test_output_targets(void **state) {
 #define FINISHED "grep -q ,finished, run/summary.csv"
 
 /* DIR/base: a finished run of the TRAIN config that rows copy. */
-static void train_base(void) { assert_int_equal(run_in(dir, TRAIN "--out @/base", 30), 0); }
+static void train_base(void) { assert_int_equal(run_in(test_tmpdir, TRAIN "--out @/base", 30), 0); }
 
 /* train --out: only a new, empty or own unfinished run directory of the same
  * config; --force replaces posprobe runs only; the lock refuses a second writer. */
@@ -258,7 +248,7 @@ static void test_run_directories(void **state) {
 
     /* the lock held by another process: refused at once, nothing created */
     char cwd[128], lock[160];
-    snprintf(cwd, sizeof cwd, "%s/held", dir);
+    snprintf(cwd, sizeof cwd, "%s/held", test_tmpdir);
     snprintf(lock, sizeof lock, "%s/run.lock", cwd);
     assert_int_equal(mkdir(cwd, 0755), 0);
     int fd = open(lock, O_RDONLY | O_CREAT | O_CLOEXEC, 0644);   /* not passed on: an inherited lock counts as the child's */
@@ -270,8 +260,8 @@ static void test_run_directories(void **state) {
     assert_int_equal(sh(cwd, "[ ! -e run ]"), 0);
 
     /* --force is documented in train --help */
-    assert_int_equal(run_in(dir, "train --help", 5), 0);
-    assert_int_equal(sh(dir, "grep -q -- '--force 0|1' stdout"), 0);
+    assert_int_equal(run_in(test_tmpdir, "train --help", 5), 0);
+    assert_int_equal(sh(test_tmpdir, "grep -q -- '--force 0|1' stdout"), 0);
 }
 
 /* Two trainings into one directory: the second fails at once (exit 2) while
@@ -282,24 +272,24 @@ static void test_one_writer_per_run(void **state) {
     (void)state;
     static const char *const second[] = {TINY "--steps 20000 --out @/run", TINY "--steps 20000 --seed 2 --force --out @/run"};
     char path[128];
-    pid_t a = start(dir, TINY "--steps 20000 --out @/run");
-    snprintf(path, sizeof path, "%s/run/config.csv", dir);
+    pid_t a = start(test_tmpdir, TINY "--steps 20000 --out @/run");
+    snprintf(path, sizeof path, "%s/run/config.csv", test_tmpdir);
     double t0 = now();
     struct stat st;
     while (stat(path, &st) != 0 && now() - t0 < 20) nap();
     if (stat(path, &st) != 0) fail_msg("the first training wrote no config.csv in 20 s: %s", last_stderr());
     kill(a, SIGSTOP);
-    snprintf(path, sizeof path, "%s/run/summary.csv", dir);
+    snprintf(path, sizeof path, "%s/run/summary.csv", test_tmpdir);
     if (stat(path, &st) == 0) fail_msg("the first training finished before it could be stopped");
     for (int k = 0; k < 2; k++) {
         t0 = now();
-        assert_int_equal(run_in(dir, second[k], 5), 2);
+        assert_int_equal(run_in(test_tmpdir, second[k], 5), 2);
         expect_one_error_line(second[k], "another posprobe is training into it");
         if (now() - t0 > 2) fail_msg("the second training took %.1f s to give up", now() - t0);
     }
     kill(a, SIGCONT);
     assert_int_equal(finish(a, 60, "the first training"), 0);
-    assert_int_equal(sh(dir, FINISHED " && grep -qx seed,1 run/config.csv && grep -qx force,0 run/config.csv && "
+    assert_int_equal(sh(test_tmpdir, FINISHED " && grep -qx seed,1 run/config.csv && grep -qx force,0 run/config.csv && "
                               "[ \"$(tail -n +2 run/train.csv | wc -l)\" = 500 ]"), 0);
 }
 
@@ -335,9 +325,9 @@ static void test_inputs_not_files(void **state) {
 }
 
 static const struct CMUnitTest TESTS[] = {
-    cmocka_unit_test_setup_teardown(test_output_targets, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_run_directories, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_one_writer_per_run, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_inputs_not_files, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_output_targets, test_tmpdir_setup, teardown),
+    cmocka_unit_test_setup_teardown(test_run_directories, test_tmpdir_setup, teardown),
+    cmocka_unit_test_setup_teardown(test_one_writer_per_run, test_tmpdir_setup, teardown),
+    cmocka_unit_test_setup_teardown(test_inputs_not_files, test_tmpdir_setup, teardown),
 };
 const test_group test_group_integrity = {"integrity", TESTS, sizeof TESTS / sizeof *TESTS};

@@ -238,6 +238,7 @@ int checkpoint_load(const char *path, checkpoint_info *info, model *m, char *err
         goto done;
     }
     config_defaults(&info->cfg);
+    info->cfg.eos = 0;   /* checkpoints from before --eos store no eos= line: their decoders were told the length */
     info->max_n = (int)max_n;
     info->steps_done = (int)steps;
     {

@@ -33,6 +33,8 @@ static const option_def OPTS[] = {
      "position ids: 0..n-1, a sorted random subset of [0, max-pos), or a random offset", 0},
     {"eval-positions", T_CHOICE, O(eval_positions), 0, 0, "same|sequential", "P",
      "positions in evaluation: as in training, or always 0..n-1", 0},
+    {"eos", T_FLAG, O(eos), 0, 1, NULL, "0|1",
+     "decoder form: the answer ends with a scored [EOS] and greedy decoding stops there (0: it is told the answer length)", 0},
     {"norm", T_CHOICE, O(norm), 0, 0, "softmax|l2|nodenom|relu2n|swishl2|logscaled", "N", "attention normalizer", 0},
     {"mask", T_CHOICE, O(mask), 0, 0, "bidir|causal", "M", "attention mask", 0},
     {"layers", T_INT, O(layers), 1, 64, NULL, "L", "transformer blocks", 0},
@@ -66,6 +68,12 @@ static const option_def OPTS[] = {
     {"eval-lens", T_LIST, O(eval_lens), 0, 0, NULL, "LIST", "evaluation lengths, e.g. 8,16,32 or 1-64 (default: len-max)", 0},
     {"eval-every", T_INT, O(eval_every), 0, 1 << 30, NULL, "K", "evaluate every K steps (0: only at the end)", 0},
     {"eval-size", T_INT, O(eval_size), 1, 1 << 20, NULL, "N", "held-out sequences per evaluated length", 0},
+    {"fit-acc", T_REAL, O(fit_acc), 0, 1, NULL, "A",
+     "the run has fitted when the mean exact match over its training lengths reaches A (summary.csv)", 0},
+    {"stop-at-fit", T_FLAG, O(stop_at_fit), 0, 1, NULL, "0|1",
+     "stop at the first evaluation (--eval-every) that has fitted; --steps stays the cap", 0},
+    {"decode", T_CHOICE, O(decode), 0, 0, "cached|recompute", "D",
+     "greedy decoding: keys and values cached, or the whole prefix recomputed per token (same tokens)", 1},
     {"steps", T_INT, O(steps), 0, 1 << 30, NULL, "N", "optimizer steps", 0},
     {"batch", T_INT, O(batch), 1, 1 << 16, NULL, "B", "sequences per step", 0},
     {"lr", T_REAL, O(lr), 0, 10, NULL, "LR", "peak learning rate", 0},
@@ -104,6 +112,9 @@ void config_defaults(run_config *c) {
     strcpy(c->markers, "none");
     strcpy(c->positions, "sequential");
     strcpy(c->eval_positions, "same");
+    c->eos = 1;
+    c->fit_acc = 0.99;
+    strcpy(c->decode, "cached");
     strcpy(c->norm, "softmax");
     strcpy(c->mask, "bidir");
     strcpy(c->act, "gelu");
@@ -290,6 +301,8 @@ int config_validate(run_config *c, char *err, size_t errlen) {
     if (c->clip_min > 0 || c->clip_max < 0) return errorf(err, errlen, "--clip-min must be <= 0 <= --clip-max");
     if (c->eval_lens.n == 0) { c->eval_lens.n = 1; c->eval_lens.v[0] = c->len_max; }
     if (c->warmup > c->steps) return errorf(err, errlen, "--warmup %d exceeds --steps %d", c->warmup, c->steps);
+    if (c->stop_at_fit && c->eval_every <= 0)
+        return errorf(err, errlen, "--stop-at-fit needs --eval-every K > 0: fitting is checked at evaluations");
     if (strcmp(c->norm, "logscaled") == 0 && c->len_max < 2)
         return errorf(err, errlen, "--norm logscaled needs a training length of at least 2");
     return 0;
@@ -328,6 +341,11 @@ int config_option_kind(const char *name, int *is_flag) {
 }
 
 int config_option_is_output(int index) { return index >= 0 && index < N_OPTS && OPTS[index].output_only; }
+
+int config_option_is_setting(const char *name) {
+    const option_def *o = find_option(name);
+    return o && !o->output_only && strncmp(name, "seed", 4) != 0;
+}
 
 static int cmp_int(const void *a, const void *b) { return (*(const int *)a > *(const int *)b) - (*(const int *)a < *(const int *)b); }
 

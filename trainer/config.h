@@ -20,6 +20,7 @@ typedef struct run_config {
     char markers[CONFIG_STR];       /* none | bos | cls-sep */
     char positions[CONFIG_STR];     /* sequential | randomized | shifted */
     char eval_positions[CONFIG_STR];/* same | sequential */
+    int eos;                        /* decoder form: answers end with [EOS] and greedy decoding stops at it */
     /* model */
     char norm[CONFIG_STR], mask[CONFIG_STR], act[CONFIG_STR], ln[CONFIG_STR], ln_kind[CONFIG_STR];
     int layers, heads, dim, ff_mult;
@@ -40,6 +41,9 @@ typedef struct run_config {
     char len_sampling[CONFIG_STR];  /* auto | fixed | uniform | curriculum */
     int_list eval_lens;
     int eval_every, eval_size;
+    double fit_acc;                 /* a run has fitted when its mean exact match over the training lengths reaches this */
+    int stop_at_fit;                /* stop training at the first evaluation that has fitted */
+    char decode[CONFIG_STR];        /* greedy decoding: cached | recompute */
     /* optimisation */
     int steps, batch, warmup;
     double lr, wd, beta1, beta2, eps, clip, lr_min_ratio;
@@ -80,6 +84,9 @@ int config_option_help(int index, const char **name, const char **meta, const ch
 int config_option_kind(const char *name, int *is_flag);
 /* Is this option a pure output/progress setting (not part of the experiment)? */
 int config_option_is_output(int index);
+/* Is `name` an option that defines the experiment: not an output setting and
+ * not a seed? Runs equal in every such option are seeds of one setting. */
+int config_option_is_setting(const char *name);
 
 /* Parses "8,16,32", "1-64", "1-64:8" (step) or a mix into a sorted, de-duplicated
  * list of positive lengths. */

@@ -268,7 +268,7 @@ static int cmd_eval(int argc, char **argv) {
         checkpoint_info info;
         snprintf(path, sizeof path, "%s/checkpoint.bin", dir);
         if (checkpoint_load(path, &info, NULL, err, sizeof err)) die_usage(err);
-        l = info.cfg.eval_lens;
+        if (run_final_lens(&info.cfg, &l, err, sizeof err)) die_usage(err + (strncmp(err, "usage: ", 7) ? 0 : 7));
     } else if (int_list_parse(lens, &l, err, sizeof err)) {
         char msg[2200];
         snprintf(msg, sizeof msg, "--eval-lens: %s", err);
@@ -382,20 +382,25 @@ static int cmd_layerprobe(int argc, char **argv) {
 }
 
 static int cmd_summarize(int argc, char **argv) {
+    int fitted_only = argc == 2 && strcmp(argv[0], "--fitted-only") == 0;
+    if (fitted_only) { argc--; argv++; }
     if (argc != 1 || strncmp(argv[0], "--", 2) == 0) {
         if (argc == 1 && strcmp(argv[0], "--help") == 0) {
-            printf("usage: posprobe summarize DIR\n\n"
+            printf("usage: posprobe summarize [--fitted-only] DIR\n\n"
                    "Reads every run directory below DIR (up to two levels) and writes DIR/summary.csv (per group\n"
-                   "and length: mean, sd, 95%% t-interval, min, max over seeds of token and sequence accuracy),\n"
-                   "DIR/horizons.csv (per group: extrapolation horizons at 0.9 and 0.5 mean token accuracy, their\n"
-                   "ratio to the training length, mean accuracy beyond it) and DIR/runs.csv (each run's status).\n"
-                   "Diverged, interrupted, unfinished and unreadable runs are counted and listed, never averaged.\n");
+                   "and length: mean, sd, 95%% t-interval, min, max over seeds of token and sequence accuracy and\n"
+                   "of the share of right answer lengths), DIR/horizons.csv (per group: extrapolation horizons at\n"
+                   "0.9 and 0.5 mean token accuracy and exact match, their ratio to the training length, mean\n"
+                   "accuracy beyond it) and DIR/runs.csv (each run's status and whether it fitted).\n"
+                   "Diverged, interrupted, unfinished and unreadable runs are counted and listed, never averaged.\n"
+                   "--fitted-only: runs that did not fit their training lengths (summary.csv fitted = 0) are\n"
+                   "counted (n_not_fitted), never averaged in.\n");
             return 0;
         }
-        die_usage("usage: posprobe summarize DIR");
+        die_usage("usage: posprobe summarize [--fitted-only] DIR");
     }
     char err[2048];
-    if (summarize_run(argv[0], 0, err, sizeof err)) {
+    if (summarize_run(argv[0], 0, fitted_only, err, sizeof err)) {
         if (strncmp(err, "usage: ", 7) == 0) die_usage(err + 7);
         fprintf(stderr, "posprobe: error: %s\n", err);
         return 1;

@@ -14,6 +14,7 @@
 #include <gsl/gsl_rng.h>
 
 #include "checkpoint.h"
+#include "decode.h"
 #include "progress.h"
 #include "rundir.h"
 
@@ -81,46 +82,20 @@ static double scored_weight(const batch *b) {
     return w;
 }
 
-/* Greedy autoregressive decoding of the answer (decoder form): each answer
- * token is predicted from the prompt and the tokens predicted before it. */
-static void greedy_decode(model *m, graph *g, const batch *b, batch *gb, long *tok_ok, long *tok_n, long *seq_ok) {
-    int prefix = b->answer_at + 1, M = b->answer_len;   /* [BOS] in [SEP] */
-    int *work = gb->targets;                             /* (B, T) generated sequences (no loss is computed here) */
-    for (int s = 0; s < b->B; s++)
-        memcpy(work + (size_t)s * b->T, b->tokens + (size_t)s * b->T, (size_t)prefix * sizeof(int));
-    int *pred = gb->answer;                              /* (B, M) */
-    for (int j = 0; j < M; j++) {
-        int Tj = prefix + j;
-        gb->B = b->B;
-        gb->T = Tj;
-        for (int s = 0; s < b->B; s++) memcpy(gb->tokens + (size_t)s * Tj, work + (size_t)s * b->T, (size_t)Tj * sizeof(int));
-        memcpy(gb->pos, b->pos, (size_t)Tj * sizeof(int));
-        memcpy(gb->pos_x, b->pos_x, (size_t)Tj * sizeof(int));
-        memcpy(gb->pos_y, b->pos_y, (size_t)Tj * sizeof(int));
-        tensor *out = model_forward(m, g, gb, 0);
-        for (int s = 0; s < b->B; s++) {
-            const real *z = out->data + ((size_t)s * Tj + (size_t)(Tj - 1)) * (size_t)m->K;
-            int best = 0;
-            for (int k = 1; k < m->K; k++) if (z[k] > z[best]) best = k;
-            pred[(size_t)s * M + j] = best;
-            if (Tj < b->T) work[(size_t)s * b->T + Tj] = best;   /* the last prediction feeds nothing */
-        }
-        graph_reset(g);
+/* Teacher forcing with [EOS]: is the first [EOS] argmax of sequence s at the
+ * gold answer's end? (The length the model would give the answer.) */
+static int teacher_length_ok(const model *m, const batch *b, const tensor *out, int s) {
+    for (int j = 0; j <= b->answer_len; j++) {
+        const real *z = out->data + ((size_t)s * b->T + (size_t)(b->answer_at + j)) * (size_t)m->K;
+        int best = 0;
+        for (int k = 1; k < m->K; k++) if (z[k] > z[best]) best = k;
+        if (best == m->lo.eos_class) return j == b->answer_len;
     }
-    for (int s = 0; s < b->B; s++) {
-        int all = 1;
-        for (int j = 0; j < M; j++) {
-            int ok = pred[(size_t)s * M + j] == b->answer[(size_t)s * M + j];
-            *tok_ok += ok;
-            all &= ok;
-        }
-        *tok_n += M;
-        *seq_ok += all;
-    }
+    return 0;
 }
 
 static void write_eval_row(csv_out *w, const char *run_id, int step, int len, const char *mode, double loss,
-                           double tok, double seq, int n_seq) {
+                           double tok, double seq, double length_acc, int n_seq) {
     csv_out_str(w, run_id);
     csv_out_int(w, step);
     csv_out_int(w, len);
@@ -128,74 +103,121 @@ static void write_eval_row(csv_out *w, const char *run_id, int step, int len, co
     csv_out_real(w, loss);
     csv_out_real(w, tok);
     csv_out_real(w, seq);
+    if (isnan(length_acc)) csv_out_str(w, "");           /* the layout fixes the answer length */
+    else csv_out_real(w, length_acc);
     csv_out_int(w, n_seq);
     csv_out_end_row(w);
 }
 
 static const char *const EVAL_HEADER[] = {"run_id", "step", "length", "eval_mode", "loss", "token_acc", "seq_acc",
-                                          "n_sequences", NULL};
+                                          "length_acc", "n_sequences", NULL};
+
+int run_fit_lens(const run_config *c, int_list *out) {
+    int span = c->len_max - c->len_min + 1, n = span < RUN_MAX_FIT_LENS ? span : RUN_MAX_FIT_LENS;
+    out->n = 0;
+    for (int i = 0; i < n; i++) {
+        int v = n == 1 ? c->len_max : c->len_min + (int)((long)(span - 1) * i / (n - 1));
+        if (!out->n || out->v[out->n - 1] != v) out->v[out->n++] = v;
+    }
+    return out->n;
+}
+
+int run_final_lens(const run_config *c, int_list *out, char *err, size_t errlen) {
+    int_list fit;
+    run_fit_lens(c, &fit);
+    int i = 0, j = 0;
+    out->n = 0;
+    while (i < c->eval_lens.n || j < fit.n) {   /* merge two sorted lists */
+        int a = i < c->eval_lens.n ? c->eval_lens.v[i] : 1 << 30, b = j < fit.n ? fit.v[j] : 1 << 30;
+        int v = a < b ? a : b;
+        if (out->n == CONFIG_MAX_LENS)
+            return errorf(err, errlen, "usage: --eval-lens and the training lengths together exceed %d lengths", CONFIG_MAX_LENS);
+        out->v[out->n++] = v;
+        i += a == v;
+        j += b == v;
+    }
+    return 0;
+}
+
+double eval_mean(double sum, int n) { return n ? sum / n : 0; }
 
 int run_evaluate(model *m, const int_list *lens, int step, const char *run_id, csv_out *w, eval_totals *tot,
                  char *err, size_t errlen) {
     const run_config *c = &m->cfg;
+    const layout *lo = &m->lo;
     int chunk = c->eval_size < 64 ? c->eval_size : 64;
-    int max_T = 0;
+    int max_T = 0, max_cap = 1;
+    int decoding = lo->form == FORM_DECODER;
     for (int i = 0; i < lens->n; i++) {
-        if (layout_check_len(&m->lo, lens->v[i], err, errlen)) return -1;
-        max_T = max_int(max_T, layout_seq_len(&m->lo, lens->v[i]));
+        if (layout_check_len(lo, lens->v[i], err, errlen)) return -1;
+        max_T = max_int(max_T, layout_seq_len(lo, lens->v[i]));
+        if (decoding) {
+            max_T = max_int(max_T, layout_decode_rows(lo, lens->v[i]));
+            max_cap = max_int(max_cap, layout_decode_cap(lo, lens->v[i]));
+        }
     }
-    batch b, gb;
+    batch b;
     batch_alloc(&b, chunk, max_T);
-    int decoder = m->lo.form == FORM_DECODER;
-    if (decoder) batch_alloc(&gb, chunk, max_T);
+    decoder dec;
+    if (decoding) decoder_init(&dec, m, chunk, max_T, max_cap, decode_mode_parse(c->decode));
     arena ar;
     arena_init(&ar, 1 << 20);
     graph g;
     graph_init(&g, &ar, 0);
     pos_kind pk = strcmp(c->eval_positions, "sequential") == 0 ? POS_SEQUENTIAL : pos_kind_parse(c->positions);
-    memset(tot, 0, sizeof *tot);
     int rc = 0;
     for (int li = 0; li < lens->n && !rc; li++) {
         int n = lens->v[li];
         /* a fixed held-out set per length: the same at every evaluation step */
         gsl_rng *dr = stream(config_stream_seed(c, c->seed_eval, STREAM_EVAL) + 1000003UL * (unsigned long)n);
         gsl_rng *pr = stream(config_stream_seed(c, c->seed_eval, STREAM_EVAL_POS) + 1000003UL * (unsigned long)n);
-        long tok_ok = 0, tok_n = 0, seq_ok = 0, g_ok = 0, g_n = 0, g_seq = 0;
+        long tok_ok = 0, tok_n = 0, seq_ok = 0, len_ok = 0;
+        answer_score gs = {0, 0, 0, 0, 0};
         double loss_sum = 0, loss_w = 0;
         for (int done = 0; done < c->eval_size && !rc; done += chunk) {
             b.B = c->eval_size - done < chunk ? c->eval_size - done : chunk;
-            layout_fill(&m->lo, &b, n, dr, pk, c->max_pos, pr);
-            if (model_check_positions(m, b.T, b.pos, err, errlen)) { rc = -1; break; }
+            b.decode_rows = decoding ? layout_decode_rows(lo, n) : 0;
+            layout_fill(lo, &b, n, dr, pk, c->max_pos, pr);
+            if (model_check_positions(m, b.pos_rows, b.pos, err, errlen)) { rc = -1; break; }
             tensor *out = model_forward(m, &g, &b, 0);
             tensor *loss = model_loss(m, &g, &b, out);
             double wsum = scored_weight(&b);
             loss_sum += (double)loss->data[0] * wsum;
             loss_w += wsum;
             score_batch(m, &b, out, &tok_ok, &tok_n, &seq_ok);
+            if (lo->eos)
+                for (int s = 0; s < b.B; s++) len_ok += teacher_length_ok(m, &b, out, s);
             graph_reset(&g);
-            if (decoder) greedy_decode(m, &g, &b, &gb, &g_ok, &g_n, &g_seq);
+            if (decoding) {
+                decoder_run(&dec, m, &g, &b);
+                for (int s = 0; s < b.B; s++)
+                    answer_score_add(&gs, dec.gen + (size_t)s * dec.max_cap, dec.len[s], dec.stopped[s],
+                                     b.answer + (size_t)s * b.answer_len, b.answer_len, lo->eos);
+            }
         }
         gsl_rng_free(dr);
         gsl_rng_free(pr);
         if (rc) break;
         double loss = loss_w > 0 ? loss_sum / loss_w : 0;
         double tacc = tok_n ? (double)tok_ok / tok_n : 0, sacc = (double)seq_ok / c->eval_size;
-        write_eval_row(w, run_id, step, n, decoder ? "teacher" : "parallel", loss, tacc, sacc, c->eval_size);
-        if (decoder) {
+        double lacc = lo->eos ? (double)len_ok / c->eval_size : NAN;
+        write_eval_row(w, run_id, step, n, decoding ? "teacher" : "parallel", loss, tacc, sacc, lacc, c->eval_size);
+        if (decoding) {
             /* loss is the teacher-forced loss: greedy decoding has no likelihood of its own */
-            double gt = g_n ? (double)g_ok / g_n : 0, gs = (double)g_seq / c->eval_size;
-            write_eval_row(w, run_id, step, n, "greedy", loss, gt, gs, c->eval_size);
-            tacc = gt;
-            sacc = gs;
+            tacc = gs.tok_n ? (double)gs.tok_ok / gs.tok_n : 0;
+            sacc = (double)gs.exact / c->eval_size;
+            lacc = lo->eos ? (double)gs.length_ok / c->eval_size : NAN;
+            write_eval_row(w, run_id, step, n, "greedy", loss, tacc, sacc, lacc, c->eval_size);
+            tot->decoded_tokens += dec.steps;
         }
-        tot->token_acc += tacc;
-        tot->seq_acc += sacc;
+        tot->token_acc_sum += tacc;
+        tot->seq_acc_sum += sacc;
         tot->n_lengths++;
+        if (n >= c->len_min && n <= c->len_max) { tot->fit_seq_acc_sum += sacc; tot->n_fit_lengths++; }
     }
-    if (tot->n_lengths) { tot->token_acc /= tot->n_lengths; tot->seq_acc /= tot->n_lengths; }
     arena_free(&ar);
     batch_free(&b);
-    if (decoder) batch_free(&gb);
+    if (decoding) decoder_free(&dec);
     return rc;
 }
 
@@ -314,8 +336,8 @@ static int write_summary(const char *path, const char *run_id, const run_result 
     csv_out w;
     if (csv_out_open(&w, path, err, errlen)) return -1;
     static const char *const header[] = {"run_id", "status", "steps_done", "diverged_step", "train_loss",
-                                         "train_token_acc", "eval_token_acc", "eval_seq_acc", "n_params", "wall_s",
-                                         NULL};
+                                         "train_token_acc", "eval_token_acc", "eval_seq_acc", "fit_seq_acc", "fitted",
+                                         "fit_step", "n_params", "train_s", "eval_s", "wall_s", NULL};
     csv_out_header(&w, header);
     csv_out_str(&w, run_id);
     csv_out_str(&w, status_name(r->status));
@@ -325,7 +347,12 @@ static int write_summary(const char *path, const char *run_id, const run_result 
     csv_out_real(&w, r->train_acc);
     csv_out_real(&w, r->eval_token_acc);
     csv_out_real(&w, r->eval_seq_acc);
+    csv_out_real(&w, r->fit_seq_acc);
+    csv_out_int(&w, r->fitted);
+    csv_out_int(&w, r->fit_step);
     csv_out_int(&w, (long)m->ps.n);
+    csv_out_real(&w, r->train_s);
+    csv_out_real(&w, r->eval_s);
     csv_out_real(&w, r->wall_s);
     csv_out_end_row(&w);
     return csv_out_commit(&w, err, errlen);
@@ -338,17 +365,23 @@ static void path_join(char *dst, size_t len, const char *dir, const char *file) 
 /* Everything that can be wrong with a config, checked before anything is written. */
 static int check_run(model *m, const run_config *c, char *err, size_t errlen) {
     char msg[512];
-    int lens[CONFIG_MAX_LENS + 2], n = 0;
+    int_list eval;
+    if (run_final_lens(c, &eval, err, errlen)) return -1;
+    int lens[CONFIG_MAX_LENS + 2], n = 0, n_train = 2;
     lens[n++] = c->len_min;
     lens[n++] = c->len_max;
-    for (int i = 0; i < c->eval_lens.n; i++) lens[n++] = c->eval_lens.v[i];
+    for (int i = 0; i < eval.n; i++) lens[n++] = eval.v[i];
     pos_kind pk = pos_kind_parse(c->positions);
     for (int i = 0; i < n; i++) {
         if (layout_check_len(&m->lo, lens[i], msg, sizeof msg)) return errorf(err, errlen, "usage: %s", msg);
         int T = layout_seq_len(&m->lo, lens[i]);
+        /* evaluation decodes greedily past the gold answer, up to the cap */
+        int decoding = i >= n_train && m->lo.form == FORM_DECODER && layout_decode_rows(&m->lo, lens[i]) > T;
+        if (decoding) T = layout_decode_rows(&m->lo, lens[i]);
         if ((pk != POS_SEQUENTIAL || (m->enc->flags & ENC_TABLE)) && T > c->max_pos)
             return errorf(err, errlen,
-                        "usage: length %d needs %d positions, more than --max-pos %d (%s)", lens[i], T, c->max_pos,
+                        "usage: length %d needs %d positions%s, more than --max-pos %d (%s)", lens[i], T,
+                        decoding ? " (greedy decoding generates up to 2 m + 4 tokens)" : "", c->max_pos,
                         pk != POS_SEQUENTIAL ? "randomized/shifted positions are drawn below max-pos"
                                              : "the encoding's table has max-pos rows");
     }
@@ -419,16 +452,28 @@ int run_train(const run_config *cfg_in, run_result *res, char *err, size_t errle
     char label[160];
     snprintf(label, sizeof label, "posprobe %s", c.run_id);
     progress_start(&pr, label, c.steps, c.quiet, c.progress_every);
+    int_list final_lens, fit_lens, rest_lens;
+    run_final_lens(&c, &final_lens, msg, sizeof msg);   /* checked by check_run */
+    run_fit_lens(&c, &fit_lens);
+    rest_lens.n = 0;                                    /* final_lens without fit_lens */
+    for (int i = 0, j = 0; i < final_lens.n; i++) {
+        while (j < fit_lens.n && fit_lens.v[j] < final_lens.v[i]) j++;
+        if (j >= fit_lens.n || fit_lens.v[j] != final_lens.v[i]) rest_lens.v[rest_lens.n++] = final_lens.v[i];
+    }
     double t0 = now_seconds(), last_t = t0;
     long tokens_since = 0;
-    eval_totals tot = {0, 0, 0};
+    eval_totals tot;
+    memset(&tot, 0, sizeof tot);
     res->status = RUN_FINISHED;
-    int step;
+    res->fit_step = -1;
+    int step, fit_now = 0;
     for (step = 1; step <= c.steps; step++) {
         if (stop_requested) { res->status = RUN_INTERRUPTED; break; }
+        double ts = now_seconds();
         int n = sample_length(&c, step, data_rng);
         layout_fill(&m.lo, &b, n, data_rng, pk, c.max_pos, pos_rng);
         step_result st = run_step(&m, &g, &b, step);
+        res->train_s += now_seconds() - ts;
         double L = st.loss, gn = st.grad_norm, lr = st.lr;
         res->train_loss = L;
         res->train_acc = st.token_acc;
@@ -441,7 +486,21 @@ int run_train(const run_config *cfg_in, run_result *res, char *err, size_t errle
         }
         tokens_since += (long)b.B * b.T;
         res->steps_done = step;
-        if (step % log_every == 0 || step == c.steps) {
+        if (c.eval_every > 0 && step % c.eval_every == 0 && step != c.steps) {
+            /* stopping at fit needs only the fit lengths; the rest follow if it stops here */
+            double te = now_seconds();
+            memset(&tot, 0, sizeof tot);
+            if (run_evaluate(&m, c.stop_at_fit ? &fit_lens : &final_lens, step, c.run_id, &eval_w, &tot, err, errlen)) {
+                rc = -1;
+                break;
+            }
+            res->eval_s += now_seconds() - te;
+            csv_out_flush(&eval_w);
+            fit_now = tot.n_fit_lengths && eval_mean(tot.fit_seq_acc_sum, tot.n_fit_lengths) >= c.fit_acc;
+            if (fit_now && res->fit_step < 0) res->fit_step = step;
+        }
+        int stop = c.stop_at_fit && fit_now;
+        if (step % log_every == 0 || step == c.steps || stop) {
             double now = now_seconds();
             csv_out_str(&train_w, c.run_id);
             csv_out_int(&train_w, step);
@@ -456,16 +515,22 @@ int run_train(const run_config *cfg_in, run_result *res, char *err, size_t errle
             last_t = now;
             tokens_since = 0;
         }
-        if (c.eval_every > 0 && step % c.eval_every == 0 && step != c.steps) {
-            if (run_evaluate(&m, &c.eval_lens, step, c.run_id, &eval_w, &tot, err, errlen)) { rc = -1; break; }
-            csv_out_flush(&eval_w);
-        }
         progress_update(&pr, step, L, res->train_acc);
+        if (stop) break;
     }
     if (!rc && res->status == RUN_FINISHED) {
-        if (run_evaluate(&m, &c.eval_lens, c.steps, c.run_id, &eval_w, &tot, err, errlen)) rc = -1;
-        res->eval_token_acc = tot.token_acc;
-        res->eval_seq_acc = tot.seq_acc;
+        /* the final evaluation, at the last step done; after a stop at fit the fit lengths were just evaluated */
+        double te = now_seconds();
+        int stopped = c.stop_at_fit && fit_now;
+        if (!stopped) memset(&tot, 0, sizeof tot);
+        if (run_evaluate(&m, stopped ? &rest_lens : &final_lens, res->steps_done, c.run_id, &eval_w, &tot, err, errlen))
+            rc = -1;
+        res->eval_s += now_seconds() - te;
+        res->eval_token_acc = eval_mean(tot.token_acc_sum, tot.n_lengths);
+        res->eval_seq_acc = eval_mean(tot.seq_acc_sum, tot.n_lengths);
+        res->fit_seq_acc = eval_mean(tot.fit_seq_acc_sum, tot.n_fit_lengths);
+        res->fitted = res->fit_seq_acc >= c.fit_acc;
+        if (res->fitted && res->fit_step < 0) res->fit_step = res->steps_done;
     }
     res->wall_s = now_seconds() - t0;
     progress_end(&pr, rc ? "failed" : status_name(res->status));
@@ -549,6 +614,7 @@ int run_eval_checkpoint(const char *dir, const int_list *lens, const char *out_p
     if (!rc) {
         csv_out_header(&w, EVAL_HEADER);
         eval_totals tot;
+        memset(&tot, 0, sizeof tot);
         rc = run_evaluate(&m, lens, info.steps_done, info.cfg.run_id, &w, &tot, err, errlen);
         rc = csv_out_finish(&w, rc, err, errlen);
     }

@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdint.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,24 +15,37 @@
 #include <gsl/gsl_cdf.h>
 #include <gsl/gsl_statistics_double.h>
 
+#include "config.h"
 #include "csvio.h"
 
-/* The factors that define a group (every config key a suite varies except the seed). */
+/* A group is one setting: every option that defines the experiment (all but
+ * the seeds and the output settings, config_option_is_setting) is equal. The
+ * readable factors come first in every output; config_id (FNV-1a 64 of the
+ * setting's "key=value" lines) tells apart settings that share them, and
+ * variant names the options in which they differ. */
 static const char *const FACTORS[] = {"task", "encoding", "norm", "mask", "markers", "positions", "head", NULL};
-#define N_FACTORS 7
+#define N_NAMED 7
+#define N_FACTORS (N_NAMED + 1)   /* the named factors, then config_id */
+#define CONFIG_ID N_NAMED
 
 typedef struct record {
     char key[N_FACTORS][64];
+    char variant[256];
+    size_t run;          /* index in store.runs */
     char mode[16];
     int length, len_max;
     long seed;
-    double token_acc, seq_acc;
+    double token_acc, seq_acc, length_acc;   /* length_acc: NaN where the layout fixes the answer length */
 } record;
 
 typedef struct run_info {
     char id[256], status[32], reason[256];
     char key[N_FACTORS][64];
+    char *setting;       /* "key=value\n" of every setting option, in config.csv order (NULL if unreadable) */
+    char variant[256];
     long seed;
+    int fitted;          /* summary.csv's fitted: 1, 0, or -1 when absent (runs before it existed count as fitted) */
+    int fit_step;
 } run_info;
 
 typedef struct {
@@ -62,8 +76,16 @@ static const char *config_value(const csv_table *t, const char *key) {
     return NULL;
 }
 
+/* An optional integer column of a one-row CSV; dflt when absent or empty. */
+static int int_cell(const csv_table *t, const char *col, int dflt) {
+    const char *v = csv_get(t, 0, col);
+    char *end;
+    long x = v && *v ? strtol(v, &end, 10) : dflt;
+    return v && *v && !*end ? (int)x : dflt;
+}
+
 /* One run directory. Returns 1 when it was read (whatever its status). */
-static void read_run(store *s, const char *path, const char *name, int quiet) {
+static void read_run(store *s, const char *path, const char *name, int quiet, int fitted_only) {
     char p[2100], err[1024];
     csv_table cfg, sum, ev;
     run_info *ri = push_run(s);
@@ -75,12 +97,25 @@ static void read_run(store *s, const char *path, const char *name, int quiet) {
         if (!quiet) fprintf(stderr, "posprobe: summarize: skipping %s: %s\n", path, err);
         return;
     }
-    for (int f = 0; f < N_FACTORS; f++) {
+    for (int f = 0; f < N_NAMED; f++) {
         const char *v = config_value(&cfg, FACTORS[f]);
         snprintf(ri->key[f], sizeof ri->key[f], "%s", v ? v : "");
     }
+    size_t len = 1;
+    for (int r = 0; r < cfg.n_rows; r++) len += strlen(cfg.rows[r][0]) + strlen(cfg.rows[r][1]) + 2;
+    ri->setting = malloc(len);
+    if (!ri->setting) { fprintf(stderr, "posprobe: error: out of memory\n"); exit(1); }
+    ri->setting[0] = 0;
+    for (int r = 0, at = 0; r < cfg.n_rows; r++)
+        if (config_option_is_setting(cfg.rows[r][0]))
+            at += sprintf(ri->setting + at, "%s=%s\n", cfg.rows[r][0], cfg.rows[r][1]);
+    uint64_t h = 1469598103934665603ULL;   /* FNV-1a 64 */
+    for (const char *c = ri->setting; *c; c++) h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+    snprintf(ri->key[CONFIG_ID], sizeof ri->key[CONFIG_ID], "%016llx", (unsigned long long)h);
     const char *seed = config_value(&cfg, "seed"), *lm = config_value(&cfg, "len-max"), *rid = config_value(&cfg, "run-id");
     ri->seed = seed ? atol(seed) : 0;
+    ri->fitted = -1;
+    ri->fit_step = -1;
     if (rid && *rid) snprintf(ri->id, sizeof ri->id, "%s", rid);
     int len_max = lm ? atoi(lm) : 0;
     csv_table_free(&cfg);
@@ -93,8 +128,20 @@ static void read_run(store *s, const char *path, const char *name, int quiet) {
         return;
     }
     snprintf(ri->status, sizeof ri->status, "%s", csv_get(&sum, 0, "status"));
+    ri->fitted = int_cell(&sum, "fitted", -1);
+    ri->fit_step = int_cell(&sum, "fit_step", -1);
     csv_table_free(&sum);
     if (strcmp(ri->status, "finished") != 0) return;   /* diverged / interrupted: counted, not averaged */
+    if (fitted_only && ri->fitted == 0) return;         /* counted as not fitted, not averaged */
+    for (size_t j = 0; j + 1 < s->n_runs; j++) {        /* one setting and seed twice: the first one counts */
+        const run_info *o = &s->runs[j];
+        if (strcmp(o->status, "finished") == 0 && o->seed == ri->seed && strcmp(o->key[CONFIG_ID], ri->key[CONFIG_ID]) == 0) {
+            snprintf(ri->status, sizeof ri->status, "duplicate");
+            snprintf(ri->reason, sizeof ri->reason, "the same setting and seed as %.200s", o->id);
+            if (!quiet) fprintf(stderr, "posprobe: summarize: skipping %s: %s\n", path, ri->reason);
+            return;
+        }
+    }
     snprintf(p, sizeof p, "%.2047s/eval.csv", path);
     if (csv_read(p, &ev, err, sizeof err)) {
         snprintf(ri->status, sizeof ri->status, "unreadable");
@@ -111,14 +158,18 @@ static void read_run(store *s, const char *path, const char *name, int quiet) {
         record rec;
         memset(&rec, 0, sizeof rec);
         memcpy(rec.key, ri->key, sizeof rec.key);
+        rec.run = (size_t)(ri - s->runs);
         snprintf(rec.mode, sizeof rec.mode, "%s", csv_get(&ev, r, "eval_mode"));
         rec.length = atoi(csv_get(&ev, r, "length"));
         rec.len_max = len_max;
         rec.seed = ri->seed;
-        char *e1, *e2;
+        char *e1, *e2, *e3 = "";
         rec.token_acc = strtod(csv_get(&ev, r, "token_acc"), &e1);
         rec.seq_acc = strtod(csv_get(&ev, r, "seq_acc"), &e2);
-        if (*e1 || *e2 || !isfinite(rec.token_acc) || !isfinite(rec.seq_acc)) bad = 1;
+        const char *la = csv_get(&ev, r, "length_acc");    /* absent before [EOS]; empty where not applicable */
+        rec.length_acc = la && *la ? strtod(la, &e3) : NAN;
+        if (*e1 || *e2 || *e3 || !isfinite(rec.token_acc) || !isfinite(rec.seq_acc) || (la && *la && !isfinite(rec.length_acc)))
+            bad = 1;
         else push_record(s, &rec);
     }
     csv_table_free(&ev);
@@ -145,7 +196,7 @@ static int has_file(const char *dir, const char *f) {
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 /* Walks dir up to two levels (DIR/run or DIR/runs/run) in sorted order. */
-static void walk(store *s, const char *dir, int depth, int quiet) {
+static void walk(store *s, const char *dir, int depth, int quiet, int fitted_only) {
     DIR *d = opendir(dir);
     if (!d) return;
     char **names = NULL;
@@ -163,9 +214,9 @@ static void walk(store *s, const char *dir, int depth, int quiet) {
         if ((size_t)snprintf(p, sizeof p, "%s/%s", dir, names[i]) >= sizeof p) { free(names[i]); continue; }
         if (is_dir(p)) {
             if (has_file(p, "config.csv") || has_file(p, "config.csv.tmp") || has_file(p, "train.csv.tmp"))
-                read_run(s, p, names[i], quiet);
+                read_run(s, p, names[i], quiet, fitted_only);
             else if (depth < 2)
-                walk(s, p, depth + 1, quiet);
+                walk(s, p, depth + 1, quiet, fitted_only);
         }
         free(names[i]);
     }
@@ -189,13 +240,18 @@ static int same_group(const record *a, const record *b) {
     return strcmp(a->mode, b->mode) == 0;
 }
 
-/* Unfinished, diverged or unreadable runs of a group (matching factors). */
+/* Unfinished, diverged or unreadable runs of a group (matching factors);
+ * status "not-fitted": finished runs with fitted = 0. */
 static int failed_runs(const store *s, const record *g, const char *status) {
-    int n = 0;
+    int n = 0, not_fitted = status && strcmp(status, "not-fitted") == 0;
     for (size_t i = 0; i < s->n_runs; i++) {
         const run_info *r = &s->runs[i];
-        if (strcmp(r->status, "finished") == 0) continue;
-        if (status && strcmp(r->status, status) != 0) continue;
+        if (not_fitted) {
+            if (strcmp(r->status, "finished") != 0 || r->fitted != 0) continue;
+        } else {
+            if (strcmp(r->status, "finished") == 0) continue;
+            if (status && strcmp(r->status, status) != 0) continue;
+        }
         int same = 1;
         for (int f = 0; f < N_FACTORS; f++) if (strcmp(r->key[f], g->key[f])) same = 0;
         n += same;
@@ -205,91 +261,184 @@ static int failed_runs(const store *s, const record *g, const char *status) {
 
 typedef struct { double mean, sd, lo, hi, min, max; } stats;
 
-static stats describe(const double *x, size_t n) {
-    stats st = {0, 0, 0, 0, 0, 0};
+/* Over the finite values of x (NaN marks a value that does not apply);
+ * x is scratch: the finite values are moved to its front. */
+static stats describe(double *x, size_t n_in) {
+    stats st = {NAN, NAN, NAN, NAN, NAN, NAN};
+    size_t n = 0;
+    for (size_t i = 0; i < n_in; i++) if (isfinite(x[i])) x[n++] = x[i];
     if (!n) return st;
     st.mean = gsl_stats_mean(x, 1, n);
     st.sd = n > 1 ? gsl_stats_sd_m(x, 1, n, st.mean) : 0;
     st.min = gsl_stats_min(x, 1, n);
     st.max = gsl_stats_max(x, 1, n);
-    double half = n > 1 ? gsl_cdf_tdist_Pinv(0.975, (double)(n - 1)) * st.sd / sqrt((double)n) : 0;
-    st.lo = st.mean - half;
-    st.hi = st.mean + half;
+    if (n > 1) {   /* one value has no interval; the measures are fractions, so it is clipped to [0, 1] */
+        double half = gsl_cdf_tdist_Pinv(0.975, (double)(n - 1)) * st.sd / sqrt((double)n);
+        st.lo = fmax(0, st.mean - half);
+        st.hi = fmin(1, st.mean + half);
+    }
     return st;
 }
 
 static void write_stats(csv_out *w, stats st) {
-    csv_out_real(w, st.mean);
-    csv_out_real(w, st.sd);
-    csv_out_real(w, st.lo);
-    csv_out_real(w, st.hi);
-    csv_out_real(w, st.min);
-    csv_out_real(w, st.max);
+    double v[6] = {st.mean, st.sd, st.lo, st.hi, st.min, st.max};
+    for (int i = 0; i < 6; i++) {
+        if (isnan(v[i])) csv_out_str(w, "");   /* no value applies (length_acc where the length is given) */
+        else csv_out_real(w, v[i]);
+    }
 }
 
-int summarize_run(const char *dir, int quiet, char *err, size_t errlen) {
+/* The value of key in a "k=v\n" list, as a pointer to it and its length; NULL if absent. */
+static const char *setting_value(const char *setting, const char *key, size_t klen, size_t *vlen) {
+    for (const char *l = setting; *l;) {
+        const char *eq = strchr(l, '='), *nl = strchr(l, '\n');
+        if (!eq || !nl) break;
+        if ((size_t)(eq - l) == klen && strncmp(l, key, klen) == 0) { *vlen = (size_t)(nl - eq - 1); return eq + 1; }
+        l = nl + 1;
+    }
+    return NULL;
+}
+
+/* variant: the options (with this run's values) in which this run's setting
+ * differs from another setting that shares its named factors. */
+static void name_variants(store *s) {
+    for (size_t i = 0; i < s->n_runs; i++) {
+        run_info *a = &s->runs[i];
+        a->variant[0] = 0;
+        if (!a->setting) continue;
+        for (const char *l = a->setting; *l;) {
+            const char *eq = strchr(l, '='), *nl = strchr(l, '\n');
+            if (!eq || !nl) break;
+            size_t klen = (size_t)(eq - l), vlen = (size_t)(nl - eq - 1), olen;
+            int differs = 0;
+            for (size_t j = 0; j < s->n_runs && !differs; j++) {
+                const run_info *b = &s->runs[j];
+                if (j == i || !b->setting || strcmp(a->key[CONFIG_ID], b->key[CONFIG_ID]) == 0) continue;
+                int same_named = 1;
+                for (int f = 0; f < N_NAMED && same_named; f++) same_named = strcmp(a->key[f], b->key[f]) == 0;
+                if (!same_named) continue;
+                const char *v = setting_value(b->setting, l, klen, &olen);
+                differs = !v || olen != vlen || strncmp(v, eq + 1, vlen) != 0;
+            }
+            size_t at = strlen(a->variant);
+            if (differs && at + klen + vlen + 3 < sizeof a->variant)
+                snprintf(a->variant + at, sizeof a->variant - at, "%s%.*s=%.*s", at ? " " : "", (int)klen, l, (int)vlen,
+                         eq + 1);
+            l = nl + 1;
+        }
+    }
+}
+
+static void store_free(store *s) {
+    for (size_t i = 0; i < s->n_runs; i++) free(s->runs[i].setting);
+    free(s->r);
+    free(s->runs);
+}
+
+int summarize_run(const char *dir, int quiet, int fitted_only, char *err, size_t errlen) {
     if (!is_dir(dir)) return errorf(err, errlen, "usage: %s is not a directory", dir);
     store s;
     memset(&s, 0, sizeof s);
-    walk(&s, dir, 0, quiet);
-    if (s.n_runs == 0) { free(s.r); free(s.runs); return errorf(err, errlen, "usage: no run directories (with config.csv) under %s", dir); }
+    walk(&s, dir, 0, quiet, fitted_only);
+    if (s.n_runs == 0) { store_free(&s); return errorf(err, errlen, "usage: no run directories (with config.csv) under %s", dir); }
+    name_variants(&s);
+    for (size_t i = 0; i < s.n; i++) snprintf(s.r[i].variant, sizeof s.r[i].variant, "%s", s.runs[s.r[i].run].variant);
     if (s.n) qsort(s.r, s.n, sizeof *s.r, cmp_record);   /* qsort of NULL is undefined even for 0 elements */
     char p[2048];
     csv_out w, h, rw;
     snprintf(p, sizeof p, "%s/summary.csv", dir);
-    if (csv_out_open(&w, p, err, errlen)) { free(s.r); free(s.runs); return -1; }
+    if (csv_out_open(&w, p, err, errlen)) { store_free(&s); return -1; }
     snprintf(p, sizeof p, "%s/horizons.csv", dir);
-    if (csv_out_open(&h, p, err, errlen)) { csv_out_abort(&w); free(s.r); free(s.runs); return -1; }
+    if (csv_out_open(&h, p, err, errlen)) { csv_out_abort(&w); store_free(&s); return -1; }
     snprintf(p, sizeof p, "%s/runs.csv", dir);
-    if (csv_out_open(&rw, p, err, errlen)) { csv_out_abort(&w); csv_out_abort(&h); free(s.r); free(s.runs); return -1; }
-    static const char *const sh[] = {"task", "encoding", "norm", "mask", "markers", "positions", "head", "eval_mode",
+    if (csv_out_open(&rw, p, err, errlen)) { csv_out_abort(&w); csv_out_abort(&h); store_free(&s); return -1; }
+    static const char *const sh[] = {"task", "encoding", "norm", "mask", "markers", "positions", "head", "config_id",
+        "variant", "eval_mode",
         "length", "train_len", "n_seeds", "token_acc_mean", "token_acc_sd", "token_acc_ci_lo", "token_acc_ci_hi",
         "token_acc_min", "token_acc_max", "seq_acc_mean", "seq_acc_sd", "seq_acc_ci_lo", "seq_acc_ci_hi",
-        "seq_acc_min", "seq_acc_max", "n_diverged", "n_unfinished", NULL};
-    static const char *const hh[] = {"task", "encoding", "norm", "mask", "markers", "positions", "head", "eval_mode",
+        "seq_acc_min", "seq_acc_max", "length_acc_mean", "length_acc_sd", "length_acc_ci_lo", "length_acc_ci_hi",
+        "length_acc_min", "length_acc_max", "n_diverged", "n_unfinished", "n_not_fitted", NULL};
+    static const char *const hh[] = {"task", "encoding", "norm", "mask", "markers", "positions", "head", "config_id",
+        "variant", "eval_mode",
         "train_len", "n_seeds", "horizon_90", "horizon_50", "horizon_90_ratio", "horizon_50_ratio",
-        "acc_beyond_train", "n_lengths_beyond", "n_diverged", "n_unfinished", NULL};
-    static const char *const rh[] = {"run_id", "task", "encoding", "norm", "mask", "markers", "positions", "head", "seed",
-        "status", "reason", NULL};
+        "acc_beyond_train", "n_lengths_beyond", "seq_horizon_90", "seq_horizon_50", "seq_acc_beyond_train",
+        "length_acc_beyond_train", "acc_beyond_ci_lo", "acc_beyond_ci_hi", "seq_acc_beyond_ci_lo", "seq_acc_beyond_ci_hi",
+        "n_diverged", "n_unfinished", "n_not_fitted", NULL};
+    static const char *const rh[] = {"run_id", "task", "encoding", "norm", "mask", "markers", "positions", "head",
+        "config_id", "variant", "seed",
+        "status", "fitted", "fit_step", "reason", NULL};
     csv_out_header(&w, sh);
     csv_out_header(&h, hh);
     csv_out_header(&rw, rh);
-    double *tok = malloc((s.n + 1) * sizeof(double)), *seq = malloc((s.n + 1) * sizeof(double));
+    double *tok = malloc((s.n + 1) * sizeof(double)), *seq = malloc((s.n + 1) * sizeof(double)),
+           *lacc = malloc((s.n + 1) * sizeof(double));
+    long *seed_slot = malloc((s.n + 1) * sizeof(long));
+    int *seed_n = malloc((s.n + 1) * sizeof(int));
     for (size_t g0 = 0; g0 < s.n;) {
         size_t g1 = g0;
         while (g1 < s.n && same_group(&s.r[g0], &s.r[g1])) g1++;
         int div = failed_runs(&s, &s.r[g0], "diverged"), unf = failed_runs(&s, &s.r[g0], NULL) - div;
+        int nfit = failed_runs(&s, &s.r[g0], "not-fitted");
         int train_len = s.r[g0].len_max, h90 = 0, h50 = 0, stop90 = 0, stop50 = 0, beyond_n = 0, seeds_max = 0;
-        double beyond = 0;
+        int sh90 = 0, sh50 = 0, sstop90 = 0, sstop50 = 0, lbeyond_n = 0;
+        double beyond = 0, sbeyond = 0, lbeyond = 0;
         for (size_t a = g0; a < g1;) {   /* one length at a time */
             size_t b = a;
             while (b < g1 && s.r[b].length == s.r[a].length) {
                 tok[b - a] = s.r[b].token_acc;
                 seq[b - a] = s.r[b].seq_acc;
+                lacc[b - a] = s.r[b].length_acc;
                 b++;
             }
             size_t n = b - a;
             if ((int)n > seeds_max) seeds_max = (int)n;
-            stats ts = describe(tok, n), ss = describe(seq, n);
+            stats ts = describe(tok, n), ss = describe(seq, n), ls = describe(lacc, n);
             const record *r = &s.r[a];
             for (int f = 0; f < N_FACTORS; f++) csv_out_str(&w, r->key[f]);
+            csv_out_str(&w, r->variant);
             csv_out_str(&w, r->mode);
             csv_out_int(&w, r->length);
             csv_out_int(&w, r->len_max);
             csv_out_int(&w, (long)n);
             write_stats(&w, ts);
             write_stats(&w, ss);
+            write_stats(&w, ls);
             csv_out_int(&w, div);
             csv_out_int(&w, unf);
+            csv_out_int(&w, nfit);
             csv_out_end_row(&w);
             /* horizons: the largest length before mean accuracy first drops below the bar */
             if (!stop90 && ts.mean >= 0.9) h90 = r->length; else stop90 = 1;
             if (!stop50 && ts.mean >= 0.5) h50 = r->length; else stop50 = 1;
-            if (r->length > train_len) { beyond += ts.mean; beyond_n++; }
+            if (!sstop90 && ss.mean >= 0.9) sh90 = r->length; else sstop90 = 1;
+            if (!sstop50 && ss.mean >= 0.5) sh50 = r->length; else sstop50 = 1;
+            if (r->length > train_len) {
+                beyond += ts.mean;
+                sbeyond += ss.mean;
+                beyond_n++;
+                if (!isnan(ls.mean)) { lbeyond += ls.mean; lbeyond_n++; }
+            }
             a = b;
         }
+        /* the same beyond-training means per seed, for an interval over seeds */
+        size_t ns = 0;
+        long *sd_seed = seed_slot;
+        double *st_sum = tok, *ss_sum = seq;             /* tok and seq are free again here: reused per seed slot */
+        int *sn = seed_n;
+        for (size_t i = g0; i < g1; i++) {
+            if (s.r[i].length <= train_len) continue;
+            size_t k = 0;
+            while (k < ns && sd_seed[k] != s.r[i].seed) k++;
+            if (k == ns) { sd_seed[ns] = s.r[i].seed; st_sum[ns] = ss_sum[ns] = 0; sn[ns] = 0; ns++; }
+            st_sum[k] += s.r[i].token_acc;
+            ss_sum[k] += s.r[i].seq_acc;
+            sn[k]++;
+        }
+        for (size_t k = 0; k < ns; k++) { st_sum[k] /= sn[k]; ss_sum[k] /= sn[k]; }
+        stats bt = describe(st_sum, ns), bs = describe(ss_sum, ns);
         const record *r = &s.r[g0];
         for (int f = 0; f < N_FACTORS; f++) csv_out_str(&h, r->key[f]);
+        csv_out_str(&h, r->variant);
         csv_out_str(&h, r->mode);
         csv_out_int(&h, train_len);
         csv_out_int(&h, seeds_max);
@@ -300,15 +449,28 @@ int summarize_run(const char *dir, int quiet, char *err, size_t errlen) {
         if (beyond_n) csv_out_real(&h, beyond / beyond_n);
         else csv_out_str(&h, "");
         csv_out_int(&h, beyond_n);
+        csv_out_int(&h, sh90);
+        csv_out_int(&h, sh50);
+        if (beyond_n) csv_out_real(&h, sbeyond / beyond_n);
+        else csv_out_str(&h, "");
+        if (lbeyond_n) csv_out_real(&h, lbeyond / lbeyond_n);
+        else csv_out_str(&h, "");
+        double ci[4] = {bt.lo, bt.hi, bs.lo, bs.hi};
+        for (int k = 0; k < 4; k++) {
+            if (isnan(ci[k])) csv_out_str(&h, "");
+            else csv_out_real(&h, ci[k]);
+        }
         csv_out_int(&h, div);
         csv_out_int(&h, unf);
+        csv_out_int(&h, nfit);
         csv_out_end_row(&h);
         g0 = g1;
     }
     /* groups whose every run failed have no records: still one horizons row each, with their counts */
     for (size_t i = 0; i < s.n_runs; i++) {
         const run_info *ri = &s.runs[i];
-        if (strcmp(ri->status, "finished") == 0 || !ri->key[0][0]) continue;
+        int counted_out = strcmp(ri->status, "finished") != 0 || (fitted_only && ri->fitted == 0);
+        if (!counted_out || !ri->key[0][0]) continue;
         int seen = 0;
         for (size_t k = 0; k < s.n && !seen; k++) {
             int same = 1;
@@ -316,7 +478,7 @@ int summarize_run(const char *dir, int quiet, char *err, size_t errlen) {
             seen = same;
         }
         for (size_t j = 0; j < i && !seen; j++) {
-            if (strcmp(s.runs[j].status, "finished") == 0) continue;
+            if (strcmp(s.runs[j].status, "finished") == 0 && !(fitted_only && s.runs[j].fitted == 0)) continue;
             int same = 1;
             for (int f = 0; f < N_FACTORS; f++) if (strcmp(s.runs[j].key[f], ri->key[f])) same = 0;
             seen = same;
@@ -327,34 +489,47 @@ int summarize_run(const char *dir, int quiet, char *err, size_t errlen) {
         memcpy(g.key, ri->key, sizeof g.key);
         int div = failed_runs(&s, &g, "diverged");
         for (int f = 0; f < N_FACTORS; f++) csv_out_str(&h, ri->key[f]);
-        for (int k = 0; k < 9; k++) csv_out_str(&h, k == 2 ? "0" : "");   /* eval_mode .. n_lengths_beyond */
+        csv_out_str(&h, ri->variant);
+        for (int k = 0; k < 17; k++) csv_out_str(&h, k == 2 ? "0" : "");   /* eval_mode .. seq_acc_beyond_ci_hi */
         csv_out_int(&h, div);
         csv_out_int(&h, failed_runs(&s, &g, NULL) - div);
+        csv_out_int(&h, failed_runs(&s, &g, "not-fitted"));
         csv_out_end_row(&h);
     }
     for (size_t i = 0; i < s.n_runs; i++) {
         const run_info *ri = &s.runs[i];
         csv_out_str(&rw, ri->id);
         for (int f = 0; f < N_FACTORS; f++) csv_out_str(&rw, ri->key[f]);
+        csv_out_str(&rw, ri->variant);
         csv_out_int(&rw, ri->seed);
         csv_out_str(&rw, ri->status);
+        if (ri->fitted < 0) csv_out_str(&rw, "");
+        else csv_out_int(&rw, ri->fitted);
+        if (ri->fit_step < 0) csv_out_str(&rw, "");
+        else csv_out_int(&rw, ri->fit_step);
         csv_out_str(&rw, ri->reason);
         csv_out_end_row(&rw);
     }
     free(tok);
     free(seq);
+    free(lacc);
+    free(seed_slot);
+    free(seed_n);
     int rc = csv_out_commit(&w, err, errlen);
     if (!rc) rc = csv_out_commit(&h, err, errlen);
     else csv_out_abort(&h);
     if (!rc) rc = csv_out_commit(&rw, err, errlen);
     else csv_out_abort(&rw);
     if (!quiet) {
-        size_t fin = 0;
-        for (size_t i = 0; i < s.n_runs; i++) fin += strcmp(s.runs[i].status, "finished") == 0;
-        fprintf(stderr, "posprobe: summarize: %zu runs, %zu finished, %zu diverged/interrupted/unreadable/unfinished\n",
-                s.n_runs, fin, s.n_runs - fin);
+        size_t fin = 0, nfit = 0;
+        for (size_t i = 0; i < s.n_runs; i++) {
+            fin += strcmp(s.runs[i].status, "finished") == 0;
+            nfit += strcmp(s.runs[i].status, "finished") == 0 && s.runs[i].fitted == 0;
+        }
+        fprintf(stderr, "posprobe: summarize: %zu runs, %zu finished (%zu did not fit their training lengths%s), "
+                "%zu diverged/interrupted/unreadable/unfinished\n", s.n_runs, fin, nfit,
+                fitted_only ? ": counted, not averaged" : "", s.n_runs - fin);
     }
-    free(s.r);
-    free(s.runs);
+    store_free(&s);
     return rc;
 }
