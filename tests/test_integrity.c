@@ -318,6 +318,9 @@ static void test_inputs_not_files(void **state) {
         {"summarize: a run's eval.csv is a device like /dev/zero",
          "mkdir s && cp -a ../base s/a && rm s/a/eval.csv && mknod s/a/eval.csv c 1 5", NEEDS_MKNOD, "summarize s", 0,
          "grep -q 'eval.csv: not a regular file' ../stderr"},
+        {"summarize: a run killed before its config.csv (only config.csv.XXXXXX.tmp) is still listed",
+         "mkdir -p s/b && cp -a ../base s/a && echo x > s/b/config.csv.AbC123.tmp", 0, "summarize s", 0,
+         "grep -q '^b,.*,unreadable,' s/runs.csv"},
     };
     double t0 = now();
     run_rows(rows, sizeof rows / sizeof *rows, "ck", "checkpoint.bin", 1);

@@ -29,6 +29,16 @@ static int is_run_file(const char *entry) {
     return 0;
 }
 
+int rundir_has_temp_files(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    int found = 0;
+    struct dirent *e;
+    while (!found && (e = readdir(d))) found = is_run_file(e->d_name) && strstr(e->d_name, ".tmp");
+    closedir(d);
+    return found;
+}
+
 /* Lists dir: has_config, and foreign = the first entry that is not a regular
  * run file (empty when there is none). With clear, removes the run files. */
 static int scan_dir(const char *dir, int clear, int *has_config, char *foreign, size_t flen, char *err, size_t errlen) {

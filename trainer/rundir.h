@@ -28,6 +28,11 @@ int rundir_check(const run_config *c, char *err, size_t errlen);
  * caller keeps until the run's files are written; -1 with a message. */
 int rundir_claim(const run_config *c, int *lock_fd, char *err, size_t errlen);
 
+/* Does dir hold a temporary file of a run file (NAME.XXXXXX.tmp, or NAME.tmp
+ * of older versions)? A run killed before its config.csv was in place has
+ * only these; summarize lists it as unfinished. */
+int rundir_has_temp_files(const char *dir);
+
 /* Releases the lock of rundir_claim. */
 void rundir_release(int lock_fd);
 
