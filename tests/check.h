@@ -69,12 +69,14 @@ typedef struct test_group {
 
 extern const test_group test_group_ops, test_group_attention, test_group_engine, test_group_model, test_group_cli, test_group_parity, test_group_encodings, test_group_tasks, test_group_fuzz,
     test_group_decode, test_group_summarize;
-extern const test_group test_group_integrity;
 
 /* cmocka setup/teardown: a fresh directory test_tmpdir for each test, removed
  * after it whether it passed or failed. */
 extern char test_tmpdir[64];
 int test_tmpdir_setup(void **state);
 int test_tmpdir_teardown(void **state);
+
+/* tests/test_integrity.c: outputs, run directories, inputs that are not files */
+extern const test_group test_group_integrity;
 
 #endif
