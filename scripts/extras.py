@@ -46,8 +46,9 @@ def main():
                 lp = os.path.join(results, "layerprobe", f"{rid}.csv")
                 at = os.path.join(results, "attention", f"{rid}.csv")
                 for out, cmd in ((lp, [posprobe, "layerprobe", "--checkpoint", d, "--lens", length, "--out", lp]),
+                                 # eval's rows go to stdout (captured, dropped): never a device as --out
                                  (at, [posprobe, "eval", "--checkpoint", d, "--eval-lens", length,
-                                       "--out", os.devnull, "--dump-attention", at])):
+                                       "--dump-attention", at])):
                     if os.path.exists(out):
                         continue
                     p = subprocess.run(cmd, capture_output=True, text=True)

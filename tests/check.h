@@ -76,4 +76,7 @@ extern char test_tmpdir[64];
 int test_tmpdir_setup(void **state);
 int test_tmpdir_teardown(void **state);
 
+/* tests/test_integrity.c: outputs, run directories, inputs that are not files */
+extern const test_group test_group_integrity;
+
 #endif

@@ -2,7 +2,7 @@
 # kill -9 at random moments of a training run, many times: afterwards every
 # file of the run directory is either absent or complete (a *.tmp file is the
 # only partial state), a summary.csv means every other file is complete, and
-# running again finishes the run. Usage: kill_runs.sh POSPROBE [TIMES]
+# running again finishes the run (or, when it had finished, is refused). Usage: kill_runs.sh POSPROBE [TIMES]
 set -euo pipefail
 bin=$1
 times=${2:-12}
@@ -29,8 +29,15 @@ for i in $(seq 1 "$times"); do
     if kill -9 "$pid" 2>/dev/null; then killed=$((killed + 1)); fi
     wait "$pid" 2>/dev/null || true
     check_complete "$d"
-    # resume: run again into the same directory, it must finish and be complete
-    "$bin" "${args[@]}" --seed "$i" --out "$d"
+    # resume: run again into the same directory, it must finish and be complete;
+    # a run that finished before the kill is refused instead (exit 2) and kept
+    if grep -q ',finished,' "$d/summary.csv" 2>/dev/null; then
+        before=$(stat -c '%Y %i' "$d/summary.csv")
+        set +e; "$bin" "${args[@]}" --seed "$i" --out "$d" 2>/dev/null; rc=$?; set -e
+        [ "$rc" = 2 ] && [ "$(stat -c '%Y %i' "$d/summary.csv")" = "$before" ] || { echo "run $i: finished, then trained again (exit $rc)"; exit 1; }
+    else
+        "$bin" "${args[@]}" --seed "$i" --out "$d"
+    fi
     check_complete "$d"
     grep -q ',finished,' "$d/summary.csv" || { echo "run $i did not finish after the restart"; exit 1; }
     ! ls "$d"/*.tmp >/dev/null 2>&1 || { echo "run $i left temporary files after finishing"; exit 1; }

@@ -3,11 +3,14 @@
 #include "checkpoint.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "csvio.h"
 
@@ -90,20 +93,127 @@ static int get(reader *r, void *dst, size_t len) {
     return 0;
 }
 
-int checkpoint_load(const char *path, checkpoint_info *info, model *m, char *err, size_t errlen) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return errorf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-    unsigned char *data = NULL;
-    size_t n = 0, cap = 0, got;
-    unsigned char chunk[65536];
-    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        if (n + got > cap) { cap = (n + got) * 2; data = realloc(data, cap); }
-        memcpy(data + n, chunk, got);
-        n += got;
+/* Header, config and parameter table come first, within this many bytes;
+ * they are read before the rest so that the file's size can be checked
+ * against the size they declare. */
+#define CK_PREFIX (1u << 20)
+
+static int skip(reader *r, size_t len) {
+    if (len > r->n - r->at) return -1;
+    r->at += len;
+    return 0;
+}
+
+/* The size a checkpoint must have by what its prefix declares (version,
+ * config length, parameter table, parameter count), or 0 when the prefix is
+ * malformed or the shapes do not add up to the count. */
+static uint64_t declared_size(const unsigned char *p, size_t n) {
+    reader r = {p, n, 0};
+    uint32_t version, rbytes, cfg_len, n_entries;
+    uint64_t n_params, sum = 0;
+    if (skip(&r, 8) || get(&r, &version, 4) || version != CK_VERSION || get(&r, &rbytes, 4) ||
+        (rbytes != 4 && rbytes != 8) || skip(&r, 8) || get(&r, &cfg_len, 4) || skip(&r, cfg_len) ||
+        get(&r, &n_entries, 4))
+        return 0;
+    for (uint32_t i = 0; i < n_entries; i++) {
+        uint16_t len;
+        unsigned char nd;
+        uint64_t count = 1;
+        if (get(&r, &len, 2) || skip(&r, len) || get(&r, &nd, 1) || nd > 4) return 0;
+        for (int d = 0; d < nd; d++) {
+            uint32_t dim;
+            if (get(&r, &dim, 4) || (dim && count > UINT64_MAX / dim)) return 0;
+            count *= dim;
+        }
+        if (count > UINT64_MAX - sum) return 0;
+        sum += count;
     }
-    int read_error = ferror(f);
-    fclose(f);
-    if (read_error) { free(data); return errorf(err, errlen, "%s: read error", path); }
+    if (get(&r, &n_params, 8) || n_params != sum || n_params > (UINT64_MAX - r.at - 8) / rbytes) return 0;
+    return r.at + n_params * rbytes + 8;
+}
+
+static int read_at(int fd, unsigned char *dst, size_t len, off_t at) {
+    while (len) {
+        ssize_t k = pread(fd, dst, len, at);
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) return -1;   /* an error, or the file shrank */
+        dst += k;
+        len -= (size_t)k;
+        at += k;
+    }
+    return 0;
+}
+
+/* The whole checkpoint in memory (*data, *n), read only after its kind and
+ * size are checked: a FIFO or device is refused, not read; a file is read up
+ * to its size and no further, and only when its header declares that size. */
+static int read_checkpoint(const char *path, unsigned char **data, size_t *n, char *err, size_t errlen) {
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);   /* O_NONBLOCK: a FIFO is not waited on */
+    if (fd < 0) return errorf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    int rc = -1;
+    unsigned char *buf = NULL;
+    if (fstat(fd, &st) != 0) {
+        errorf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+        goto done;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        errorf(err, errlen, "%s: not a regular file (a %s); a checkpoint is a file written by posprobe", path,
+               S_ISFIFO(st.st_mode) ? "FIFO" : S_ISCHR(st.st_mode) ? "character device"
+               : S_ISBLK(st.st_mode) ? "block device" : S_ISDIR(st.st_mode) ? "directory" : "socket");
+        goto done;
+    }
+    uint64_t size = (uint64_t)st.st_size, head = size < CK_PREFIX ? size : CK_PREFIX, want;
+    buf = malloc(head ? head : 1);
+    if (!buf || read_at(fd, buf, head, 0)) {
+        errorf(err, errlen, "%s: %s", path, buf ? "read error" : "out of memory");
+        goto done;
+    }
+    if (head < 16 || memcmp(buf, CK_MAGIC, 8) != 0) {
+        errorf(err, errlen, "%s: not a posprobe checkpoint (bad magic)", path);
+        goto done;
+    }
+    uint32_t version;
+    memcpy(&version, buf + 8, 4);
+    if (version != CK_VERSION) {
+        errorf(err, errlen, "%s: checkpoint format version %u, this build reads %u", path, version, CK_VERSION);
+        goto done;
+    }
+    want = declared_size(buf, head);
+    if (want != size) {
+        if (want) errorf(err, errlen, "%s: %llu bytes where its header declares %llu: truncated or corrupt", path,
+                         (unsigned long long)size, (unsigned long long)want);
+        else errorf(err, errlen, "%s: malformed header or parameter table", path);
+        goto done;
+    }
+    if (size > SIZE_MAX) {
+        errorf(err, errlen, "%s: %llu bytes, more than this machine can address", path, (unsigned long long)size);
+        goto done;
+    }
+    unsigned char *all = realloc(buf, (size_t)size);
+    if (!all) {
+        errorf(err, errlen, "%s: out of memory for %llu bytes", path, (unsigned long long)size);
+        goto done;
+    }
+    buf = all;
+    if (read_at(fd, buf + head, (size_t)(size - head), (off_t)head)) {
+        errorf(err, errlen, "%s: read error (the file changed while being read?)", path);
+        goto done;
+    }
+    *data = buf;
+    *n = (size_t)size;
+    buf = NULL;
+    rc = 0;
+done:
+    free(buf);
+    close(fd);
+    return rc;
+}
+
+int checkpoint_load(const char *path, checkpoint_info *info, model *m, char *err, size_t errlen) {
+    unsigned char *data = NULL;
+    size_t n = 0;
+    if (read_checkpoint(path, &data, &n, err, errlen)) return -1;
     int rc = -1, building = 0;
     reader r = {data, n, 0};
     char magic[8];
@@ -135,7 +245,8 @@ int checkpoint_load(const char *path, checkpoint_info *info, model *m, char *err
     info->max_n = (int)max_n;
     info->steps_done = (int)steps;
     {
-        char *text = malloc(cfg_len + 1);
+        char *text = malloc((size_t)cfg_len + 1);
+        if (!text) { errorf(err, errlen, "%s: out of memory", path); goto done; }
         get(&r, text, cfg_len);
         text[cfg_len] = 0;
         char *save = NULL;

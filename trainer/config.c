@@ -96,6 +96,8 @@ static const option_def OPTS[] = {
     {"out", T_PATH, O(out), 0, 0, NULL, "DIR", "run directory to create (required)", 1},
     {"run-id", T_PATH, O(run_id), 0, 0, NULL, "ID", "run id in every CSV (default: the out directory's name)", 1},
     {"quiet", T_FLAG, O(quiet), 0, 1, NULL, "0|1", "no progress on stderr", 1},
+    {"force", T_FLAG, O(force), 0, 1, NULL, "0|1",
+     "replace a finished run, or a run of another config, in --out (only ever posprobe run files)", 1},
     {"progress-every", T_REAL, O(progress_every), 0.1, 3600, NULL, "S", "seconds between progress lines when stderr is not a terminal", 1},
 };
 #define N_OPTS ((int)(sizeof OPTS / sizeof *OPTS))

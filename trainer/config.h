@@ -54,6 +54,7 @@ typedef struct run_config {
     /* output */
     char out[1024], run_id[CONFIG_STR * 2];
     int quiet;
+    int force;                      /* replace an existing posprobe run in out (rundir.h) */
     double progress_every;
 } run_config;
 

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -13,13 +14,92 @@
 
 #include <csv.h>
 
+/* ---- where an output goes
+ *
+ * A new or regular file is written to a fresh temporary file beside it
+ * (mkstemps, O_EXCL: nothing already there is opened) and renamed over it.
+ * Anything else that exists (a character or block device, a FIFO, a terminal)
+ * is written through, opened without O_CREAT or O_TRUNC, and never renamed
+ * over or removed: as root, a rename over /dev/null replaces the device node.
+ * A symlink is resolved and these rules apply to its target, so the link stays
+ * a link; a symlink that cannot be resolved to a path (dangling) is refused,
+ * and a directory is an error. */
+
+static mode_t file_mode(void) {
+    mode_t mask = umask(0);
+    umask(mask);
+    return 0666 & ~mask;
+}
+
+/* Opens the output for path: returns a descriptor to write and sets dst (the
+ * file to replace or write through), tmp (the temporary name, "" when
+ * written through) and *through; -1 with a message. */
+static int output_open(const char *path, char *dst, size_t dstlen, char *tmp, size_t tmplen, int *through, char *err,
+                       size_t errlen) {
+    struct stat st;
+    char real[PATH_MAX];
+    const char *target = path;
+    *through = 0;
+    tmp[0] = 0;
+    int exists = lstat(path, &st) == 0;
+    if (!exists && errno != ENOENT) return errorf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
+    if (exists && S_ISLNK(st.st_mode)) {
+        if (realpath(path, real)) {
+            target = real;
+            if (lstat(real, &st) != 0) return errorf(err, errlen, "%s: cannot write: %s", real, strerror(errno));
+        } else if (stat(path, &st) != 0 || S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) {
+            return errorf(err, errlen, "%s: a symlink to no file that can be resolved; not written", path);
+        } /* else a link with no path behind it, e.g. /dev/stdout on a pipe: written through */
+    }
+    if (strlen(target) >= dstlen) return errorf(err, errlen, "%s: path too long", target);
+    snprintf(dst, dstlen, "%s", target);
+    if (exists && S_ISDIR(st.st_mode)) return errorf(err, errlen, "%s: is a directory", target);
+    if (exists && !S_ISREG(st.st_mode)) {
+        int fd = open(target, O_WRONLY | O_NOCTTY | O_CLOEXEC);
+        if (fd < 0) return errorf(err, errlen, "%s: cannot write: %s", target, strerror(errno));
+        if (fstat(fd, &st) != 0 || S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) {
+            close(fd);   /* replaced by a file meanwhile: neither written through nor truncated */
+            return errorf(err, errlen, "%s: changed while being opened; not written", target);
+        }
+        *through = 1;
+        return fd;
+    }
+    if ((size_t)snprintf(tmp, tmplen, "%s.XXXXXX.tmp", target) >= tmplen) return errorf(err, errlen, "%s: path too long", target);
+    int fd = mkstemps(tmp, 4);
+    if (fd < 0) {
+        int e = errno;
+        tmp[0] = 0;
+        return errorf(err, errlen, "%s: cannot write: %s", target, strerror(e));
+    }
+    (void)fchmod(fd, file_mode());   /* mkstemps makes 0600; outputs keep the umask's mode as before */
+    return fd;
+}
+
+/* Ends an output whose descriptor is closed: e != 0 (the errno of a failed
+ * write) removes the temporary file, else it is renamed over dst. */
+static int output_place(const char *dst, const char *tmp, int through, int e, char *err, size_t errlen) {
+    if (e) {
+        if (!through) unlink(tmp);
+        return errorf(err, errlen, "%s: write failed: %s", dst, strerror(e));
+    }
+    if (!through && rename(tmp, dst) != 0) {
+        e = errno;
+        unlink(tmp);
+        return errorf(err, errlen, "%s: cannot rename into place: %s", dst, strerror(e));
+    }
+    return 0;
+}
+
 int csv_out_open(csv_out *w, const char *path, char *err, size_t errlen) {
     memset(w, 0, sizeof *w);
-    if (strlen(path) >= sizeof w->path) return errorf(err, errlen, "%s: path too long", path);
-    snprintf(w->path, sizeof w->path, "%s", path);
-    snprintf(w->tmp, sizeof w->tmp, "%s.tmp", path);
-    w->f = fopen(w->tmp, "w");
-    if (!w->f) return errorf(err, errlen, "%s: cannot write: %s", w->tmp, strerror(errno));
+    int fd = output_open(path, w->path, sizeof w->path, w->tmp, sizeof w->tmp, &w->through, err, errlen);
+    if (fd < 0) return -1;
+    w->f = fdopen(fd, "w");
+    if (!w->f) {
+        int e = errno;
+        close(fd);
+        return output_place(w->path, w->tmp, w->through, e, err, errlen);
+    }
     return 0;
 }
 
@@ -82,23 +162,14 @@ void csv_out_flush(csv_out *w) {
 int csv_out_commit(csv_out *w, char *err, size_t errlen) {
     if (!w->f) return errorf(err, errlen, "%s: not open", w->path);
     if (fflush(w->f) != 0) note_error(w);
-    if (fsync(fileno(w->f)) != 0 && errno != EINVAL) note_error(w);
+    if (!w->through && fsync(fileno(w->f)) != 0 && errno != EINVAL) note_error(w);
     if (fclose(w->f) != 0) note_error(w);
     w->f = NULL;
-    if (w->failed) {
-        unlink(w->tmp);
-        return errorf(err, errlen, "%s: write failed: %s", w->path, strerror(w->saved_errno));
-    }
-    if (rename(w->tmp, w->path) != 0) {
-        int e = errno;
-        unlink(w->tmp);
-        return errorf(err, errlen, "%s: cannot rename into place: %s", w->path, strerror(e));
-    }
-    return 0;
+    return output_place(w->path, w->tmp, w->through, w->failed ? w->saved_errno : 0, err, errlen);
 }
 
 int csv_out_open_or_stdout(csv_out *w, const char *path, char *err, size_t errlen) {
-    if (path) return csv_out_open(w, path, err, errlen);
+    if (path && strcmp(path, "-") != 0) return csv_out_open(w, path, err, errlen);
     memset(w, 0, sizeof *w);
     w->f = stdout;
     w->to_stdout = 1;
@@ -118,7 +189,7 @@ int csv_out_finish(csv_out *w, int rc, char *err, size_t errlen) {
 void csv_out_abort(csv_out *w) {
     if (w->f) fclose(w->f);
     w->f = NULL;
-    unlink(w->tmp);
+    if (!w->through && w->tmp[0]) unlink(w->tmp);   /* a device or FIFO written through is never removed */
 }
 
 /* ---- reading */
@@ -132,14 +203,23 @@ typedef struct {
     char msg[256];
 } reader;
 
+static void out_of_memory(reader *r) {
+    snprintf(r->msg, sizeof r->msg, "line %d: out of memory", r->line + 1);
+    r->error = 1;
+}
+
 static void on_field(void *s, size_t len, void *data) {
     reader *r = data;
     if (r->error) return;
     if (r->n == r->cap) {
-        r->cap = r->cap ? 2 * r->cap : 16;
-        r->row = realloc(r->row, (size_t)r->cap * sizeof *r->row);
+        int cap = r->cap ? 2 * r->cap : 16;
+        char **row = realloc(r->row, (size_t)cap * sizeof *row);
+        if (!row) { out_of_memory(r); return; }
+        r->row = row;
+        r->cap = cap;
     }
     char *f = malloc(len + 1);
+    if (!f) { out_of_memory(r); return; }
     memcpy(f, s, len);
     f[len] = 0;
     if (strlen(f) != len) { /* an embedded NUL byte */
@@ -159,27 +239,37 @@ static void on_row(int c, void *data) {
     r->line++;
     if (r->error) { free_fields(r->row, r->n); r->n = 0; return; }
     csv_table *t = r->t;
-    if (!t->header) {
-        t->n_cols = r->n;
-        t->header = malloc((size_t)r->n * sizeof(char *));
-        memcpy(t->header, r->row, (size_t)r->n * sizeof(char *));
-    } else if (r->n != t->n_cols) {
+    char **copy = NULL;
+    if (t->header && r->n != t->n_cols) {
         snprintf(r->msg, sizeof r->msg, "line %d: %d fields, the header has %d", r->line, r->n, t->n_cols);
         r->error = 1;
-        free_fields(r->row, r->n);
+    } else if (!(copy = malloc((size_t)(r->n ? r->n : 1) * sizeof(char *)))) {
+        out_of_memory(r);
+    } else if (!t->header) {
+        t->n_cols = r->n;
+        t->header = copy;
     } else {
-        t->rows = realloc(t->rows, (size_t)(t->n_rows + 1) * sizeof *t->rows);
-        t->rows[t->n_rows] = malloc((size_t)r->n * sizeof(char *));
-        memcpy(t->rows[t->n_rows], r->row, (size_t)r->n * sizeof(char *));
-        t->n_rows++;
+        char ***rows = realloc(t->rows, (size_t)(t->n_rows + 1) * sizeof *t->rows);
+        if (!rows) { free(copy); copy = NULL; out_of_memory(r); }
+        else { t->rows = rows; t->rows[t->n_rows++] = copy; }
     }
+    if (copy) memcpy(copy, r->row, (size_t)r->n * sizeof(char *));
+    else free_fields(r->row, r->n);
     r->n = 0;
 }
 
 int csv_read(const char *path, csv_table *t, char *err, size_t errlen) {
     memset(t, 0, sizeof *t);
-    FILE *f = fopen(path, "rb");
-    if (!f) return errorf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    /* a FIFO or device (a run's eval.csv made /dev/zero) is refused, not read forever */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0) return errorf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return errorf(err, errlen, "%s: not a regular file", path);
+    }
+    FILE *f = fdopen(fd, "rb");
+    if (!f) { close(fd); return errorf(err, errlen, "%s: cannot open: %s", path, strerror(errno)); }
     struct csv_parser p;
     csv_init(&p, CSV_STRICT | CSV_APPEND_NULL);
     reader r;
@@ -234,37 +324,21 @@ void csv_table_free(csv_table *t) {
 }
 
 int file_write_atomic(const char *path, const void *data, size_t len, char *err, size_t errlen) {
-    char tmp[1200];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0) return errorf(err, errlen, "%s: cannot write: %s", tmp, strerror(errno));
+    char dst[1100], tmp[1120];
+    int through;
+    int fd = output_open(path, dst, sizeof dst, tmp, sizeof tmp, &through, err, errlen);
+    if (fd < 0) return -1;
     const char *p = data;
     size_t left = len;
-    while (left) {
+    int e = 0;
+    while (left && !e) {
         ssize_t k = write(fd, p, left);
-        if (k < 0) {
-            if (errno == EINTR) continue;
-            int e = errno;
-            close(fd);
-            unlink(tmp);
-            return errorf(err, errlen, "%s: write failed: %s", path, strerror(e));
-        }
-        p += k;
-        left -= (size_t)k;
+        if (k < 0 && errno != EINTR) e = errno;
+        if (k > 0) { p += k; left -= (size_t)k; }
     }
-    if (fsync(fd) != 0 && errno != EINVAL) {
-        int e = errno;
-        close(fd);
-        unlink(tmp);
-        return errorf(err, errlen, "%s: fsync failed: %s", path, strerror(e));
-    }
-    close(fd);
-    if (rename(tmp, path) != 0) {
-        int e = errno;
-        unlink(tmp);
-        return errorf(err, errlen, "%s: cannot rename into place: %s", path, strerror(e));
-    }
-    return 0;
+    if (!e && !through && fsync(fd) != 0 && errno != EINVAL) e = errno;
+    if (close(fd) != 0 && !e) e = errno;
+    return output_place(dst, tmp, through, e, err, errlen);
 }
 
 int make_dirs(const char *path, char *err, size_t errlen) {
@@ -275,9 +349,18 @@ int make_dirs(const char *path, char *err, size_t errlen) {
         if (*p == '/' || *p == 0) {
             char c = *p;
             *p = 0;
-            if (mkdir(buf, 0755) != 0 && errno != EEXIST) return errorf(err, errlen, "%s: cannot create: %s", buf, strerror(errno));
+            if (mkdir(buf, 0755) != 0 && errno != EEXIST) {
+                int e = errno;
+                errorf(err, errlen, "%s: cannot create: %s", buf, strerror(e));
+                errno = e;
+                return -1;
+            }
             struct stat st;
-            if (stat(buf, &st) != 0 || !S_ISDIR(st.st_mode)) return errorf(err, errlen, "%s: not a directory", buf);
+            if (stat(buf, &st) != 0 || !S_ISDIR(st.st_mode)) {
+                errorf(err, errlen, "%s: not a directory", buf);
+                errno = ENOTDIR;   /* callers tell a bad path (usage) from an I/O error by errno */
+                return -1;
+            }
             *p = c;
             if (!c) break;
         }

@@ -1,5 +1,6 @@
-/* CSV through libcsv: an atomic writer (temp file, fsync, rename) and a
- * reader into memory. */
+/* CSV through libcsv: an atomic writer (temp file, fsync, rename; devices,
+ * FIFOs and symlinks handled as described in csvio.c) and a reader into
+ * memory. */
 #ifndef POSPROBE_CSVIO_H
 #define POSPROBE_CSVIO_H
 
@@ -8,14 +9,17 @@
 
 typedef struct csv_out {
     FILE *f;
-    char path[1100], tmp[1120];
+    char path[1100], tmp[1120];   /* the file written (a symlink's target), its temporary name */
     int fields_in_row;
     int failed;           /* a write failed: commit reports it */
     int saved_errno;
     int to_stdout;        /* writes go to stdout: nothing to rename or remove */
+    int through;          /* path is a device or FIFO: written in place, never renamed over or removed */
 } csv_out;
 
-/* Opens PATH.tmp for writing; -1 with a message naming the path on error. */
+/* Opens PATH.XXXXXX.tmp (a new name) for writing, or PATH itself when it is a
+ * device or FIFO; a symlink is followed to its target; -1 with a message
+ * naming the path on error (a directory, a dangling symlink, ...). */
 int csv_out_open(csv_out *w, const char *path, char *err, size_t errlen);
 void csv_out_str(csv_out *w, const char *s);
 void csv_out_int(csv_out *w, long v);
@@ -25,13 +29,14 @@ void csv_out_float(csv_out *w, float v);
 void csv_out_end_row(csv_out *w);
 /* Writes a header from a NULL-terminated list. */
 void csv_out_header(csv_out *w, const char *const *names);
-/* Flushes, fsyncs and renames PATH.tmp to PATH. */
+/* Flushes, fsyncs and renames the temporary file to PATH (flushes only, when
+ * written through). */
 int csv_out_commit(csv_out *w, char *err, size_t errlen);
-/* Flushes what has been written so far to PATH.tmp (for long runs). */
+/* Flushes what has been written so far (for long runs). */
 void csv_out_flush(csv_out *w);
-/* Closes and removes PATH.tmp. */
+/* Closes and removes the temporary file. */
 void csv_out_abort(csv_out *w);
-/* csv_out_open, or a writer on stdout when path is NULL. */
+/* csv_out_open, or a writer on stdout when path is NULL or "-". */
 int csv_out_open_or_stdout(csv_out *w, const char *path, char *err, size_t errlen);
 /* Ends a writer from csv_out_open_or_stdout: when rc != 0 the file is
  * removed and rc returned; else the file is committed (or stdout flushed)
@@ -51,9 +56,11 @@ int csv_col(const csv_table *t, const char *name);   /* -1 if absent */
 const char *csv_get(const csv_table *t, int row, const char *name);   /* NULL if absent */
 void csv_table_free(csv_table *t);
 
-/* Writes bytes to PATH atomically (temp + fsync + rename). */
+/* Writes bytes to PATH atomically (temp + fsync + rename), by the same rules
+ * as csv_out_open for devices, FIFOs and symlinks. */
 int file_write_atomic(const char *path, const void *data, size_t len, char *err, size_t errlen);
-/* mkdir -p; -1 with a message on error. */
+/* mkdir -p; -1 with a message on error (errno ENOTDIR when a component
+ * exists and is not a directory). */
 int make_dirs(const char *path, char *err, size_t errlen);
 
 #endif

@@ -28,6 +28,10 @@ static void print_train_help(FILE *f) {
     fprintf(f,
             "usage: posprobe train [--config FILE] [--OPTION VALUE ...] [--check] --out DIR\n\n"
             "Trains one model and writes DIR/{config,train,eval,summary}.csv and DIR/checkpoint.bin.\n"
+            "DIR must not exist (posprobe creates it), be empty, or hold an unfinished run of the same\n"
+            "configuration, which is trained again from scratch; --force replaces a finished run or a run of\n"
+            "another configuration, never other files. DIR.lock beside it is locked while training: a second\n"
+            "training into DIR fails at once.\n"
             "--check validates the whole configuration (as training would) and exits, writing nothing.\n"
             "--config FILE reads 'key = value' lines with these option names; the command line overrides it.\n"
             "Exit status: 0 finished, 3 diverged (non-finite loss or gradient), 130 interrupted, 2 bad usage, 1 I/O error.\n\n"

@@ -16,6 +16,7 @@
 #include "checkpoint.h"
 #include "decode.h"
 #include "progress.h"
+#include "rundir.h"
 
 static volatile sig_atomic_t stop_requested;
 
@@ -394,6 +395,7 @@ int run_check(const run_config *cfg_in, char *err, size_t errlen) {
     model m;
     if (model_build(&m, &c, run_max_n(&c), msg, sizeof msg)) { model_free(&m); return errorf(err, errlen, "usage: %s", msg); }
     int rc = check_run(&m, &c, err, errlen);
+    if (!rc && c.out[0]) rc = rundir_check(&m.cfg, err, errlen);   /* would --out be refused? */
     model_free(&m);
     return rc;
 }
@@ -413,12 +415,13 @@ int run_train(const run_config *cfg_in, run_result *res, char *err, size_t errle
     model m;
     if (model_build(&m, &c, max_n, msg, sizeof msg)) { model_free(&m); return errorf(err, errlen, "usage: %s", msg); }
     if (check_run(&m, &c, err, errlen)) { model_free(&m); return -1; }
-    if (make_dirs(c.out, err, errlen)) { model_free(&m); return -1; }
+    int lock;   /* held until the run's files are written: one writer per run directory */
+    if (rundir_claim(&m.cfg, &lock, err, errlen)) { model_free(&m); return -1; }
 
     char path[1200];
     int rc = 0;
     path_join(path, sizeof path, c.out, "config.csv");
-    if (write_config_csv(&m, path, max_n, err, errlen)) { model_free(&m); return -1; }
+    if (write_config_csv(&m, path, max_n, err, errlen)) { model_free(&m); rundir_release(lock); return -1; }
 
     gsl_rng *init_rng = stream(config_stream_seed(&c, c.seed_init, STREAM_INIT));
     gsl_rng *data_rng = stream(config_stream_seed(&c, c.seed_data, STREAM_DATA));
@@ -431,7 +434,7 @@ int run_train(const run_config *cfg_in, run_result *res, char *err, size_t errle
     if (csv_out_open(&train_w, path, err, errlen)) rc = -1;
     path_join(path, sizeof path, c.out, "eval.csv");
     if (!rc && csv_out_open(&eval_w, path, err, errlen)) { csv_out_abort(&train_w); rc = -1; }
-    if (rc) { gsl_rng_free(data_rng); gsl_rng_free(pos_rng); model_free(&m); return -1; }
+    if (rc) { gsl_rng_free(data_rng); gsl_rng_free(pos_rng); model_free(&m); rundir_release(lock); return -1; }
     static const char *const train_header[] = {"run_id", "step", "length", "loss", "token_acc", "lr", "grad_norm",
                                                "elapsed_s", "tokens_per_s", NULL};
     csv_out_header(&train_w, train_header);
@@ -551,6 +554,7 @@ int run_train(const run_config *cfg_in, run_result *res, char *err, size_t errle
     gsl_rng_free(data_rng);
     gsl_rng_free(pos_rng);
     model_free(&m);
+    rundir_release(lock);
     return rc;
 }
 

@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "csvio.h"
+#include "rundir.h"
 
 /* A group is one setting: every option that defines the experiment (all but
  * the seeds and the output settings, config_option_is_setting) is equal. The
@@ -213,7 +214,7 @@ static void walk(store *s, const char *dir, int depth, int quiet, int fitted_onl
         char p[2048];
         if ((size_t)snprintf(p, sizeof p, "%s/%s", dir, names[i]) >= sizeof p) { free(names[i]); continue; }
         if (is_dir(p)) {
-            if (has_file(p, "config.csv") || has_file(p, "config.csv.tmp") || has_file(p, "train.csv.tmp"))
+            if (has_file(p, "config.csv") || rundir_has_temp_files(p))
                 read_run(s, p, names[i], quiet, fitted_only);
             else if (depth < 2)
                 walk(s, p, depth + 1, quiet, fitted_only);
