@@ -39,6 +39,11 @@ int layout_init(layout *lo, const run_config *c, int max_n, char *err, size_t er
     }
     lo->vocab = lo->info.vocab + N_SPECIAL;
     lo->classes = lo->regression ? 1 : lo->task->shape == TASK_SEQ2SEQ ? lo->info.vocab : lo->info.classes;
+    if (lo->form == FORM_DECODER && lo->markers != MARK_NONE) {
+        snprintf(err, errlen, "--markers %s: the decoder form always has its own [BOS] and [SEP] (use --markers none)",
+                 c->markers);
+        return -1;
+    }
     lo->eos = lo->form == FORM_DECODER && c->eos;
     lo->eos_class = lo->eos ? lo->classes++ : -1;
     return 0;

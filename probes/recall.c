@@ -1,6 +1,7 @@
 /* recall, associative recall: n key-value pairs then a query key -> its
  * value. Keys are distinct, from an alphabet of max(n_max, --vocab) tokens;
  * values from --vocab tokens that follow them. Input: k1 v1 ... kn vn q. */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "task.h"
@@ -12,6 +13,14 @@ static int recall_setup(task_info *ti, char *err, size_t errlen) {
     ti->vocab = n_keys(ti) + ti->cfg->vocab;
     ti->classes = ti->vocab;   /* the answer is a value token */
     return 0;
+}
+
+/* n pairs need n distinct keys: a model built for shorter lengths has fewer */
+static int recall_check(const task_info *ti, int n, char *err, size_t errlen) {
+    if (n <= n_keys(ti)) return 0;
+    snprintf(err, errlen, "recall: %d key-value pairs need %d distinct keys, but this model has %d (its longest length "
+             "and --vocab when it was built)", n, n, n_keys(ti));
+    return -1;
 }
 
 static int recall_input(const task_info *ti, int n) { (void)ti; return 2 * n + 1; }
@@ -43,6 +52,7 @@ const task_def task_recall = {
     .n_means = "key-value pairs (the input has 2n + 1 tokens)",
     .shape = TASK_SEQ2SEQ,
     .setup = recall_setup,
+    .check_len = recall_check,
     .input_len = recall_input,
     .answer_len = one,
     .example = recall_example,

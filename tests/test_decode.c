@@ -185,9 +185,58 @@ static void test_stop_at_fit(void **state) {
     }
 }
 
+/* posprobe eval checks positions like train does, before writing anything:
+ * greedy decoding of a longer answer needs more rows than the table has. */
+static void test_eval_checks_positions(void **state) {
+    (void)state;
+    run_config c;
+    decoder_config(&c, "learned");
+    c.len_min = 1;
+    c.len_max = c.len = 3;
+    c.max_pos = 20;              /* length 3 decodes into 5 + 10 - 1 = 14 rows; length 6 would need 23 */
+    c.steps = 5;
+    c.quiet = 1;
+    int_list_parse("1-3", &c.eval_lens, (char[64]){0}, 64);
+    snprintf(c.out, sizeof c.out, "%s/run", test_tmpdir);
+    run_result res;
+    char err[512], out[1200];
+    if (run_train(&c, &res, err, sizeof err)) fail_msg("%s", err);
+    int_list lens;
+    int_list_parse("6", &lens, err, sizeof err);
+    snprintf(out, sizeof out, "%s/eval6.csv", test_tmpdir);
+    assert_int_equal(run_eval_checkpoint(c.out, &lens, out, NULL, NULL, err, sizeof err), -1);
+    assert_non_null(strstr(err, "usage: length 6 needs 23 positions"));
+    assert_int_equal(access(out, F_OK), -1);    /* nothing written */
+    int_list_parse("3", &lens, err, sizeof err);
+    assert_int_equal(run_eval_checkpoint(c.out, &lens, out, NULL, NULL, err, sizeof err), 0);
+}
+
+/* Reals print as the shortest text that reads back the same, and -0 is 0, so
+ * one setting has one config.csv text (and one config_id in summarize). */
+static void test_config_reals_one_text(void **state) {
+    (void)state;
+    static const struct { const char *key, *in, *out; } cases[] = {
+        {"lr", "0.003", "0.003"}, {"fit-acc", "-0", "0"}, {"fit-acc", "0.99", "0.99"}, {"lr", "1e-3", "0.001"},
+        {"init-scale", "0.1", "0.1"}, {"wd", "0.30000000000000004", "0.30000000000000004"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        run_config c;
+        config_defaults(&c);
+        char err[256], value[64];
+        const char *name;
+        if (config_set(&c, cases[i].key, cases[i].in, err, sizeof err)) fail_msg("%s", err);
+        for (int k = 0; config_option(&c, k, &name, value, sizeof value); k++)
+            if (strcmp(name, cases[i].key) == 0) {
+                if (strcmp(value, cases[i].out)) fail_msg("--%s %s prints as %s, not %s", cases[i].key, cases[i].in, value, cases[i].out);
+            }
+    }
+}
+
 static const struct CMUnitTest TESTS[] = {
     cmocka_unit_test(test_answer_scoring),
+    cmocka_unit_test(test_config_reals_one_text),
     cmocka_unit_test(test_decoder_stops_at_eos_or_cap),
     cmocka_unit_test_setup_teardown(test_stop_at_fit, test_tmpdir_setup, test_tmpdir_teardown),
+    cmocka_unit_test_setup_teardown(test_eval_checks_positions, test_tmpdir_setup, test_tmpdir_teardown),
 };
 const test_group test_group_decode = {"decode", TESTS, sizeof TESTS / sizeof *TESTS};

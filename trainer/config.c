@@ -222,8 +222,9 @@ int config_set(run_config *c, const char *key, const char *value, char *err, siz
         double v = strtod(value, &end);
         if (errno || end == value || *end || !isfinite(v))
             return errorf(err, errlen, "--%s: '%s' is not a finite number", key, value);
-        if (v < o->min || v > o->max) return errorf(err, errlen, "--%s: %g is out of range [%g, %g]", key, v, o->min, o->max);
-        *(double *)field = v;
+        if (v < o->min || v > o->max)
+            return errorf(err, errlen, "--%s: %s is out of range [%g, %g]", key, value, o->min, o->max);
+        *(double *)field = v == 0 ? 0 : v;   /* -0 is 0: one setting, one config.csv text */
         break;
     }
     case T_CHOICE:
@@ -319,7 +320,14 @@ int config_option(const run_config *c, int index, const char **name, char *value
     case T_INT:
     case T_FLAG: snprintf(value, len, "%d", *(const int *)field); break;
     case T_LONG: snprintf(value, len, "%ld", *(const long *)field); break;
-    case T_REAL: snprintf(value, len, "%.17g", *(const double *)field); break;
+    case T_REAL: {   /* the shortest text that reads back as the same double: 0.003, not 0.0030000000000000001 */
+        double v = *(const double *)field;
+        for (int prec = 1; prec <= 17; prec++) {
+            snprintf(value, len, "%.*g", prec, v);
+            if (strtod(value, NULL) == v) break;
+        }
+        break;
+    }
     case T_LIST: int_list_format((const int_list *)field, value, len); break;
     default: snprintf(value, len, "%s", field); break;
     }

@@ -54,6 +54,7 @@ static void print_main_help(FILE *f) {
             "commands:\n"
             "  train    train one model on a task: posprobe train --help\n"
             "  eval     evaluate a trained run: posprobe eval --checkpoint DIR --eval-lens LIST [--out FILE]\n"
+            "           [--decode cached|recompute]\n"
             "  list     posprobe list encodings|tasks|norms\n"
             "  diagnose does a constant input give position-distinguishable outputs? (no training)\n"
             "  inspect  an encoding's bias, decay curve, rotations or sampled positions as CSV\n"
@@ -280,6 +281,7 @@ static int cmd_eval(int argc, char **argv) {
         die_usage(msg);
     }
     if (run_eval_checkpoint(dir, &l, out, dump, decode, err, sizeof err)) {
+        if (strncmp(err, "usage: ", 7) == 0) die_usage(err + 7);
         fprintf(stderr, "posprobe: error: %s\n", err);
         return 1;
     }
@@ -319,10 +321,12 @@ static int cmd_inspect(int argc, char **argv) {
 
 static int cmd_examples(int argc, char **argv) {
     if (wants_help(argc, argv)) {
-        printf("usage: posprobe examples --task T [--len N] [--mask bidir|causal] [--markers K] [--count C] [--seed S]\n"
+        printf("usage: posprobe examples --task T [--len N] [--mask bidir|causal] [--markers K] [--eos 0|1] [--vocab V]\n"
+               "                         [--count C] [--seed S] [any train option]\n"
                "Prints C examples of task T at length N as the model sees them: the token row ([BOS], [CLS], [SEP],\n"
                "_ = answer slot) and the target row (. = not scored). --mask causal gives the decoder form of\n"
-               "seq2seq tasks ([BOS] input [SEP] answer, each answer token predicted from the one before).\n");
+               "seq2seq tasks ([BOS] input [SEP] answer, each answer token predicted from the one before, then a\n"
+               "scored [EOS]; --eos 0: no [EOS], the length is given).\n");
         return 0;
     }
     run_config c;

@@ -343,12 +343,19 @@ static int write_summary(const char *path, const char *run_id, const run_result 
     csv_out_str(&w, status_name(r->status));
     csv_out_int(&w, r->steps_done);
     csv_out_int(&w, r->diverged_step);
-    csv_out_real(&w, r->train_loss);
-    csv_out_real(&w, r->train_acc);
-    csv_out_real(&w, r->eval_token_acc);
-    csv_out_real(&w, r->eval_seq_acc);
-    csv_out_real(&w, r->fit_seq_acc);
-    csv_out_int(&w, r->fitted);
+    /* what was not measured stays empty: no step, no loss (a diverged one is the non-finite loss);
+     * no final evaluation, no accuracies */
+    int evaluated = r->status == RUN_FINISHED;
+    if (r->steps_done || r->status == RUN_DIVERGED) { csv_out_real(&w, r->train_loss); csv_out_real(&w, r->train_acc); }
+    else { csv_out_str(&w, ""); csv_out_str(&w, ""); }
+    if (evaluated) {
+        csv_out_real(&w, r->eval_token_acc);
+        csv_out_real(&w, r->eval_seq_acc);
+        csv_out_real(&w, r->fit_seq_acc);
+        csv_out_int(&w, r->fitted);
+    } else {
+        for (int k = 0; k < 4; k++) csv_out_str(&w, "");
+    }
     csv_out_int(&w, r->fit_step);
     csv_out_int(&w, (long)m->ps.n);
     csv_out_real(&w, r->train_s);
@@ -362,20 +369,19 @@ static void path_join(char *dst, size_t len, const char *dir, const char *file) 
     snprintf(dst, len, "%s/%s", dir, file);
 }
 
-/* Everything that can be wrong with a config, checked before anything is written. */
-static int check_run(model *m, const run_config *c, char *err, size_t errlen) {
+/* Can the model take these lengths, and do their positions fit? Training
+ * lengths (the first n_train) need positions for their sequence; evaluation
+ * lengths in decoder form for prompt + cap - 1 rows, since greedy decoding runs
+ * past the gold answer, and with the evaluation's own kind of positions. */
+static int check_lengths(const model *m, const int *lens, int n, int n_train, char *err, size_t errlen) {
+    const run_config *c = &m->cfg;
     char msg[512];
-    int_list eval;
-    if (run_final_lens(c, &eval, err, errlen)) return -1;
-    int lens[CONFIG_MAX_LENS + 2], n = 0, n_train = 2;
-    lens[n++] = c->len_min;
-    lens[n++] = c->len_max;
-    for (int i = 0; i < eval.n; i++) lens[n++] = eval.v[i];
-    pos_kind pk = pos_kind_parse(c->positions);
+    pos_kind train_pk = pos_kind_parse(c->positions);
+    pos_kind eval_pk = strcmp(c->eval_positions, "sequential") == 0 ? POS_SEQUENTIAL : train_pk;
     for (int i = 0; i < n; i++) {
         if (layout_check_len(&m->lo, lens[i], msg, sizeof msg)) return errorf(err, errlen, "usage: %s", msg);
         int T = layout_seq_len(&m->lo, lens[i]);
-        /* evaluation decodes greedily past the gold answer, up to the cap */
+        pos_kind pk = i < n_train ? train_pk : eval_pk;
         int decoding = i >= n_train && m->lo.form == FORM_DECODER && layout_decode_rows(&m->lo, lens[i]) > T;
         if (decoding) T = layout_decode_rows(&m->lo, lens[i]);
         if ((pk != POS_SEQUENTIAL || (m->enc->flags & ENC_TABLE)) && T > c->max_pos)
@@ -386,6 +392,17 @@ static int check_run(model *m, const run_config *c, char *err, size_t errlen) {
                                              : "the encoding's table has max-pos rows");
     }
     return 0;
+}
+
+/* Everything that can be wrong with a config, checked before anything is written. */
+static int check_run(model *m, const run_config *c, char *err, size_t errlen) {
+    int_list eval;
+    if (run_final_lens(c, &eval, err, errlen)) return -1;
+    int lens[CONFIG_MAX_LENS + 2], n = 0;
+    lens[n++] = c->len_min;
+    lens[n++] = c->len_max;
+    for (int i = 0; i < eval.n; i++) lens[n++] = eval.v[i];
+    return check_lengths(m, lens, n, 2, err, errlen);
 }
 
 int run_check(const run_config *cfg_in, char *err, size_t errlen) {
@@ -610,6 +627,7 @@ int run_eval_checkpoint(const char *dir, const int_list *lens, const char *out_p
     model m;
     if (checkpoint_load(path, &info, &m, err, errlen)) return -1;
     if (decode) snprintf(m.cfg.decode, sizeof m.cfg.decode, "%s", decode);   /* how, not what: the rows are the same */
+    if (check_lengths(&m, lens->v, lens->n, 0, err, errlen)) { model_free(&m); return -1; }   /* before any output */
     csv_out w;
     int rc = csv_out_open_or_stdout(&w, out_path, err, errlen);
     if (!rc) {
