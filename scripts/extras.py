@@ -19,7 +19,7 @@ CHOICES = {
     "probe": ({"task": "probe", "norm": "softmax", "mask": "bidir", "markers": "none", "positions": "sequential"},
               ["learned", "sinusoidal", "rope", "shaw", "urpe", "none"], "16"),
     "extrapolation": ({"task": "copy", "norm": "softmax", "markers": "none", "positions": "sequential"},
-                      ["learned", "rope", "alibi", "none"], "8"),
+                      ["learned", "rope", "alibi", "none"], "6"),
 }
 
 
