@@ -367,6 +367,8 @@ static void run_script(const char *script) {
 static void test_suite_resume(void **state) { (void)state; run_script("tests/suite_resume.sh"); }
 static void test_kill_runs(void **state) { (void)state; run_script("tests/kill_runs.sh"); }
 static void test_concurrent_runners(void **state) { (void)state; run_script("tests/concurrent_runners.sh"); }
+/* report.py and suite.py as commands: help, errors, the QUICK banner, the fit table (tests/report_script.sh). */
+static void test_report_script_cli(void **state) { (void)state; run_script("tests/report_script.sh"); }
 
 /* Full and read-only disks need a tmpfs mount, so root; skipped otherwise. */
 static void test_disk_errors(void **state) {
@@ -574,6 +576,7 @@ static const struct CMUnitTest TESTS[] = {
     cmocka_unit_test_setup_teardown(test_disk_errors, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test_setup_teardown(test_suite_resume, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test_setup_teardown(test_suite_parallel, test_tmpdir_setup, test_tmpdir_teardown),
+    cmocka_unit_test_setup_teardown(test_report_script_cli, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test_setup_teardown(test_layerprobe, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test_setup_teardown(test_inspect, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test_setup_teardown(test_determinism, test_tmpdir_setup, test_tmpdir_teardown),
