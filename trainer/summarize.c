@@ -100,7 +100,7 @@ static int parse_int(const char *v, int *x) {
     return 0;
 }
 
-/* Marks a run as status (unfinished / unreadable) with a reason, said on stderr. */
+/* Marks a run as status (unfinished / unreadable / duplicate) with a reason, said on stderr. */
 static void set_skipped(run_info *ri, const char *status, int quiet, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
@@ -111,7 +111,7 @@ static void set_skipped(run_info *ri, const char *status, int quiet, const char 
 }
 
 /* The final step's rows of eval.csv as records; 0, or -1 with the reason in
- * ri (then nothing was added). */
+ * why (then nothing was added). */
 static int read_eval(store *s, run_info *ri, const csv_table *ev, int len_max, char *why, size_t whylen) {
     static const char *const NEEDED[] = {"step", "length", "eval_mode", "token_acc", "seq_acc", NULL};
     for (int c = 0; NEEDED[c]; c++)
