@@ -8,6 +8,7 @@ RESULTS/diagnose.csv and RESULTS/curves/*.csv, and writes RESULTS/REPORT.md.
 Every number in the report comes from those files; nothing is hand-written.
 Verdicts follow fixed rules stated next to each claim.
 """
+import argparse
 import datetime
 import math
 import os
@@ -22,6 +23,30 @@ LOGITS_ONLY = ["shaw-k", "xl", "t5", "deberta", "tupe", "alibi", "kerple-log", "
 DIRECTIONAL = ["rope", "t5", "shaw-k", "xl", "deberta", "xpos"]
 SYMMETRIC = ["alibi", "kerple-log", "kerple-power", "sandwich"]
 PASS, FAIL = 0.95, 0.5
+FACTORS = ["task", "encoding", "norm", "mask", "markers", "positions", "head"]
+
+
+def setting(r):
+    """A runs.csv row's setting: its config_id (the factors alone in files written before it existed)."""
+    return tuple(r.get(k, "") for k in FACTORS + ["config_id"])
+
+
+def max_seeds(runs):
+    """The largest number of distinct seeds of any setting, counting every run whatever its status."""
+    seeds = defaultdict(set)
+    for r in runs:
+        if r.get("task"):   # an unreadable config.csv names no setting
+            seeds[setting(r)].add(r["seed"])
+    return max((len(v) for v in seeds.values()), default=0)
+
+
+def run_config(res, xruns):
+    """config.csv ({key: value}) of the first extrapolation run whose directory is present; {} if none is."""
+    for r in xruns:
+        rows = read(os.path.join(res, "extrapolation", "runs", r["run_id"], "config.csv"))
+        if rows and "key" in rows[0]:
+            return {c["key"]: c["value"] for c in rows}
+    return {}
 
 
 class Probe:
@@ -110,8 +135,15 @@ def enc_label(r):
 
 def extrapolation_section(res, hz, xruns, claim):
     """Fit table, decoder and encoder tables, and claims E1-E3, T2, R11."""
-    fit = defaultdict(lambda: [0, 0, 0])          # (mask, norm, label, task) -> fitted, finished, runs
+    # (mask, norm, label, task) -> fitted, finished, runs. Each setting and seed
+    # counts once (a repeat, or a rerun left unfinished, is no second run);
+    # diverged and not-fitted runs stay in the denominator as not fitted.
+    fit = defaultdict(lambda: [0, 0, 0])
+    seen = set()
     for r in xruns:
+        if r["status"] not in ("finished", "diverged") or (setting(r), r["seed"]) in seen:
+            continue
+        seen.add((setting(r), r["seed"]))
         k = (r["mask"], r["norm"], enc_label(r), r["task"])
         fit[k][2] += 1
         if r["status"] == "finished":
@@ -142,10 +174,13 @@ def extrapolation_section(res, hz, xruns, claim):
         return (sum(vals) / len(vals), len(vals)) if vals else (math.nan, 0)
 
     any_h = hz[0]
+    cfg = run_config(res, xruns)
+    lens = f"{cfg['len-min']}..N" if cfg.get("len-min") else "up to N"
+    fit_acc = f"`--fit-acc` = {cfg['fit-acc']}" if cfg.get("fit-acc") else "the run's `--fit-acc`"
     L = ["## Length generalization", "",
-         f"Trained on lengths 1..N = {any_h['train_len']}; only runs that fit their own training lengths (mean exact "
-         "match over 1..N at least `--fit-acc` = 0.99) are averaged; the others are counted in the fit table and "
-         "never averaged in. Decoder form (Kazemnejad et al. 2023): `[BOS] input [SEP] answer [EOS]`, greedy decoding "
+         f"Trained on lengths {lens} = {any_h['train_len']}; only runs that fit their own training lengths (mean exact "
+         f"match over the evaluated training lengths at least {fit_acc}) are averaged; the others are counted in the "
+         "fit table and never averaged in. Decoder form (Kazemnejad et al. 2023): `[BOS] input [SEP] answer [EOS]`, greedy decoding "
          "until [EOS] (cap 2m + 4), scored by exact match: the answer and its length must both be right. Encoder "
          "form (Delétang et al. 2023, Ruoss et al. 2023): answer slots, per-token accuracy. *Beyond* is the mean over "
          "the lengths > N, with a 95% t-interval over seeds; cells read `beyond [interval] (fitted/runs)`; `-` where "
@@ -304,10 +339,13 @@ def extrapolation_section(res, hz, xruns, claim):
 
 
 def main():
-    if len(sys.argv) != 2:
-        print(__doc__, file=sys.stderr)
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0],
+                                 epilog=__doc__.split("\n\n", 2)[2], formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("results", metavar="RESULTS", help="the results directory (make reproduce's RESULTS)")
+    res = ap.parse_args().results
+    if not os.path.isdir(res):
+        print(f"posprobe: error: {res}: not a directory", file=sys.stderr)
         return 2
-    res = sys.argv[1]
     P = Probe(res)
     chance = 1.0 / P.n if P.n else math.nan
     diag = read(os.path.join(res, "diagnose.csv"))
@@ -323,9 +361,8 @@ def main():
          "[95% t-interval] over seeds; diverged or unfinished runs are counted, never averaged in.", ""]
     if P.n:
         L += [f"Probe: `[0]*n -> [1..n]` with n = {P.n}; chance (one class for all positions) is 1/n = {chance:.4f}.", ""]
-    seeds = [int(r["n_seeds"]) for suite in ("probe", "extrapolation")
-             for r in read(os.path.join(res, suite, "horizons.csv")) if r["n_seeds"].isdigit()]
-    if seeds and max(seeds) <= 1:
+    # from runs.csv: horizons.csv's n_seeds counts only fitted seeds under --fitted-only
+    if runs and max_seeds(runs) <= 1:
         L[2:2] = ["**A one-seed smoke run (QUICK): its verdicts are not evidence.** Run `make reproduce` for the "
                   "full suites.", ""]
     n_header = len(L)

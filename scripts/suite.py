@@ -33,6 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ID_FACTORS = ["task", "encoding", "norm", "mask", "markers", "positions"]
+SUITE_KEYS = ["name", "seeds", "fitted-only"]
 
 
 class SuiteError(Exception):
@@ -81,16 +82,32 @@ def summarize_flags(path):
     return ["--fitted-only"] if v == "1" else []
 
 
+def seed_count(path, section, v):
+    """A suite's seeds value: a positive integer, else a one-line error."""
+    try:
+        n = int(v)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise SuiteError(f"{path}: [{section}] seeds must be a positive integer, not '{v}'")
+    return n
+
+
 def expand(path, quick=False, encodings=None, seeds=None):
     """The suite's runs: a list of (run_id, {option: value}) in a stable order."""
     sec = parse_suite(path)
+    for k, _, no in sec.get("suite", []):
+        if k not in SUITE_KEYS:   # a typo (fitted_only) would silently change the summary
+            raise SuiteError(f"{path}:{no}: unknown key '{k}' in [suite] (known: {', '.join(SUITE_KEYS)})")
     meta = dict((k, v) for k, v, _ in sec.get("suite", []))
     name = meta.get("name")
     if not name:
         raise SuiteError(f"{path}: [suite] needs a name")
     defaults = dict((k, v) for k, v, _ in sec.get("defaults", []))
     quick_opts = dict((k, v) for k, v, _ in sec.get("quick", [])) if quick else {}
-    n_seeds = int(quick_opts.get("seeds", meta.get("seeds", "1")))
+    n_seeds = seed_count(path, "suite", meta.get("seeds", "1"))
+    if "seeds" in quick_opts:
+        n_seeds = seed_count(path, "quick", quick_opts["seeds"])
     if seeds is not None:
         n_seeds = seeds
     grids = [(s[5:], items) for s, items in sec.items() if s.startswith("grid ")]
@@ -132,6 +149,9 @@ def expand(path, quick=False, encodings=None, seeds=None):
                     continue
                 seen.add(rid)
                 runs.append((rid, o))
+    if not runs:   # else "0 runs" would start and summarize would fail on an empty directory
+        raise SuiteError(f"{path}: no runs" + (" with --quick" if quick else "") +
+                         (" with --encodings" if encodings is not None else "") + " (every grid dropped out)")
     return name, runs
 
 
@@ -311,7 +331,7 @@ def emit(kind, suite_file, results, runs, posprobe, args):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     ap.add_argument("suite")
     ap.add_argument("--results", help="results directory (default results/<suite name>)")
     ap.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1)

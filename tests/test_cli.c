@@ -367,6 +367,8 @@ static void run_script(const char *script) {
 static void test_suite_resume(void **state) { (void)state; run_script("tests/suite_resume.sh"); }
 static void test_kill_runs(void **state) { (void)state; run_script("tests/kill_runs.sh"); }
 static void test_concurrent_runners(void **state) { (void)state; run_script("tests/concurrent_runners.sh"); }
+/* report.py and suite.py as commands: help, errors, the QUICK banner, the fit table (tests/report_script.sh). */
+static void test_report_script_cli(void **state) { (void)state; run_script("tests/report_script.sh"); }
 
 /* Full and read-only disks need a tmpfs mount, so root; skipped otherwise. */
 static void test_disk_errors(void **state) {
@@ -422,30 +424,39 @@ static void test_config_file_errors(void **state) {
     assert_int_equal(run(args, NULL), 2);
 }
 
-/* Bad suite files: the runner refuses them before writing anything. */
+/* Bad suite files (and options that leave no run): the runner refuses them
+ * before writing anything, in one line naming the file. */
 static void test_suite_file_errors(void **state) {
     (void)state;
-    static const char *const bad[] = {
-        "[grid main]\ntask = probe\n",                                      /* no [suite] name */
-        "task = probe\n[suite]\nname = x\n",                                /* key before a section */
-        "[suite]\nname = x\n[grid main\ntask = probe\n",                  /* malformed header */
-        "[suite]\nname = x\n[grid a]\ntask = probe\ntask = copy\n",      /* duplicate key */
-        "[suite]\nname = x\n",                                              /* no grid */
-        "[suite]\nname = x\n[grid a]\ntask = probe\nsteps = abc\n",      /* bad option value */
-        "[suite]\nname = x\n[grid a]\nencoding = rope nosuch\n",          /* unknown encoding in a factor */
-        "[suite]\nname = x\n[grid a]\ntask = probe\n[grid a]\ntask = copy\n",   /* duplicate section */
-        "[suite]\nname = x\n[grid a]\nfrobnicate = 1 2\n",                /* unknown option */
-        "[suite]\nname = x\n[grid a]\ntask = probe\nlen = 300\nencoding = learned\n",   /* beyond max-pos */
+    static const struct { const char *text, *extra; } bad[] = {
+        {"[grid main]\ntask = probe\n", ""},                                      /* no [suite] name */
+        {"task = probe\n[suite]\nname = x\n", ""},                                /* key before a section */
+        {"[suite]\nname = x\n[grid main\ntask = probe\n", ""},                  /* malformed header */
+        {"[suite]\nname = x\n[grid a]\ntask = probe\ntask = copy\n", ""},      /* duplicate key */
+        {"[suite]\nname = x\n", ""},                                              /* no grid */
+        {"[suite]\nname = x\n[grid a]\ntask = probe\nsteps = abc\n", ""},      /* bad option value */
+        {"[suite]\nname = x\n[grid a]\nencoding = rope nosuch\n", ""},          /* unknown encoding in a factor */
+        {"[suite]\nname = x\n[grid a]\ntask = probe\n[grid a]\ntask = copy\n", ""},   /* duplicate section */
+        {"[suite]\nname = x\n[grid a]\nfrobnicate = 1 2\n", ""},                /* unknown option */
+        {"[suite]\nname = x\n[grid a]\ntask = probe\nlen = 300\nencoding = learned\n", ""},   /* beyond max-pos */
+        {"[suite]\nname = x\nseeds = abc\n[grid a]\ntask = probe\n", ""},      /* seeds not a number */
+        {"[suite]\nname = x\nseeds = 0\n[grid a]\ntask = probe\n", ""},        /* no seed */
+        {"[suite]\nname = x\nseeds = -2\n[grid a]\ntask = probe\n", ""},
+        {"[suite]\nname = x\nfitted_only = 1\n[grid a]\ntask = probe\n", ""},  /* a typo of fitted-only */
+        {"[suite]\nname = x\n[quick]\nseeds = 0\n[grid a]\ntask = probe\n", "--quick"},
+        {"[suite]\nname = x\n[quick]\nencoding = alibi\n[grid a]\ntask = probe\nencoding = rope none\n", "--quick"},
+        {"[suite]\nname = x\n[quick]\nnorm = l2\n[grid a]\ntask = probe\nnorm = softmax nodenom\n",
+         "--quick --encodings 'rope alibi'"},   /* --quick keeps no norm, whatever the encodings */
     };
     char path[256], args[1024], errp[256], res[256], cmd[1400];
     snprintf(path, sizeof path, "%s/bad.suite", test_tmpdir);
     snprintf(errp, sizeof errp, "%s/err.txt", test_tmpdir);
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         FILE *f = fopen(path, "w");
-        fputs(bad[i], f);
+        fputs(bad[i].text, f);
         fclose(f);
         snprintf(res, sizeof res, "%s/suitebad%zu", test_tmpdir, i);
-        snprintf(args, sizeof args, "scripts/suite.py '%s' --posprobe '%s' --results '%s'", path, bin(), res);
+        snprintf(args, sizeof args, "scripts/suite.py '%s' --posprobe '%s' --results '%s' %s", path, bin(), res, bad[i].extra);
         snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s >/dev/null 2>'%s'", args, errp);
         int st = system(cmd);
         st = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
@@ -565,6 +576,7 @@ static const struct CMUnitTest TESTS[] = {
     cmocka_unit_test_setup_teardown(test_disk_errors, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test_setup_teardown(test_suite_resume, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test_setup_teardown(test_suite_parallel, test_tmpdir_setup, test_tmpdir_teardown),
+    cmocka_unit_test_setup_teardown(test_report_script_cli, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test_setup_teardown(test_layerprobe, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test_setup_teardown(test_inspect, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test_setup_teardown(test_determinism, test_tmpdir_setup, test_tmpdir_teardown),

@@ -131,8 +131,148 @@ static void test_summarize_groups_are_settings(void **state) {
     csv_table_free(&rr);
 }
 
+/* Overwrites one file of a fake run. */
+static void write_run_file(const char *root, const char *name, const char *file, const char *text) {
+    char path[400];
+    snprintf(path, sizeof path, "%s/runs/%s/%s", root, name, file);
+    write_text(path, text);
+}
+
+static void make_root(char *root, size_t len) {
+    char runs[300];
+    snprintf(root, len, "%s/sum", test_tmpdir);
+    snprintf(runs, sizeof runs, "%s/runs", root);
+    assert_int_equal(mkdir(root, 0755), 0);
+    assert_int_equal(mkdir(runs, 0755), 0);
+}
+
+static void read_out(const char *root, const char *file, csv_table *t) {
+    char path[300], err[512];
+    snprintf(path, sizeof path, "%s/%s", root, file);
+    if (csv_read(path, t, err, sizeof err)) fail_msg("%s", err);
+}
+
+/* A row of runs.csv by run_id; fails when absent. */
+static int run_row(const csv_table *t, const char *id) {
+    for (int r = 0; r < t->n_rows; r++)
+        if (strcmp(csv_get(t, r, "run_id"), id) == 0) return r;
+    fail_msg("no run %s in runs.csv", id);
+    return -1;
+}
+
+/* An eval.csv without a needed column, with a step or length that is not an
+ * integer, with one (length, eval_mode) twice at the final step, or a
+ * summary.csv whose fitted is not 0/1: the run is unreadable, with a reason,
+ * and the others are summarized. */
+static void test_summarize_bad_eval(void **state) {
+    (void)state;
+    static const struct { const char *name, *file, *text; } bad[] = {
+        {"b_no_token", "eval.csv", "run_id,step,length,eval_mode,seq_acc\nx,200,1,greedy,1\n"},
+        {"b_no_seq", "eval.csv", "run_id,step,length,eval_mode,token_acc\nx,200,1,greedy,1\n"},
+        {"b_no_step", "eval.csv", "run_id,length,eval_mode,token_acc,seq_acc\nx,1,greedy,1,1\n"},
+        {"b_no_length", "eval.csv", "run_id,step,eval_mode,token_acc,seq_acc\nx,200,greedy,1,1\n"},
+        {"b_no_mode", "eval.csv", "run_id,step,length,token_acc,seq_acc\nx,200,1,1,1\n"},
+        {"b_step_abc", "eval.csv", "run_id,step,length,eval_mode,token_acc,seq_acc\nx,100,1,greedy,1,1\n"
+                                   "x,abc,1,greedy,0,0\n"},
+        {"b_len_abc", "eval.csv", "run_id,step,length,eval_mode,token_acc,seq_acc\nx,200,abc,greedy,1,1\n"},
+        {"b_twice", "eval.csv", "run_id,step,length,eval_mode,token_acc,seq_acc\nx,200,1,greedy,1,1\n"
+                                "x,200,1,greedy,1,1\n"},
+        {"b_fitted", "summary.csv", "run_id,status,fitted,fit_step\nx,finished,yes,\n"},
+    };
+    char root[128], err[512];
+    make_root(root, sizeof root);
+    fake_run_named(root, "a_ok", 1, 1, 1.0, 0.5, "");
+    size_t n = sizeof bad / sizeof *bad;
+    for (size_t i = 0; i < n; i++) {
+        fake_run_named(root, bad[i].name, (int)i + 2, 1, 1.0, 1.0, "");
+        write_run_file(root, bad[i].name, bad[i].file, bad[i].text);
+    }
+    if (summarize_run(root, 1, 0, err, sizeof err)) fail_msg("%s", err);
+    csv_table t;
+    read_out(root, "runs.csv", &t);
+    assert_int_equal(t.n_rows, (int)n + 1);
+    for (size_t i = 0; i < n; i++) {
+        int r = run_row(&t, bad[i].name);
+        if (strcmp(csv_get(&t, r, "status"), "unreadable") != 0 || !*csv_get(&t, r, "reason"))
+            fail_msg("%s: status %s, reason '%s'", bad[i].name, csv_get(&t, r, "status"), csv_get(&t, r, "reason"));
+    }
+    csv_table_free(&t);
+    double v = horizon_cell(root, "seq_acc_beyond_train", &t);
+    assert_true(fabs(v - 0.5) < 1e-12);
+    assert_string_equal(csv_get(&t, 0, "n_seeds"), "1");
+    assert_int_equal(atoi(csv_get(&t, 0, "n_unfinished")), (int)n);   /* unreadable runs of the group */
+    csv_table_free(&t);
+}
+
+/* A duplicate is neither a failure nor a second seed: not in n_unfinished,
+ * and with --fitted-only an unfitted duplicate is not counted again in
+ * n_not_fitted (the first run read, in path order, is kept). */
+static void test_summarize_duplicates(void **state) {
+    (void)state;
+    char root[128], err[512];
+    make_root(root, sizeof root);
+    fake_run_named(root, "a1", 1, 0, 0.0, 0.0, "");
+    fake_run_named(root, "a2", 2, 1, 1.0, 0.5, "");
+    fake_run_named(root, "c1", 1, 0, 0.0, 0.0, "");   /* a1 again */
+    fake_run_named(root, "c2", 2, 1, 1.0, 1.0, "");   /* a2 again */
+    for (int fitted_only = 0; fitted_only <= 1; fitted_only++) {
+        if (summarize_run(root, 1, fitted_only, err, sizeof err)) fail_msg("%s", err);
+        csv_table t;
+        horizon_cell(root, "n_seeds", &t);
+        assert_string_equal(csv_get(&t, 0, "n_seeds"), fitted_only ? "1" : "2");
+        assert_string_equal(csv_get(&t, 0, "n_not_fitted"), "1");
+        assert_string_equal(csv_get(&t, 0, "n_unfinished"), "0");
+        csv_table_free(&t);
+        read_out(root, "summary.csv", &t);
+        for (int r = 0; r < t.n_rows; r++) assert_string_equal(csv_get(&t, r, "n_unfinished"), "0");
+        csv_table_free(&t);
+        read_out(root, "runs.csv", &t);
+        assert_string_equal(csv_get(&t, run_row(&t, "c1"), "status"), "duplicate");
+        assert_string_equal(csv_get(&t, run_row(&t, "c2"), "status"), "duplicate");
+        assert_string_equal(csv_get(&t, run_row(&t, "a1"), "status"), "finished");
+        csv_table_free(&t);
+    }
+}
+
+/* runs.csv names each run's directory (two directories may share a run id);
+ * an empty summary.csv says so; an unreadable config has no fitted value. */
+static void test_summarize_runs_csv(void **state) {
+    (void)state;
+    char root[128], err[512], want[300];
+    make_root(root, sizeof root);
+    fake_run_named(root, "a1", 1, 1, 1.0, 0.5, "");
+    fake_run_named(root, "a2", 2, 1, 1.0, 0.5, "");
+    write_run_file(root, "a2", "config.csv",
+                   "key,value\ntask,copy\nencoding,rope\nnorm,softmax\nmask,causal\nmarkers,none\npositions,sequential\n"
+                   "head,auto\nseed,2\nlen-max,2\nrun-id,a1\nquiet,1\nversion,0.1.0\n");   /* run id a1 twice */
+    fake_run_named(root, "e1", 3, 1, 1.0, 0.5, "");
+    write_run_file(root, "e1", "summary.csv", "");
+    fake_run_named(root, "j1", 4, 1, 1.0, 0.5, "");
+    write_run_file(root, "j1", "config.csv", "garbage\n");
+    if (summarize_run(root, 1, 0, err, sizeof err)) fail_msg("%s", err);
+    csv_table t;
+    read_out(root, "runs.csv", &t);
+    assert_int_equal(t.n_rows, 4);
+    assert_string_equal(t.header[t.n_cols - 1], "path");
+    static const char *const dirs[] = {"a1", "a2", "e1", "j1"};   /* path order */
+    for (int r = 0; r < 4; r++) {
+        snprintf(want, sizeof want, "%s/runs/%s", root, dirs[r]);
+        assert_string_equal(csv_get(&t, r, "path"), want);
+    }
+    assert_string_equal(csv_get(&t, 1, "run_id"), "a1");
+    assert_string_equal(csv_get(&t, 2, "status"), "unfinished");
+    assert_string_equal(csv_get(&t, 2, "reason"), "summary.csv is empty or has no row");
+    assert_string_equal(csv_get(&t, 3, "status"), "unreadable");
+    assert_string_equal(csv_get(&t, 3, "fitted"), "");
+    assert_string_equal(csv_get(&t, 3, "fit_step"), "");
+    csv_table_free(&t);
+}
+
 static const struct CMUnitTest TESTS[] = {
     cmocka_unit_test_setup_teardown(test_summarize_fitted_only, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test_setup_teardown(test_summarize_groups_are_settings, test_tmpdir_setup, test_tmpdir_teardown),
+    cmocka_unit_test_setup_teardown(test_summarize_bad_eval, test_tmpdir_setup, test_tmpdir_teardown),
+    cmocka_unit_test_setup_teardown(test_summarize_duplicates, test_tmpdir_setup, test_tmpdir_teardown),
+    cmocka_unit_test_setup_teardown(test_summarize_runs_csv, test_tmpdir_setup, test_tmpdir_teardown),
 };
 const test_group test_group_summarize = {"summarize", TESTS, sizeof TESTS / sizeof *TESTS};

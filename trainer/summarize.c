@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdint.h>
 #include <math.h>
 #include <stdarg.h>
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <gsl/gsl_cdf.h>
 #include <gsl/gsl_statistics_double.h>
@@ -41,6 +43,7 @@ typedef struct record {
 
 typedef struct run_info {
     char id[256], status[32], reason[256];
+    char *path;          /* the directory as found: two may share a run id */
     char key[N_FACTORS][64];
     char *setting;       /* "key=value\n" of every setting option, in config.csv order (NULL if unreadable) */
     char variant[256];
@@ -68,6 +71,7 @@ static run_info *push_run(store *s) {
     }
     run_info *r = &s->runs[s->n_runs++];
     memset(r, 0, sizeof *r);
+    r->fitted = r->fit_step = -1;   /* blank until a summary.csv says otherwise */
     return r;
 }
 
@@ -85,17 +89,86 @@ static int int_cell(const csv_table *t, const char *col, int dflt) {
     return v && *v && !*end ? (int)x : dflt;
 }
 
-/* One run directory. Returns 1 when it was read (whatever its status). */
+/* A whole-cell integer; -1 when v is NULL, empty or not an integer. */
+static int parse_int(const char *v, int *x) {
+    char *end;
+    if (!v || !*v) return -1;
+    errno = 0;
+    long l = strtol(v, &end, 10);
+    if (*end || errno || l < INT_MIN || l > INT_MAX) return -1;
+    *x = (int)l;
+    return 0;
+}
+
+/* Marks a run as status (unfinished / unreadable / duplicate) with a reason, said on stderr. */
+static void set_skipped(run_info *ri, const char *status, int quiet, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(ri->reason, sizeof ri->reason, fmt, ap);
+    va_end(ap);
+    snprintf(ri->status, sizeof ri->status, "%s", status);
+    if (!quiet) fprintf(stderr, "posprobe: summarize: skipping %s: %s: %s\n", ri->path, status, ri->reason);
+}
+
+/* The final step's rows of eval.csv as records; 0, or -1 with the reason in
+ * why (then nothing was added). */
+static int read_eval(store *s, run_info *ri, const csv_table *ev, int len_max, char *why, size_t whylen) {
+    static const char *const NEEDED[] = {"step", "length", "eval_mode", "token_acc", "seq_acc", NULL};
+    for (int c = 0; NEEDED[c]; c++)
+        if (csv_col(ev, NEEDED[c]) < 0) return errorf(why, whylen, "eval.csv has no %s column", NEEDED[c]);
+    int last = -1, step, length;
+    for (int r = 0; r < ev->n_rows; r++) {
+        if (parse_int(csv_get(ev, r, "step"), &step))
+            return errorf(why, whylen, "eval.csv row %d: step '%.40s' is not an integer", r + 1, csv_get(ev, r, "step"));
+        if (step > last) last = step;
+    }
+    size_t first = s->n;
+    for (int r = 0; r < ev->n_rows; r++) {
+        parse_int(csv_get(ev, r, "step"), &step);
+        if (step != last) continue;
+        record rec;
+        memset(&rec, 0, sizeof rec);
+        memcpy(rec.key, ri->key, sizeof rec.key);
+        rec.run = (size_t)(ri - s->runs);
+        snprintf(rec.mode, sizeof rec.mode, "%s", csv_get(ev, r, "eval_mode"));
+        if (parse_int(csv_get(ev, r, "length"), &length)) {
+            s->n = first;
+            return errorf(why, whylen, "eval.csv row %d: length '%.40s' is not an integer", r + 1, csv_get(ev, r, "length"));
+        }
+        rec.length = length;
+        rec.len_max = len_max;
+        rec.seed = ri->seed;
+        for (size_t k = first; k < s->n; k++)   /* one row twice would count as two seeds */
+            if (s->r[k].length == rec.length && strcmp(s->r[k].mode, rec.mode) == 0) {
+                s->n = first;
+                return errorf(why, whylen, "eval.csv's final step has length %d (%.16s) twice", rec.length, rec.mode);
+            }
+        char *e1, *e2, *e3 = "";
+        rec.token_acc = strtod(csv_get(ev, r, "token_acc"), &e1);
+        rec.seq_acc = strtod(csv_get(ev, r, "seq_acc"), &e2);
+        const char *la = csv_get(ev, r, "length_acc");    /* absent before [EOS]; empty where not applicable */
+        rec.length_acc = la && *la ? strtod(la, &e3) : NAN;
+        if (*e1 || *e2 || *e3 || !isfinite(rec.token_acc) || !isfinite(rec.seq_acc) || (la && *la && !isfinite(rec.length_acc))) {
+            s->n = first;
+            return errorf(why, whylen, "eval.csv has no valid final rows");
+        }
+        push_record(s, &rec);
+    }
+    if (s->n == first) return errorf(why, whylen, "eval.csv has no valid final rows");
+    return 0;
+}
+
+/* One run directory, whatever its state: listed in runs.csv with a status. */
 static void read_run(store *s, const char *path, const char *name, int quiet, int fitted_only) {
     char p[2100], err[1024];
     csv_table cfg, sum, ev;
     run_info *ri = push_run(s);
+    ri->path = strdup(path);
+    if (!ri->path) { fprintf(stderr, "posprobe: error: out of memory\n"); exit(1); }
     snprintf(ri->id, sizeof ri->id, "%s", name);
     snprintf(p, sizeof p, "%.2047s/config.csv", path);
     if (csv_read(p, &cfg, err, sizeof err) || (cfg.n_cols != 2 && (csv_table_free(&cfg), snprintf(err, sizeof err, "%s: not a key,value table", p)))) {
-        snprintf(ri->status, sizeof ri->status, "unreadable");
-        snprintf(ri->reason, sizeof ri->reason, "%.250s", err);
-        if (!quiet) fprintf(stderr, "posprobe: summarize: skipping %s: %s\n", path, err);
+        set_skipped(ri, "unreadable", quiet, "%.250s", err);
         return;
     }
     for (int f = 0; f < N_NAMED; f++) {
@@ -115,71 +188,47 @@ static void read_run(store *s, const char *path, const char *name, int quiet, in
     snprintf(ri->key[CONFIG_ID], sizeof ri->key[CONFIG_ID], "%016llx", (unsigned long long)h);
     const char *seed = config_value(&cfg, "seed"), *lm = config_value(&cfg, "len-max"), *rid = config_value(&cfg, "run-id");
     ri->seed = seed ? atol(seed) : 0;
-    ri->fitted = -1;
-    ri->fit_step = -1;
     if (rid && *rid) snprintf(ri->id, sizeof ri->id, "%s", rid);
     int len_max = lm ? atoi(lm) : 0;
     csv_table_free(&cfg);
     snprintf(p, sizeof p, "%.2047s/summary.csv", path);
     if (csv_read(p, &sum, err, sizeof err) || sum.n_rows != 1 || !csv_get(&sum, 0, "status")) {
-        snprintf(ri->status, sizeof ri->status, "unfinished");
-        snprintf(ri->reason, sizeof ri->reason, "no complete summary.csv");
+        struct stat st;
+        int empty = stat(p, &st) == 0 && (st.st_size == 0 || (sum.header && sum.n_rows == 0));
         if (sum.header) csv_table_free(&sum);
-        if (!quiet) fprintf(stderr, "posprobe: summarize: skipping %s: unfinished (no summary.csv)\n", path);
+        if (empty) set_skipped(ri, "unfinished", quiet, "summary.csv is empty or has no row");
+        else if (access(p, F_OK) != 0) set_skipped(ri, "unfinished", quiet, "no summary.csv");
+        else set_skipped(ri, "unfinished", quiet, "no complete summary.csv");
         return;
     }
     snprintf(ri->status, sizeof ri->status, "%s", csv_get(&sum, 0, "status"));
-    ri->fitted = int_cell(&sum, "fitted", -1);
-    ri->fit_step = int_cell(&sum, "fit_step", -1);
+    const char *fitted = csv_get(&sum, 0, "fitted");
+    int fit_ok = !fitted || !*fitted || strcmp(fitted, "0") == 0 || strcmp(fitted, "1") == 0;
+    if (fit_ok) {
+        ri->fitted = int_cell(&sum, "fitted", -1);
+        ri->fit_step = int_cell(&sum, "fit_step", -1);
+    } else {
+        set_skipped(ri, "unreadable", quiet, "summary.csv: fitted is '%.40s', not 0, 1 or empty", fitted);
+    }
     csv_table_free(&sum);
-    if (strcmp(ri->status, "finished") != 0) return;   /* diverged / interrupted: counted, not averaged */
-    if (fitted_only && ri->fitted == 0) return;         /* counted as not fitted, not averaged */
-    for (size_t j = 0; j + 1 < s->n_runs; j++) {        /* one setting and seed twice: the first one counts */
+    if (strcmp(ri->status, "finished") != 0) return;   /* diverged / interrupted / unreadable: counted, not averaged */
+    /* one setting and seed twice: the first one read counts, whatever its fit
+     * (else an unfitted repeat is counted twice as not fitted) */
+    for (size_t j = 0; j + 1 < s->n_runs; j++) {
         const run_info *o = &s->runs[j];
         if (strcmp(o->status, "finished") == 0 && o->seed == ri->seed && strcmp(o->key[CONFIG_ID], ri->key[CONFIG_ID]) == 0) {
-            snprintf(ri->status, sizeof ri->status, "duplicate");
-            snprintf(ri->reason, sizeof ri->reason, "the same setting and seed as %.200s", o->id);
-            if (!quiet) fprintf(stderr, "posprobe: summarize: skipping %s: %s\n", path, ri->reason);
+            set_skipped(ri, "duplicate", quiet, "the same setting and seed as %.200s", o->id);
             return;
         }
     }
+    if (fitted_only && ri->fitted == 0) return;         /* counted as not fitted, not averaged */
     snprintf(p, sizeof p, "%.2047s/eval.csv", path);
     if (csv_read(p, &ev, err, sizeof err)) {
-        snprintf(ri->status, sizeof ri->status, "unreadable");
-        snprintf(ri->reason, sizeof ri->reason, "%.250s", err);
-        if (!quiet) fprintf(stderr, "posprobe: summarize: skipping %s: %s\n", path, err);
+        set_skipped(ri, "unreadable", quiet, "%.250s", err);
         return;
     }
-    int last = -1;
-    for (int r = 0; r < ev.n_rows; r++) if (atoi(csv_get(&ev, r, "step")) > last) last = atoi(csv_get(&ev, r, "step"));
-    int bad = 0;
-    size_t first = s->n;
-    for (int r = 0; r < ev.n_rows && !bad; r++) {
-        if (atoi(csv_get(&ev, r, "step")) != last) continue;
-        record rec;
-        memset(&rec, 0, sizeof rec);
-        memcpy(rec.key, ri->key, sizeof rec.key);
-        rec.run = (size_t)(ri - s->runs);
-        snprintf(rec.mode, sizeof rec.mode, "%s", csv_get(&ev, r, "eval_mode"));
-        rec.length = atoi(csv_get(&ev, r, "length"));
-        rec.len_max = len_max;
-        rec.seed = ri->seed;
-        char *e1, *e2, *e3 = "";
-        rec.token_acc = strtod(csv_get(&ev, r, "token_acc"), &e1);
-        rec.seq_acc = strtod(csv_get(&ev, r, "seq_acc"), &e2);
-        const char *la = csv_get(&ev, r, "length_acc");    /* absent before [EOS]; empty where not applicable */
-        rec.length_acc = la && *la ? strtod(la, &e3) : NAN;
-        if (*e1 || *e2 || *e3 || !isfinite(rec.token_acc) || !isfinite(rec.seq_acc) || (la && *la && !isfinite(rec.length_acc)))
-            bad = 1;
-        else push_record(s, &rec);
-    }
+    if (read_eval(s, ri, &ev, len_max, err, sizeof err)) set_skipped(ri, "unreadable", quiet, "%.250s", err);
     csv_table_free(&ev);
-    if (bad || s->n == first) {
-        s->n = first;
-        snprintf(ri->status, sizeof ri->status, "unreadable");
-        snprintf(ri->reason, sizeof ri->reason, "eval.csv has no valid final rows");
-        if (!quiet) fprintf(stderr, "posprobe: summarize: skipping %s: eval.csv has no valid final rows\n", path);
-    }
 }
 
 static int is_dir(const char *p) {
@@ -241,7 +290,7 @@ static int same_group(const record *a, const record *b) {
     return strcmp(a->mode, b->mode) == 0;
 }
 
-/* Unfinished, diverged or unreadable runs of a group (matching factors);
+/* Unfinished, diverged or unreadable runs of a group (matching factors; never duplicates);
  * status "not-fitted": finished runs with fitted = 0. */
 static int failed_runs(const store *s, const record *g, const char *status) {
     int n = 0, not_fitted = status && strcmp(status, "not-fitted") == 0;
@@ -250,7 +299,8 @@ static int failed_runs(const store *s, const record *g, const char *status) {
         if (not_fitted) {
             if (strcmp(r->status, "finished") != 0 || r->fitted != 0) continue;
         } else {
-            if (strcmp(r->status, "finished") == 0) continue;
+            /* a duplicate is neither failed nor unfinished: its setting and seed counted once already */
+            if (strcmp(r->status, "finished") == 0 || strcmp(r->status, "duplicate") == 0) continue;
             if (status && strcmp(r->status, status) != 0) continue;
         }
         int same = 1;
@@ -331,7 +381,10 @@ static void name_variants(store *s) {
 }
 
 static void store_free(store *s) {
-    for (size_t i = 0; i < s->n_runs; i++) free(s->runs[i].setting);
+    for (size_t i = 0; i < s->n_runs; i++) {
+        free(s->runs[i].setting);
+        free(s->runs[i].path);
+    }
     free(s->r);
     free(s->runs);
 }
@@ -367,7 +420,7 @@ int summarize_run(const char *dir, int quiet, int fitted_only, char *err, size_t
         "n_diverged", "n_unfinished", "n_not_fitted", NULL};
     static const char *const rh[] = {"run_id", "task", "encoding", "norm", "mask", "markers", "positions", "head",
         "config_id", "variant", "seed",
-        "status", "fitted", "fit_step", "reason", NULL};
+        "status", "fitted", "fit_step", "reason", "path", NULL};
     csv_out_header(&w, sh);
     csv_out_header(&h, hh);
     csv_out_header(&rw, rh);
@@ -471,7 +524,7 @@ int summarize_run(const char *dir, int quiet, int fitted_only, char *err, size_t
     for (size_t i = 0; i < s.n_runs; i++) {
         const run_info *ri = &s.runs[i];
         int counted_out = strcmp(ri->status, "finished") != 0 || (fitted_only && ri->fitted == 0);
-        if (!counted_out || !ri->key[0][0]) continue;
+        if (!counted_out || !ri->key[0][0] || strcmp(ri->status, "duplicate") == 0) continue;
         int seen = 0;
         for (size_t k = 0; k < s.n && !seen; k++) {
             int same = 1;
@@ -509,6 +562,7 @@ int summarize_run(const char *dir, int quiet, int fitted_only, char *err, size_t
         if (ri->fit_step < 0) csv_out_str(&rw, "");
         else csv_out_int(&rw, ri->fit_step);
         csv_out_str(&rw, ri->reason);
+        csv_out_str(&rw, ri->path);
         csv_out_end_row(&rw);
     }
     free(tok);
@@ -522,14 +576,15 @@ int summarize_run(const char *dir, int quiet, int fitted_only, char *err, size_t
     if (!rc) rc = csv_out_commit(&rw, err, errlen);
     else csv_out_abort(&rw);
     if (!quiet) {
-        size_t fin = 0, nfit = 0;
+        size_t fin = 0, nfit = 0, dup = 0;
         for (size_t i = 0; i < s.n_runs; i++) {
             fin += strcmp(s.runs[i].status, "finished") == 0;
             nfit += strcmp(s.runs[i].status, "finished") == 0 && s.runs[i].fitted == 0;
+            dup += strcmp(s.runs[i].status, "duplicate") == 0;
         }
         fprintf(stderr, "posprobe: summarize: %zu runs, %zu finished (%zu did not fit their training lengths%s), "
-                "%zu diverged/interrupted/unreadable/unfinished\n", s.n_runs, fin, nfit,
-                fitted_only ? ": counted, not averaged" : "", s.n_runs - fin);
+                "%zu diverged/interrupted/unreadable/unfinished, %zu duplicates\n", s.n_runs, fin, nfit,
+                fitted_only ? ": counted, not averaged" : "", s.n_runs - fin - dup, dup);
     }
     store_free(&s);
     return rc;

@@ -7,7 +7,8 @@
 /* Reads every run directory below dir (a directory with config.csv), and
  * writes dir/summary.csv (per group and length), dir/horizons.csv (per group)
  * and dir/runs.csv (one row per run with its status). Unreadable or partial
- * runs are listed in runs.csv and on stderr, never averaged in. With
+ * runs are listed in runs.csv and on stderr, never averaged in; so is a
+ * second run of one setting and seed (status duplicate, counted nowhere). With
  * fitted_only, finished runs that did not fit their training lengths
  * (summary.csv fitted = 0) are counted per group (n_not_fitted), never
  * averaged in: an extrapolation measure of a model that never learned its

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# scripts/report.py and scripts/suite.py as commands: --help and a missing
+# directory end without a traceback; the QUICK banner counts every run's seed
+# (runs.csv), not the fitted ones; the fit table counts each setting and seed
+# once (no duplicates, no unfinished reruns); --fit-acc is the runs' own.
+# Usage: report_script.sh POSPROBE (unused: the scripts are pure Python)
+set -euo pipefail
+dir=$(mktemp -d /tmp/posprobe-report-XXXXXX)
+trap 'rm -rf "$dir"' EXIT
+py=/usr/bin/python3
+fail() { echo "$*"; exit 1; }
+$py scripts/report.py --help > "$dir/help" 2>&1 || fail "report.py --help failed"
+grep -q '^usage: report.py' "$dir/help" || fail "report.py --help prints no usage"
+$py scripts/suite.py --help > "$dir/help" 2>&1 || fail "suite.py --help failed"
+tr '\n' ' ' < "$dir/help" | grep -q 'shows overall progress, and summarizes\.' || fail "suite.py --help is cut short"
+st=0; $py scripts/report.py "$dir/nonexistent" 2> "$dir/err" || st=$?
+[ "$st" = 2 ] || fail "report.py on a missing directory: exit $st"
+[ "$(wc -l < "$dir/err")" = 1 ] && grep -q '^posprobe: error: ' "$dir/err" || fail "report.py: $(cat "$dir/err")"
+# one setting (fitted-only): seed 1 fitted, 2 not fitted, 1 again (a
+# duplicate), 3 left unfinished, 4 diverged: 1 of 3 fitted, two seeds run
+res=$dir/res
+mkdir -p "$res/extrapolation/runs/r1"
+f="copy,rope,softmax,causal,none,sequential,auto,00000000000000aa,"
+cat > "$res/extrapolation/runs.csv" <<CSV
+run_id,task,encoding,norm,mask,markers,positions,head,config_id,variant,seed,status,fitted,fit_step,reason,path
+r1,${f},1,finished,1,100,,x
+r2,${f},2,finished,0,,,x
+r1b,${f},1,duplicate,1,100,the same setting and seed as r1,x
+r3,${f},3,unfinished,,,no summary.csv,x
+r4,${f},4,diverged,,,,x
+CSV
+cat > "$res/extrapolation/horizons.csv" <<CSV
+task,encoding,norm,mask,markers,positions,head,config_id,variant,eval_mode,train_len,n_seeds,horizon_90,horizon_50,horizon_90_ratio,horizon_50_ratio,acc_beyond_train,n_lengths_beyond,seq_horizon_90,seq_horizon_50,seq_acc_beyond_train,length_acc_beyond_train,acc_beyond_ci_lo,acc_beyond_ci_hi,seq_acc_beyond_ci_lo,seq_acc_beyond_ci_hi,n_diverged,n_unfinished,n_not_fitted
+copy,rope,softmax,causal,none,sequential,auto,00000000000000aa,,greedy,6,1,6,6,1,1,0.5,2,6,6,0.25,0.5,,,,,1,1,1
+CSV
+printf 'key,value\ntask,copy\nlen-min,2\nlen-max,6\nfit-acc,0.95\nseed,1\n' > "$res/extrapolation/runs/r1/config.csv"
+$py scripts/report.py "$res" 2>/dev/null
+rep=$res/REPORT.md
+grep -q 'one-seed smoke run' "$rep" && fail "QUICK banner on a suite with two seeds per setting"
+grep -q '| decoder | 1/3 |' "$rep" || fail "fit table: $(grep '| decoder |' "$rep")"
+grep -q '`--fit-acc` = 0.95' "$rep" && grep -q 'lengths 2..N = 6' "$rep" || fail "fit-acc/lengths not the runs': $(grep 'Trained on' "$rep")"
+rm -r "$res/extrapolation/runs"
+$py scripts/report.py "$res" 2>/dev/null
+grep -q "the run's \`--fit-acc\`" "$rep" || fail "no run directory: $(grep 'Trained on' "$rep")"
+# one seed per setting: the banner is there
+sed -i '/^r[234],/d' "$res/extrapolation/runs.csv"
+$py scripts/report.py "$res" 2>/dev/null
+grep -q 'one-seed smoke run' "$rep" || fail "no QUICK banner on a one-seed suite"
+echo "report.py and suite.py: help, errors, QUICK banner, fit table and fit-acc checked"
