@@ -220,7 +220,7 @@ help:
 	@echo "make test       the test suite, float then double"
 	@echo "make asan       the test suite under AddressSanitizer + UBSan"
 	@echo "make valgrind   the test suite under valgrind (PRECISION=...)"
-	@echo "make bench      op GFLOP/s, the training step beside PyTorch, scaling, parallel throughput"
+	@echo "make bench      op GFLOP/s, the training step and greedy decoding beside PyTorch, scaling, parallel throughput"
 	@echo "make golden     regenerate tests/fixtures/tasks_golden.txt (the task examples)"
 	@echo "make clean      remove build/"
 
