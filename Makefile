@@ -51,6 +51,7 @@ TEST_BIN   := $(BUILD)/run_tests
 POSPROBE   := $(BUILD)/posprobe
 BENCH_BIN  := $(BUILD)/bench_ops
 STEP_BIN   := $(BUILD)/bench_step
+DECODE_BIN := $(BUILD)/bench_decode
 
 .PHONY: FORCE all test test-one asan valgrind bench bench-one clean help fuzz check-all parity-fixtures golden \
         probe extrapolation curves diagnose extras plots report reproduce
@@ -84,6 +85,9 @@ $(BENCH_BIN): $(ENGINE_OBJ) $(BUILD)/bench/bench_ops.o
 $(STEP_BIN): $(ENGINE_OBJ) $(BUILD)/bench/bench_step.o
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
+$(DECODE_BIN): $(ENGINE_OBJ) $(BUILD)/bench/bench_decode.o
+	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+
 # The test suite in both precisions (double last: it holds the tight checks).
 test:
 	$(MAKE) --no-print-directory PRECISION=float test-one
@@ -100,16 +104,18 @@ valgrind: $(TEST_BIN) $(POSPROBE)
 	$(RUN_ENV) POSPROBE_BIN=$(abspath $(POSPROBE)) valgrind --error-exitcode=1 --leak-check=full \
 	  --errors-for-leak-kinds=definite,indirect $(TEST_BIN)
 
-# Benchmarks, never tests: op GFLOP/s, then the training step against PyTorch
-# in both precisions, scaling, and the parallel throughput of suite runs.
+# Benchmarks, never tests: op GFLOP/s, then the training step and greedy
+# decoding against PyTorch in both precisions, scaling, and the parallel
+# throughput of suite runs.
 bench:
 	$(MAKE) --no-print-directory PRECISION=float bench-one
 	$(MAKE) --no-print-directory PRECISION=double bench-one
 	$(RUN_ENV) bash bench/parallel_throughput.sh $(abspath build/float-$(BLAS)/posprobe)
 
-bench-one: $(BENCH_BIN) $(STEP_BIN)
+bench-one: $(BENCH_BIN) $(STEP_BIN) $(DECODE_BIN)
 	$(RUN_ENV) $(BENCH_BIN)
 	$(RUN_ENV) $(STEP_BIN) --torch $(PYTHON) $(BENCH_ARGS)
+	$(RUN_ENV) $(DECODE_BIN) --torch $(PYTHON) $(BENCH_ARGS)
 
 # ---- fuzzing: libFuzzer (clang) with ASan + UBSan, FUZZ_SECONDS per target.
 # New crashes land in tests/fuzz/crashes/; copy them to tests/fuzz/regressions/<target>/
@@ -214,8 +220,9 @@ help:
 	@echo "make test       the test suite, float then double"
 	@echo "make asan       the test suite under AddressSanitizer + UBSan"
 	@echo "make valgrind   the test suite under valgrind (PRECISION=...)"
-	@echo "make bench      op GFLOP/s, the training step beside PyTorch, scaling, parallel throughput"
+	@echo "make bench      op GFLOP/s, the training step and greedy decoding beside PyTorch, scaling, parallel throughput"
 	@echo "make golden     regenerate tests/fixtures/tasks_golden.txt (the task examples)"
 	@echo "make clean      remove build/"
 
--include $(ENGINE_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/trainer/main.d $(BUILD)/bench/bench_step.d $(BUILD)/bench/bench_ops.d
+-include $(ENGINE_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/trainer/main.d $(BUILD)/bench/bench_step.d $(BUILD)/bench/bench_ops.d \
+         $(BUILD)/bench/bench_decode.d

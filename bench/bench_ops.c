@@ -83,7 +83,7 @@ int main(int argc, char **argv) {
                *v = persistent(3, (int[]){P, T, D}, r);
         tensor *ain[3] = {q, k, v};
         for (int norm = 0; norm < NORM_COUNT; norm++) {
-            attn_opts o = {(real)0.25, MASK_BIDIR, (attn_norm)norm, T, 4, 0};
+            attn_opts o = {(real)0.25, MASK_BIDIR, (attn_norm)norm, T, 4, 0, 0};
             s = time_fwd_bwd(f_attention, ain, &o, 10);
             /* fwd: QK^T and AV, 2 T^2 D each; bwd: twice that */
             flop = 3.0 * P * (2.0 * T * T * D * 2);

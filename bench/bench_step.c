@@ -16,15 +16,10 @@
 #include <gsl/gsl_sort.h>
 #include <gsl/gsl_statistics_double.h>
 
+#include "bench_util.h"
 #include "checkpoint.h"
 #include "model.h"
 #include "run.h"
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 typedef struct {
     int T, C, H, L, F, V, K, B;
@@ -64,11 +59,6 @@ typedef struct {
     size_t arena_high_first, arena_high_last, arena_mallocs_first, arena_mallocs_last;
     long heap_delta;   /* bytes in use by malloc after the timed loop minus before */
 } timing;
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 static void quantiles(double *t, int n, double *med, double *p10, double *p90) {
     qsort(t, (size_t)n, sizeof *t, cmp_double);
@@ -134,7 +124,7 @@ static double time_attention(const shape *s, int reps) {
     size_t n = (size_t)P * s->T * D;
     tensor q = tensor_view(buf, buf + 3 * n, 3, shp), k = tensor_view(buf + n, buf + 4 * n, 3, shp),
            v = tensor_view(buf + 2 * n, buf + 5 * n, 3, shp);
-    attn_opts o = {(real)(1 / sqrt(D)), MASK_BIDIR, NORM_SOFTMAX, s->T, s->H, 0};
+    attn_opts o = {(real)(1 / sqrt(D)), MASK_BIDIR, NORM_SOFTMAX, s->T, s->H, 0, 0};
     double *t = malloc(sizeof(double) * (size_t)reps), med, p10, p90;
     for (int i = -2; i < reps; i++) {
         double t0 = now_s();
@@ -157,30 +147,21 @@ static int torch_time(const char *python, const char *ckpt, const shape *s, int 
              "OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 '%s' bench/torch_reference.py '%s' --bench --batch %d --len %d "
              "--steps %d --warmup %d --threads 1 --dtype %s 2>/dev/null",
              python, ckpt, s->B, s->T, steps, warmup, sizeof(real) == 4 ? "float" : "double");
-    FILE *p = popen(cmd, "r");
-    if (!p) return -1;
-    char line[1024] = "";
-    int got = fgets(line, sizeof line, p) != NULL;
-    int rc = pclose(p);
-    if (!got || rc != 0) return -1;
+    char line[1024];
+    if (bench_torch_line(cmd, line, sizeof line, version, vlen)) return -1;
     char *m = strstr(line, "\"median_ms\": "), *a = strstr(line, "\"p10_ms\": "), *z = strstr(line, "\"p90_ms\": ");
-    char *tv = strstr(line, "\"torch\": \"");
     if (!m || !a || !z) return -1;
     out[0] = atof(m + 13);
     out[1] = atof(a + 10);
     out[2] = atof(z + 10);
-    if (tv) snprintf(version, vlen, "%.*s", (int)strcspn(tv + 10, "\""), tv + 10);
     return 0;
 }
 
 int main(int argc, char **argv) {
     blas_choose_kernel(argv);
-    const char *python = "/usr/bin/python3";
-    int quick = 0;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--torch") == 0 && i + 1 < argc) python = argv[++i];
-        else if (strcmp(argv[i], "--quick") == 0) quick = 1;
-    }
+    const char *python;
+    int quick;
+    bench_args(argc, argv, &python, &quick);
     int warmup = 10, steps = quick ? 10 : 50;
     char ckpt[] = "/tmp/posprobe-bench-XXXXXX";
     if (!mkdtemp(ckpt)) { perror("mkdtemp"); return 1; }

@@ -1,9 +1,10 @@
 #!/usr/bin/python3
 """The posprobe model in PyTorch, built from a posprobe checkpoint.
 
-Used twice: by scripts/torch_parity.py (gradient parity fixtures for the C
-tests) and by the speed benchmark (make bench). It mirrors trainer/model.c:
-token embedding -> encoding -> L x [attention + MLP] -> final norm -> head.
+Used by scripts/torch_parity.py (gradient parity fixtures for the C tests)
+and by the speed benchmarks (make bench: the training step, and greedy
+decoding with a key/value cache). It mirrors trainer/model.c: token embedding
+-> encoding -> L x [attention + MLP] -> final norm -> head.
 """
 import math
 import struct
@@ -89,6 +90,17 @@ def rope_rotate(x, pos, base, pairs=None):
     return torch.cat((y, x[..., 2 * K:]), dim=-1)
 
 
+def alibi_slopes(n):
+    """ALiBi's slopes for n heads (encodings/alibi.c)."""
+    def pow2(k):
+        start = 2.0 ** (-(2.0 ** -(math.log2(k) - 3)))
+        return [start * start ** i for i in range(k)]
+    p = 1
+    while p * 2 <= n:
+        p *= 2
+    return pow2(p) + alibi_slopes(2 * p)[0::2][:n - p] if p != n else pow2(p)
+
+
 def normalize(b, visible, norm, n_train):
     """b (..., T, S) scores, visible (T, S) bool -> attention weights."""
     neg = torch.finfo(b.dtype).min
@@ -154,6 +166,8 @@ class PosprobeTorch(torch.nn.Module):
         s = q @ k.transpose(-1, -2) / math.sqrt(self.D)
         if enc == "t5":
             s = s + self.t5_bias(pos)
+        elif enc == "alibi":
+            s = s + self.alibi_bias(pos, pos).to(s.dtype)
         i = torch.arange(T)[:, None]
         j = torch.arange(T)[None, :]
         visible = (j <= i) if self.cfg["mask"] == "causal" else torch.ones(T, T, dtype=torch.bool)
@@ -170,6 +184,14 @@ class PosprobeTorch(torch.nn.Module):
             self._t5_key = key
         return self.w("enc.t5_bias")[:, self._t5_idx]  # (H, T, T)
 
+    def alibi_bias(self, pos_q, pos_k):
+        """-m_h |p_i - p_j| (H, Tq, S); symmetric slopes (--alibi-asym 0)."""
+        if self.cfg.get("alibi-asym", "0") != "0":
+            raise ValueError("alibi-asym is not mirrored in PyTorch")
+        m = torch.tensor(alibi_slopes(self.H), dtype=torch.float64)[:, None, None]
+        d = (torch.tensor(pos_q, dtype=torch.float64)[:, None] - torch.tensor(pos_k, dtype=torch.float64)[None, :]).abs()
+        return -m * d
+
     def mlp(self, l, h):
         pre = f"block{l}.mlp."
         return self.act(h @ self.w(pre + "w1") + self.w(pre + "b1")) @ self.w(pre + "w2") + self.w(pre + "b2")
@@ -183,7 +205,7 @@ class PosprobeTorch(torch.nn.Module):
             scale = float(self.cfg.get("sin-scale", "1"))   # checkpoints from before --sin-scale: unscaled
             scale = scale if scale > 0 else float(self.cfg["init-scale"]) * math.sqrt(2)
             x = x + scale * sinusoid(pos, self.C, float(self.cfg["rope-base"])).to(x.dtype)
-        elif enc not in ("none", "rope", "t5"):
+        elif enc not in ("none", "rope", "t5", "alibi"):
             raise ValueError(f"encoding {enc} is not mirrored in PyTorch")
         for l in range(self.L):
             n1, n2 = (f"block{l}.ln1.g", f"block{l}.ln1.b"), (f"block{l}.ln2.g", f"block{l}.ln2.b")
@@ -196,6 +218,133 @@ class PosprobeTorch(torch.nn.Module):
         if not self.post:
             x = self.norm(x, "lnf.g", "lnf.b")
         return x @ self.w("head.w") + self.w("head.b")  # (B, T, K)
+
+
+class CachedDecoder:
+    """Greedy decoding with a key/value cache, as a careful PyTorch user would
+    write it: keys and values (after RoPE) preallocated for every row, the
+    prompt run once, then one row per token; position-dependent tables (RoPE
+    angles, T5 buckets, ALiBi distances) computed once for all rows, sliced
+    per step. Evaluation only (inference_mode). Causal models only."""
+
+    def __init__(self, model, B, max_T, pos):
+        m = self.m = model
+        cfg = m.cfg
+        if cfg["mask"] != "causal":
+            raise ValueError("cached decoding needs a causal model")
+        self.enc, self.norm_kind = cfg["encoding"], cfg["norm"]
+        if self.enc not in ("none", "learned", "rope", "t5", "alibi") or self.norm_kind != "softmax":
+            raise ValueError(f"cached decoding mirrors none/learned/rope/t5/alibi with softmax, not {self.enc}/{self.norm_kind}")
+        dt = m.w("tok_emb").dtype
+        self.k = [torch.zeros(B, m.H, max_T, m.D, dtype=dt) for _ in range(m.L)]
+        self.v = [torch.zeros(B, m.H, max_T, m.D, dtype=dt) for _ in range(m.L)]
+        self.pos = pos
+        if self.enc == "rope":
+            K = int(float(cfg["rope-fraction"]) * m.D / 2)
+            theta = float(cfg["rope-base"]) ** (-2.0 * torch.arange(K, dtype=torch.float64) / (2 * K))
+            ang = torch.tensor(pos, dtype=torch.float64)[:, None] * theta
+            self.cos, self.sin, self.K = torch.cos(ang).to(dt), torch.sin(ang).to(dt), K
+        elif self.enc == "t5":
+            nb, md = int(cfg["t5-buckets"]), int(cfg["t5-max-distance"])
+            idx = torch.tensor([[t5_bucket(pj - pi, nb, md, False) for pj in pos] for pi in pos])
+            self.bias = m.w("enc.t5_bias")[:, idx].detach()              # (H, T, T)
+        elif self.enc == "alibi":
+            self.bias = m.alibi_bias(pos, pos).to(dt)                      # (H, T, T)
+        self.scale = 1 / math.sqrt(m.D)
+
+    def rotate(self, x, t0, t1):
+        K = self.K
+        cos, sin = self.cos[t0:t1], self.sin[t0:t1]
+        x0, x1 = x[..., 0:2 * K:2], x[..., 1:2 * K:2]
+        y = torch.stack((x0 * cos - x1 * sin, x0 * sin + x1 * cos), dim=-1).flatten(-2)
+        return torch.cat((y, x[..., 2 * K:]), dim=-1) if 2 * K < x.shape[-1] else y
+
+    def attention(self, l, h, t0):
+        m = self.m
+        B, Tn, C = h.shape
+        t1 = t0 + Tn
+        pre = f"block{l}.attn."
+        qkv = [(h @ m.w(pre + w) + m.w(pre + b)).reshape(B, Tn, m.H, m.D).transpose(1, 2)
+               for w, b in (("wq", "bq"), ("wk", "bk"), ("wv", "bv"))]
+        q, k, v = qkv
+        if self.enc == "rope":
+            q, k = self.rotate(q, t0, t1), self.rotate(k, t0, t1)
+        self.k[l][:, :, t0:t1] = k
+        self.v[l][:, :, t0:t1] = v
+        K, V = self.k[l][:, :, :t1], self.v[l][:, :, :t1]
+        s = (q @ K.transpose(-1, -2)) * self.scale                         # (B, H, Tn, t1)
+        if self.enc in ("t5", "alibi"):
+            s = s + self.bias[:, t0:t1, :t1]
+        if Tn > 1:                                                         # the prompt: causal mask
+            s = s.masked_fill(torch.ones(Tn, t1, dtype=torch.bool).triu(t0 + 1), float("-inf"))
+        o = (torch.softmax(s, -1) @ V).transpose(1, 2).reshape(B, Tn, C)
+        return o @ m.w(pre + "wo") + m.w(pre + "bo")
+
+    def forward(self, tokens, t0):
+        """tokens (B, Tn) of rows [t0, t0 + Tn) -> logits (B, Tn, K)."""
+        m = self.m
+        x = m.w("tok_emb")[tokens]
+        if self.enc == "learned":
+            x = x + m.w("enc.pos")[torch.tensor(self.pos[t0:t0 + tokens.shape[1]])]
+        for l in range(m.L):
+            n1, n2 = (f"block{l}.ln1.g", f"block{l}.ln1.b"), (f"block{l}.ln2.g", f"block{l}.ln2.b")
+            if m.post:
+                x = m.norm(x + self.attention(l, x, t0), *n1)
+                x = m.norm(x + m.mlp(l, x), *n2)
+            else:
+                x = x + self.attention(l, m.norm(x, *n1), t0)
+                x = x + m.mlp(l, m.norm(x, *n2))
+        if not m.post:
+            x = m.norm(x, "lnf.g", "lnf.b")
+        return x @ m.w("head.w") + m.w("head.b")
+
+    def greedy(self, prompt, n_tokens):
+        """prompt (B, P) -> (B, n_tokens) generated tokens."""
+        P = prompt.shape[1]
+        out = torch.empty(prompt.shape[0], n_tokens, dtype=torch.long)
+        nxt = self.forward(prompt, 0)[:, -1].argmax(-1)
+        out[:, 0] = nxt
+        for j in range(1, n_tokens):
+            nxt = self.forward(nxt[:, None], P + j - 1)[:, -1].argmax(-1)
+            out[:, j] = nxt
+        return out
+
+
+def decode_bench(args):
+    """Times cached greedy decoding of the prompts in args.prompts (lines
+    "m t1 t2 ...": one prompt per line, answer length m, all prompts of an m
+    together) for args.reps runs per answer length; prints one JSON line with
+    the median time per run and a hash of the generated tokens (the C side
+    computes the same hash to check that both decoders agree)."""
+    import json
+    import statistics
+    import time
+    torch.set_num_threads(args.threads)
+    dtype = torch.float32 if args.dtype == "float" else torch.float64
+    cfg, _, _, params = read_checkpoint(args.checkpoint)
+    model = PosprobeTorch(cfg, params, dtype)
+    prompts = {}
+    for line in open(args.prompts):
+        f = [int(x) for x in line.split()]
+        prompts.setdefault(f[0], []).append(f[1:])
+    res = {"lens": [], "median_ms": [], "gen_hash": [], "torch": torch.__version__}
+    with torch.inference_mode():
+        for m_len, rows in prompts.items():
+            prompt = torch.tensor(rows)
+            B, P = prompt.shape
+            max_T = P + m_len - 1
+            times = []
+            for r in range(args.warmup + args.reps):
+                t0 = time.perf_counter()
+                dec = CachedDecoder(model, B, max_T, list(range(max_T)))
+                gen = dec.greedy(prompt, m_len)
+                if r >= args.warmup:
+                    times.append(time.perf_counter() - t0)
+            h = sum(int(gen[s, j]) * (j + 1) * (s + 1) for s in range(B) for j in range(m_len))
+            res["lens"].append(m_len)
+            res["median_ms"].append(1e3 * statistics.median(times))
+            res["gen_hash"].append(h)
+    print(json.dumps(res))
 
 
 def bench(args):
@@ -235,6 +384,9 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("checkpoint")
     ap.add_argument("--bench", action="store_true")
+    ap.add_argument("--decode-bench", action="store_true")
+    ap.add_argument("--prompts", help="decode bench: the prompts file")
+    ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--len", type=int, default=64)
     ap.add_argument("--steps", type=int, default=50)
@@ -244,6 +396,8 @@ if __name__ == "__main__":
     a = ap.parse_args()
     if a.bench:
         bench(a)
+    elif a.decode_bench:
+        decode_bench(a)
     else:
         cfg, max_n, steps, params = read_checkpoint(a.checkpoint)
         print(f"{len(params)} tensors, {sum(p.numel() for _, _, p in params)} scalars, max_n {max_n}, steps {steps}")

@@ -207,8 +207,11 @@ tensor *op_attn_probs(graph *g, tensor *q, tensor *k, tensor *bias, const attn_o
     for (int p = 0; p < P; p++) {
         real *sc = scores + (size_t)p * ts;
         if (bias) memcpy(sc, bias->data + (size_t)(p % bias_lead) * ts, ts * sizeof(real));
-        blas_gemm_ld(0, 1, T, S, D, o->scale, q->data + head_offset(q, p, L), ld, k->data + head_offset(k, p, Lk), ld,
-                     bias ? 1 : 0, sc, S);                              /* b = scale q k^T (+ bias) */
+        const real *qp = q->data + head_offset(q, p, L), *kp = k->data + head_offset(k, p, Lk);
+        if (T == 1 && o->kv_rows) /* one cached-decoding row (full passes keep GEMM, and their bits) */
+            blas_gemv_ld(0, S, D, o->scale, kp, ld, qp, bias ? 1 : 0, sc);
+        else
+            blas_gemm_ld(0, 1, T, S, D, o->scale, qp, ld, kp, ld, bias ? 1 : 0, sc, S);   /* b = scale q k^T (+ bias) */
         for (int i = 0; i < T; i++) {
             stat[(size_t)p * T + i] = 1;
             normalize_row(o->norm, sc + (size_t)i * S, A->data + (size_t)p * ts + (size_t)i * S,
@@ -256,9 +259,12 @@ tensor *op_attn_values(graph *g, tensor *A, tensor *v, const attn_opts *o) {
     int T = A->shape[1], S = A->shape[2], ld = v->shape[2], Dv = head_dim(v, L);
     if (o->kv_rows && o->kv_rows < S) engine_fail("attention", "kv_rows %d < %d values", o->kv_rows, S);
     tensor *out = tensor_new3(g, v->shape[0], T, ld, graph_needs_grad(g, A, v, NULL, NULL));
-    for (int p = 0; p < P; p++)                                         /* out = A v */
-        blas_gemm_ld(0, 0, T, Dv, S, 1, A->data + (size_t)p * T * S, S, v->data + head_offset(v, p, Lv), ld, 0,
-                     out->data + head_offset(out, p, L), ld);
+    for (int p = 0; p < P; p++) {                                       /* out = A v */
+        const real *ap = A->data + (size_t)p * T * S, *vp = v->data + head_offset(v, p, Lv);
+        real *op = out->data + head_offset(out, p, L);
+        if (T == 1 && o->kv_rows) blas_gemv_ld(1, S, Dv, 1, vp, ld, ap, 0, op);   /* as in op_attn_probs */
+        else blas_gemm_ld(0, 0, T, Dv, S, 1, ap, S, vp, ld, 0, op, ld);
+    }
     node *nd = graph_record(g, "attn_values", attn_values_backward, out, A, v, NULL, NULL);
     if (nd) { nd->claims_grads = 1; nd->iarg[0] = L.merged; nd->iarg[1] = L.H; nd->iarg[2] = o->kv_rows; }
     return out;

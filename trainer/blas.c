@@ -71,6 +71,21 @@ void blas_gemm_ld(int trans_a, int trans_b, int M, int N, int K, real alpha, con
 #endif
 }
 
+void blas_gemv_ld(int trans, int M, int N, real alpha, const real *A, int lda, const real *x, real beta, real *y) {
+    if (M == 0 || N == 0) return;
+#ifdef POSPROBE_DOUBLE
+    gsl_matrix_const_view a = gsl_matrix_const_view_array_with_tda(A, M, N, lda);
+    gsl_vector_const_view xv = gsl_vector_const_view_array(x, trans ? M : N);
+    gsl_vector_view yv = gsl_vector_view_array(y, trans ? N : M);
+    gsl_blas_dgemv(trans ? CblasTrans : CblasNoTrans, alpha, &a.matrix, &xv.vector, beta, &yv.vector);
+#else
+    gsl_matrix_float_const_view a = gsl_matrix_float_const_view_array_with_tda(A, M, N, lda);
+    gsl_vector_float_const_view xv = gsl_vector_float_const_view_array(x, trans ? M : N);
+    gsl_vector_float_view yv = gsl_vector_float_view_array(y, trans ? N : M);
+    gsl_blas_sgemv(trans ? CblasTrans : CblasNoTrans, alpha, &a.matrix, &xv.vector, beta, &yv.vector);
+#endif
+}
+
 void blas_gemm(int trans_a, int trans_b, int M, int N, int K, real alpha,
                const real *A, const real *B, real beta, real *C) {
     blas_gemm_ld(trans_a, trans_b, M, N, K, alpha, A, trans_a ? M : K, B, trans_b ? K : N, beta, C, N);

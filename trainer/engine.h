@@ -173,6 +173,12 @@ void blas_gemm(int trans_a, int trans_b, int M, int N, int K, real alpha,
 void blas_gemm_ld(int trans_a, int trans_b, int M, int N, int K, real alpha, const real *A, int lda,
                   const real *B, int ldb, real beta, real *C, int ldc);
 
+/* y = alpha op(A) x + beta y: A (M, N) row-major with row stride lda, op(A) = A^T
+ * when trans (x then has M elements and y N). The one-row products of cached
+ * decoding: GEMM would copy the whole key or value block into its packed layout
+ * for a single row. */
+void blas_gemv_ld(int trans, int M, int N, real alpha, const real *A, int lda, const real *x, real beta, real *y);
+
 /* Programs call this first thing in main(). With OpenBLAS on a CPU it does not
  * recognise (it then runs its generic SSE3 "Prescott" kernels), re-executes the
  * program with OPENBLAS_CORETYPE set to blas_kernel_for_cpu(); an
