@@ -176,7 +176,7 @@ def extrapolation_section(res, hz, xruns, claim):
     any_h = hz[0]
     cfg = run_config(res, xruns)
     lens = f"{cfg['len-min']}..N" if cfg.get("len-min") else "up to N"
-    fit_acc = f"`--fit-acc` = {cfg['fit-acc']}" if cfg.get("fit-acc") else "the run's `--fit-acc`"
+    fit_acc = f"`--fit-acc` = {f(cfg['fit-acc']):g}" if cfg.get("fit-acc") else "the run's `--fit-acc`"
     L = ["## Length generalization", "",
          f"Trained on lengths {lens} = {any_h['train_len']}; only runs that fit their own training lengths (mean exact "
          f"match over the evaluated training lengths at least {fit_acc}) are averaged; the others are counted in the "
@@ -229,46 +229,74 @@ def extrapolation_section(res, hz, xruns, claim):
             L += table([[lab] + [f"{f(by[(lab, t)]['length_acc_beyond_train']):.2f}" if (lab, t) in by else "-"
                                  for t in fam] for lab in labels], ["encoding"] + fam)
         L += ["", f"Figure: [figures/extrapolation_heatmap_{mask}.png](figures/extrapolation_heatmap_{mask}.png)", ""]
+    def fitted_tasks(mask, label, tasks, positions):
+        """the tasks of the list on which this encoding has fitted runs (a value beyond N)"""
+        return {h["task"] for h in rows_of(mask, positions=positions) if enc_label(h) == label and h["task"] in tasks
+                and not math.isnan(beyond(h, mask)[0])}
+
+    # Encodings are compared on the tasks where every compared one has fitted runs: a mean over the tasks an
+    # encoding happened to fit would set its easy tasks against the others' hard ones.
     # E1
     dec_labels = sorted({enc_label(h) for h in rows_of("causal", positions="sequential")})
+    ahead, behind = ["none", "t5"], ["rope", "learned", "sinusoidal"]
     if dec_labels:
-        means = {lab: mean_over("causal", lab, COPY_FAMILY, "sequential") for lab in dec_labels}
-        ahead, behind = ["none", "t5"], [x for x in ("rope", "learned", "sinusoidal") if x in means]
-        have = all(x in means and means[x][1] for x in ahead) and behind and all(means[x][1] for x in behind)
-        if have:
+        compared = [x for x in ahead + behind if x in dec_labels]
+        common = set(COPY_FAMILY)
+        for x in compared:
+            common &= fitted_tasks("causal", x, COPY_FAMILY, "sequential")
+        common = sorted(common, key=COPY_FAMILY.index)
+        means = {lab: mean_over("causal", lab, common, "sequential") for lab in dec_labels}
+        fitted = {lab: len(fitted_tasks("causal", lab, COPY_FAMILY, "sequential")) for lab in dec_labels}
+        if len(compared) < len(ahead + behind):
+            verdict = "inconclusive (not run)"
+        elif len(common) < 3:
+            verdict = (f"inconclusive (every compared encoding fitted only {len(common)} of the {len(COPY_FAMILY)} "
+                       f"copy-family tasks: {', '.join(common) or 'none'})")
+        else:
             gaps = [means[a][0] - means[b][0] for a in ahead for b in behind]
             verdict = "held" if min(gaps) >= 0.05 else "did not hold" if min(gaps) <= -0.05 else "inconclusive"
-        else:
-            verdict = "inconclusive (not run or nothing fitted)"
         claim("E1", "Kazemnejad et al. 2023 (The Impact of Positional Encoding on Length Generalization in Transformers)",
               "on the decoder copy family with [EOS], NoPE and T5 extrapolate further than RoPE and absolute encodings",
               "exact match beyond N: none and t5 above rope, learned and sinusoidal",
-              table([(lab, f"{m:.3f}" if n else "-", n) for lab, (m, n) in sorted(means.items())],
-                    ["encoding", "exact match beyond N, mean over the copy-family tasks with fitted runs", "tasks"]),
-              verdict, "held: none and t5 each at least 0.05 above each of rope, learned, sinusoidal; did not hold: "
-              "one of them at least 0.05 below one of those; else inconclusive", "extrapolation_heatmap_causal.png")
+              table([(lab, f"{means[lab][0]:.3f}" if means[lab][1] else "-", f"{fitted[lab]} of {len(COPY_FAMILY)}")
+                     for lab in dec_labels],
+                    ["encoding", f"exact match beyond N, mean over {', '.join(common) or 'no task'}",
+                     "copy-family tasks with fitted runs"]),
+              verdict, "on the copy-family tasks where all five compared encodings fitted (at least 3): held: none "
+              "and t5 each at least 0.05 above each of rope, learned, sinusoidal; did not hold: one of them at least "
+              "0.05 below one of those; else inconclusive", "extrapolation_heatmap_causal.png")
     # E2
     enc_seq = {enc_label(h) for h in rows_of("bidir", positions="sequential")}
     pairs = sorted(e for e in enc_seq if e + "+rand" in {enc_label(h) for h in rows_of("bidir", positions="randomized")})
     if pairs:
-        tasks = sorted({h["task"] for h in rows_of("bidir")})
-        rows, diffs = [], []
+        tasks = sorted({h["task"] for h in rows_of("bidir")} - CONTROLS["bidir"])
+        rows, diffs, n_pairs = [], [], 0
         for e in pairs:
-            a, na = mean_over("bidir", e, tasks, "sequential")
-            b, nb = mean_over("bidir", e + "+rand", tasks, "randomized")
-            if na and nb:
+            common = sorted(fitted_tasks("bidir", e, tasks, "sequential") &
+                            fitted_tasks("bidir", e + "+rand", tasks, "randomized"))
+            a, na = mean_over("bidir", e, common, "sequential")
+            b, nb = mean_over("bidir", e + "+rand", common, "randomized")
+            if common:
                 diffs.append(b - a)
-            rows.append((e, f"{a:.3f}" if na else "-", f"{b:.3f}" if nb else "-", f"{b - a:+.3f}" if na and nb else "-"))
+                n_pairs += len(common)
+            rows.append((e, ", ".join(common) or "-", f"{a:.3f}" if na else "-", f"{b:.3f}" if nb else "-",
+                         f"{b - a:+.3f}" if common else "-"))
         up = sum(d >= 0.05 for d in diffs)
         down = sum(d <= 0 for d in diffs)
-        verdict = ("held" if diffs and up * 2 > len(diffs) and not down else
-                   "did not hold" if diffs and down * 2 > len(diffs) else "inconclusive")
+        if n_pairs < 3:
+            verdict = (f"inconclusive (sequential and randomized models both fitted only {n_pairs} encoding-task "
+                       "pairs outside the controls)")
+        else:
+            verdict = ("held" if up * 2 > len(diffs) and not down else
+                       "did not hold" if down * 2 > len(diffs) else "inconclusive")
         claim("E2", "Ruoss et al. 2023 (Randomized Positional Encodings Boost Length Generalization of Transformers)",
               "randomized positions raise the beyond-training accuracy of encoder models, averaged over tasks",
               "higher token accuracy beyond N with randomized positions, for the encodings that accept them",
-              table(rows, ["encoding", "sequential", "randomized", "difference"]), verdict,
-              "held: higher for every encoding and by at least 0.05 for most; did not hold: not higher for most; "
-              "else inconclusive", "extrapolation_heatmap_bidir.png")
+              table(rows, ["encoding", "tasks where both fitted (controls aside)", "sequential", "randomized",
+                           "difference"]), verdict,
+              "over the tasks where both variants fitted, controls aside (at least 3 encoding-task pairs): held: "
+              "higher for every encoding and by at least 0.05 for most; did not hold: not higher for most; else "
+              "inconclusive", "extrapolation_heatmap_bidir.png")
     # E3
     enc_rows = rows_of("bidir", positions="sequential")
     if enc_rows:
