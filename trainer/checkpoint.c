@@ -1,6 +1,7 @@
 /* Checkpoints: see checkpoint.h for the format. */
 #include "errors.h"
 #include "checkpoint.h"
+#include "hash.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -34,12 +35,6 @@ static void put(buf *b, const void *src, size_t len) {
 static void put_u16(buf *b, uint16_t v) { put(b, &v, 2); }
 static void put_u32(buf *b, uint32_t v) { put(b, &v, 4); }
 static void put_u64(buf *b, uint64_t v) { put(b, &v, 8); }
-
-static uint64_t fnv1a(const unsigned char *p, size_t n) {
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++) { h ^= p[i]; h *= 1099511628211ULL; }
-    return h;
-}
 
 static void config_text(const run_config *c, buf *b) {
     const char *name;
@@ -75,7 +70,7 @@ int checkpoint_save(const model *m, int max_n, int steps_done, const char *path,
     }
     put_u64(&b, (uint64_t)m->ps.n);
     put(&b, m->ps.data, m->ps.n * sizeof(real));
-    put_u64(&b, fnv1a(b.p, b.n));
+    put_u64(&b, fnv1a64(b.p, b.n));
     int rc = file_write_atomic(path, b.p, b.n, err, errlen);
     free(b.p);
     return rc;
@@ -224,7 +219,7 @@ int checkpoint_load(const char *path, checkpoint_info *info, model *m, char *err
         goto done;
     }
     memcpy(&stored_sum, data + n - 8, 8);
-    if (fnv1a(data, n - 8) != stored_sum) {
+    if (fnv1a64(data, n - 8) != stored_sum) {
         errorf(err, errlen, "%s: checksum mismatch: the file is truncated or corrupt", path);
         goto done;
     }

@@ -38,12 +38,6 @@ void decoder_free(decoder *d) {
     memset(d, 0, sizeof *d);
 }
 
-static int argmax(const real *z, int K) {
-    int best = 0;
-    for (int k = 1; k < K; k++) if (z[k] > z[best]) best = k;
-    return best;
-}
-
 /* Rows [t0, rows) of d->work packed (B, rows - t0), in work's targets (no loss is computed here):
  * work keeps every sequence at stride max_rows, the model wants them at stride rows - t0. */
 static const int *packed_rows(decoder *d, int B, int t0, int rows) {
@@ -63,14 +57,13 @@ static const real *last_rows(decoder *d, const tensor *out, int B, int n, int K)
 /* Logits (B, K) of the last row after feeding rows [0, rows) of d->work:
  * the whole prefix through the model. */
 static const real *step_recompute(decoder *d, model *m, graph *g, const batch *b, int rows) {
-    batch *w = &d->work;
-    w->B = b->B;
-    w->T = rows;
-    batch view = *w;
+    batch view = d->work;       /* the prefix, at the batch's own positions (it has them for every row) */
+    view.B = b->B;
+    view.T = rows;
     view.tokens = (int *)packed_rows(d, b->B, 0, rows);
-    memcpy(view.pos, b->pos, (size_t)rows * sizeof(int));
-    memcpy(view.pos_x, b->pos_x, (size_t)rows * sizeof(int));
-    memcpy(view.pos_y, b->pos_y, (size_t)rows * sizeof(int));
+    view.pos = b->pos;
+    view.pos_x = b->pos_x;
+    view.pos_y = b->pos_y;
     return last_rows(d, model_forward(m, g, &view, 0), b->B, rows, m->K);   /* (B*rows, K) -> (B, K) */
 }
 
@@ -104,7 +97,7 @@ void decoder_run(decoder *d, model *m, graph *g, const batch *b) {
         const real *z = d->mode == DECODE_CACHED ? step_cached(d, m, g, b, rows, prompt) : step_recompute(d, m, g, b, rows);
         graph_reset(g);
         for (int s = 0; s < B; s++) {
-            int tok = d->stopped[s] ? filler : argmax(z + (size_t)s * m->K, m->K);
+            int tok = d->stopped[s] ? filler : argmax_real(z + (size_t)s * m->K, m->K);
             if (!d->stopped[s]) {
                 d->gen[(size_t)s * d->max_cap + j] = tok;
                 d->steps++;

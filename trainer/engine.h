@@ -233,6 +233,13 @@ static inline real max_real(const real *x, int n) {
     return m[0];
 }
 
+/* argmax_j x[j], the first on ties: the predicted class of a row of logits. */
+static inline int argmax_real(const real *x, int n) {
+    int best = 0;
+    for (int j = 1; j < n; j++) if (x[j] > x[best]) best = j;
+    return best;
+}
+
 /* The kernel set in use: OpenBLAS's core name ("Haswell", ...) or "gslcblas". */
 const char *blas_kernel_name(void);
 

@@ -113,8 +113,7 @@ static void fit_and_score(const real *xtr, const int *ytr, size_t ntr, const rea
     tensor *z = op_linear(&g, &xe, W, bias);
     for (int li = 0; li < lens->n; li++) { acc[li] = 0; mad[li] = 0; count[li] = 0; }
     for (size_t i = 0; i < nte; i++) {
-        int best = 0;
-        for (int k = 1; k < K; k++) if (z->data[i * K + k] > z->data[i * K + best]) best = k;
+        int best = argmax_real(z->data + i * K, K);
         for (int li = 0; li < lens->n; li++)
             if (lens->v[li] == lte[i]) {
                 acc[li] += best == yte[i];

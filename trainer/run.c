@@ -62,10 +62,7 @@ static void score_batch(const model *m, const batch *b, const tensor *out, long 
             if (m->lo.regression) {
                 ok = fabs((double)out->data[i] - b->values[i]) < 0.5;
             } else {
-                const real *z = out->data + i * (size_t)K;
-                int best = 0;
-                for (int k = 1; k < K; k++) if (z[k] > z[best]) best = k;
-                ok = best == b->targets[i];
+                ok = argmax_real(out->data + i * (size_t)K, K) == b->targets[i];
             }
             *tok_ok += ok;
             (*tok_n)++;
@@ -87,9 +84,7 @@ static double scored_weight(const batch *b) {
 static int teacher_length_ok(const model *m, const batch *b, const tensor *out, int s) {
     for (int j = 0; j <= b->answer_len; j++) {
         const real *z = out->data + ((size_t)s * b->T + (size_t)(b->answer_at + j)) * (size_t)m->K;
-        int best = 0;
-        for (int k = 1; k < m->K; k++) if (z[k] > z[best]) best = k;
-        if (best == m->lo.eos_class) return j == b->answer_len;
+        if (argmax_real(z, m->K) == m->lo.eos_class) return j == b->answer_len;
     }
     return 0;
 }
@@ -208,7 +203,6 @@ int run_evaluate(model *m, const int_list *lens, int step, const char *run_id, c
             sacc = (double)gs.exact / c->eval_size;
             lacc = lo->eos ? (double)gs.length_ok / c->eval_size : NAN;
             write_eval_row(w, run_id, step, n, "greedy", loss, tacc, sacc, lacc, c->eval_size);
-            tot->decoded_tokens += dec.steps;
         }
         tot->token_acc_sum += tacc;
         tot->seq_acc_sum += sacc;

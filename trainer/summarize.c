@@ -19,6 +19,7 @@
 
 #include "config.h"
 #include "csvio.h"
+#include "hash.h"
 #include "rundir.h"
 
 /* A group is one setting: every option that defines the experiment (all but
@@ -183,9 +184,8 @@ static void read_run(store *s, const char *path, const char *name, int quiet, in
     for (int r = 0, at = 0; r < cfg.n_rows; r++)
         if (config_option_is_setting(cfg.rows[r][0]))
             at += sprintf(ri->setting + at, "%s=%s\n", cfg.rows[r][0], cfg.rows[r][1]);
-    uint64_t h = 1469598103934665603ULL;   /* FNV-1a 64 */
-    for (const char *c = ri->setting; *c; c++) h = (h ^ (unsigned char)*c) * 1099511628211ULL;
-    snprintf(ri->key[CONFIG_ID], sizeof ri->key[CONFIG_ID], "%016llx", (unsigned long long)h);
+    snprintf(ri->key[CONFIG_ID], sizeof ri->key[CONFIG_ID], "%016llx",
+             (unsigned long long)fnv1a64(ri->setting, strlen(ri->setting)));
     const char *seed = config_value(&cfg, "seed"), *lm = config_value(&cfg, "len-max"), *rid = config_value(&cfg, "run-id");
     ri->seed = seed ? atol(seed) : 0;
     if (rid && *rid) snprintf(ri->id, sizeof ri->id, "%s", rid);
