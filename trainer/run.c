@@ -40,6 +40,11 @@ static gsl_rng *stream(unsigned long seed) {
     return r;
 }
 
+/* Positions in evaluation: the training's kind, or 0..n-1 with --eval-positions sequential. */
+static pos_kind eval_pos_kind(const run_config *c) {
+    return strcmp(c->eval_positions, "sequential") == 0 ? POS_SEQUENTIAL : pos_kind_parse(c->positions);
+}
+
 static int max_int(int a, int b) { return a > b ? a : b; }
 
 static int run_max_n(const run_config *c) {
@@ -159,7 +164,7 @@ int run_evaluate(model *m, const int_list *lens, int step, const char *run_id, c
     arena_init(&ar, 1 << 20);
     graph g;
     graph_init(&g, &ar, 0);
-    pos_kind pk = strcmp(c->eval_positions, "sequential") == 0 ? POS_SEQUENTIAL : pos_kind_parse(c->positions);
+    pos_kind pk = eval_pos_kind(c);
     int rc = 0;
     for (int li = 0; li < lens->n && !rc; li++) {
         int n = lens->v[li];
@@ -371,7 +376,7 @@ static int check_lengths(const model *m, const int *lens, int n, int n_train, ch
     const run_config *c = &m->cfg;
     char msg[512];
     pos_kind train_pk = pos_kind_parse(c->positions);
-    pos_kind eval_pk = strcmp(c->eval_positions, "sequential") == 0 ? POS_SEQUENTIAL : train_pk;
+    pos_kind eval_pk = eval_pos_kind(c);
     for (int i = 0; i < n; i++) {
         if (layout_check_len(&m->lo, lens[i], msg, sizeof msg)) return errorf(err, errlen, "usage: %s", msg);
         int T = layout_seq_len(&m->lo, lens[i]);
@@ -577,7 +582,7 @@ static int dump_attention(model *m, int n, const char *path, char *err, size_t e
     batch_alloc(&b, 1, layout_seq_len(&m->lo, n));
     gsl_rng *dr = stream(config_stream_seed(c, c->seed_eval, STREAM_EVAL) + 1000003UL * (unsigned long)n);
     gsl_rng *pr = stream(config_stream_seed(c, c->seed_eval, STREAM_EVAL_POS) + 1000003UL * (unsigned long)n);
-    pos_kind pk = strcmp(c->eval_positions, "sequential") == 0 ? POS_SEQUENTIAL : pos_kind_parse(c->positions);
+    pos_kind pk = eval_pos_kind(c);
     layout_fill(&m->lo, &b, n, dr, pk, c->max_pos, pr);
     gsl_rng_free(dr);
     gsl_rng_free(pr);
