@@ -126,11 +126,13 @@ static const char *cell(const csv_table *t, const char *col) {
 
 /* --stop-at-fit ends a run at the first evaluation whose mean exact match over
  * the training lengths reaches --fit-acc; the final rows then hold every
- * length once. Without it the run trains to --steps and still records when
- * it first fitted. */
+ * length once, also when the evaluation lengths are just the training
+ * lengths (nothing is left to evaluate after the stop). Without it the run
+ * trains to --steps and still records when it first fitted. */
 static void test_stop_at_fit(void **state) {
     (void)state;
-    for (int stop = 1; stop >= 0; stop--) {
+    for (int k = 0; k < 3; k++) {
+        int stop = k < 2, max_len = k == 1 ? 3 : 5;
         run_config c;
         decoder_config(&c, "learned");
         snprintf(c.task, sizeof c.task, "repeat");
@@ -138,7 +140,7 @@ static void test_stop_at_fit(void **state) {
         c.len_min = 1;
         c.len_max = 3;
         c.len = 0;
-        int_list_parse("1-5", &c.eval_lens, (char[64]){0}, 64);
+        int_list_parse(max_len == 3 ? "1-3" : "1-5", &c.eval_lens, (char[64]){0}, 64);
         c.dim = 32;
         c.steps = 400;
         c.eval_every = 50;
@@ -146,7 +148,7 @@ static void test_stop_at_fit(void **state) {
         c.stop_at_fit = stop;
         c.quiet = 1;
         c.lr = 3e-3;
-        snprintf(c.out, sizeof c.out, "%s/run%d", test_tmpdir, stop);
+        snprintf(c.out, sizeof c.out, "%s/run%d", test_tmpdir, k);
         run_result res;
         char err[512], path[1200];
         if (run_train(&c, &res, err, sizeof err)) fail_msg("%s", err);
@@ -173,11 +175,11 @@ static void test_stop_at_fit(void **state) {
         for (int r = 0; r < ev.n_rows; r++) {
             if (atoi(csv_get(&ev, r, "step")) != done) continue;
             int len = atoi(csv_get(&ev, r, "length")), greedy = strcmp(csv_get(&ev, r, "eval_mode"), "greedy") == 0;
-            assert_in_range(len, 1, 5);
+            assert_in_range(len, 1, max_len);
             seen[len][greedy]++;
             assert_true(*csv_get(&ev, r, "length_acc"));   /* [EOS]: the share of right lengths is reported */
         }
-        for (int len = 1; len <= 5; len++) {
+        for (int len = 1; len <= max_len; len++) {
             assert_int_equal(seen[len][0], 1);
             assert_int_equal(seen[len][1], 1);
         }

@@ -143,6 +143,7 @@ double eval_mean(double sum, int n) { return n ? sum / n : 0; }
 
 int run_evaluate(model *m, const int_list *lens, int step, const char *run_id, csv_out *w, eval_totals *tot,
                  char *err, size_t errlen) {
+    if (lens->n == 0) return 0;   /* e.g. after a stop at fit when the evaluation lengths are the fit lengths */
     const run_config *c = &m->cfg;
     const layout *lo = &m->lo;
     int chunk = c->eval_size < 64 ? c->eval_size : 64;
