@@ -22,12 +22,12 @@ res=$dir/res
 mkdir -p "$res/extrapolation/runs/r1"
 f="copy,rope,softmax,causal,none,sequential,auto,00000000000000aa,"
 cat > "$res/extrapolation/runs.csv" <<CSV
-run_id,task,encoding,norm,mask,markers,positions,head,config_id,variant,seed,status,fitted,fit_step,reason,path
-r1,${f},1,finished,1,100,,x
-r2,${f},2,finished,0,,,x
-r1b,${f},1,duplicate,1,100,the same setting and seed as r1,x
-r3,${f},3,unfinished,,,no summary.csv,x
-r4,${f},4,diverged,,,,x
+run_id,task,encoding,norm,mask,markers,positions,head,config_id,variant,seed,status,fitted,fit_step,fit_seq_acc,reason,path
+r1,${f},1,finished,1,100,1,,x
+r2,${f},2,finished,0,,0.5,,x
+r1b,${f},1,duplicate,1,100,1,the same setting and seed as r1,x
+r3,${f},3,unfinished,,,,no summary.csv,x
+r4,${f},4,diverged,,,,,x
 CSV
 cat > "$res/extrapolation/horizons.csv" <<CSV
 task,encoding,norm,mask,markers,positions,head,config_id,variant,eval_mode,train_len,n_seeds,horizon_90,horizon_50,horizon_90_ratio,horizon_50_ratio,acc_beyond_train,n_lengths_beyond,seq_horizon_90,seq_horizon_50,seq_acc_beyond_train,length_acc_beyond_train,acc_beyond_ci_lo,acc_beyond_ci_hi,seq_acc_beyond_ci_lo,seq_acc_beyond_ci_hi,n_diverged,n_unfinished,n_not_fitted

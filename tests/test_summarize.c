@@ -31,7 +31,8 @@ static void fake_run_named(const char *root, const char *name, int seed, int fit
              "head,auto\nseed,%d\nlen-max,2\nrun-id,%s\nquiet,1\nversion,0.1.0\n%s", seed, name, extra);
     write_text(path, text);
     snprintf(path, sizeof path, "%s/summary.csv", dir);
-    snprintf(text, sizeof text, "run_id,status,fitted,fit_step\n%s,finished,%d,%s\n", name, fitted, fitted ? "100" : "");
+    snprintf(text, sizeof text, "run_id,status,fitted,fit_step,fit_seq_acc\n%s,finished,%d,%s,%s\n", name, fitted,
+             fitted ? "100" : "", fitted ? "1" : "0.40625");
     write_text(path, text);
     snprintf(path, sizeof path, "%s/eval.csv", dir);
     snprintf(text, sizeof text,
@@ -87,6 +88,7 @@ static void test_summarize_fitted_only(void **state) {
     assert_int_equal(r.n_rows, 3);
     assert_string_equal(csv_get(&r, 2, "fitted"), "0");
     assert_string_equal(csv_get(&r, 0, "fit_step"), "100");
+    assert_string_equal(csv_get(&r, 2, "fit_seq_acc"), "0.40625");   /* how far the run that did not fit got */
     csv_table_free(&r);
 }
 

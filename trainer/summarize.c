@@ -51,6 +51,7 @@ typedef struct run_info {
     long seed;
     int fitted;          /* summary.csv's fitted: 1, 0, or -1 when absent (runs before it existed count as fitted) */
     int fit_step;
+    char fit_seq_acc[32]; /* summary.csv's mean exact match over the fit lengths, as written; "" if absent */
 } run_info;
 
 typedef struct {
@@ -207,6 +208,11 @@ static void read_run(store *s, const char *path, const char *name, int quiet, in
     if (fit_ok) {
         ri->fitted = int_cell(&sum, "fitted", -1);
         ri->fit_step = int_cell(&sum, "fit_step", -1);
+        const char *fa = csv_get(&sum, 0, "fit_seq_acc");
+        char *end;
+        double v = fa ? strtod(fa, &end) : NAN;
+        if (fa && *fa && !*end && v >= 0 && v <= 1 && strlen(fa) < sizeof ri->fit_seq_acc)
+            snprintf(ri->fit_seq_acc, sizeof ri->fit_seq_acc, "%s", fa);
     } else {
         set_skipped(ri, "unreadable", quiet, "summary.csv: fitted is '%.40s', not 0, 1 or empty", fitted);
     }
@@ -420,7 +426,7 @@ int summarize_run(const char *dir, int quiet, int fitted_only, char *err, size_t
         "n_diverged", "n_unfinished", "n_not_fitted", NULL};
     static const char *const rh[] = {"run_id", "task", "encoding", "norm", "mask", "markers", "positions", "head",
         "config_id", "variant", "seed",
-        "status", "fitted", "fit_step", "reason", "path", NULL};
+        "status", "fitted", "fit_step", "fit_seq_acc", "reason", "path", NULL};
     csv_out_header(&w, sh);
     csv_out_header(&h, hh);
     csv_out_header(&rw, rh);
@@ -561,6 +567,7 @@ int summarize_run(const char *dir, int quiet, int fitted_only, char *err, size_t
         else csv_out_int(&rw, ri->fitted);
         if (ri->fit_step < 0) csv_out_str(&rw, "");
         else csv_out_int(&rw, ri->fit_step);
+        csv_out_str(&rw, ri->fit_seq_acc);
         csv_out_str(&rw, ri->reason);
         csv_out_str(&rw, ri->path);
         csv_out_end_row(&rw);
