@@ -122,6 +122,14 @@ COPY_FAMILY = ["repeat", "repeat2", "copy", "reverse", "duplicate"]
 # slot of repeat/repeat2 holds the same token, and a parity is a function of
 # the multiset of the input. They are controls, kept out of position claims.
 CONTROLS = {"bidir": {"repeat", "repeat2", "parity"}, "causal": {"parity"}}
+
+
+def cannot_fit(mask, encoding, markers, task):
+    """NoPE under a bidirectional mask without markers is permutation-equivariant: its answer slots are identical
+    tokens and get identical outputs, so it can fit only tasks whose answer needs no positions (the controls)."""
+    return mask == "bidir" and encoding == "none" and markers == "none" and task not in CONTROLS["bidir"]
+
+
 PRIMARY = {"causal": ("greedy", "seq_acc_beyond_train", "seq_acc_beyond_ci", "seq_horizon_90", "exact match"),
            "bidir": ("parallel", "acc_beyond_train", "acc_beyond_ci", "horizon_90", "token accuracy")}
 
@@ -139,6 +147,8 @@ def extrapolation_section(res, hz, xruns, claim):
     # counts once (a repeat, or a rerun left unfinished, is no second run);
     # diverged and not-fitted runs stay in the denominator as not fitted.
     fit = defaultdict(lambda: [0, 0, 0])
+    missed = defaultdict(list)   # same key -> fit_seq_acc of the finished runs that did not fit
+    structural = set()           # keys that cannot fit by construction (cannot_fit)
     seen = set()
     for r in xruns:
         if r["status"] not in ("finished", "diverged") or (setting(r), r["seed"]) in seen:
@@ -146,9 +156,13 @@ def extrapolation_section(res, hz, xruns, claim):
         seen.add((setting(r), r["seed"]))
         k = (r["mask"], r["norm"], enc_label(r), r["task"])
         fit[k][2] += 1
+        if cannot_fit(r["mask"], r["encoding"], r["markers"], r["task"]):
+            structural.add(k)
         if r["status"] == "finished":
             fit[k][1] += 1
             fit[k][0] += r.get("fitted", "1") != "0"
+            if r.get("fitted", "1") == "0" and not math.isnan(f(r.get("fit_seq_acc", ""))):
+                missed[k].append(f(r["fit_seq_acc"]))
 
     def rows_of(mask, norm="softmax", positions=None):
         mode = PRIMARY[mask][0]
@@ -188,14 +202,43 @@ def extrapolation_section(res, hz, xruns, claim):
          f"encoder {', '.join(sorted(CONTROLS['bidir']))}; decoder {', '.join(sorted(CONTROLS['causal']))}.", ""]
     # fit table
     L += ["### Fit table: runs that fit their training lengths / runs", ""]
-    grids = defaultdict(lambda: [0, 0])
-    for (mask, norm, label, task), (fd, _, n) in fit.items():
+    grids = defaultdict(lambda: [0, 0, 0, 0, []])   # fitted, runs, fitted and runs that can fit, missed fit accs
+    for k, (fd, _, n) in fit.items():
+        mask, norm, label, task = k
         g = ("normalizers " if norm != "softmax" else "") + ("decoder" if mask == "causal" else "encoder") + \
             (" randomized" if "+rand" in label else "")
         grids[g][0] += fd
         grids[g][1] += n
-    L += table([(g, f"{a}/{b}", f"{100.0 * a / b:.0f}%") for g, (a, b) in sorted(grids.items()) if b],
-               ["grid", "fitted / runs", "share"]) + [""]
+        if k not in structural:
+            grids[g][2] += fd
+            grids[g][3] += n
+        grids[g][4] += missed[k]
+
+    def pct(a, b):
+        return f"{a}/{b} ({100.0 * a / b:.0f}%)" if b else "-"
+
+    def missed_acc(accs):
+        return f"{sum(accs) / len(accs):.2f} (n={len(accs)})" if accs else "-"
+    L += table([(g, pct(a, b), pct(c, d), missed_acc(m)) for g, (a, b, c, d, m) in sorted(grids.items()) if b],
+               ["grid", "fitted / runs", "fitted / runs that can fit", "exact match over 1..N of the runs that "
+                "did not fit"]) + [""]
+    if structural:
+        L += ["Runs that cannot fit by construction are counted in the first column only: NoPE under a "
+              "bidirectional mask is permutation-equivariant, so its answer slots (identical tokens) get identical "
+              "outputs and it can fit only the controls. Cells read fitted/runs, then in brackets the mean exact "
+              "match over 1..N at the last evaluation of the runs that did not fit, and `x` marks cells that "
+              "cannot fit by construction.", ""]
+    else:
+        L += ["Cells read fitted/runs, then in brackets the mean exact match over 1..N at the last evaluation of "
+              "the runs that did not fit.", ""]
+
+    def fit_cell(k):
+        if k not in fit:
+            return "-"
+        c = f"{fit[k][0]}/{fit[k][2]}"
+        if missed[k]:
+            c += f" ({sum(missed[k]) / len(missed[k]):.2f})"
+        return c + (" x" if k in structural else "")
     for mask in ("causal", "bidir"):
         keys = [k for k in fit if k[0] == mask and k[1] == "softmax"]
         if not keys:
@@ -203,8 +246,7 @@ def extrapolation_section(res, hz, xruns, claim):
         tasks = sorted({k[3] for k in keys})
         labels = sorted({k[2] for k in keys})
         L += [f"{'Decoder' if mask == 'causal' else 'Encoder'} form (softmax):", ""]
-        L += table([[lab] + [f"{fit[(mask, 'softmax', lab, t)][0]}/{fit[(mask, 'softmax', lab, t)][2]}"
-                             if (mask, "softmax", lab, t) in fit else "-" for t in tasks] for lab in labels],
+        L += table([[lab] + [fit_cell((mask, "softmax", lab, t)) for t in tasks] for lab in labels],
                    ["encoding"] + tasks) + [""]
     # result tables
     for mask in ("causal", "bidir"):

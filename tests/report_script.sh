@@ -28,6 +28,8 @@ r2,${f},2,finished,0,,0.5,,x
 r1b,${f},1,duplicate,1,100,1,the same setting and seed as r1,x
 r3,${f},3,unfinished,,,,no summary.csv,x
 r4,${f},4,diverged,,,,,x
+n1,copy,none,softmax,bidir,none,sequential,auto,00000000000000bb,,1,finished,0,,0.25,,x
+n2,parity,none,softmax,bidir,none,sequential,auto,00000000000000cc,,1,finished,1,300,1,,x
 CSV
 cat > "$res/extrapolation/horizons.csv" <<CSV
 task,encoding,norm,mask,markers,positions,head,config_id,variant,eval_mode,train_len,n_seeds,horizon_90,horizon_50,horizon_90_ratio,horizon_50_ratio,acc_beyond_train,n_lengths_beyond,seq_horizon_90,seq_horizon_50,seq_acc_beyond_train,length_acc_beyond_train,acc_beyond_ci_lo,acc_beyond_ci_hi,seq_acc_beyond_ci_lo,seq_acc_beyond_ci_hi,n_diverged,n_unfinished,n_not_fitted
@@ -37,13 +39,16 @@ printf 'key,value\ntask,copy\nlen-min,2\nlen-max,6\nfit-acc,0.95\nseed,1\n' > "$
 $py scripts/report.py "$res" 2>/dev/null
 rep=$res/REPORT.md
 grep -q 'one-seed smoke run' "$rep" && fail "QUICK banner on a suite with two seeds per setting"
-grep -q '| decoder | 1/3 |' "$rep" || fail "fit table: $(grep '| decoder |' "$rep")"
+grep -q '| decoder | 1/3 (33%) | 1/3 (33%) | 0.50 (n=1) |' "$rep" || fail "fit table: $(grep '| decoder |' "$rep")"
+# NoPE, bidirectional, copy cannot fit by construction: out of the second column, marked x in its cell
+grep -q '| encoder | 1/2 (50%) | 1/1 (100%) | 0.25 (n=1) |' "$rep" || fail "fit table: $(grep '| encoder |' "$rep")"
+grep -q '| none | 0/1 (0.25) x | 1/1 |' "$rep" || fail "fit cells: $(grep '| none |' "$rep")"
 grep -q '`--fit-acc` = 0.95' "$rep" && grep -q 'lengths 2..N = 6' "$rep" || fail "fit-acc/lengths not the runs': $(grep 'Trained on' "$rep")"
 rm -r "$res/extrapolation/runs"
 $py scripts/report.py "$res" 2>/dev/null
 grep -q "the run's \`--fit-acc\`" "$rep" || fail "no run directory: $(grep 'Trained on' "$rep")"
 # one seed per setting: the banner is there
-sed -i '/^r[234],/d' "$res/extrapolation/runs.csv"
+sed -i '/^r[234],/d;/^n[12],/d' "$res/extrapolation/runs.csv"
 $py scripts/report.py "$res" 2>/dev/null
 grep -q 'one-seed smoke run' "$rep" || fail "no QUICK banner on a one-seed suite"
 echo "report.py and suite.py: help, errors, QUICK banner, fit table and fit-acc checked"
