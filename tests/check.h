@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "engine.h"
+#include "rotary.h"
 
 /* Error metric of every gradient check, per element i:
  *   err_i = |analytic_i - numeric_i| / max(|analytic_i|, |numeric_i|, GC_FLOOR)
@@ -60,6 +61,22 @@ void assert_gradcheck(const char *what, gc_result r);
 /* Forward + backward of L = sum(out * R) once; grads of inputs are zeroed
  * first and left in inputs[i]->grad. Returns L. */
 double gc_loss_and_grad(gc_build_fn build, tensor **inputs, int n_inputs, void *ctx, unsigned long seed);
+
+/* Identities that are exact in real arithmetic, checked at the build's
+ * precision (float: rounding of the stored tables and products). */
+#ifdef POSPROBE_DOUBLE
+#define EXACT_TOL 1e-10
+#else
+#define EXACT_TOL 2e-5
+#endif
+
+/* A RoPE state of head size D with the standard ladder (two_d: rope2d's
+ * split, the first half of the pairs by x, the second by y), and its matrix
+ * R (D, D) at coordinates (x, y): R[:, c] = rotary(e_c). */
+rope_state *new_rope(int D, int two_d);
+void rotation_matrix(rope_state *s, int D, int x, int y, double *R);
+/* max_i |a_i - b_i| */
+double max_diff(const double *a, const double *b, int n);
 
 typedef struct test_group {
     const char *name;

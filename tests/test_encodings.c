@@ -18,12 +18,6 @@
 #include "rotary.h"
 #include "run.h"
 
-#ifdef POSPROBE_DOUBLE
-#define EXACT_TOL 1e-10
-#else
-#define EXACT_TOL 2e-5
-#endif
-
 /* A one-layer model of `encoding` with random tokens and targets. */
 static const char *g_extra_key, *g_extra_value;   /* one more option for a variant */
 
@@ -182,37 +176,6 @@ static void test_relative_shift_invariance(void **state) {
 
 /* ---- rotations */
 
-/* R (D, D) with R[:, c] = rotary(e_c) at coordinates (x, y). */
-static void rotation_matrix(rope_state *s, int D, int x, int y, double *R) {
-    arena ar;
-    arena_init(&ar, 0);
-    graph g;
-    graph_init(&g, &ar, 0);
-    tensor *e = tensor_new3(&g, D, 1, D, 0);
-    memset(e->data, 0, e->n * sizeof(real));
-    for (int c = 0; c < D; c++) e->data[(size_t)c * D + c] = 1;
-    int cx[1] = {x}, cy[1] = {y};
-    tensor *out = rope_apply(s, &g, e, cx, cy, 0);
-    for (int c = 0; c < D; c++)
-        for (int r = 0; r < D; r++) R[r * D + c] = out->data[(size_t)c * D + r];
-    arena_free(&ar);
-}
-
-static rope_state *new_rope(int D, int two_d) {
-    run_config c;
-    config_defaults(&c);
-    enc_dims d = {D, 1, D, 1, 4, 64, MASK_BIDIR, &c};
-    param_store ps;
-    params_init(&ps);
-    rope_state *s = rope_state_new(&ps, &d, D / 2, two_d ? D / 4 : D / 2, 0);
-    params_free(&ps);
-    if (two_d) {
-        s->which = calloc((size_t)D / 2, 1);
-        for (int k = D / 4; k < D / 2; k++) s->which[k] = 1;
-    }
-    return s;
-}
-
 static void test_rope_properties(void **state) {
     (void)state;
     const int D = 8;
@@ -256,12 +219,6 @@ static void test_rope_properties(void **state) {
     }
     gsl_rng_free(r);
     rope_state_free(s);
-}
-
-static double max_diff(const double *a, const double *b, int n) {
-    double w = 0;
-    for (int i = 0; i < n; i++) w = fmax(w, fabs(a[i] - b[i]));
-    return w;
 }
 
 /* SEEDS Q1, Q2: relativity and invertibility of 2-D RoPE; R((x+y) th) is not invertible. */
