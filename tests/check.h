@@ -85,7 +85,7 @@ typedef struct test_group {
 } test_group;
 
 extern const test_group test_group_ops, test_group_attention, test_group_engine, test_group_model, test_group_cli, test_group_parity, test_group_encodings, test_group_tasks, test_group_fuzz,
-    test_group_decode, test_group_summarize, test_group_decode_cache;
+    test_group_decode, test_group_summarize, test_group_decode_cache, test_group_identities;
 
 /* cmocka setup/teardown: a fresh directory test_tmpdir for each test, removed
  * after it whether it passed or failed. */

@@ -11,6 +11,7 @@ static const test_group *const GROUPS[] = {
     &test_group_attention,
     &test_group_model,
     &test_group_encodings,
+    &test_group_identities,
     &test_group_tasks,
     &test_group_fuzz,
     &test_group_cli,
