@@ -369,6 +369,8 @@ static void test_kill_runs(void **state) { (void)state; run_script("tests/kill_r
 static void test_concurrent_runners(void **state) { (void)state; run_script("tests/concurrent_runners.sh"); }
 /* report.py and suite.py as commands: help, errors, the QUICK banner, the fit table (tests/report_script.sh). */
 static void test_report_script_cli(void **state) { (void)state; run_script("tests/report_script.sh"); }
+/* CLAIMS.md covers every claim id and names only tests and report sections that exist (tests/claims_ledger.sh). */
+static void test_claims_ledger(void **state) { (void)state; run_script("tests/claims_ledger.sh"); }
 
 /* Full and read-only disks need a tmpfs mount, so root; skipped otherwise. */
 static void test_disk_errors(void **state) {
@@ -577,6 +579,7 @@ static const struct CMUnitTest TESTS[] = {
     cmocka_unit_test_setup_teardown(test_suite_resume, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test_setup_teardown(test_suite_parallel, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test_setup_teardown(test_report_script_cli, test_tmpdir_setup, test_tmpdir_teardown),
+    cmocka_unit_test_setup_teardown(test_claims_ledger, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test_setup_teardown(test_layerprobe, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test_setup_teardown(test_inspect, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test_setup_teardown(test_determinism, test_tmpdir_setup, test_tmpdir_teardown),
