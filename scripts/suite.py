@@ -23,6 +23,7 @@ import csv
 import fcntl
 import hashlib
 import os
+import re
 import shlex
 import signal
 import subprocess
@@ -82,15 +83,22 @@ def summarize_flags(path):
     return ["--fitted-only"] if v == "1" else []
 
 
+INTEGER = re.compile(r"[+-]?[0-9]+", re.ASCII)   # posprobe's grammar (README, "Numbers")
+
+
 def seed_count(path, section, v):
     """A suite's seeds value: a positive integer, else a one-line error."""
-    try:
-        n = int(v)
-    except ValueError:
-        n = 0
+    n = int(v) if INTEGER.fullmatch(v) else 0
     if n < 1:
         raise SuiteError(f"{path}: [{section}] seeds must be a positive integer, not '{v}'")
     return n
+
+
+def integer(v):
+    """argparse type: an integer in posprobe's grammar (no blanks, no '_')."""
+    if not INTEGER.fullmatch(v):
+        raise argparse.ArgumentTypeError(f"'{v}' is not an integer")
+    return int(v)
 
 
 def expand(path, quick=False, encodings=None, seeds=None):
@@ -334,10 +342,10 @@ def main():
     ap = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     ap.add_argument("suite")
     ap.add_argument("--results", help="results directory (default results/<suite name>)")
-    ap.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("-j", "--jobs", type=integer, default=os.cpu_count() or 1)
     ap.add_argument("--quick", action="store_true", help="the suite's [quick] variant")
     ap.add_argument("--encodings", help="replace the encoding factor of every grid, e.g. 'myenc rope alibi'")
-    ap.add_argument("--seeds", type=int, help="seeds 1..N instead of the suite's")
+    ap.add_argument("--seeds", type=integer, help="seeds 1..N instead of the suite's")
     ap.add_argument("--posprobe", default=os.path.join(ROOT, "posprobe"))
     ap.add_argument("--emit", choices=["parallel", "slurm"])
     ap.add_argument("--only", help="run just this run id (what emitted jobs call)")

@@ -135,3 +135,14 @@ int test_tmpdir_teardown(void **state) {
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", test_tmpdir);
     return system(cmd) == 0 ? 0 : -1;
 }
+
+const char *test_tmpdir_text(const char *name) {
+    static char text[4096];
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", test_tmpdir, name);
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(text, 1, sizeof text - 1, f) : 0;
+    if (f) fclose(f);
+    text[n] = 0;
+    return text;
+}

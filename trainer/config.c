@@ -187,11 +187,42 @@ static int printable(const char *s) {
     return 1;
 }
 
-static int parse_long(const char *s, long *out) {
-    char *end;
+/* ---- numbers: the one grammar (config.h) */
+
+static size_t digits(const char *s) {
+    size_t n = 0;
+    while (s[n] >= '0' && s[n] <= '9') n++;
+    return n;
+}
+
+int number_parse_long(const char *s, long *out) {
+    const char *p = s + (*s == '+' || *s == '-');
+    size_t n = digits(p);
+    if (!n || p[n]) return -1;
     errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end) return -1;
+    long v = strtol(s, NULL, 10);
+    if (errno == ERANGE) return -2;
+    *out = v;
+    return 0;
+}
+
+int number_parse_real(const char *s, double *out) {
+    const char *p = s + (*s == '+' || *s == '-');
+    size_t whole = digits(p), frac = 0;
+    p += whole;
+    if (*p == '.') { p++; frac = digits(p); p += frac; }
+    if (!whole && !frac) return -1;
+    if (*p == 'e' || *p == 'E') {
+        p++;
+        p += *p == '+' || *p == '-';
+        size_t e = digits(p);
+        if (!e) return -1;
+        p += e;
+    }
+    if (*p) return -1;
+    errno = 0;
+    double v = strtod(s, NULL);
+    if (errno == ERANGE || !isfinite(v)) return -2;
     *out = v;
     return 0;
 }
@@ -206,22 +237,25 @@ int config_set(run_config *c, const char *key, const char *value, char *err, siz
     case T_INT:
     case T_LONG:
     case T_FLAG: {
-        long v;
+        long v = 0;
+        int bad = 0;
         if (o->type == T_FLAG && (strcmp(value, "true") == 0 || strcmp(value, "yes") == 0)) v = 1;
         else if (o->type == T_FLAG && (strcmp(value, "false") == 0 || strcmp(value, "no") == 0)) v = 0;
-        else if (parse_long(value, &v)) return errorf(err, errlen, "--%s: '%s' is not an integer", key, value);
-        if (v < o->min || v > o->max)
-            return errorf(err, errlen, "--%s: %ld is out of range [%.0f, %.0f]", key, v, o->min, o->max);
+        else if ((bad = number_parse_long(value, &v)) == -1)
+            return errorf(err, errlen, "--%s: '%s' is not an integer (decimal digits, optional sign)", key, value);
+        if (bad || v < o->min || v > o->max)
+            return errorf(err, errlen, "--%s: %s is out of range [%.0f, %.0f]", key, value, o->min, o->max);
         if (o->type == T_LONG) *(long *)field = v;
         else *(int *)field = (int)v;
         break;
     }
     case T_REAL: {
-        char *end;
-        errno = 0;
-        double v = strtod(value, &end);
-        if (errno || end == value || *end || !isfinite(v))
-            return errorf(err, errlen, "--%s: '%s' is not a finite number", key, value);
+        double v = 0;
+        int bad = number_parse_real(value, &v);
+        if (bad == -1)
+            return errorf(err, errlen, "--%s: '%s' is not a number (decimal, optional sign, '.' and exponent)", key,
+                          value);
+        if (bad) return errorf(err, errlen, "--%s: %s overflows or underflows a double", key, value);
         if (v < o->min || v > o->max)
             return errorf(err, errlen, "--%s: %s is out of range [%g, %g]", key, value, o->min, o->max);
         *(double *)field = v == 0 ? 0 : v;   /* -0 is 0: one setting, one config.csv text */
@@ -359,27 +393,31 @@ int config_option_is_setting(const char *name) {
 
 static int cmp_int(const void *a, const void *b) { return (*(const int *)a > *(const int *)b) - (*(const int *)a < *(const int *)b); }
 
+/* One number of a LIST: decimal digits, no sign ('-' makes a range); from
+ * 10^9 on it reads as 10^9 + 1, which every bound below refuses. */
+static int list_number(const char **p, long *v) {
+    size_t n = digits(*p);
+    if (!n) return -1;
+    *v = 0;
+    for (size_t i = 0; i < n; i++) *v = *v <= 100000000L ? *v * 10 + ((*p)[i] - '0') : 1000000001L;
+    *p += n;
+    return 0;
+}
+
 int int_list_parse(const char *s, int_list *out, char *err, size_t errlen) {
     out->n = 0;
     if (!*s) return errorf(err, errlen, "empty list");
     const char *p = s;
     while (*p) {
-        char *end;
-        errno = 0;
-        long a = strtol(p, &end, 10), b, step = 1;
-        if (end == p || errno) return errorf(err, errlen, "'%s': expected a length at '%.10s'", s, p);
-        p = end;
+        long a, b, step = 1;
+        if (list_number(&p, &a)) return errorf(err, errlen, "'%s': expected a length at '%.10s'", s, p);
         b = a;
         if (*p == '-') {
             p++;
-            b = strtol(p, &end, 10);
-            if (end == p || errno) return errorf(err, errlen, "'%s': expected the end of a range at '%.10s'", s, p);
-            p = end;
+            if (list_number(&p, &b)) return errorf(err, errlen, "'%s': expected the end of a range at '%.10s'", s, p);
             if (*p == ':') {
                 p++;
-                step = strtol(p, &end, 10);
-                if (end == p || errno || step < 1) return errorf(err, errlen, "'%s': bad range step", s);
-                p = end;
+                if (list_number(&p, &step) || step < 1) return errorf(err, errlen, "'%s': bad range step", s);
             }
         }
         if (a < 1 || b < a || b > (1 << 16))

@@ -166,9 +166,8 @@ static int wants_help(int argc, char **argv) {
 }
 
 static int parse_count(const char *s, const char *what, int lo, int hi) {
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (end == s || *end || v < lo || v > hi) {
+    long v;
+    if (number_parse_long(s, &v) || v < lo || v > hi) {
         char msg[256];
         snprintf(msg, sizeof msg, "--%s: '%.32s' is not an integer in [%d, %d]", what, s, lo, hi);
         die_usage(msg);

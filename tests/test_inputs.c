@@ -1,0 +1,145 @@
+/* Inputs (issue 14), table-driven: one grammar for numbers in every command
+ * and config file. Processes are the binary from
+ * $POSPROBE_BIN; every output lives in the test's temporary directory. */
+#include "check.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+
+static const char *bin(void) {
+    const char *b = getenv("POSPROBE_BIN");
+    if (!b) fail_msg("POSPROBE_BIN is not set (run the tests through make)");
+    return b;
+}
+
+/* Runs cmd with sh in the temporary directory, the word P standing for
+ * posprobe; stdout and stderr go to out.txt and err.txt there. */
+static int shell(const char *cmd) {
+    char full[8192];
+    size_t k = (size_t)snprintf(full, sizeof full, "cd '%s' && { ", test_tmpdir);
+    for (const char *c = cmd; *c && k + 600 < sizeof full; c++) {
+        if (*c == 'P' && (c == cmd || c[-1] == ' ') && (c[1] == ' ' || !c[1])) k += (size_t)snprintf(full + k, sizeof full - k, "'%s'", bin());
+        else full[k++] = *c;
+    }
+    snprintf(full + k, sizeof full - k, " ; } > out.txt 2> err.txt");
+    int st = system(full);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static const char *err_text(void) { return test_tmpdir_text("err.txt"); }
+
+static int exists(const char *name) {
+    char path[256];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", test_tmpdir, name);
+    return lstat(path, &st) == 0;
+}
+
+static void write_file(const char *name, const char *data, size_t len) {
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", test_tmpdir, name);
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(data, 1, len, f) != len || fclose(f) != 0) fail_msg("cannot write %s", path);
+}
+
+/* cmd (whose output directory, if any, is "D") exits with status; a refusal
+ * (status 2 or 1) is one line "posprobe: error: ..." containing want and
+ * creates no D. */
+static void expect(const char *cmd, int status, const char *want) {
+    int st = shell(cmd);
+    const char *msg = err_text();
+    if (st != status) fail_msg("'%s': exit %d, expected %d; stderr: %s", cmd, st, status, msg);
+    if (!status) return;
+    if (strncmp(msg, "posprobe: error: ", 17) != 0 || strchr(msg, '\n') != msg + strlen(msg) - 1 ||
+        (want && !strstr(msg, want)))
+        fail_msg("'%s': stderr is not one error line containing '%s': %s", cmd, want ? want : "", msg);
+    if (exists("D")) fail_msg("'%s': refused, but created D", cmd);
+}
+
+/* ------------------------------------------------------------ numbers */
+
+/* The grammar itself: an integer is [+-]digits; a real also takes '.' and an
+ * exponent; no blanks, hex, inf, nan, '_' or other scripts' digits. */
+static void test_number_grammar(void **state) {
+    (void)state;
+    static const struct { const char *s; int lrc; long l; int rrc; double r; } rows[] = {
+        {"5", 0, 5, 0, 5},          {"+5", 0, 5, 0, 5},        {"-5", 0, -5, 0, -5},      {"007", 0, 7, 0, 7},
+        {"-0", 0, 0, 0, 0},         {" 5", -1, 0, -1, 0},      {"5 ", -1, 0, -1, 0},      {"\t5", -1, 0, -1, 0},
+        {"0x10", -1, 0, -1, 0},     {"0x1p-10", -1, 0, -1, 0}, {"1e3", -1, 0, 0, 1000},   {"1E+3", -1, 0, 0, 1000},
+        {"1.5", -1, 0, 0, 1.5},     {".5", -1, 0, 0, 0.5},     {"5.", -1, 0, 0, 5},       {"-.5e-1", -1, 0, 0, -0.05},
+        {"1e", -1, 0, -1, 0},       {"e5", -1, 0, -1, 0},      {".", -1, 0, -1, 0},       {".e1", -1, 0, -1, 0},
+        {"1e+", -1, 0, -1, 0},      {"inf", -1, 0, -1, 0},     {"-infinity", -1, 0, -1, 0}, {"nan", -1, 0, -1, 0},
+        {"", -1, 0, -1, 0},         {"+", -1, 0, -1, 0},       {"-", -1, 0, -1, 0},       {"++5", -1, 0, -1, 0},
+        {"1_000", -1, 0, -1, 0},    {"1,5", -1, 0, -1, 0},     {"\xd9\xa5", -1, 0, -1, 0}, {"5\n", -1, 0, -1, 0},
+        {"1e-400", -1, 0, -2, 0},   {"1e999", -1, 0, -2, 0},   {"99999999999999999999", -2, 0, 0, 1e20},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
+        long l = 12345;
+        double r = 12345;
+        int lrc = number_parse_long(rows[i].s, &l), rrc = number_parse_real(rows[i].s, &r);
+        if (lrc != rows[i].lrc || (lrc == 0 && l != rows[i].l))
+            fail_msg("integer '%s': %d (%ld), expected %d (%ld)", rows[i].s, lrc, l, rows[i].lrc, rows[i].l);
+        if (rrc != rows[i].rrc || (rrc == 0 && r != rows[i].r))
+            fail_msg("real '%s': %d (%g), expected %d (%g)", rows[i].s, rrc, r, rows[i].rrc, rows[i].r);
+    }
+    /* LIST numbers: digits only ('-' is a range) */
+    static const struct { const char *s; int ok; } lists[] = {
+        {"4", 1},   {"4-8", 1},   {"4-8:2", 1}, {"4,8", 1},   {"004", 1},   {" 4", 0},   {"4 ", 0},
+        {"+4", 0},  {"4,+8", 0},  {"0x4", 0},   {"4-0x8", 0}, {"4-8:+2", 0}, {"4 ,8", 0}, {"99999999999", 0},
+        {"4-99999999999", 0},     {"1-8:99999999999", 1},
+    };
+    for (size_t i = 0; i < sizeof lists / sizeof *lists; i++) {
+        int_list l;
+        char err[256];
+        if ((int_list_parse(lists[i].s, &l, err, sizeof err) == 0) != lists[i].ok)
+            fail_msg("list '%s': %s, expected %s", lists[i].s, lists[i].ok ? err : "read", lists[i].ok ? "read" : "refused");
+    }
+}
+
+/* The same grammar on the command line of every command that reads numbers,
+ * and in --config files (where blanks around a value are the syntax's). */
+static void test_number_grammar_commands(void **state) {
+    (void)state;
+    static const struct { const char *opt, *value; int ok; } rows[] = {
+        {"steps", "5", 1},      {"steps", "+5", 1},     {"steps", "0x10", 0},   {"steps", "1e3", 0},
+        {"steps", "5.0", 0},    {"steps", "1_0", 0},    {"seed", "-0", 1},      {"seed", "99999999999999999999", 0},
+        {"lr", "0.001", 1},     {"lr", ".001", 1},      {"lr", "1e-3", 1},      {"lr", "+1E-3", 1},
+        {"lr", "0x1p-10", 0},   {"lr", "inf", 0},       {"lr", "nan", 0},       {"lr", "1e-400", 0},
+        {"lr", "1e", 0},        {"eval-lens", "4,8", 1}, {"eval-lens", "+4", 0}, {"eval-lens", "0x4", 0},
+        {"quiet", "1", 1},      {"quiet", "yes", 1},    {"quiet", "0x1", 0},
+    };
+    char cmd[512];
+    for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
+        snprintf(cmd, sizeof cmd, "P train --check --len 4 --%s '%s'", rows[i].opt, rows[i].value);
+        expect(cmd, rows[i].ok ? 0 : 2, rows[i].opt);
+        char text[256];
+        int n = snprintf(text, sizeof text, "# row %zu\n%s = %s\n", i, rows[i].opt, rows[i].value);
+        write_file("row.cfg", text, (size_t)n);
+        snprintf(cmd, sizeof cmd, "P train --check --len 4 --config row.cfg");
+        expect(cmd, rows[i].ok ? 0 : 2, "row.cfg:2: ");
+    }
+    /* blanks are not part of a number on the command line */
+    expect("P train --check --len ' 5'", 2, "--len");
+    expect("P train --check --len '5 '", 2, "--len");
+    expect("P train --check --lr '0.1 '", 2, "--lr");
+    expect("P train --check --eval-lens '4, 8'", 2, "--eval-lens");
+    /* the counts of other commands */
+    expect("P examples --task copy --len 3 --count 0x2", 2, "--count");
+    expect("P examples --task copy --len 3 --count ' 2'", 2, "--count");
+    expect("P examples --task copy --len 3 --count +2", 0, NULL);
+    expect("P diagnose --len 3 --seeds 1e1", 2, "--seeds");
+    expect("P inspect --encoding learned --what positions --len 3 --draws 0x1", 2, "--draws");
+    expect("P layerprobe --checkpoint nowhere --steps ' 5'", 2, "--steps");
+    expect("P layerprobe --checkpoint nowhere --lens +4", 2, "--lens");
+}
+
+static const struct CMUnitTest TESTS[] = {
+    cmocka_unit_test(test_number_grammar),
+    cmocka_unit_test_setup_teardown(test_number_grammar_commands, test_tmpdir_setup, test_tmpdir_teardown),
+};
+const test_group test_group_inputs = {"inputs", TESTS, sizeof TESTS / sizeof *TESTS};
