@@ -1,5 +1,5 @@
-/* Inputs (issue 14), table-driven: one grammar for numbers in every command
- * and config file. Processes are the binary from
+/* Inputs (issue 14), table-driven: one grammar for numbers and for command
+ * lines in every command. Processes are the binary from
  * $POSPROBE_BIN; every output lives in the test's temporary directory. */
 #include "check.h"
 
@@ -138,8 +138,59 @@ static void test_number_grammar_commands(void **state) {
     expect("P layerprobe --checkpoint nowhere --lens +4", 2, "--lens");
 }
 
+/* ------------------------------------------------------- command lines */
+
+/* Repeated options, stray words and flags given values they cannot take are
+ * usage errors (exit 2, one line, nothing created) in every command. */
+static void test_command_line_grammar(void **state) {
+    (void)state;
+    assert_int_equal(shell("P train --quiet --task copy --encoding learned --len 4 --max-pos 32 --steps 2 --dim 8 "
+                           "--out ck && mkdir s && echo data > file && printf 'steps = 3\\n' > ok.cfg"), 0);
+    static const struct { const char *cmd, *want; } bad[] = {
+        {"P train --check extra", "unexpected argument 'extra'"},
+        {"P train --out D --steps 1 extra", "unexpected argument 'extra'"},
+        {"P train --check --check", "--check is given twice"},
+        {"P train --check=maybe", "--check: 'maybe' is not 0 or 1"},
+        {"P train --check --quiet 2", "--quiet is a flag"},
+        {"P train --out D --steps 5 --steps=6", "--steps is given twice"},
+        {"P train --out D --config ok.cfg --config ok.cfg", "--config is given twice"},
+        {"P train --out D --lr", "--lr needs a value"},
+        {"P train --out file/sub", "not a directory"},
+        {"P eval --checkpoint ck --checkpoint ck", "--checkpoint is given twice"},
+        {"P eval --checkpoint ck --eval-lens 4 --eval-lens 4", "--eval-lens is given twice"},
+        {"P eval --checkpoint ck --eval-lens 4 --out D --out D", "--out is given twice"},
+        {"P eval --checkpoint ck extra", "unexpected argument 'extra'"},
+        {"P eval --checkpoint ck --eval-lens 4 --frobnicate 1", "unknown option '--frobnicate'"},
+        {"P eval --checkpoint ck --eval-lens 300", "more than --max-pos 32"},
+        {"P layerprobe --checkpoint ck --lens 4 --lens 4", "--lens is given twice"},
+        {"P layerprobe --checkpoint ck stray", "unexpected argument 'stray'"},
+        {"P diagnose --len 3 --seeds 1 --seeds 2", "--seeds is given twice"},
+        {"P diagnose --len 3 --all extra", "unexpected argument 'extra'"},
+        {"P diagnose --len 3 --all=sometimes", "--all: 'sometimes' is not 0 or 1"},
+        {"P diagnose --len 3 --len 4", "--len is given twice"},
+        {"P inspect --encoding rope --what bias --what decay", "--what is given twice"},
+        {"P inspect --encoding rope --what bias stray", "unexpected argument 'stray'"},
+        {"P examples --task copy --count 1 --count 2", "--count is given twice"},
+        {"P examples --task copy stray", "unexpected argument 'stray'"},
+        {"P summarize s s", "unexpected argument 's'"},
+        {"P summarize --fitted-only --fitted-only s", "--fitted-only is given twice"},
+        {"P summarize --fitted-only=2 s", "--fitted-only: '2' is not 0 or 1"},
+        {"P list tasks extra", "unexpected argument 'extra'"},
+        {"P version extra", "unexpected argument 'extra'"},
+        {"P help train extra", "unexpected argument 'extra'"},
+        {"P help nosuch", "no help on 'nosuch'"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) expect(bad[i].cmd, 2, bad[i].want);
+    static const char *const good[] = {
+        "P train --check", "P train --check 1", "P train --check=yes --quiet 0", "P train --check --config ok.cfg --steps 4",
+        "P list tasks", "P help", "P help train", "P version", "P examples --task copy --len 3 --count 1",
+    };
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++) expect(good[i], 0, NULL);
+}
+
 static const struct CMUnitTest TESTS[] = {
     cmocka_unit_test(test_number_grammar),
     cmocka_unit_test_setup_teardown(test_number_grammar_commands, test_tmpdir_setup, test_tmpdir_teardown),
+    cmocka_unit_test_setup_teardown(test_command_line_grammar, test_tmpdir_setup, test_tmpdir_teardown),
 };
 const test_group test_group_inputs = {"inputs", TESTS, sizeof TESTS / sizeof *TESTS};

@@ -1,5 +1,6 @@
 /* Constant-input diagnosis of position distinguishability. */
 #include "diagnose.h"
+#include "errors.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -28,7 +29,8 @@ int diagnose_one(const run_config *cfg, int seeds, diag_result *out, char *err, 
     snprintf(c.head, sizeof c.head, "auto");
     c.len_min = c.len_max = c.len;
     c.eval_lens.n = 0;
-    if (config_validate(&c, err, errlen)) return -1;
+    char msg[1024];   /* a configuration that cannot run is a usage error ("usage: ...") */
+    if (config_validate(&c, msg, sizeof msg)) return errorf(err, errlen, "usage: %s", msg);
     double tol = diagnose_tolerance();
     out->spread_min = INFINITY;
     out->spread_max = 0;
@@ -37,7 +39,7 @@ int diagnose_one(const run_config *cfg, int seeds, diag_result *out, char *err, 
     for (int s = 1; s <= seeds; s++) {
         c.seed = s;
         model m;
-        if (model_build(&m, &c, c.len, err, errlen)) { model_free(&m); return -1; }
+        if (model_build(&m, &c, c.len, msg, sizeof msg)) { model_free(&m); return errorf(err, errlen, "usage: %s", msg); }
         gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
         gsl_rng_set(r, config_stream_seed(&c, c.seed_init, 0));
         model_init_params(&m, r);
