@@ -45,13 +45,22 @@ def parse_suite(path):
     """Returns (sections: {name: [(key, value, line)]}) preserving order."""
     sections, current = {}, None
     try:
-        lines = open(path, encoding="utf-8").read().splitlines()
+        with open(path, "rb") as f:
+            data = f.read()
+        if data.startswith(b"\xef\xbb\xbf"):
+            raise SuiteError(f"{path}:1: byte-order mark at start of file (save it as plain text without one)")
+        if b"\0" in data:
+            no = data.count(b"\n", 0, data.index(b"\0")) + 1
+            raise SuiteError(f"{path}:{no}: NUL byte (not a text file)")
+        lines = data.decode("utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as e:
         raise SuiteError(f"{path}: cannot read: {e}")
     for no, raw in enumerate(lines, 1):
-        line = raw.split("#", 1)[0].strip()
-        if not line:
+        line = raw.strip()
+        if not line or line.startswith("#"):   # comments take a whole line, as in --config files
             continue
+        if "#" in line:
+            raise SuiteError(f"{path}:{no}: '#' inside a line: a comment takes a whole line, '#' first")
         if line.startswith("["):
             if not line.endswith("]"):
                 raise SuiteError(f"{path}:{no}: malformed section header")

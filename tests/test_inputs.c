@@ -1,5 +1,6 @@
 /* Inputs (issue 14), table-driven: one grammar for numbers and for command
- * lines in every command. Processes are the binary from
+ * lines in every command, config and suite files whose errors name the
+ * problem. Processes are the binary from
  * $POSPROBE_BIN; every output lives in the test's temporary directory. */
 #include "check.h"
 
@@ -188,9 +189,45 @@ static void test_command_line_grammar(void **state) {
     for (size_t i = 0; i < sizeof good / sizeof *good; i++) expect(good[i], 0, NULL);
 }
 
+/* ------------------------------------------------ config and suite files */
+
+#define SUITE_HEAD "[suite]\nname = t\n[grid a]\ntask = probe\n"
+
+/* A byte-order mark, a NUL byte and a '#' inside a line are named, with the
+ * line, in --config files and suite files alike; '#' lines are comments in
+ * both. */
+static void test_config_and_suite_files(void **state) {
+    (void)state;
+    static const struct { const char *config, *suite; size_t clen, slen; int line, sline; const char *want; } rows[] = {
+        {"\xef\xbb\xbfsteps = 3\n", "\xef\xbb\xbf" SUITE_HEAD, 0, 0, 1, 1, "byte-order mark at start of file"},
+        {"steps = 3\nlr = 0.01\0\n", SUITE_HEAD "lr = 0.01\0\n", 21, sizeof SUITE_HEAD + 10, 2, 5, "NUL byte"},
+        {"\0", SUITE_HEAD "\0", 1, sizeof SUITE_HEAD, 1, 5, "NUL byte"},
+        {"steps = 3 # three\n", SUITE_HEAD "steps = 3 # three\n", 0, 0, 1, 5, "'#' inside a line"},
+        {"# a comment\n  # an indented one\n\nsteps = 3\n", SUITE_HEAD "# a comment\n  # an indented one\nsteps = 3\n", 0,
+         0, 0, 0, NULL},
+    };
+    char root[512];
+    if (!getcwd(root, sizeof root)) fail_msg("getcwd failed");
+    const char *posprobe = bin();
+    for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
+        size_t clen = rows[i].clen ? rows[i].clen : strlen(rows[i].config);
+        size_t slen = rows[i].slen ? rows[i].slen : strlen(rows[i].suite);
+        write_file("x.cfg", rows[i].config, clen);
+        write_file("x.suite", rows[i].suite, slen);
+        char want[256], cmd[2048];
+        snprintf(want, sizeof want, "x.cfg:%d: %s", rows[i].line, rows[i].want ? rows[i].want : "");
+        expect("P train --check --len 4 --config x.cfg", rows[i].want ? 2 : 0, want);
+        snprintf(want, sizeof want, "x.suite:%d: %s", rows[i].sline, rows[i].want ? rows[i].want : "");
+        snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s/scripts/suite.py' x.suite --posprobe '%s' --results D --list", root,
+                 posprobe);
+        expect(cmd, rows[i].want ? 2 : 0, want);
+    }
+}
+
 static const struct CMUnitTest TESTS[] = {
     cmocka_unit_test(test_number_grammar),
     cmocka_unit_test_setup_teardown(test_number_grammar_commands, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test_setup_teardown(test_command_line_grammar, test_tmpdir_setup, test_tmpdir_teardown),
+    cmocka_unit_test_setup_teardown(test_config_and_suite_files, test_tmpdir_setup, test_tmpdir_teardown),
 };
 const test_group test_group_inputs = {"inputs", TESTS, sizeof TESTS / sizeof *TESTS};

@@ -295,18 +295,42 @@ static char *trim(char *s) {
     return s;
 }
 
+/* Reads one line of f into line (at most cap - 1 bytes, without its newline);
+ * 1 = a line, 0 = end of file, -1 = longer than cap - 1 bytes, -2 = holds a
+ * NUL byte (neither is read to its end: a device may have no end). */
+static int read_line(FILE *f, char *line, size_t cap) {
+    size_t n = 0;
+    int ch;
+    while ((ch = getc(f)) != EOF && ch != '\n') {
+        if (ch == 0) return -2;
+        if (n + 1 == cap) return -1;
+        line[n++] = (char)ch;
+    }
+    line[n] = 0;
+    return n || ch == '\n';
+}
+
 int config_read_file(run_config *c, const char *path, char *err, size_t errlen) {
     FILE *f = fopen(path, "r");
     if (!f) return errorf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-    char line[4096];
-    int lineno = 0, rc = 0;
+    char line[4095];
+    int lineno = 0, rc = 0, got;
     char seen[N_OPTS];
     memset(seen, 0, sizeof seen);
-    while (fgets(line, sizeof line, f)) {
+    while ((got = read_line(f, line, sizeof line)) != 0) {
         lineno++;
-        if (!strchr(line, '\n') && !feof(f)) { rc = errorf(err, errlen, "%s:%d: line longer than %zu bytes", path, lineno, sizeof line - 2); break; }
+        if (got == -1) { rc = errorf(err, errlen, "%s:%d: line longer than %zu bytes", path, lineno, sizeof line - 1); break; }
+        if (got == -2) { rc = errorf(err, errlen, "%s:%d: NUL byte (not a text file)", path, lineno); break; }
+        if (lineno == 1 && strncmp(line, "\xef\xbb\xbf", 3) == 0) {
+            rc = errorf(err, errlen, "%s:1: byte-order mark at start of file (save it as plain text without one)", path);
+            break;
+        }
         char *s = trim(line);
         if (!*s || *s == '#') continue;
+        if (strchr(s, '#')) {
+            rc = errorf(err, errlen, "%s:%d: '#' inside a line: a comment takes a whole line, '#' first", path, lineno);
+            break;
+        }
         char *eq = strchr(s, '=');
         if (!eq) { rc = errorf(err, errlen, "%s:%d: expected 'key = value'", path, lineno); break; }
         *eq = 0;

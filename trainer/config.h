@@ -69,8 +69,10 @@ void config_defaults(run_config *c);
 /* Sets option `key` (long name without dashes) from text. On error writes a
  * message (without "posprobe: error:") into err and returns -1. */
 int config_set(run_config *c, const char *key, const char *value, char *err, size_t errlen);
-/* Reads `key = value` lines ('#' comments). Errors name FILE:LINE. Keys seen
- * are recorded in seen[] (option indices) so the command line can override. */
+/* Reads `key = value` lines; a line whose first non-blank is '#' is a
+ * comment, a '#' anywhere else an error (as in suite files). A byte-order
+ * mark, a NUL byte or a line over 4094 bytes is an error naming it. Errors
+ * name FILE:LINE; a key given twice is one. */
 int config_read_file(run_config *c, const char *path, char *err, size_t errlen);
 
 /* Cross-option checks after everything is set (lengths, heads | dim, ...).
