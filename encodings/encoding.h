@@ -49,6 +49,7 @@ typedef struct enc_dims {
     int max_pos;      /* position ids are < max_pos when positions are randomized */
     attn_mask mask;
     const run_config *cfg;
+    int max_T;        /* rows of the longest sequence the model is built for (0: not known) */
 } enc_dims;
 
 enum {

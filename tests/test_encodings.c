@@ -201,7 +201,7 @@ static void rotation_matrix(rope_state *s, int D, int x, int y, double *R) {
 static rope_state *new_rope(int D, int two_d) {
     run_config c;
     config_defaults(&c);
-    enc_dims d = {D, 1, D, 1, 4, 64, MASK_BIDIR, &c};
+    enc_dims d = {D, 1, D, 1, 4, 64, MASK_BIDIR, &c, 0};
     param_store ps;
     params_init(&ps);
     rope_state *s = rope_state_new(&ps, &d, D / 2, two_d ? D / 4 : D / 2, 0);

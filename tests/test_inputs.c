@@ -1,6 +1,6 @@
 /* Inputs (issue 14), table-driven: one grammar for numbers and for command
  * lines in every command, config and suite files whose errors name the
- * problem. Processes are the binary from
+ * problem, option ranges the code can run. Processes are the binary from
  * $POSPROBE_BIN; every output lives in the test's temporary directory. */
 #include "check.h"
 
@@ -224,10 +224,65 @@ static void test_config_and_suite_files(void **state) {
     }
 }
 
+/* ---------------------------------------------------------- ranges */
+
+#define ONE_STEP "P train --quiet --dim 16 --heads 2 --layers 1 --batch 4 --eval-size 4 --steps 1 --out D "
+
+/* The ends of every encoding option's range, with the encodings that read
+ * it: each either trains a step (finite, status finished) or is refused with
+ * one line before anything is written; none aborts or diverges at step 1. */
+static void test_encoding_option_ranges(void **state) {
+    (void)state;
+    static const struct { const char *args; int status; const char *want; } rows[] = {
+        {"--encoding t5 --mask bidir --t5-buckets 2", 2, "--t5-buckets 2 under --mask bidir leaves 1 bucket"},
+        {"--encoding t5 --mask bidir --t5-buckets 3", 2, "--t5-buckets 3 under --mask bidir leaves 1 bucket"},
+        {"--encoding t5 --mask bidir --t5-buckets 4", 0, NULL},
+        {"--encoding t5 --mask causal --t5-buckets 2", 0, NULL},
+        {"--encoding t5 --mask bidir --t5-buckets 4096", 2, "--t5-max-distance 128 must exceed the 1024 exact"},
+        {"--encoding t5 --mask bidir --t5-buckets 4096 --t5-max-distance 1048576", 0, NULL},
+        {"--encoding t5 --mask bidir --t5-max-distance 2", 2, "--t5-max-distance 2 must exceed the 8 exact"},
+        {"--encoding t5 --mask bidir --t5-max-distance 8 --len 20", 2, "--t5-max-distance 8 must exceed"},
+        {"--encoding t5 --mask causal --t5-max-distance 16", 2, "--t5-max-distance 16 must exceed the 16 exact"},
+        {"--encoding t5 --mask causal --t5-max-distance 17 --len 30", 0, NULL},
+        {"--encoding t5 --mask bidir --t5-buckets 4 --t5-max-distance 2 --len 30", 0, NULL},
+        {"--encoding xpos --xpos-zeta 0", 2, "--xpos-zeta 0 with --xpos-gamma 512"},
+        {"--encoding xpos --xpos-zeta 1e-30 --mask causal", 0, NULL},
+        {"--encoding xpos --xpos-zeta 10", 0, NULL},
+        {"--encoding xpos --xpos-gamma 1 --len 30", 0, NULL},
+        {"--encoding xpos --xpos-gamma 1 --len 40", 2, "beyond e^40"},
+        {"--encoding xpos --xpos-gamma 1000000000", 0, NULL},
+        {"--encoding xpos --positions randomized --max-pos 100000", 2, "at position 99999"},
+        {"--encoding rope --rope-base 1.0001", 0, NULL},
+        {"--encoding rope --rope-base 1e12 --rope-trainable 1", 0, NULL},
+        {"--encoding rope --rope-fraction 0", 2, "rotates no pair"},
+        {"--encoding rope-v --rope-fraction 1", 0, NULL},
+        {"--encoding sinusoidal --rope-base 1.0001 --sin-scale 100", 0, NULL},
+        {"--encoding sinusoidal --rope-base 1e12 --sin-scale 0", 0, NULL},
+        {"--encoding xl --rope-base 1e12", 0, NULL},
+        {"--encoding multiplicative --mult-pos sinusoidal --rope-base 1.0001", 0, NULL},
+        {"--encoding urpe --clip-min -1000000 --clip-max 0", 0, NULL},
+        {"--encoding shaw --clip-min 0 --clip-max 0", 0, NULL},
+        {"--encoding deberta --clip-min -1 --clip-max 1", 0, NULL},
+        {"--encoding alibi --mask bidir --alibi-asym 1", 0, NULL},
+    };
+    char cmd[1024];
+    for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
+        const char *len = strstr(rows[i].args, "--len") ? "" : "--len 6 ";
+        snprintf(cmd, sizeof cmd, ONE_STEP "%s%s && grep -q '^D,finished,1,0,[0-9]' D/summary.csv", len, rows[i].args);
+        expect(cmd, rows[i].status, rows[i].want);
+        if (rows[i].status == 0 && shell("rm -r D D.lock") != 0) fail_msg("cannot remove the run of '%s'", rows[i].args);
+        if (rows[i].status) {   /* --check refuses it the same way */
+            snprintf(cmd, sizeof cmd, "P train --check %s%s", len, rows[i].args);
+            expect(cmd, 2, rows[i].want);
+        }
+    }
+}
+
 static const struct CMUnitTest TESTS[] = {
     cmocka_unit_test(test_number_grammar),
     cmocka_unit_test_setup_teardown(test_number_grammar_commands, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test_setup_teardown(test_command_line_grammar, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test_setup_teardown(test_config_and_suite_files, test_tmpdir_setup, test_tmpdir_teardown),
+    cmocka_unit_test_setup_teardown(test_encoding_option_ranges, test_tmpdir_setup, test_tmpdir_teardown),
 };
 const test_group test_group_inputs = {"inputs", TESTS, sizeof TESTS / sizeof *TESTS};

@@ -57,7 +57,7 @@ static const option_def OPTS[] = {
     {"t5-buckets", T_INT, O(t5_buckets), 2, 4096, NULL, "N", "T5 relative-position buckets", 0},
     {"t5-max-distance", T_INT, O(t5_max_distance), 2, 1 << 20, NULL, "N", "T5 distance of the last bucket", 0},
     {"xpos-gamma", T_REAL, O(xpos_gamma), 1, 1e9, NULL, "G", "xPos scale denominator", 0},
-    {"xpos-zeta", T_REAL, O(xpos_zeta), 0, 10, NULL, "Z", "xPos zeta offset (0.4 in the paper)", 0},
+    {"xpos-zeta", T_REAL, O(xpos_zeta), 0, 10, NULL, "Z", "xPos zeta offset, above 0 (0.4 in the paper)", 0},
     {"mult-pos", T_CHOICE, O(mult_pos), 0, 0, "learned|sinusoidal", "K", "multiplicative: the position vectors", 0},
     {"alibi-asym", T_FLAG, O(alibi_asym), 0, 1, NULL, "0|1", "alibi bidirectional: separate left/right slopes", 0},
     {"vocab", T_INT, O(vocab), 2, 4096, NULL, "V", "task alphabet size (where a task has one)", 0},

@@ -12,6 +12,11 @@ act_kind act_parse(const char *s) {
     return strcmp(s, "relu") == 0 ? ACT_RELU : strcmp(s, "swish") == 0 ? ACT_SWISH : ACT_GELU;
 }
 
+int model_rows(const layout *lo, int n) {
+    int T = layout_seq_len(lo, n);
+    return lo->form == FORM_DECODER && layout_decode_rows(lo, n) > T ? layout_decode_rows(lo, n) : T;
+}
+
 int model_build(model *m, const run_config *c, int max_n, char *err, size_t errlen) {
     memset(m, 0, sizeof *m);
     m->cfg = *c;
@@ -45,7 +50,7 @@ int model_build(model *m, const run_config *c, int max_n, char *err, size_t errl
     param_store *ps = &m->ps;
     params_init(ps);
     m->tok_emb = params_declare(ps, "tok_emb", 2, (int[]){m->V, m->C}, INIT_NORMAL, s, 0);
-    enc_dims d = {m->C, m->H, m->D, m->L, m->V, c->max_pos, m->mask, &m->cfg};
+    enc_dims d = {m->C, m->H, m->D, m->L, m->V, c->max_pos, m->mask, &m->cfg, model_rows(&m->lo, max_n)};
     m->enc_state = m->enc->create(ps, &d, err, errlen);
     if (!m->enc_state) return -1;
     m->blocks = calloc((size_t)m->L, sizeof *m->blocks);

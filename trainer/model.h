@@ -40,6 +40,9 @@ typedef struct model {
     tensor **logits;              /* when non-NULL: logits[l] = block l's pre-normalizer scores (B*H, T, T) */
 } model;
 
+/* Rows of the model sequence for task length n: the sequence, or in decoder
+ * form the rows greedy decoding may fill (prompt + cap - 1), if more. */
+int model_rows(const layout *lo, int n);
 /* Builds the model for config c (validated) whose task lengths go up to max_n.
  * Returns -1 with a message on bad combinations. Parameters are allocated but
  * not initialised. */
