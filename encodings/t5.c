@@ -53,7 +53,7 @@ static void *t5_create(param_store *ps, const enc_dims *d, char *err, size_t err
                  "(half of its %d buckets per direction)", b.max_distance, max_exact, b.buckets, d->cfg->mask, per_direction);
         return NULL;
     }
-    t5_state *s = calloc(1, sizeof *s);
+    t5_state *s = xcalloc(1, sizeof *s);
     s->b = b;
     s->table = params_declare(ps, "enc.t5_bias", 2, (int[]){d->H, s->b.buckets}, INIT_NORMAL, d->cfg->init_scale, 0);
     return s;

@@ -28,7 +28,7 @@ static void *xpos_create(param_store *ps, const enc_dims *d, char *err, size_t e
         return NULL;
     }
     rope_state *s = rope_state_new(ps, d, K, K, d->cfg->rope_trainable);
-    s->zeta = calloc((size_t)K, sizeof(real));
+    s->zeta = xcalloc((size_t)K, sizeof(real));
     for (int k = 0; k < K; k++) s->zeta[k] = (real)((2.0 * k / d->D + z) / (1 + z));
     s->gamma = gamma;
     return s;

@@ -1,16 +1,25 @@
 /* Inputs (issue 14), table-driven: one grammar for numbers and for command
  * lines in every command, config and suite files whose errors name the
- * problem, option ranges the code can run. Processes are the binary from
+ * problem, option ranges the code can run, memory estimated and refused
+ * before anything is allocated or written, allocations that fail ending
+ * cleanly. Processes are the binary from
  * $POSPROBE_BIN; every output lives in the test's temporary directory. */
 #include "check.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <gsl/gsl_rng.h>
+
 #include "config.h"
+#include "memory.h"
+#include "model.h"
+#include "run.h"
 
 static const char *bin(void) {
     const char *b = getenv("POSPROBE_BIN");
@@ -278,11 +287,138 @@ static void test_encoding_option_ranges(void **state) {
     }
 }
 
+/* ------------------------------------------------------------ memory */
+
+/* The estimate bounds what a training step and an evaluation take: the
+ * arena's high-water mark stays below model_step_bytes (an evaluation below
+ * half of it) for every encoding, mask and a spread of shapes. */
+static void test_memory_estimate_bounds(void **state) {
+    (void)state;
+    static const char *const masks[] = {"bidir", "causal"}, *const tasks[] = {"probe", "copy"};
+    static const struct { int len, dim, heads, batch, ff; } shapes[] = {
+        {3, 8, 1, 1, 1}, {5, 16, 2, 3, 4}, {40, 16, 1, 1, 1}, {40, 32, 4, 3, 4}, {24, 16, 8, 2, 2},
+    };
+    double worst = 0, worst_eval = 0;
+    char worst_what[160] = "";
+    for (int e = 0; encoding_at(e); e++)
+        for (int mk = 0; mk < 2; mk++)
+            for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
+                run_config c;
+                config_defaults(&c);
+                snprintf(c.encoding, sizeof c.encoding, "%s", encoding_at(e)->name);
+                snprintf(c.mask, sizeof c.mask, "%s", masks[mk]);
+                snprintf(c.task, sizeof c.task, "%s", tasks[s % 2]);
+                c.len = shapes[s].len;
+                c.dim = shapes[s].dim;
+                c.heads = shapes[s].heads;
+                c.batch = shapes[s].batch;
+                c.ff_mult = shapes[s].ff;
+                c.max_pos = 256;
+                if (s == 2) { c.dropout = 0.1; snprintf(c.ln, sizeof c.ln, "post"); snprintf(c.markers, sizeof c.markers, "bos"); }
+                char err[512];
+                model m;
+                if (config_validate(&c, err, sizeof err) || model_build(&m, &c, c.len, err, sizeof err)) {
+                    model_free(&m);
+                    continue;   /* e.g. cope under bidir */
+                }
+                gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+                gsl_rng_set(r, 1);
+                model_init_params(&m, r);
+                batch b;
+                batch_alloc(&b, c.batch, layout_seq_len(&m.lo, c.len));
+                layout_fill(&m.lo, &b, c.len, r, POS_SEQUENTIAL, c.max_pos, r);
+                arena ar;
+                graph g;
+                for (int train = 1; train >= 0; train--) {
+                    arena_init(&ar, 0);
+                    graph_init(&g, &ar, train);
+                    if (train) run_step(&m, &g, &b, 1);
+                    else model_loss(&m, &g, &b, model_forward(&m, &g, &b, 0));
+                    double ratio = (double)ar.high_water / (model_step_bytes(&m, c.batch, b.T) / (train ? 1 : 2));
+                    graph_reset(&g);
+                    arena_free(&ar);
+                    if (ratio > (train ? worst : worst_eval)) {
+                        *(train ? &worst : &worst_eval) = ratio;
+                        snprintf(worst_what, sizeof worst_what, "%s %s T=%d C=%d H=%d B=%d", c.encoding, c.mask, b.T, c.dim,
+                                 c.heads, c.batch);
+                    }
+                    if (ratio > 1) fail_msg("%s: the arena took %.2f times the estimate", worst_what, ratio);
+                }
+                batch_free(&b);
+                gsl_rng_free(r);
+                model_free(&m);
+            }
+    print_message("estimate: worst ratio %.2f in training, %.2f in evaluation\n", worst, worst_eval);
+}
+
+#define HUGE_MODEL "--dim 4096 --layers 64 --ff-mult 16 --encoding learned --max-pos 1048576 --batch 65536 --len 65536 "
+#define RLIMIT(kb) "ulimit -v " #kb " && P "
+
+/* A configuration that cannot fit is refused before anything is allocated
+ * or written, naming the estimate and the limit: one astronomically large
+ * (whatever the machine), and one over an address-space limit set for the
+ * child (ulimit -v), in every command that builds a model. */
+static void test_memory_refusals(void **state) {
+    (void)state;
+    static const char *const rows[] = {
+        "P train " HUGE_MODEL "--out D",
+        "P train --check " HUGE_MODEL,
+        "P diagnose " HUGE_MODEL "--out D",
+        "P inspect --what bias " HUGE_MODEL "--out D",
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
+        expect(rows[i], 2, "this configuration needs about ");
+        if (!strstr(err_text(), "parameters with their gradients") || !strstr(err_text(), "more than the "))
+            fail_msg("'%s': %s", rows[i], err_text());
+    }
+#if defined(__SANITIZE_ADDRESS__)
+    print_message("skipped: the address-space limit rows (AddressSanitizer reserves terabytes of address space)\n");
+#else
+    expect(RLIMIT(786432) "train --dim 1024 --layers 8 --out D", 2, "RLIMIT_AS (ulimit -v)");
+    expect(RLIMIT(786432) "train --check --dim 1024 --layers 8", 2, "RLIMIT_AS (ulimit -v)");
+    expect(RLIMIT(786432) "train --quiet --len 4 --steps 3 --out D && grep -q ,finished, D/summary.csv", 0, NULL);
+#endif
+}
+
+/* An allocation that fails anyway ends the program: one line naming what
+ * it was for, exit status 1, and no temporary file of an output left. */
+static void test_out_of_memory_exit(void **state) {
+    (void)state;
+#if defined(__SANITIZE_ADDRESS__)
+    print_message("skipped: AddressSanitizer aborts on a failed allocation of this size\n");
+    skip();
+#else
+    char out[160], errp[160];
+    snprintf(out, sizeof out, "%s/partial.csv", test_tmpdir);
+    snprintf(errp, sizeof errp, "%s/err.txt", test_tmpdir);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (!freopen(errp, "w", stderr)) _exit(126);
+        csv_out w;
+        char err[512];
+        if (csv_out_open(&w, out, err, sizeof err)) _exit(125);
+        csv_out_str(&w, "half");
+        csv_out_flush(&w);
+        mem_malloc((size_t)1 << 62, "a test");   /* exits */
+        _exit(124);
+    }
+    int st = 0;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 1) fail_msg("exit %d, expected 1: %s", WIFEXITED(st) ? WEXITSTATUS(st) : -1, err_text());
+    if (!strstr(err_text(), "posprobe: error: out of memory (4 EB for a test)\n")) fail_msg("stderr: %s", err_text());
+    if (shell("[ -z \"$(ls -A | grep -v -x -e err.txt -e out.txt)\" ]") != 0) fail_msg("a file of the output was left behind");
+#endif
+}
+
 static const struct CMUnitTest TESTS[] = {
     cmocka_unit_test(test_number_grammar),
     cmocka_unit_test_setup_teardown(test_number_grammar_commands, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test_setup_teardown(test_command_line_grammar, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test_setup_teardown(test_config_and_suite_files, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test_setup_teardown(test_encoding_option_ranges, test_tmpdir_setup, test_tmpdir_teardown),
+    cmocka_unit_test(test_memory_estimate_bounds),
+    cmocka_unit_test_setup_teardown(test_memory_refusals, test_tmpdir_setup, test_tmpdir_teardown),
+    cmocka_unit_test_setup_teardown(test_out_of_memory_exit, test_tmpdir_setup, test_tmpdir_teardown),
 };
 const test_group test_group_inputs = {"inputs", TESTS, sizeof TESTS / sizeof *TESTS};

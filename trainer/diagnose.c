@@ -1,6 +1,7 @@
 /* Constant-input diagnosis of position distinguishability. */
 #include "diagnose.h"
 #include "errors.h"
+#include "memory.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -47,15 +48,15 @@ int diagnose_one(const run_config *cfg, int seeds, diag_result *out, char *err, 
         batch_alloc(&b, 1, layout_seq_len(&m.lo, c.len));
         layout_fill(&m.lo, &b, c.len, r, POS_SEQUENTIAL, c.max_pos, r);
         gsl_rng_free(r);
-        tensor **hidden = calloc((size_t)m.L + 1, sizeof *hidden);
+        tensor **hidden = xcalloc((size_t)m.L + 1, sizeof *hidden);
         m.hidden = hidden;
         arena ar;
         model_forward_frozen(&m, &ar, &b);
         const tensor *h = hidden[m.L];                              /* (1, T, C) */
         int C = m.C, n = 0;
-        int *idx = malloc(sizeof(int) * (size_t)b.T);
+        int *idx = xmalloc(sizeof(int) * (size_t)b.T);
         for (int t = 0; t < b.T; t++) if (b.weights[t] > 0) idx[n++] = t;   /* the identical tokens */
-        real *mean = calloc((size_t)C, sizeof(real));
+        real *mean = xcalloc((size_t)C, sizeof(real));
         double scale = 0;
         for (int i = 0; i < n; i++) {
             const real *hi = h->data + (size_t)idx[i] * C;
