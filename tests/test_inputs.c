@@ -2,7 +2,7 @@
  * lines in every command, config and suite files whose errors name the
  * problem, option ranges the code can run, memory estimated and refused
  * before anything is allocated or written, allocations that fail ending
- * cleanly. Processes are the binary from
+ * cleanly, and what a 0-step run writes. Processes are the binary from
  * $POSPROBE_BIN; every output lives in the test's temporary directory. */
 #include "check.h"
 
@@ -17,6 +17,7 @@
 #include <gsl/gsl_rng.h>
 
 #include "config.h"
+#include "csvio.h"
 #include "memory.h"
 #include "model.h"
 #include "run.h"
@@ -411,6 +412,45 @@ static void test_out_of_memory_exit(void **state) {
 #endif
 }
 
+/* ------------------------------------------------------------ 0 steps */
+
+/* A run of 0 steps evaluates the untrained model: no training loss or
+ * accuracy (not measured), the final evaluation's means, fitted and fit_step
+ * as for any run (-1: it did not fit). */
+static void test_zero_steps(void **state) {
+    (void)state;
+    assert_int_equal(shell("P train --quiet --len 4 --eval-lens 2,4 --steps 0 --out D"), 0);
+    char path[160], err[512];
+    csv_table sum, ev, tr;
+    snprintf(path, sizeof path, "%s/D/summary.csv", test_tmpdir);
+    if (csv_read(path, &sum, err, sizeof err)) fail_msg("%s", err);
+    snprintf(path, sizeof path, "%s/D/eval.csv", test_tmpdir);
+    if (csv_read(path, &ev, err, sizeof err)) fail_msg("%s", err);
+    snprintf(path, sizeof path, "%s/D/train.csv", test_tmpdir);
+    if (csv_read(path, &tr, err, sizeof err)) fail_msg("%s", err);
+    assert_int_equal(tr.n_rows, 0);
+    assert_string_equal(csv_get(&sum, 0, "status"), "finished");
+    assert_string_equal(csv_get(&sum, 0, "steps_done"), "0");
+    assert_string_equal(csv_get(&sum, 0, "diverged_step"), "0");
+    assert_string_equal(csv_get(&sum, 0, "train_loss"), "");
+    assert_string_equal(csv_get(&sum, 0, "train_token_acc"), "");
+    assert_int_equal(ev.n_rows, 2);   /* lengths 2 and 4 at step 0 */
+    double tok = 0, seq = 0;
+    for (int r = 0; r < ev.n_rows; r++) {
+        assert_string_equal(csv_get(&ev, r, "step"), "0");
+        tok += strtod(csv_get(&ev, r, "token_acc"), NULL) / ev.n_rows;
+        seq += strtod(csv_get(&ev, r, "seq_acc"), NULL) / ev.n_rows;
+    }
+    assert_true(fabs(strtod(csv_get(&sum, 0, "eval_token_acc"), NULL) - tok) < 1e-12);
+    assert_true(fabs(strtod(csv_get(&sum, 0, "eval_seq_acc"), NULL) - seq) < 1e-12);
+    const char *fitted = csv_get(&sum, 0, "fitted");
+    assert_true(strcmp(fitted, "0") == 0 || strcmp(fitted, "1") == 0);
+    assert_string_equal(csv_get(&sum, 0, "fit_step"), strcmp(fitted, "1") == 0 ? "0" : "-1");
+    csv_table_free(&sum);
+    csv_table_free(&ev);
+    csv_table_free(&tr);
+}
+
 static const struct CMUnitTest TESTS[] = {
     cmocka_unit_test(test_number_grammar),
     cmocka_unit_test_setup_teardown(test_number_grammar_commands, test_tmpdir_setup, test_tmpdir_teardown),
@@ -420,5 +460,6 @@ static const struct CMUnitTest TESTS[] = {
     cmocka_unit_test(test_memory_estimate_bounds),
     cmocka_unit_test_setup_teardown(test_memory_refusals, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test_setup_teardown(test_out_of_memory_exit, test_tmpdir_setup, test_tmpdir_teardown),
+    cmocka_unit_test_setup_teardown(test_zero_steps, test_tmpdir_setup, test_tmpdir_teardown),
 };
 const test_group test_group_inputs = {"inputs", TESTS, sizeof TESTS / sizeof *TESTS};
