@@ -21,7 +21,7 @@ void alibi_slopes(int n, double *out) {
     while (p * 2 <= n) p *= 2;
     slopes_pow2(p, out);
     if (p == n) return;
-    double *extra = malloc(sizeof(double) * (size_t)(2 * p));
+    double *extra = xmalloc(sizeof(double) * (size_t)(2 * p));
     alibi_slopes(2 * p, extra);
     for (int i = 0; i < n - p; i++) out[p + i] = extra[2 * i];
     free(extra);
@@ -34,16 +34,16 @@ typedef struct {
 
 static void *alibi_create(param_store *ps, const enc_dims *d, char *err, size_t errlen) {
     (void)ps; (void)err; (void)errlen;
-    alibi_state *s = calloc(1, sizeof *s);
+    alibi_state *s = xcalloc(1, sizeof *s);
     s->H = d->H;
     s->causal = d->mask == MASK_CAUSAL;
     s->asym = d->cfg->alibi_asym;
-    s->left = malloc(sizeof(double) * (size_t)d->H);
-    s->right = malloc(sizeof(double) * (size_t)d->H);
+    s->left = xmalloc(sizeof(double) * (size_t)d->H);
+    s->right = xmalloc(sizeof(double) * (size_t)d->H);
     alibi_slopes(d->H, s->left);
     memcpy(s->right, s->left, sizeof(double) * (size_t)d->H);
     if (s->asym) {
-        double *both = malloc(sizeof(double) * (size_t)(2 * d->H));
+        double *both = xmalloc(sizeof(double) * (size_t)(2 * d->H));
         alibi_slopes(2 * d->H, both);
         for (int h = 0; h < d->H; h++) { s->left[h] = both[2 * h]; s->right[h] = both[2 * h + 1]; }
         free(both);

@@ -37,7 +37,7 @@ static void complex_backward(node *nd) {
 
 static void *complex_create(param_store *ps, const enc_dims *d, char *err, size_t errlen) {
     (void)err; (void)errlen;
-    complex_state *s = calloc(1, sizeof *s);
+    complex_state *s = xcalloc(1, sizeof *s);
     s->C = d->C;
     s->base = d->cfg->rope_base;
     int Lc = d->C / 2;

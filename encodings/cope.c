@@ -101,10 +101,10 @@ static tensor *op_cope(graph *g, tensor *q, tensor *k, tensor *E, int q0, real s
 
 static void *cope_create(param_store *ps, const enc_dims *d, char *err, size_t errlen) {
     (void)err; (void)errlen;
-    cope_state *s = calloc(1, sizeof *s);
+    cope_state *s = xcalloc(1, sizeof *s);
     s->npos = d->max_pos;
     s->D = d->D;
-    s->e = calloc((size_t)d->L, sizeof *s->e);
+    s->e = xcalloc((size_t)d->L, sizeof *s->e);
     char name[64];
     for (int l = 0; l < d->L; l++) {
         snprintf(name, sizeof name, "enc.block%d.cope_pos", l);
@@ -123,6 +123,12 @@ static void cope_free(void *st) {
     free(st);
 }
 
+/* Gates and counted positions per query and key, and q against the max-pos position vectors. */
+static double cope_step_reals(const enc_dims *d, int B, int T) {
+    double N = d->max_pos;
+    return (double)B * d->H * T * (3 * N + 8.0 * T) + (double)T * (N + T);
+}
+
 const encoding_def enc_cope = {
     .name = "cope",
     .summary = "CoPE: contextual positions counted by sigmoid gates, interpolated position vectors (causal only)",
@@ -131,4 +137,5 @@ const encoding_def enc_cope = {
     .create = cope_create,
     .scores = cope_scores,
     .destroy = cope_free,
+    .step_reals = cope_step_reals,
 };

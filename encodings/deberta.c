@@ -18,13 +18,13 @@ typedef struct {
 
 static void *deberta_create(param_store *ps, const enc_dims *d, char *err, size_t errlen) {
     (void)err; (void)errlen;
-    deberta_state *s = calloc(1, sizeof *s);
+    deberta_state *s = xcalloc(1, sizeof *s);
     s->clip = (clip_range){d->cfg->clip_min, d->cfg->clip_max};
     s->C = d->C; s->H = d->H; s->D = d->D;
     int R = s->clip.hi - s->clip.lo + 1;
     s->table = params_declare(ps, "enc.rel_table", 2, (int[]){R, d->C}, INIT_NORMAL, d->cfg->init_scale, 0);
-    s->w_kr = calloc((size_t)d->L, sizeof *s->w_kr);
-    s->w_qr = calloc((size_t)d->L, sizeof *s->w_qr);
+    s->w_kr = xcalloc((size_t)d->L, sizeof *s->w_kr);
+    s->w_qr = xcalloc((size_t)d->L, sizeof *s->w_qr);
     char name[64];
     for (int l = 0; l < d->L; l++) {
         snprintf(name, sizeof name, "enc.block%d.w_kr", l);
@@ -60,6 +60,9 @@ static void deberta_free(void *st) {
     free(s);
 }
 
+/* Content-to-position and position-to-content scores beside the content scores. */
+static double deberta_step_reals(const enc_dims *d, int B, int T) { return 8.0 * B * d->H * T * T; }
+
 const encoding_def enc_deberta = {
     .name = "deberta",
     .summary = "DeBERTa: content-to-position and position-to-content terms, clipped offsets (logits only)",
@@ -68,4 +71,5 @@ const encoding_def enc_deberta = {
     .create = deberta_create,
     .scores = deberta_scores,
     .destroy = deberta_free,
+    .step_reals = deberta_step_reals,
 };

@@ -29,6 +29,7 @@
 
 #include "config.h"
 #include "engine.h"
+#include "memory.h"
 #include "params.h"
 
 /* Position ids of one batch; the same for every sequence in it. */
@@ -49,6 +50,7 @@ typedef struct enc_dims {
     int max_pos;      /* position ids are < max_pos when positions are randomized */
     attn_mask mask;
     const run_config *cfg;
+    int max_T;        /* rows of the longest sequence the model is built for (0: not known) */
 } enc_dims;
 
 enum {
@@ -74,6 +76,11 @@ typedef struct encoding_def {
     tensor *(*scores)(void *st, graph *g, int layer, tensor *q, tensor *k, const positions *pos);
     tensor *(*values)(void *st, graph *g, int layer, tensor *A, tensor *v, const positions *pos);
     void (*destroy)(void *st);
+    /* For the memory estimate (model_step_bytes): the reals the encoding adds
+     * to one training step per layer, for B sequences of T rows, beyond what
+     * any encoding is assumed to take (a bias of (H, T, T) per sequence,
+     * rotated or split q, k, v, tables of T x C). NULL: nothing beyond. */
+    double (*step_reals)(const enc_dims *d, int B, int T);
 } encoding_def;
 
 const encoding_def *encoding_find(const char *name);

@@ -64,16 +64,16 @@ static tensor *fire_features(graph *g, tensor *raw, const positions *pos, int ca
 
 static void *fire_create(param_store *ps, const enc_dims *d, char *err, size_t errlen) {
     (void)err; (void)errlen;
-    fire_state *s = calloc(1, sizeof *s);
+    fire_state *s = xcalloc(1, sizeof *s);
     s->H = d->H;
     s->layers = d->L;
     s->causal = d->mask == MASK_CAUSAL;
     s->L0 = d->cfg->len_max;
-    s->cl = calloc((size_t)d->L, sizeof *s->cl);
-    s->w1 = calloc((size_t)d->L, sizeof *s->w1);
-    s->b1 = calloc((size_t)d->L, sizeof *s->b1);
-    s->w2 = calloc((size_t)d->L, sizeof *s->w2);
-    s->b2 = calloc((size_t)d->L, sizeof *s->b2);
+    s->cl = xcalloc((size_t)d->L, sizeof *s->cl);
+    s->w1 = xcalloc((size_t)d->L, sizeof *s->w1);
+    s->b1 = xcalloc((size_t)d->L, sizeof *s->b1);
+    s->w2 = xcalloc((size_t)d->L, sizeof *s->w2);
+    s->b2 = xcalloc((size_t)d->L, sizeof *s->b2);
     char name[64];
     for (int l = 0; l < d->L; l++) {
         snprintf(name, sizeof name, "enc.block%d.fire_cl", l);
@@ -116,6 +116,12 @@ static void fire_free(void *st) {
     free(s);
 }
 
+/* The offset MLP per layer: FIRE_HIDDEN activations (and their gradients) per offset. */
+static double fire_step_reals(const enc_dims *d, int B, int T) {
+    (void)d; (void)B;
+    return (5.0 * FIRE_HIDDEN + 8) * T * T;
+}
+
 const encoding_def enc_fire = {
     .name = "fire",
     .summary = "FIRE: learned MLP of log-transformed offsets normalised by the query position, learned threshold",
@@ -124,4 +130,5 @@ const encoding_def enc_fire = {
     .init = fire_init,
     .scores = fire_scores,
     .destroy = fire_free,
+    .step_reals = fire_step_reals,
 };

@@ -8,7 +8,7 @@ typedef struct {
     int C;
 } learned_state;
 
-static learned_state *new_state(void) { return calloc(1, sizeof(learned_state)); }
+static learned_state *new_state(void) { return xcalloc(1, sizeof(learned_state)); }
 
 static void *learned_create(param_store *ps, const enc_dims *d, char *err, size_t errlen) {
     (void)err; (void)errlen;

@@ -16,7 +16,7 @@ typedef struct {
 
 static void *mult_create(param_store *ps, const enc_dims *d, char *err, size_t errlen) {
     (void)err; (void)errlen;
-    mult_state *s = calloc(1, sizeof *s);
+    mult_state *s = xcalloc(1, sizeof *s);
     s->C = d->C;
     s->base = d->cfg->rope_base;
     s->init_scale = d->cfg->init_scale;

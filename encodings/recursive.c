@@ -56,7 +56,7 @@ static tensor *op_recurrence(graph *g, rec_state *s, int K) {
 
 static void *rec_create(param_store *ps, const enc_dims *d, char *err, size_t errlen) {
     (void)err; (void)errlen;
-    rec_state *s = calloc(1, sizeof *s);
+    rec_state *s = xcalloc(1, sizeof *s);
     int C = d->C;
     double sc = d->cfg->init_scale;
     s->C = C;

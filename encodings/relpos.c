@@ -200,11 +200,11 @@ typedef struct {
 } kerple_state;
 
 void *kerple_create(param_store *ps, const enc_dims *d, kernel_kind kind) {
-    kerple_state *s = calloc(1, sizeof *s);
+    kerple_state *s = xcalloc(1, sizeof *s);
     s->H = d->H;
     s->L = d->L;
     s->kind = kind;
-    s->raw = calloc((size_t)d->L, sizeof *s->raw);
+    s->raw = xcalloc((size_t)d->L, sizeof *s->raw);
     char name[64];
     for (int l = 0; l < d->L; l++) {
         snprintf(name, sizeof name, "enc.block%d.kerple", l);

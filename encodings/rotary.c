@@ -77,14 +77,14 @@ tensor *op_rotary(graph *g, tensor *x, tensor *theta, const rotary_spec *spec) {
 }
 
 rope_state *rope_state_new(param_store *ps, const enc_dims *d, int K, int ladder, int trainable) {
-    rope_state *s = calloc(1, sizeof *s);
+    rope_state *s = xcalloc(1, sizeof *s);
     s->K = K;
     s->D = d->D;
     s->base = d->cfg->rope_base;
     if (trainable) {
         s->theta = params_declare(ps, "enc.theta", 1, (int[]){K > 0 ? K : 1}, INIT_CUSTOM, 0, 0);
     } else {
-        s->fixed = tensor_view(calloc((size_t)K + 1, sizeof(real)), NULL, 1, (int[]){K});
+        s->fixed = tensor_view(xcalloc((size_t)K + 1, sizeof(real)), NULL, 1, (int[]){K});
         s->theta = &s->fixed;
         for (int k = 0; k < K; k += ladder) rotary_ladder(s->fixed.data + k, K - k < ladder ? K - k : ladder, s->base);
     }

@@ -26,7 +26,7 @@ double sandwich_bias(int offset, int head, int H, double base) {
 
 static void *sandwich_create(param_store *ps, const enc_dims *d, char *err, size_t errlen) {
     (void)ps; (void)err; (void)errlen;
-    sandwich_state *s = calloc(1, sizeof *s);
+    sandwich_state *s = xcalloc(1, sizeof *s);
     s->H = d->H;
     s->base = d->cfg->rope_base;
     return s;

@@ -16,12 +16,12 @@ typedef struct {
 
 static void *shaw_create(param_store *ps, const enc_dims *d, char *err, size_t errlen) {
     (void)err; (void)errlen;
-    shaw_state *s = calloc(1, sizeof *s);
+    shaw_state *s = xcalloc(1, sizeof *s);
     s->clip = (clip_range){d->cfg->clip_min, d->cfg->clip_max};
     s->D = d->D;
     int R = s->clip.hi - s->clip.lo + 1;
-    s->pk = calloc((size_t)d->L, sizeof *s->pk);
-    s->pv = calloc((size_t)d->L, sizeof *s->pv);
+    s->pk = xcalloc((size_t)d->L, sizeof *s->pk);
+    s->pv = xcalloc((size_t)d->L, sizeof *s->pv);
     char name[64];
     for (int l = 0; l < d->L; l++) {
         snprintf(name, sizeof name, "enc.block%d.rel_k", l);

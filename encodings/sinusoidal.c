@@ -28,7 +28,7 @@ typedef struct {
 
 static void *sinusoidal_create(param_store *ps, const enc_dims *d, char *err, size_t errlen) {
     (void)ps; (void)err; (void)errlen;
-    sinusoidal_state *s = calloc(1, sizeof *s);
+    sinusoidal_state *s = xcalloc(1, sizeof *s);
     s->C = d->C;
     s->base = d->cfg->rope_base;
     s->scale = d->cfg->sin_scale > 0 ? d->cfg->sin_scale : d->cfg->init_scale * sqrt(2.0);

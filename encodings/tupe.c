@@ -16,11 +16,11 @@ typedef struct {
 
 static void *tupe_create(param_store *ps, const enc_dims *d, char *err, size_t errlen) {
     (void)err; (void)errlen;
-    tupe_state *s = calloc(1, sizeof *s);
+    tupe_state *s = xcalloc(1, sizeof *s);
     s->C = d->C; s->H = d->H; s->D = d->D;
     s->table = params_declare(ps, "enc.pos", 2, (int[]){d->max_pos, d->C}, INIT_NORMAL, d->cfg->init_scale, 0);
-    s->uq = calloc((size_t)d->L, sizeof *s->uq);
-    s->uk = calloc((size_t)d->L, sizeof *s->uk);
+    s->uq = xcalloc((size_t)d->L, sizeof *s->uq);
+    s->uk = xcalloc((size_t)d->L, sizeof *s->uk);
     char name[64];
     for (int l = 0; l < d->L; l++) {
         snprintf(name, sizeof name, "enc.block%d.u_q", l);

@@ -17,9 +17,9 @@ typedef struct {
 
 static void *urpe_create(param_store *ps, const enc_dims *d, char *err, size_t errlen) {
     (void)err; (void)errlen;
-    urpe_state *s = calloc(1, sizeof *s);
+    urpe_state *s = xcalloc(1, sizeof *s);
     s->clip = (clip_range){d->cfg->clip_min, d->cfg->clip_max};
-    s->g = calloc((size_t)d->L, sizeof *s->g);
+    s->g = xcalloc((size_t)d->L, sizeof *s->g);
     char name[64];
     for (int l = 0; l < d->L; l++) {
         snprintf(name, sizeof name, "enc.block%d.toeplitz", l);

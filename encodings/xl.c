@@ -17,12 +17,12 @@ typedef struct {
 
 static void *xl_create(param_store *ps, const enc_dims *d, char *err, size_t errlen) {
     (void)err; (void)errlen;
-    xl_state *s = calloc(1, sizeof *s);
+    xl_state *s = xcalloc(1, sizeof *s);
     s->C = d->C; s->H = d->H; s->D = d->D;
     s->base = d->cfg->rope_base;
-    s->w_kr = calloc((size_t)d->L, sizeof *s->w_kr);
-    s->u = calloc((size_t)d->L, sizeof *s->u);
-    s->w = calloc((size_t)d->L, sizeof *s->w);
+    s->w_kr = xcalloc((size_t)d->L, sizeof *s->w_kr);
+    s->u = xcalloc((size_t)d->L, sizeof *s->u);
+    s->w = xcalloc((size_t)d->L, sizeof *s->w);
     char name[64];
     for (int l = 0; l < d->L; l++) {
         snprintf(name, sizeof name, "enc.block%d.w_kr", l);

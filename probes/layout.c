@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "task.h"
+#include "memory.h"
 
 static int marker_count(const layout *lo) {
     return lo->markers == MARK_BOS ? 1 : lo->markers == MARK_CLS_SEP ? 2 : 0;
@@ -80,20 +81,15 @@ void batch_alloc(batch *b, int B, int max_T) {
     size_t bt = (size_t)B * (size_t)max_T;
     b->B = B;
     b->cap_T = max_T;
-    b->tokens = calloc(bt, sizeof(int));
-    b->targets = calloc(bt, sizeof(int));
-    b->values = calloc(bt, sizeof(real));
-    b->weights = calloc(bt, sizeof(real));
-    b->pos = calloc((size_t)max_T, sizeof(int));
-    b->pos_x = calloc((size_t)max_T, sizeof(int));
-    b->pos_y = calloc((size_t)max_T, sizeof(int));
-    b->answer = calloc(bt, sizeof(int));
-    b->scratch = calloc(4 * (size_t)max_T + 4, sizeof(int));
-    if (!b->tokens || !b->targets || !b->values || !b->weights || !b->pos || !b->pos_x || !b->pos_y || !b->answer ||
-        !b->scratch) {
-        fprintf(stderr, "posprobe: error: out of memory for a batch of %d x %d\n", B, max_T);
-        exit(1);
-    }
+    b->tokens = xcalloc(bt, sizeof(int));
+    b->targets = xcalloc(bt, sizeof(int));
+    b->values = xcalloc(bt, sizeof(real));
+    b->weights = xcalloc(bt, sizeof(real));
+    b->pos = xcalloc((size_t)max_T, sizeof(int));
+    b->pos_x = xcalloc((size_t)max_T, sizeof(int));
+    b->pos_y = xcalloc((size_t)max_T, sizeof(int));
+    b->answer = xcalloc(bt, sizeof(int));
+    b->scratch = xcalloc(4 * (size_t)max_T + 4, sizeof(int));
 }
 
 void batch_free(batch *b) {

@@ -23,6 +23,7 @@ import csv
 import fcntl
 import hashlib
 import os
+import re
 import shlex
 import signal
 import subprocess
@@ -44,13 +45,22 @@ def parse_suite(path):
     """Returns (sections: {name: [(key, value, line)]}) preserving order."""
     sections, current = {}, None
     try:
-        lines = open(path, encoding="utf-8").read().splitlines()
+        with open(path, "rb") as f:
+            data = f.read()
+        if data.startswith(b"\xef\xbb\xbf"):
+            raise SuiteError(f"{path}:1: byte-order mark at start of file (save it as plain text without one)")
+        if b"\0" in data:
+            no = data.count(b"\n", 0, data.index(b"\0")) + 1
+            raise SuiteError(f"{path}:{no}: NUL byte (not a text file)")
+        lines = data.decode("utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as e:
         raise SuiteError(f"{path}: cannot read: {e}")
     for no, raw in enumerate(lines, 1):
-        line = raw.split("#", 1)[0].strip()
-        if not line:
+        line = raw.strip()
+        if not line or line.startswith("#"):   # comments take a whole line, as in --config files
             continue
+        if "#" in line:
+            raise SuiteError(f"{path}:{no}: '#' inside a line: a comment takes a whole line, '#' first")
         if line.startswith("["):
             if not line.endswith("]"):
                 raise SuiteError(f"{path}:{no}: malformed section header")
@@ -82,15 +92,22 @@ def summarize_flags(path):
     return ["--fitted-only"] if v == "1" else []
 
 
+INTEGER = re.compile(r"[+-]?[0-9]+", re.ASCII)   # posprobe's grammar (README, "Numbers")
+
+
 def seed_count(path, section, v):
     """A suite's seeds value: a positive integer, else a one-line error."""
-    try:
-        n = int(v)
-    except ValueError:
-        n = 0
+    n = int(v) if INTEGER.fullmatch(v) else 0
     if n < 1:
         raise SuiteError(f"{path}: [{section}] seeds must be a positive integer, not '{v}'")
     return n
+
+
+def integer(v):
+    """argparse type: an integer in posprobe's grammar (no blanks, no '_')."""
+    if not INTEGER.fullmatch(v):
+        raise argparse.ArgumentTypeError(f"'{v}' is not an integer")
+    return int(v)
 
 
 def expand(path, quick=False, encodings=None, seeds=None):
@@ -334,10 +351,10 @@ def main():
     ap = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     ap.add_argument("suite")
     ap.add_argument("--results", help="results directory (default results/<suite name>)")
-    ap.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("-j", "--jobs", type=integer, default=os.cpu_count() or 1)
     ap.add_argument("--quick", action="store_true", help="the suite's [quick] variant")
     ap.add_argument("--encodings", help="replace the encoding factor of every grid, e.g. 'myenc rope alibi'")
-    ap.add_argument("--seeds", type=int, help="seeds 1..N instead of the suite's")
+    ap.add_argument("--seeds", type=integer, help="seeds 1..N instead of the suite's")
     ap.add_argument("--posprobe", default=os.path.join(ROOT, "posprobe"))
     ap.add_argument("--emit", choices=["parallel", "slurm"])
     ap.add_argument("--only", help="run just this run id (what emitted jobs call)")

@@ -141,7 +141,7 @@ void rotation_matrix(rope_state *s, int D, int x, int y, double *R) {
 rope_state *new_rope(int D, int two_d) {
     run_config c;
     config_defaults(&c);
-    enc_dims d = {D, 1, D, 1, 4, 64, MASK_BIDIR, &c};
+    enc_dims d = {D, 1, D, 1, 4, 64, MASK_BIDIR, &c, 0};
     param_store ps;
     params_init(&ps);
     rope_state *s = rope_state_new(&ps, &d, D / 2, two_d ? D / 4 : D / 2, 0);
@@ -172,4 +172,15 @@ int test_tmpdir_teardown(void **state) {
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", test_tmpdir);
     return system(cmd) == 0 ? 0 : -1;
+}
+
+const char *test_tmpdir_text(const char *name) {
+    static char text[4096];
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", test_tmpdir, name);
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(text, 1, sizeof text - 1, f) : 0;
+    if (f) fclose(f);
+    text[n] = 0;
+    return text;
 }

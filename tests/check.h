@@ -92,8 +92,13 @@ extern const test_group test_group_ops, test_group_attention, test_group_engine,
 extern char test_tmpdir[64];
 int test_tmpdir_setup(void **state);
 int test_tmpdir_teardown(void **state);
+/* The text of the file NAME in test_tmpdir (its first 4095 bytes; "" when it
+ * cannot be read), in a buffer the next call reuses. */
+const char *test_tmpdir_text(const char *name);
 
 /* tests/test_integrity.c: outputs, run directories, inputs that are not files */
 extern const test_group test_group_integrity;
+/* tests/test_inputs.c: number and command-line grammar, config and suite files, option ranges, memory */
+extern const test_group test_group_inputs;
 
 #endif

@@ -16,6 +16,7 @@ static const test_group *const GROUPS[] = {
     &test_group_fuzz,
     &test_group_cli,
     &test_group_integrity,
+    &test_group_inputs,
     &test_group_parity,
     &test_group_decode,
     &test_group_summarize,

@@ -33,7 +33,7 @@ static double sinusoidal_table(int C, int n, double *P) {
     c.dim = C;
     const encoding_def *enc = encoding_find("sinusoidal");
     assert_non_null(enc);
-    enc_dims d = {C, 1, C, 1, 4, n, MASK_BIDIR, &c};
+    enc_dims d = {C, 1, C, 1, 4, n, MASK_BIDIR, &c, 0};
     char err[256];
     param_store ps;
     params_init(&ps);

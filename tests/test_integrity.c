@@ -101,16 +101,7 @@ static int sh(const char *cwd, const char *cmd) {
 }
 
 /* stderr of the last run. */
-static const char *last_stderr(void) {
-    static char msg[2048];
-    char path[128];
-    snprintf(path, sizeof path, "%s/stderr", test_tmpdir);
-    FILE *f = fopen(path, "r");
-    size_t n = f ? fread(msg, 1, sizeof msg - 1, f) : 0;
-    if (f) fclose(f);
-    msg[n] = 0;
-    return msg;
-}
+static const char *last_stderr(void) { return test_tmpdir_text("stderr"); }
 
 /* stderr of the last run is one line "posprobe: error: ..." (containing want when given). */
 static void expect_one_error_line(const char *what, const char *want) {

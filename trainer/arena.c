@@ -1,5 +1,6 @@
 /* Bump allocator for activations; see engine.h for the growth policy. */
 #include "engine.h"
+#include "memory.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,12 +15,9 @@ struct arena_chunk {
 };
 
 static arena_chunk *chunk_new(arena *a, size_t cap) {
-    arena_chunk *c = malloc(sizeof *c);
+    arena_chunk *c = xmalloc(sizeof *c);
     void *mem = NULL;
-    if (!c || posix_memalign(&mem, ARENA_ALIGN, cap ? cap : ARENA_ALIGN) != 0) {
-        fprintf(stderr, "posprobe: error: out of memory allocating a %zu-byte arena chunk\n", cap);
-        exit(1);
-    }
+    if (posix_memalign(&mem, ARENA_ALIGN, cap ? cap : ARENA_ALIGN) != 0) out_of_memory((double)cap, "activations (an arena chunk)");
     c->next = NULL;
     c->cap = cap;
     c->used = 0;

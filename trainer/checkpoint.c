@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "csvio.h"
+#include "memory.h"
 
 #define CK_MAGIC "POSPRBCK"
 #define CK_VERSION 1u
@@ -26,8 +27,7 @@ typedef struct {
 static void put(buf *b, const void *src, size_t len) {
     if (b->n + len > b->cap) {
         b->cap = (b->n + len) * 2 + 1024;
-        b->p = realloc(b->p, b->cap);
-        if (!b->p) { fprintf(stderr, "posprobe: error: out of memory writing a checkpoint\n"); exit(1); }
+        b->p = xrealloc(b->p, b->cap);
     }
     memcpy(b->p + b->n, src, len);
     b->n += len;

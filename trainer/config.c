@@ -57,7 +57,7 @@ static const option_def OPTS[] = {
     {"t5-buckets", T_INT, O(t5_buckets), 2, 4096, NULL, "N", "T5 relative-position buckets", 0},
     {"t5-max-distance", T_INT, O(t5_max_distance), 2, 1 << 20, NULL, "N", "T5 distance of the last bucket", 0},
     {"xpos-gamma", T_REAL, O(xpos_gamma), 1, 1e9, NULL, "G", "xPos scale denominator", 0},
-    {"xpos-zeta", T_REAL, O(xpos_zeta), 0, 10, NULL, "Z", "xPos zeta offset (0.4 in the paper)", 0},
+    {"xpos-zeta", T_REAL, O(xpos_zeta), 0, 10, NULL, "Z", "xPos zeta offset, above 0 (0.4 in the paper)", 0},
     {"mult-pos", T_CHOICE, O(mult_pos), 0, 0, "learned|sinusoidal", "K", "multiplicative: the position vectors", 0},
     {"alibi-asym", T_FLAG, O(alibi_asym), 0, 1, NULL, "0|1", "alibi bidirectional: separate left/right slopes", 0},
     {"vocab", T_INT, O(vocab), 2, 4096, NULL, "V", "task alphabet size (where a task has one)", 0},
@@ -187,11 +187,42 @@ static int printable(const char *s) {
     return 1;
 }
 
-static int parse_long(const char *s, long *out) {
-    char *end;
+/* ---- numbers: the one grammar (config.h) */
+
+static size_t digits(const char *s) {
+    size_t n = 0;
+    while (s[n] >= '0' && s[n] <= '9') n++;
+    return n;
+}
+
+int number_parse_long(const char *s, long *out) {
+    const char *p = s + (*s == '+' || *s == '-');
+    size_t n = digits(p);
+    if (!n || p[n]) return -1;
     errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end) return -1;
+    long v = strtol(s, NULL, 10);
+    if (errno == ERANGE) return -2;
+    *out = v;
+    return 0;
+}
+
+int number_parse_real(const char *s, double *out) {
+    const char *p = s + (*s == '+' || *s == '-');
+    size_t whole = digits(p), frac = 0;
+    p += whole;
+    if (*p == '.') { p++; frac = digits(p); p += frac; }
+    if (!whole && !frac) return -1;
+    if (*p == 'e' || *p == 'E') {
+        p++;
+        p += *p == '+' || *p == '-';
+        size_t e = digits(p);
+        if (!e) return -1;
+        p += e;
+    }
+    if (*p) return -1;
+    errno = 0;
+    double v = strtod(s, NULL);
+    if (errno == ERANGE || !isfinite(v)) return -2;
     *out = v;
     return 0;
 }
@@ -206,22 +237,25 @@ int config_set(run_config *c, const char *key, const char *value, char *err, siz
     case T_INT:
     case T_LONG:
     case T_FLAG: {
-        long v;
+        long v = 0;
+        int bad = 0;
         if (o->type == T_FLAG && (strcmp(value, "true") == 0 || strcmp(value, "yes") == 0)) v = 1;
         else if (o->type == T_FLAG && (strcmp(value, "false") == 0 || strcmp(value, "no") == 0)) v = 0;
-        else if (parse_long(value, &v)) return errorf(err, errlen, "--%s: '%s' is not an integer", key, value);
-        if (v < o->min || v > o->max)
-            return errorf(err, errlen, "--%s: %ld is out of range [%.0f, %.0f]", key, v, o->min, o->max);
+        else if ((bad = number_parse_long(value, &v)) == -1)
+            return errorf(err, errlen, "--%s: '%s' is not an integer (decimal digits, optional sign)", key, value);
+        if (bad || v < o->min || v > o->max)
+            return errorf(err, errlen, "--%s: %s is out of range [%.0f, %.0f]", key, value, o->min, o->max);
         if (o->type == T_LONG) *(long *)field = v;
         else *(int *)field = (int)v;
         break;
     }
     case T_REAL: {
-        char *end;
-        errno = 0;
-        double v = strtod(value, &end);
-        if (errno || end == value || *end || !isfinite(v))
-            return errorf(err, errlen, "--%s: '%s' is not a finite number", key, value);
+        double v = 0;
+        int bad = number_parse_real(value, &v);
+        if (bad == -1)
+            return errorf(err, errlen, "--%s: '%s' is not a number (decimal, optional sign, '.' and exponent)", key,
+                          value);
+        if (bad) return errorf(err, errlen, "--%s: %s overflows or underflows a double", key, value);
         if (v < o->min || v > o->max)
             return errorf(err, errlen, "--%s: %s is out of range [%g, %g]", key, value, o->min, o->max);
         *(double *)field = v == 0 ? 0 : v;   /* -0 is 0: one setting, one config.csv text */
@@ -261,18 +295,42 @@ static char *trim(char *s) {
     return s;
 }
 
+/* Reads one line of f into line (at most cap - 1 bytes, without its newline);
+ * 1 = a line, 0 = end of file, -1 = longer than cap - 1 bytes, -2 = holds a
+ * NUL byte (neither is read to its end: a device may have no end). */
+static int read_line(FILE *f, char *line, size_t cap) {
+    size_t n = 0;
+    int ch;
+    while ((ch = getc(f)) != EOF && ch != '\n') {
+        if (ch == 0) return -2;
+        if (n + 1 == cap) return -1;
+        line[n++] = (char)ch;
+    }
+    line[n] = 0;
+    return n || ch == '\n';
+}
+
 int config_read_file(run_config *c, const char *path, char *err, size_t errlen) {
     FILE *f = fopen(path, "r");
     if (!f) return errorf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-    char line[4096];
-    int lineno = 0, rc = 0;
+    char line[4095];
+    int lineno = 0, rc = 0, got;
     char seen[N_OPTS];
     memset(seen, 0, sizeof seen);
-    while (fgets(line, sizeof line, f)) {
+    while ((got = read_line(f, line, sizeof line)) != 0) {
         lineno++;
-        if (!strchr(line, '\n') && !feof(f)) { rc = errorf(err, errlen, "%s:%d: line longer than %zu bytes", path, lineno, sizeof line - 2); break; }
+        if (got == -1) { rc = errorf(err, errlen, "%s:%d: line longer than %zu bytes", path, lineno, sizeof line - 1); break; }
+        if (got == -2) { rc = errorf(err, errlen, "%s:%d: NUL byte (not a text file)", path, lineno); break; }
+        if (lineno == 1 && strncmp(line, "\xef\xbb\xbf", 3) == 0) {
+            rc = errorf(err, errlen, "%s:1: byte-order mark at start of file (save it as plain text without one)", path);
+            break;
+        }
         char *s = trim(line);
         if (!*s || *s == '#') continue;
+        if (strchr(s, '#')) {
+            rc = errorf(err, errlen, "%s:%d: '#' inside a line: a comment takes a whole line, '#' first", path, lineno);
+            break;
+        }
         char *eq = strchr(s, '=');
         if (!eq) { rc = errorf(err, errlen, "%s:%d: expected 'key = value'", path, lineno); break; }
         *eq = 0;
@@ -359,27 +417,31 @@ int config_option_is_setting(const char *name) {
 
 static int cmp_int(const void *a, const void *b) { return (*(const int *)a > *(const int *)b) - (*(const int *)a < *(const int *)b); }
 
+/* One number of a LIST: decimal digits, no sign ('-' makes a range); from
+ * 10^9 on it reads as 10^9 + 1, which every bound below refuses. */
+static int list_number(const char **p, long *v) {
+    size_t n = digits(*p);
+    if (!n) return -1;
+    *v = 0;
+    for (size_t i = 0; i < n; i++) *v = *v <= 100000000L ? *v * 10 + ((*p)[i] - '0') : 1000000001L;
+    *p += n;
+    return 0;
+}
+
 int int_list_parse(const char *s, int_list *out, char *err, size_t errlen) {
     out->n = 0;
     if (!*s) return errorf(err, errlen, "empty list");
     const char *p = s;
     while (*p) {
-        char *end;
-        errno = 0;
-        long a = strtol(p, &end, 10), b, step = 1;
-        if (end == p || errno) return errorf(err, errlen, "'%s': expected a length at '%.10s'", s, p);
-        p = end;
+        long a, b, step = 1;
+        if (list_number(&p, &a)) return errorf(err, errlen, "'%s': expected a length at '%.10s'", s, p);
         b = a;
         if (*p == '-') {
             p++;
-            b = strtol(p, &end, 10);
-            if (end == p || errno) return errorf(err, errlen, "'%s': expected the end of a range at '%.10s'", s, p);
-            p = end;
+            if (list_number(&p, &b)) return errorf(err, errlen, "'%s': expected the end of a range at '%.10s'", s, p);
             if (*p == ':') {
                 p++;
-                step = strtol(p, &end, 10);
-                if (end == p || errno || step < 1) return errorf(err, errlen, "'%s': bad range step", s);
-                p = end;
+                if (list_number(&p, &step) || step < 1) return errorf(err, errlen, "'%s': bad range step", s);
             }
         }
         if (a < 1 || b < a || b > (1 << 16))

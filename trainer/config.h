@@ -69,8 +69,10 @@ void config_defaults(run_config *c);
 /* Sets option `key` (long name without dashes) from text. On error writes a
  * message (without "posprobe: error:") into err and returns -1. */
 int config_set(run_config *c, const char *key, const char *value, char *err, size_t errlen);
-/* Reads `key = value` lines ('#' comments). Errors name FILE:LINE. Keys seen
- * are recorded in seen[] (option indices) so the command line can override. */
+/* Reads `key = value` lines; a line whose first non-blank is '#' is a
+ * comment, a '#' anywhere else an error (as in suite files). A byte-order
+ * mark, a NUL byte or a line over 4094 bytes is an error naming it. Errors
+ * name FILE:LINE; a key given twice is one. */
 int config_read_file(run_config *c, const char *path, char *err, size_t errlen);
 
 /* Cross-option checks after everything is set (lengths, heads | dim, ...).
@@ -89,8 +91,18 @@ int config_option_is_output(int index);
  * not a seed? Runs equal in every such option are seeds of one setting. */
 int config_option_is_setting(const char *name);
 
+/* Numbers: one grammar for every command, --config file and LIST (README,
+ * "Numbers"). An integer is an optional sign and decimal digits; a real is an
+ * optional sign, digits with an optional '.' and fraction (or '.' and
+ * digits), and an optional exponent (e or E, optional sign, digits). No
+ * blanks, no hex, no inf or nan. 0 = read; -1 = not of the grammar; -2 = of
+ * the grammar but beyond a long, or beyond a double (overflow, or underflow
+ * to a subnormal or 0). */
+int number_parse_long(const char *s, long *out);
+int number_parse_real(const char *s, double *out);
+
 /* Parses "8,16,32", "1-64", "1-64:8" (step) or a mix into a sorted, de-duplicated
- * list of positive lengths. */
+ * list of positive lengths; each number is decimal digits, no sign. */
 int int_list_parse(const char *s, int_list *out, char *err, size_t errlen);
 void int_list_format(const int_list *l, char *buf, size_t len);
 

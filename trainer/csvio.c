@@ -25,6 +25,29 @@
  * a link; a symlink that cannot be resolved to a path (dangling) is refused,
  * and a directory is an error. */
 
+/* The temporary files open now, removed by an atexit handler: a program
+ * that exits on an error (out of memory, memory.h; a usage error) leaves no
+ * NAME.XXXXXX.tmp behind. */
+#define MAX_TEMPS 16
+static char temps[MAX_TEMPS][1120];
+
+static void temps_remove(void) {
+    for (int i = 0; i < MAX_TEMPS; i++)
+        if (temps[i][0]) unlink(temps[i]);
+}
+
+static void temp_add(const char *tmp) {
+    static int registered;
+    if (!registered) registered = atexit(temps_remove) == 0;
+    for (int i = 0; i < MAX_TEMPS; i++)
+        if (!temps[i][0]) { snprintf(temps[i], sizeof temps[i], "%s", tmp); return; }
+}
+
+static void temp_drop(const char *tmp) {
+    for (int i = 0; i < MAX_TEMPS; i++)
+        if (tmp[0] && strcmp(temps[i], tmp) == 0) { temps[i][0] = 0; return; }
+}
+
 static mode_t file_mode(void) {
     mode_t mask = umask(0);
     umask(mask);
@@ -72,12 +95,14 @@ static int output_open(const char *path, char *dst, size_t dstlen, char *tmp, si
         return errorf(err, errlen, "%s: cannot write: %s", target, strerror(e));
     }
     (void)fchmod(fd, file_mode());   /* mkstemps makes 0600; outputs keep the umask's mode as before */
+    temp_add(tmp);
     return fd;
 }
 
 /* Ends an output whose descriptor is closed: e != 0 (the errno of a failed
  * write) removes the temporary file, else it is renamed over dst. */
 static int output_place(const char *dst, const char *tmp, int through, int e, char *err, size_t errlen) {
+    if (!through) temp_drop(tmp);
     if (e) {
         if (!through) unlink(tmp);
         return errorf(err, errlen, "%s: write failed: %s", dst, strerror(e));
@@ -189,7 +214,7 @@ int csv_out_finish(csv_out *w, int rc, char *err, size_t errlen) {
 void csv_out_abort(csv_out *w) {
     if (w->f) fclose(w->f);
     w->f = NULL;
-    if (!w->through && w->tmp[0]) unlink(w->tmp);   /* a device or FIFO written through is never removed */
+    if (!w->through && w->tmp[0]) { unlink(w->tmp); temp_drop(w->tmp); }   /* a device or FIFO written through is never removed */
 }
 
 /* ---- reading */

@@ -1,5 +1,6 @@
 /* Greedy decoding with [EOS], and scoring of generated answers. */
 #include "decode.h"
+#include "memory.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,14 +19,10 @@ void decoder_init(decoder *d, const model *m, int B, int max_rows, int max_cap, 
         fprintf(stderr, "posprobe: error: no key/value cache for decoding %d x %d (a causal model is needed)\n", B, max_rows);
         exit(1);
     }
-    d->gen = calloc((size_t)B * (size_t)max_cap + 1, sizeof(int));
-    d->len = calloc((size_t)B, sizeof(int));
-    d->stopped = calloc((size_t)B, sizeof(int));
-    d->logits = calloc((size_t)B * (size_t)m->K, sizeof(real));
-    if (!d->gen || !d->len || !d->stopped || !d->logits) {
-        fprintf(stderr, "posprobe: error: out of memory for decoding %d x %d\n", B, max_cap);
-        exit(1);
-    }
+    d->gen = xcalloc((size_t)B * (size_t)max_cap + 1, sizeof(int));
+    d->len = xcalloc((size_t)B, sizeof(int));
+    d->stopped = xcalloc((size_t)B, sizeof(int));
+    d->logits = xcalloc((size_t)B * (size_t)m->K, sizeof(real));
 }
 
 void decoder_free(decoder *d) {

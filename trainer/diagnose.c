@@ -1,5 +1,7 @@
 /* Constant-input diagnosis of position distinguishability. */
 #include "diagnose.h"
+#include "errors.h"
+#include "memory.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -28,7 +30,8 @@ int diagnose_one(const run_config *cfg, int seeds, diag_result *out, char *err, 
     snprintf(c.head, sizeof c.head, "auto");
     c.len_min = c.len_max = c.len;
     c.eval_lens.n = 0;
-    if (config_validate(&c, err, errlen)) return -1;
+    char msg[1024];   /* a configuration that cannot run is a usage error ("usage: ...") */
+    if (config_validate(&c, msg, sizeof msg)) return errorf(err, errlen, "usage: %s", msg);
     double tol = diagnose_tolerance();
     out->spread_min = INFINITY;
     out->spread_max = 0;
@@ -37,7 +40,7 @@ int diagnose_one(const run_config *cfg, int seeds, diag_result *out, char *err, 
     for (int s = 1; s <= seeds; s++) {
         c.seed = s;
         model m;
-        if (model_build(&m, &c, c.len, err, errlen)) { model_free(&m); return -1; }
+        if (model_build(&m, &c, c.len, msg, sizeof msg)) { model_free(&m); return errorf(err, errlen, "usage: %s", msg); }
         gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
         gsl_rng_set(r, config_stream_seed(&c, c.seed_init, 0));
         model_init_params(&m, r);
@@ -45,15 +48,15 @@ int diagnose_one(const run_config *cfg, int seeds, diag_result *out, char *err, 
         batch_alloc(&b, 1, layout_seq_len(&m.lo, c.len));
         layout_fill(&m.lo, &b, c.len, r, POS_SEQUENTIAL, c.max_pos, r);
         gsl_rng_free(r);
-        tensor **hidden = calloc((size_t)m.L + 1, sizeof *hidden);
+        tensor **hidden = xcalloc((size_t)m.L + 1, sizeof *hidden);
         m.hidden = hidden;
         arena ar;
         model_forward_frozen(&m, &ar, &b);
         const tensor *h = hidden[m.L];                              /* (1, T, C) */
         int C = m.C, n = 0;
-        int *idx = malloc(sizeof(int) * (size_t)b.T);
+        int *idx = xmalloc(sizeof(int) * (size_t)b.T);
         for (int t = 0; t < b.T; t++) if (b.weights[t] > 0) idx[n++] = t;   /* the identical tokens */
-        real *mean = calloc((size_t)C, sizeof(real));
+        real *mean = xcalloc((size_t)C, sizeof(real));
         double scale = 0;
         for (int i = 0; i < n; i++) {
             const real *hi = h->data + (size_t)idx[i] * C;

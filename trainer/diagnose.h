@@ -18,6 +18,7 @@ typedef struct diag_result {
 /* Relative differences below this are rounding. */
 double diagnose_tolerance(void);
 
+/* -1 with "usage: ..." in err when the configuration cannot run. */
 int diagnose_one(const run_config *c, int seeds, diag_result *out, char *err, size_t errlen);
 
 /* The verdict that follows from the symmetry argument (SEEDS 1.3, 1.6-1.9, 9),

@@ -1,5 +1,6 @@
 /* Bias matrices, decay curves, rotated vectors and sampled positions. */
 #include "errors.h"
+#include "memory.h"
 #include "inspect.h"
 
 #include <math.h>
@@ -44,7 +45,7 @@ static int inspect_bias(const run_config *c, csv_out *w, char *err, size_t errle
     model m;
     batch b;
     if (setup(c, &m, &b, err, errlen)) return -1;
-    tensor **logits = calloc((size_t)m.L, sizeof *logits);
+    tensor **logits = xcalloc((size_t)m.L, sizeof *logits);
     m.logits = logits;
     arena ar;
     model_forward_frozen(&m, &ar, &b);

@@ -1,5 +1,6 @@
 /* The key/value cache and the incremental forward pass over it. */
 #include "kvcache.h"
+#include "memory.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -14,9 +15,8 @@ int kv_cache_init(kv_cache *kc, const model *m, int B, int max_T) {
     kc->per_seq = kc->merged ? 1 : m->H;
     kc->width = kc->merged ? m->C : m->D;
     size_t n = (size_t)m->L * B * kc->per_seq * max_T * kc->width;
-    kc->k = malloc(n * sizeof(real));
-    kc->v = malloc(n * sizeof(real));
-    if (!kc->k || !kc->v) { kv_cache_free(kc); return -1; }
+    kc->k = xmalloc(n * sizeof(real));
+    kc->v = xmalloc(n * sizeof(real));
     return 0;
 }
 

@@ -1,5 +1,6 @@
 /* Per-layer linear probes of absolute position on a frozen model. */
 #include "errors.h"
+#include "memory.h"
 #include "layerprobe.h"
 
 #include <math.h>
@@ -34,16 +35,16 @@ static void dataset_add(dataset *d, model *m, int n, int count, gsl_rng *r, int 
     batch b;
     batch_alloc(&b, count, layout_seq_len(&m->lo, n));
     layout_fill(&m->lo, &b, n, r, POS_SEQUENTIAL, m->cfg.max_pos, r);
-    tensor **hidden = calloc((size_t)L + 1, sizeof *hidden);
+    tensor **hidden = xcalloc((size_t)L + 1, sizeof *hidden);
     m->hidden = hidden;
     arena ar;
     model_forward_frozen(m, &ar, &b);
     size_t add = (size_t)b.B * b.T, C = (size_t)m->C;
     if (d->n + add > d->cap) {
         d->cap = (d->n + add) * 2;
-        for (int l = 0; l <= L; l++) d->feats[l] = realloc(d->feats[l], d->cap * C * sizeof(real));
-        d->labels = realloc(d->labels, d->cap * sizeof(int));
-        d->lens_of = realloc(d->lens_of, d->cap * sizeof(int));
+        for (int l = 0; l <= L; l++) d->feats[l] = xrealloc(d->feats[l], d->cap * C * sizeof(real));
+        d->labels = xrealloc(d->labels, d->cap * sizeof(int));
+        d->lens_of = xrealloc(d->lens_of, d->cap * sizeof(int));
     }
     for (int l = 0; l <= L; l++) memcpy(d->feats[l] + d->n * C, hidden[l]->data, add * C * sizeof(real));
     for (size_t i = 0; i < add; i++) { d->labels[d->n + i] = (int)(i % (size_t)b.T); d->lens_of[d->n + i] = n; }
@@ -65,7 +66,7 @@ static void dataset_free(dataset *d, int L) {
 static void fit_and_score(const real *xtr, const int *ytr, size_t ntr, const real *xte, const int *yte, const int *lte,
                           size_t nte, int C, int K, int steps, unsigned long seed, const int_list *lens, double *acc,
                           double *mad, long *count) {
-    double *mu = calloc((size_t)C, sizeof *mu), *sd = calloc((size_t)C, sizeof *sd);
+    double *mu = xcalloc((size_t)C, sizeof *mu), *sd = xcalloc((size_t)C, sizeof *sd);
     for (size_t i = 0; i < ntr; i++) for (int c = 0; c < C; c++) mu[c] += xtr[i * C + c] / ntr;
     for (size_t i = 0; i < ntr; i++) for (int c = 0; c < C; c++) sd[c] += pow(xtr[i * C + c] - mu[c], 2) / ntr;
     /* A feature whose spread is below 1e-4 of the features' typical size is
@@ -79,7 +80,7 @@ static void fit_and_score(const real *xtr, const int *ytr, size_t ntr, const rea
         sd[c] = sqrt(sd[c]);
         if (sd[c] <= 1e-4 * scale) sd[c] = INFINITY;   /* (x - mu) / inf = 0 */
     }
-    real *ztr = malloc(ntr * C * sizeof(real)), *zte = malloc(nte * C * sizeof(real));
+    real *ztr = xmalloc(ntr * C * sizeof(real)), *zte = xmalloc(nte * C * sizeof(real));
     for (size_t i = 0; i < ntr; i++) for (int c = 0; c < C; c++) ztr[i * C + c] = (real)((xtr[i * C + c] - mu[c]) / sd[c]);
     for (size_t i = 0; i < nte; i++) for (int c = 0; c < C; c++) zte[i * C + c] = (real)((xte[i * C + c] - mu[c]) / sd[c]);
     param_store ps;
@@ -141,8 +142,8 @@ int layerprobe_run(const char *dir, const layerprobe_opts *o, const char *out_pa
         int T = layout_seq_len(&m.lo, lens.v[i]);
         if (T > K) K = T;
     }
-    dataset tr = {calloc((size_t)L + 1, sizeof(real *)), NULL, NULL, 0, 0};
-    dataset te = {calloc((size_t)L + 1, sizeof(real *)), NULL, NULL, 0, 0};
+    dataset tr = {xcalloc((size_t)L + 1, sizeof(real *)), NULL, NULL, 0, 0};
+    dataset te = {xcalloc((size_t)L + 1, sizeof(real *)), NULL, NULL, 0, 0};
     unsigned long seed = o->seed >= 0 ? (unsigned long)o->seed : config_stream_seed(&m.cfg, -1, 7);
     gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
     gsl_rng_set(r, seed);
@@ -156,8 +157,8 @@ int layerprobe_run(const char *dir, const layerprobe_opts *o, const char *out_pa
     if (!rc) {
         static const char *const header[] = {"run_id", "layer", "length", "probe_acc", "mean_abs_dist", "n_tokens", NULL};
         csv_out_header(&w, header);
-        double *acc = malloc(sizeof(double) * (size_t)lens.n), *mad = malloc(sizeof(double) * (size_t)lens.n);
-        long *cnt = malloc(sizeof(long) * (size_t)lens.n);
+        double *acc = xmalloc(sizeof(double) * (size_t)lens.n), *mad = xmalloc(sizeof(double) * (size_t)lens.n);
+        long *cnt = xmalloc(sizeof(long) * (size_t)lens.n);
         for (int l = 0; l <= L; l++) {
             fit_and_score(tr.feats[l], tr.labels, tr.n, te.feats[l], te.labels, te.lens_of, te.n, m.C, K, o->steps,
                           seed + (unsigned long)l, &lens, acc, mad, cnt);

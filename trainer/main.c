@@ -22,6 +22,13 @@ static void die_usage(const char *msg) {
     exit(EXIT_USAGE);
 }
 
+/* A command's error: "usage: ..." is bad input (exit 2), anything else an I/O error (exit 1). */
+static int command_failed(const char *err) {
+    if (strncmp(err, "usage: ", 7) == 0) die_usage(err + 7);
+    fprintf(stderr, "posprobe: error: %s\n", err);
+    return 1;
+}
+
 static void print_train_help(FILE *f) {
     run_config d;
     config_defaults(&d);
@@ -69,94 +76,116 @@ static void print_main_help(FILE *f) {
             POSPROBE_VERSION, REAL_NAME, POSPROBE_BLAS_NAME);
 }
 
+/* A command's own option, beside the run_config options: its value after
+ * parse_args, NULL when absent. A flag may be given bare ("1"), with =WORD or
+ * followed by a flag word (0 1 true false yes no). */
+typedef struct cmd_opt {
+    const char *name;
+    int is_flag;
+    const char *value;
+} cmd_opt;
+
+static const char *const FLAG_ON[] = {"1", "true", "yes", NULL}, *const FLAG_OFF[] = {"0", "false", "no", NULL};
+
+static int in_words(const char *s, const char *const *words) {
+    for (; *words; words++)
+        if (strcmp(s, *words) == 0) return 1;
+    return 0;
+}
+
+/* Is an own flag on? (its value was checked by parse_args) */
+static int flag_on(const cmd_opt *o) { return o->value && in_words(o->value, FLAG_ON); }
+
+static cmd_opt *find_own(cmd_opt *own, const char *key) {
+    for (; own && own->name; own++)
+        if (strcmp(own->name, key) == 0) return own;
+    return NULL;
+}
+
+/* The command line of command `cmd`: its own options (own, ending with a NULL
+ * name), and when c is set --config FILE and every run_config option, read
+ * into c (the file first, so the command line overrides it). Every option may
+ * be given once; words that are not options are positional arguments, at most
+ * max_pos of them, into pos[] (their count returned). Anything else is a
+ * usage error: exit status 2. */
+static int parse_args(const char *cmd, int argc, char **argv, run_config *c, cmd_opt *own, const char **pos, int max_pos) {
+    char err[2048], msg[2300];
+    static struct { char key[128]; const char *value; } given[256];   /* every option, in order */
+    int n_given = 0, n_pos = 0;
+    const char *bare_flag = NULL;   /* the option before, when it was a flag given without a value */
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (strncmp(a, "--", 2) != 0 || !a[2]) {
+            if (n_pos < max_pos) { pos[n_pos++] = a; continue; }
+            if (bare_flag)
+                snprintf(msg, sizeof msg, "%s: unexpected argument '%.64s' (--%.64s is a flag: --%.64s or --%.64s 0|1)", cmd,
+                         a, bare_flag, bare_flag, bare_flag);
+            else
+                snprintf(msg, sizeof msg, "%s: unexpected argument '%.64s'%s", cmd, a, max_pos ? "" : " (options start with --)");
+            die_usage(msg);
+        }
+        bare_flag = NULL;
+        if (n_given == 256) die_usage("more than 256 options");
+        char *key = given[n_given].key;
+        const char *eq = strchr(a + 2, '='), *value;
+        snprintf(key, sizeof given[0].key, "%.*s", eq ? (int)(eq - a - 2) : (int)strlen(a + 2), a + 2);
+        for (int k = 0; k < n_given; k++)
+            if (strcmp(given[k].key, key) == 0) {
+                snprintf(msg, sizeof msg, "--%.64s is given twice", key);
+                die_usage(msg);
+            }
+        cmd_opt *o = find_own(own, key);
+        int is_flag = 0, known = o || (c && (strcmp(key, "config") == 0 || config_option_kind(key, &is_flag)));
+        if (o) is_flag = o->is_flag;
+        if (!known) {
+            if (c) snprintf(msg, sizeof msg, "unknown option '%.64s'", key);
+            else snprintf(msg, sizeof msg, "%s: unknown option '--%.64s'", cmd, key);
+            die_usage(msg);
+        }
+        if (eq) value = eq + 1;
+        else if (is_flag && i + 1 < argc && (in_words(argv[i + 1], FLAG_ON) || in_words(argv[i + 1], FLAG_OFF))) value = argv[++i];
+        else if (is_flag) { value = "1"; bare_flag = given[n_given].key; }
+        else if (i + 1 < argc) value = argv[++i];
+        else {
+            snprintf(msg, sizeof msg, "--%.64s needs a value", key);
+            die_usage(msg);
+        }
+        if (o && (!*value || (is_flag && !in_words(value, FLAG_ON) && !in_words(value, FLAG_OFF)))) {
+            snprintf(msg, sizeof msg, "--%.64s: '%.64s' is not %s", key, value, is_flag ? "0 or 1" : "a value");
+            die_usage(msg);
+        }
+        if (o) o->value = value;
+        given[n_given++].value = o ? NULL : value;   /* run_config options and --config: applied below */
+    }
+    for (int k = 0; k < n_given; k++)
+        if (given[k].value && strcmp(given[k].key, "config") == 0 && config_read_file(c, given[k].value, err, sizeof err))
+            die_usage(err);
+    for (int k = 0; k < n_given; k++)
+        if (given[k].value && strcmp(given[k].key, "config") != 0 && config_set(c, given[k].key, given[k].value, err, sizeof err))
+            die_usage(err);
+    return n_pos;
+}
+
 static int cmd_list(int argc, char **argv) {
-    if (argc != 1) die_usage("usage: posprobe list encodings|tasks|norms");
-    if (strcmp(argv[0], "encodings") == 0) {
+    const char *what = NULL;
+    if (parse_args("list", argc, argv, NULL, NULL, &what, 1) != 1) die_usage("usage: posprobe list encodings|tasks|norms");
+    if (strcmp(what, "encodings") == 0) {
         for (int i = 0; encoding_at(i); i++)
             printf("%-16s %-9s %s\n", encoding_at(i)->name, encoding_at(i)->where, encoding_at(i)->summary);
-    } else if (strcmp(argv[0], "tasks") == 0) {
+    } else if (strcmp(what, "tasks") == 0) {
         for (int i = 0; task_at(i); i++) {
             const task_def *t = task_at(i);
             printf("%-18s %-8s %-22s %s; n = %s\n", t->name, t->shape == TASK_ALIGNED ? "aligned" : "seq2seq",
                    t->shape == TASK_ALIGNED ? "forms: bidir, causal" : "forms: encoder, decoder", t->summary, t->n_means);
         }
-    } else if (strcmp(argv[0], "norms") == 0) {
+    } else if (strcmp(what, "norms") == 0) {
         for (int k = 0; k < NORM_COUNT; k++) printf("%-10s %s\n", attn_norm_name((attn_norm)k), attn_norm_describe((attn_norm)k));
     } else {
         char msg[256];
-        snprintf(msg, sizeof msg, "list: unknown category '%.64s' (encodings, tasks or norms)", argv[0]);
+        snprintf(msg, sizeof msg, "list: unknown category '%.64s' (encodings, tasks or norms)", what);
         die_usage(msg);
     }
     return 0;
-}
-
-/* Splits "--key=value" / "--key value"; flags may omit the value. */
-static int next_option(int argc, char **argv, int *i, char *key, size_t klen, const char **value) {
-    const char *a = argv[*i];
-    if (strncmp(a, "--", 2) != 0 || !a[2]) {
-        char msg[256];
-        snprintf(msg, sizeof msg, "unexpected argument '%.64s' (options start with --)", a);
-        die_usage(msg);
-    }
-    a += 2;
-    const char *eq = strchr(a, '=');
-    if (eq) {
-        snprintf(key, klen, "%.*s", (int)(eq - a), a);
-        *value = eq + 1;
-        return 0;
-    }
-    snprintf(key, klen, "%s", a);
-    int is_flag = 0;
-    config_option_kind(key, &is_flag);
-    if (*i + 1 < argc && (strncmp(argv[*i + 1], "--", 2) != 0 || !is_flag)) {
-        *value = argv[++*i];
-    } else if (is_flag) {
-        *value = "1";
-    } else {
-        char msg[256];
-        snprintf(msg, sizeof msg, "--%.64s needs a value", key);
-        die_usage(msg);
-    }
-    return 0;
-}
-
-/* Applies --config FILE, then every --option of the table, to c. Options named
- * in `extra` (command-specific, e.g. "all", "seeds") are not config options:
- * their values land in extra_values (NULL when absent; "1" for a bare flag). */
-static void parse_options(int argc, char **argv, run_config *c, const char *const *extra, const char **extra_values) {
-    char err[2048], key[128];
-    const char *value;
-    for (int i = 0; i < argc; i++) {
-        if (strcmp(argv[i], "--config") == 0 || strncmp(argv[i], "--config=", 9) == 0) {
-            const char *path = argv[i][8] == '=' ? argv[i] + 9 : (i + 1 < argc ? argv[i + 1] : NULL);
-            if (!path) die_usage("--config needs a file");
-            if (config_read_file(c, path, err, sizeof err)) die_usage(err);
-        }
-    }
-    char seen[256][128];
-    int n_seen = 0;
-    for (int i = 0; i < argc; i++) {
-        int k = -1;
-        if (extra && strncmp(argv[i], "--", 2) == 0)
-            for (int e = 0; extra[e]; e++) {
-                size_t len = strlen(extra[e]);
-                if (strncmp(argv[i] + 2, extra[e], len) == 0 && (argv[i][2 + len] == 0 || argv[i][2 + len] == '=')) k = e;
-            }
-        if (k >= 0) {
-            const char *a = argv[i] + 2 + strlen(extra[k]);
-            extra_values[k] = *a == '=' ? a + 1 : (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0 ? argv[++i] : "1");
-            continue;
-        }
-        next_option(argc, argv, &i, key, sizeof key, &value);
-        if (strcmp(key, "config") == 0) continue;
-        for (int s = 0; s < n_seen; s++)
-            if (strcmp(seen[s], key) == 0) {
-                snprintf(err, sizeof err, "--%s is given twice", key);
-                die_usage(err);
-            }
-        if (n_seen < 256) snprintf(seen[n_seen++], sizeof seen[0], "%s", key);
-        if (config_set(c, key, value, err, sizeof err)) die_usage(err);
-    }
 }
 
 static int wants_help(int argc, char **argv) {
@@ -166,9 +195,8 @@ static int wants_help(int argc, char **argv) {
 }
 
 static int parse_count(const char *s, const char *what, int lo, int hi) {
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (end == s || *end || v < lo || v > hi) {
+    long v;
+    if (number_parse_long(s, &v) || v < lo || v > hi) {
         char msg[256];
         snprintf(msg, sizeof msg, "--%s: '%.32s' is not an integer in [%d, %d]", what, s, lo, hi);
         die_usage(msg);
@@ -180,21 +208,16 @@ static int cmd_train(int argc, char **argv) {
     if (wants_help(argc, argv)) { print_train_help(stdout); return 0; }
     run_config c;
     config_defaults(&c);
-    static const char *const extra[] = {"check", NULL};
-    const char *vals[1] = {NULL};
-    parse_options(argc, argv, &c, extra, vals);
+    cmd_opt own[] = {{"check", 1, NULL}, {NULL, 0, NULL}};
+    parse_args("train", argc, argv, &c, own, NULL, 0);
     char err[2048];
-    if (vals[0]) { /* validate everything, write nothing */
+    if (flag_on(&own[0])) { /* validate everything, write nothing */
         if (run_check(&c, err, sizeof err)) die_usage(strncmp(err, "usage: ", 7) == 0 ? err + 7 : err);
         return 0;
     }
     run_result res;
     run_install_signal_handlers();
-    if (run_train(&c, &res, err, sizeof err)) {
-        if (strncmp(err, "usage: ", 7) == 0) die_usage(err + 7);
-        fprintf(stderr, "posprobe: error: %s\n", err);
-        return 1;
-    }
+    if (run_train(&c, &res, err, sizeof err)) return command_failed(err);
     return (int)res.status;
 }
 
@@ -217,48 +240,35 @@ static int cmd_diagnose(int argc, char **argv) {
     config_defaults(&c);
     c.init_scale = 0.3;
     c.len = 16;
-    static const char *const extra[] = {"all", "seeds", "out", NULL};
-    const char *vals[3] = {NULL, NULL, NULL};
-    parse_options(argc, argv, &c, extra, vals);
-    int seeds = vals[1] ? parse_count(vals[1], "seeds", 1, 1000) : 3;
+    cmd_opt own[] = {{"all", 1, NULL}, {"seeds", 0, NULL}, {"out", 0, NULL}, {NULL, 0, NULL}};
+    parse_args("diagnose", argc, argv, &c, own, NULL, 0);
+    int seeds = own[1].value ? parse_count(own[1].value, "seeds", 1, 1000) : 3;
     char err[2048];
     if (!encoding_find(c.encoding)) {
         snprintf(err, sizeof err, "unknown encoding '%.64s' (see: posprobe list encodings)", c.encoding);
         die_usage(err);
     }
-    if (diagnose_run(&c, vals[0] != NULL, seeds, vals[2], err, sizeof err)) {
-        fprintf(stderr, "posprobe: error: %s\n", err);
-        return strstr(err, "cannot") || strstr(err, "write") ? 1 : 2;
-    }
+    if (diagnose_run(&c, flag_on(&own[0]), seeds, own[2].value, err, sizeof err)) return command_failed(err);
     return 0;
 }
 
 static int cmd_eval(int argc, char **argv) {
-    const char *dir = NULL, *out = NULL, *lens = NULL, *dump = NULL, *decode = NULL, *value;
-    char key[128], err[2048];
-    for (int i = 0; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0) {
-            printf("usage: posprobe eval --checkpoint DIR [--eval-lens LIST] [--out FILE] [--dump-attention FILE]\n"
-                   "                     [--decode cached|recompute]\n"
-                   "Evaluates the run in DIR (its checkpoint.bin) on the run's own held-out sets at each length\n"
-                   "(default: the run's --eval-lens); writes eval.csv rows (the same columns as a run's eval.csv)\n"
-                   "to FILE or stdout. --dump-attention FILE also writes the attention weights of every layer and\n"
-                   "head on the first held-out sequence at the first length: layer,head,query,key,query_token,\n"
-                   "key_token,weight. --decode: greedy decoding (decoder form) with cached keys and values, or\n"
-                   "the whole prefix recomputed at every step; the same tokens either way (default: cached).\n");
-            return 0;
-        }
-        next_option(argc, argv, &i, key, sizeof key, &value);
-        if (strcmp(key, "checkpoint") == 0) dir = value;
-        else if (strcmp(key, "out") == 0) out = value;
-        else if (strcmp(key, "eval-lens") == 0) lens = value;
-        else if (strcmp(key, "dump-attention") == 0) dump = value;
-        else if (strcmp(key, "decode") == 0) decode = value;
-        else {
-            snprintf(err, sizeof err, "eval: unknown option '--%.64s'", key);
-            die_usage(err);
-        }
+    if (wants_help(argc, argv)) {
+        printf("usage: posprobe eval --checkpoint DIR [--eval-lens LIST] [--out FILE] [--dump-attention FILE]\n"
+               "                     [--decode cached|recompute]\n"
+               "Evaluates the run in DIR (its checkpoint.bin) on the run's own held-out sets at each length\n"
+               "(default: the run's --eval-lens); writes eval.csv rows (the same columns as a run's eval.csv)\n"
+               "to FILE or stdout. --dump-attention FILE also writes the attention weights of every layer and\n"
+               "head on the first held-out sequence at the first length: layer,head,query,key,query_token,\n"
+               "key_token,weight. --decode: greedy decoding (decoder form) with cached keys and values, or\n"
+               "the whole prefix recomputed at every step; the same tokens either way (default: cached).\n");
+        return 0;
     }
+    cmd_opt own[] = {{"checkpoint", 0, NULL}, {"out", 0, NULL},    {"eval-lens", 0, NULL},
+                     {"dump-attention", 0, NULL}, {"decode", 0, NULL}, {NULL, 0, NULL}};
+    parse_args("eval", argc, argv, NULL, own, NULL, 0);
+    const char *dir = own[0].value, *out = own[1].value, *lens = own[2].value, *dump = own[3].value, *decode = own[4].value;
+    char err[2048];
     if (!dir) die_usage("eval: --checkpoint DIR is required");
     if (decode && strcmp(decode, "cached") != 0 && strcmp(decode, "recompute") != 0)
         die_usage("eval: --decode must be cached or recompute");
@@ -280,11 +290,7 @@ static int cmd_eval(int argc, char **argv) {
         snprintf(msg, sizeof msg, "--eval-lens: %s", err);
         die_usage(msg);
     }
-    if (run_eval_checkpoint(dir, &l, out, dump, decode, err, sizeof err)) {
-        if (strncmp(err, "usage: ", 7) == 0) die_usage(err + 7);
-        fprintf(stderr, "posprobe: error: %s\n", err);
-        return 1;
-    }
+    if (run_eval_checkpoint(dir, &l, out, dump, decode, err, sizeof err)) return command_failed(err);
     return 0;
 }
 
@@ -305,17 +311,12 @@ static int cmd_inspect(int argc, char **argv) {
     }
     run_config c;
     config_defaults(&c);
-    static const char *const extra[] = {"what", "draws", "out", NULL};
-    const char *vals[3] = {NULL, NULL, NULL};
-    parse_options(argc, argv, &c, extra, vals);
-    if (!vals[0]) die_usage("inspect: --what bias|decay|rotation|positions is required");
-    int draws = vals[1] ? parse_count(vals[1], "draws", 1, 100000) : 4;
+    cmd_opt own[] = {{"what", 0, NULL}, {"draws", 0, NULL}, {"out", 0, NULL}, {NULL, 0, NULL}};
+    parse_args("inspect", argc, argv, &c, own, NULL, 0);
+    if (!own[0].value) die_usage("inspect: --what bias|decay|rotation|positions is required");
+    int draws = own[1].value ? parse_count(own[1].value, "draws", 1, 100000) : 4;
     char err[2048];
-    if (inspect_run(&c, vals[0], draws, vals[2], err, sizeof err)) {
-        if (strncmp(err, "usage: ", 7) == 0) die_usage(err + 7);
-        fprintf(stderr, "posprobe: error: %s\n", err);
-        return 1;
-    }
+    if (inspect_run(&c, own[0].value, draws, own[2].value, err, sizeof err)) return command_failed(err);
     return 0;
 }
 
@@ -332,49 +333,41 @@ static int cmd_examples(int argc, char **argv) {
     run_config c;
     config_defaults(&c);
     c.len = 6;
-    static const char *const extra[] = {"count", NULL};
-    const char *vals[1] = {NULL};
-    parse_options(argc, argv, &c, extra, vals);
-    int count = vals[0] ? parse_count(vals[0], "count", 1, 1000) : 2;
+    cmd_opt own[] = {{"count", 0, NULL}, {NULL, 0, NULL}};
+    parse_args("examples", argc, argv, &c, own, NULL, 0);
+    int count = own[0].value ? parse_count(own[0].value, "count", 1, 1000) : 2;
     char err[2048];
     if (examples_print(&c, count, stdout, err, sizeof err)) die_usage(strncmp(err, "usage: ", 7) == 0 ? err + 7 : err);
     return 0;
 }
 
 static int cmd_layerprobe(int argc, char **argv) {
-    const char *dir = NULL, *out = NULL, *value;
-    char key[128], err[2048];
+    if (wants_help(argc, argv)) {
+        printf("usage: posprobe layerprobe --checkpoint DIR [--lens LIST] [--train-size N] [--test-size N]\n"
+               "                           [--steps N] [--seed S] [--out FILE]\n\n"
+               "Freezes the trained model in DIR and fits, for each layer l = 0 (the embedded input) .. L, a\n"
+               "softmax classifier of each token's absolute position (its index in the model sequence) on\n"
+               "that layer's hidden states: --train-size sequences per length to fit (64), --test-size held-out\n"
+               "sequences to score (32), fresh inputs of the run's task from their own seed. Writes\n"
+               "run_id,layer,length,probe_acc,mean_abs_dist,n_tokens to FILE or stdout.\n");
+        return 0;
+    }
+    cmd_opt own[] = {{"checkpoint", 0, NULL}, {"out", 0, NULL},   {"lens", 0, NULL}, {"train-size", 0, NULL},
+                     {"test-size", 0, NULL},  {"steps", 0, NULL}, {"seed", 0, NULL}, {NULL, 0, NULL}};
+    parse_args("layerprobe", argc, argv, NULL, own, NULL, 0);
+    const char *dir = own[0].value, *out = own[1].value;
+    char err[2048];
     layerprobe_opts o;
     layerprobe_defaults(&o);
-    for (int i = 0; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0) {
-            printf("usage: posprobe layerprobe --checkpoint DIR [--lens LIST] [--train-size N] [--test-size N]\n"
-                   "                           [--steps N] [--seed S] [--out FILE]\n\n"
-                   "Freezes the trained model in DIR and fits, for each layer l = 0 (the embedded input) .. L, a\n"
-                   "softmax classifier of each token's absolute position (its index in the model sequence) on\n"
-                   "that layer's hidden states: --train-size sequences per length to fit (64), --test-size held-out\n"
-                   "sequences to score (32), fresh inputs of the run's task from their own seed. Writes\n"
-                   "run_id,layer,length,probe_acc,mean_abs_dist,n_tokens to FILE or stdout.\n");
-            return 0;
-        }
-        next_option(argc, argv, &i, key, sizeof key, &value);
-        if (strcmp(key, "checkpoint") == 0) dir = value;
-        else if (strcmp(key, "out") == 0) out = value;
-        else if (strcmp(key, "lens") == 0) {
-            if (int_list_parse(value, &o.lens, err, sizeof err)) {
-                char msg[2200];
-                snprintf(msg, sizeof msg, "--lens: %s", err);
-                die_usage(msg);
-            }
-        } else if (strcmp(key, "train-size") == 0) o.train_size = parse_count(value, "train-size", 1, 100000);
-        else if (strcmp(key, "test-size") == 0) o.test_size = parse_count(value, "test-size", 1, 100000);
-        else if (strcmp(key, "steps") == 0) o.steps = parse_count(value, "steps", 1, 1000000);
-        else if (strcmp(key, "seed") == 0) o.seed = parse_count(value, "seed", 0, 2000000000);
-        else {
-            snprintf(err, sizeof err, "layerprobe: unknown option '--%.64s'", key);
-            die_usage(err);
-        }
+    if (own[2].value && int_list_parse(own[2].value, &o.lens, err, sizeof err)) {
+        char msg[2200];
+        snprintf(msg, sizeof msg, "--lens: %s", err);
+        die_usage(msg);
     }
+    if (own[3].value) o.train_size = parse_count(own[3].value, "train-size", 1, 100000);
+    if (own[4].value) o.test_size = parse_count(own[4].value, "test-size", 1, 100000);
+    if (own[5].value) o.steps = parse_count(own[5].value, "steps", 1, 1000000);
+    if (own[6].value) o.seed = parse_count(own[6].value, "seed", 0, 2000000000);
     if (!dir) die_usage("layerprobe: --checkpoint DIR is required");
     char ck[1200];
     snprintf(ck, sizeof ck, "%s/checkpoint.bin", dir);
@@ -382,38 +375,29 @@ static int cmd_layerprobe(int argc, char **argv) {
         snprintf(err, sizeof err, "layerprobe: %.1100s: no readable checkpoint", ck);
         die_usage(err);
     }
-    if (layerprobe_run(dir, &o, out, err, sizeof err)) {
-        if (strncmp(err, "usage: ", 7) == 0) die_usage(err + 7);
-        fprintf(stderr, "posprobe: error: %s\n", err);
-        return 1;
-    }
+    if (layerprobe_run(dir, &o, out, err, sizeof err)) return command_failed(err);
     return 0;
 }
 
 static int cmd_summarize(int argc, char **argv) {
-    int fitted_only = argc == 2 && strcmp(argv[0], "--fitted-only") == 0;
-    if (fitted_only) { argc--; argv++; }
-    if (argc != 1 || strncmp(argv[0], "--", 2) == 0) {
-        if (argc == 1 && strcmp(argv[0], "--help") == 0) {
-            printf("usage: posprobe summarize [--fitted-only] DIR\n\n"
-                   "Reads every run directory below DIR (up to two levels) and writes DIR/summary.csv (per group\n"
-                   "and length: mean, sd, 95%% t-interval, min, max over seeds of token and sequence accuracy and\n"
-                   "of the share of right answer lengths), DIR/horizons.csv (per group: extrapolation horizons at\n"
-                   "0.9 and 0.5 mean token accuracy and exact match, their ratio to the training length, mean\n"
-                   "accuracy beyond it) and DIR/runs.csv (each run's status and whether it fitted).\n"
-                   "Diverged, interrupted, unfinished and unreadable runs are counted and listed, never averaged.\n"
-                   "--fitted-only: runs that did not fit their training lengths (summary.csv fitted = 0) are\n"
-                   "counted (n_not_fitted), never averaged in.\n");
-            return 0;
-        }
-        die_usage("usage: posprobe summarize [--fitted-only] DIR");
+    if (wants_help(argc, argv)) {
+        printf("usage: posprobe summarize [--fitted-only] DIR\n\n"
+               "Reads every run directory below DIR (up to two levels) and writes DIR/summary.csv (per group\n"
+               "and length: mean, sd, 95%% t-interval, min, max over seeds of token and sequence accuracy and\n"
+               "of the share of right answer lengths), DIR/horizons.csv (per group: extrapolation horizons at\n"
+               "0.9 and 0.5 mean token accuracy and exact match, their ratio to the training length, mean\n"
+               "accuracy beyond it) and DIR/runs.csv (each run's status and whether it fitted).\n"
+               "Diverged, interrupted, unfinished and unreadable runs are counted and listed, never averaged.\n"
+               "--fitted-only: runs that did not fit their training lengths (summary.csv fitted = 0) are\n"
+               "counted (n_not_fitted), never averaged in.\n");
+        return 0;
     }
+    cmd_opt own[] = {{"fitted-only", 1, NULL}, {NULL, 0, NULL}};
+    const char *dir = NULL;
+    if (parse_args("summarize", argc, argv, NULL, own, &dir, 1) != 1) die_usage("usage: posprobe summarize [--fitted-only] DIR");
+    int fitted_only = flag_on(&own[0]);
     char err[2048];
-    if (summarize_run(argv[0], 0, fitted_only, err, sizeof err)) {
-        if (strncmp(err, "usage: ", 7) == 0) die_usage(err + 7);
-        fprintf(stderr, "posprobe: error: %s\n", err);
-        return 1;
-    }
+    if (summarize_run(dir, 0, fitted_only, err, sizeof err)) return command_failed(err);
     return 0;
 }
 
@@ -444,12 +428,20 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "layerprobe") == 0) return cmd_layerprobe(argc - 2, argv + 2);
     if (strcmp(cmd, "summarize") == 0) return cmd_summarize(argc - 2, argv + 2);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        parse_args("version", argc - 2, argv + 2, NULL, NULL, NULL, 0);
         printf("posprobe %s (%s, BLAS %s, kernel %s)\n", POSPROBE_VERSION, REAL_NAME, POSPROBE_BLAS_NAME,
                blas_kernel_name());
         return 0;
     }
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
-        if (argc > 2 && strcmp(argv[2], "train") == 0) print_train_help(stdout);
+        const char *topic = NULL;
+        parse_args("help", argc - 2, argv + 2, NULL, NULL, &topic, 1);
+        if (topic && strcmp(topic, "train") != 0) {
+            char msg[256];
+            snprintf(msg, sizeof msg, "help: no help on '%.64s' (try: posprobe help, posprobe help train)", topic);
+            die_usage(msg);
+        }
+        if (topic) print_train_help(stdout);
         else print_main_help(stdout);
         return 0;
     }

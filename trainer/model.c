@@ -2,6 +2,7 @@
 #include "model.h"
 
 #include "kvcache.h"
+#include "memory.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -10,6 +11,66 @@
 
 act_kind act_parse(const char *s) {
     return strcmp(s, "relu") == 0 ? ACT_RELU : strcmp(s, "swish") == 0 ? ACT_SWISH : ACT_GELU;
+}
+
+int model_rows(const layout *lo, int n) {
+    int T = layout_seq_len(lo, n);
+    return lo->form == FORM_DECODER && layout_decode_rows(lo, n) > T ? layout_decode_rows(lo, n) : T;
+}
+
+static enc_dims model_enc_dims(const model *m, int max_T) {
+    return (enc_dims){m->C, m->H, m->D, m->L, m->V, m->cfg.max_pos, m->mask, &m->cfg, max_T};
+}
+
+double model_step_bytes(const model *m, int B, int T) {
+    double C = m->C, F = m->F, H = m->H, b = B, t = T;
+    double per_layer = b * t * (32 * C + 8 * F) + 6 * b * H * t * t + 64 * t * C + 8 * t * t + 16384;
+    if (m->enc->step_reals) {
+        enc_dims d = model_enc_dims(m, T);
+        per_layer += m->enc->step_reals(&d, B, T);
+    }
+    return (m->L * per_layer + b * t * (8 * C + 4 * m->K) + 8 * t * C + 16384) * sizeof(real);
+}
+
+/* OpenBLAS takes a work buffer of 128 MiB at its first product. */
+#ifdef POSPROBE_OPENBLAS
+#define BLAS_BUFFER_BYTES (129.0 * 1024 * 1024)
+#else
+#define BLAS_BUFFER_BYTES 0.0
+#endif
+
+model_memory model_memory_estimate(const model *m, int max_n) {
+    const run_config *c = &m->cfg;
+    model_memory e;
+    e.params = 4.0 * (double)m->ps.n * sizeof(real);
+    int chunk = c->eval_size < 64 ? c->eval_size : 64, T_eval = model_rows(&m->lo, max_n);
+    /* the training arena (up to twice its high-water mark while a step outgrows it) and an
+     * evaluation's, alive together; an evaluation keeps no gradients and no tape, half a step
+     * at most (tested); in decoder form the key/value cache */
+    e.activations = 2 * model_step_bytes(m, c->batch, layout_seq_len(&m->lo, c->len_max)) +
+                    model_step_bytes(m, chunk, T_eval) / 2 +
+                    (m->lo.form == FORM_DECODER ? 2.0 * m->L * chunk * T_eval * m->C * sizeof(real) : 0);
+    e.blas = BLAS_BUFFER_BYTES;
+    e.total = e.params + e.activations + e.blas;
+    return e;
+}
+
+/* Refuses a model that cannot fit in memory_limit(), before anything is allocated. */
+static int check_memory(const model *m, int max_n, char *err, size_t errlen) {
+    model_memory e = model_memory_estimate(m, max_n);
+    const char *what;
+    double limit = memory_limit(&what);
+    if (e.total <= limit) return 0;
+    char total[32], params[32], act[32], lim[32];
+    memory_format(e.total, total, sizeof total);
+    memory_format(e.params, params, sizeof params);
+    memory_format(e.activations, act, sizeof act);
+    memory_format(limit, lim, sizeof lim);
+    snprintf(err, errlen,
+             "this configuration needs about %s (%.3g parameters with their gradients and AdamW moments: %s; "
+             "activations: %s), more than the %s of %s: use a smaller --dim, --layers, --ff-mult, --batch or length",
+             total, (double)m->ps.n, params, act, lim, what);
+    return -1;
 }
 
 int model_build(model *m, const run_config *c, int max_n, char *err, size_t errlen) {
@@ -45,10 +106,10 @@ int model_build(model *m, const run_config *c, int max_n, char *err, size_t errl
     param_store *ps = &m->ps;
     params_init(ps);
     m->tok_emb = params_declare(ps, "tok_emb", 2, (int[]){m->V, m->C}, INIT_NORMAL, s, 0);
-    enc_dims d = {m->C, m->H, m->D, m->L, m->V, c->max_pos, m->mask, &m->cfg};
+    enc_dims d = model_enc_dims(m, model_rows(&m->lo, max_n));
     m->enc_state = m->enc->create(ps, &d, err, errlen);
     if (!m->enc_state) return -1;
-    m->blocks = calloc((size_t)m->L, sizeof *m->blocks);
+    m->blocks = xcalloc((size_t)m->L, sizeof *m->blocks);
     for (int l = 0; l < m->L; l++) {
         block_params *b = &m->blocks[l];
         char name[64];
@@ -78,6 +139,7 @@ int model_build(model *m, const run_config *c, int max_n, char *err, size_t errl
     }
     m->head_w = params_declare(ps, "head.w", 2, (int[]){m->C, m->K}, INIT_NORMAL, s, 1);
     m->head_b = params_declare(ps, "head.b", 1, (int[]){m->K}, INIT_ZERO, 0, 0);
+    if (check_memory(m, max_n, err, errlen)) return -1;
     params_allocate(ps);
     m->dropout_rng = gsl_rng_alloc(gsl_rng_mt19937);
     gsl_rng_set(m->dropout_rng, config_stream_seed(c, c->seed_dropout, 3));

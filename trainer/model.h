@@ -40,11 +40,28 @@ typedef struct model {
     tensor **logits;              /* when non-NULL: logits[l] = block l's pre-normalizer scores (B*H, T, T) */
 } model;
 
+/* Rows of the model sequence for task length n: the sequence, or in decoder
+ * form the rows greedy decoding may fill (prompt + cap - 1), if more. */
+int model_rows(const layout *lo, int n);
 /* Builds the model for config c (validated) whose task lengths go up to max_n.
- * Returns -1 with a message on bad combinations. Parameters are allocated but
- * not initialised. */
+ * Returns -1 with a message on bad combinations, or when the estimate
+ * (model_memory_estimate) exceeds the memory posprobe may use. Parameters are
+ * allocated but not initialised. */
 int model_build(model *m, const run_config *c, int max_n, char *err, size_t errlen);
 void model_init_params(model *m, gsl_rng *init_rng);
+/* Memory, in bytes. model_step_bytes: an upper bound on one training step's
+ * arena (activations, gradients, tape) for B sequences of T rows (a test
+ * holds it against the arena's high-water mark for every encoding).
+ * model_memory_estimate: what a run of m->cfg up to task length max_n needs
+ * at most; model_build refuses a model whose total exceeds memory_limit(). */
+typedef struct model_memory {
+    double params;        /* parameters, gradients, AdamW m and v */
+    double activations;   /* the training and evaluation arenas, the key/value cache */
+    double blas;          /* BLAS work buffers */
+    double total;
+} model_memory;
+double model_step_bytes(const model *m, int B, int T);
+model_memory model_memory_estimate(const model *m, int max_n);
 /* Checks that a batch's positions are usable by the encoding (table size). */
 int model_check_positions(const model *m, int T, const int *pos, char *err, size_t errlen);
 /* Forward pass: (B*T, K) logits (K = 1 for regression). train enables dropout. */

@@ -1,5 +1,6 @@
 /* The flat parameter blocks. */
 #include "params.h"
+#include "memory.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,13 +15,12 @@ tensor *params_declare(param_store *s, const char *name, int ndim, const int *sh
     if (s->allocated) engine_fail("params_declare", "'%s' declared after the parameters were allocated", name);
     if (s->n_entries == s->cap_entries) {
         s->cap_entries = s->cap_entries ? 2 * s->cap_entries : 32;
-        s->entries = realloc(s->entries, (size_t)s->cap_entries * sizeof *s->entries);
-        if (!s->entries) engine_fail("params_declare", "out of memory");
+        s->entries = xrealloc(s->entries, (size_t)s->cap_entries * sizeof *s->entries);
     }
     param_entry *e = &s->entries[s->n_entries++];
     memset(e, 0, sizeof *e);
     snprintf(e->name, sizeof e->name, "%s", name);
-    e->t = malloc(sizeof *e->t);
+    e->t = xmalloc(sizeof *e->t);
     *e->t = tensor_view(NULL, NULL, ndim, shape);
     e->offset = s->n;
     e->init = init;
@@ -32,11 +32,10 @@ tensor *params_declare(param_store *s, const char *name, int ndim, const int *sh
 
 void params_allocate(param_store *s) {
     size_t n = s->n ? s->n : 1;
-    s->data = calloc(n, sizeof(real));
-    s->grad = calloc(n, sizeof(real));
-    s->m = calloc(n, sizeof(real));
-    s->v = calloc(n, sizeof(real));
-    if (!s->data || !s->grad || !s->m || !s->v) engine_fail("params_allocate", "out of memory for %zu parameters", s->n);
+    s->data = xcalloc(n, sizeof(real));
+    s->grad = xcalloc(n, sizeof(real));
+    s->m = xcalloc(n, sizeof(real));
+    s->v = xcalloc(n, sizeof(real));
     for (int i = 0; i < s->n_entries; i++) {
         s->entries[i].t->data = s->data + s->entries[i].offset;
         s->entries[i].t->grad = s->grad + s->entries[i].offset;

@@ -1,5 +1,6 @@
 /* Training, evaluation and the run directory. */
 #include "errors.h"
+#include "memory.h"
 #include "run.h"
 
 #include <errno.h>
@@ -587,7 +588,7 @@ static int dump_attention(model *m, int n, const char *path, char *err, size_t e
     layout_fill(&m->lo, &b, n, dr, pk, c->max_pos, pr);
     gsl_rng_free(dr);
     gsl_rng_free(pr);
-    tensor **attn = calloc((size_t)m->L, sizeof *attn);
+    tensor **attn = xcalloc((size_t)m->L, sizeof *attn);
     m->attn = attn;
     arena ar;
     model_forward_frozen(m, &ar, &b);

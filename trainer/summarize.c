@@ -1,5 +1,6 @@
 /* Aggregation over seeds: libcsv to read, GSL for the statistics. */
 #include "errors.h"
+#include "memory.h"
 #include "summarize.h"
 
 #include <dirent.h>
@@ -62,14 +63,14 @@ typedef struct {
 } store;
 
 static void push_record(store *s, const record *r) {
-    if (s->n == s->cap) { s->cap = s->cap ? 2 * s->cap : 1024; s->r = realloc(s->r, s->cap * sizeof *s->r); }
+    if (s->n == s->cap) { s->cap = s->cap ? 2 * s->cap : 1024; s->r = xrealloc(s->r, s->cap * sizeof *s->r); }
     s->r[s->n++] = *r;
 }
 
 static run_info *push_run(store *s) {
     if (s->n_runs == s->cap_runs) {
         s->cap_runs = s->cap_runs ? 2 * s->cap_runs : 256;
-        s->runs = realloc(s->runs, s->cap_runs * sizeof *s->runs);
+        s->runs = xrealloc(s->runs, s->cap_runs * sizeof *s->runs);
     }
     run_info *r = &s->runs[s->n_runs++];
     memset(r, 0, sizeof *r);
@@ -165,8 +166,7 @@ static void read_run(store *s, const char *path, const char *name, int quiet, in
     char p[2100], err[1024];
     csv_table cfg, sum, ev;
     run_info *ri = push_run(s);
-    ri->path = strdup(path);
-    if (!ri->path) { fprintf(stderr, "posprobe: error: out of memory\n"); exit(1); }
+    ri->path = xstrdup(path);
     snprintf(ri->id, sizeof ri->id, "%s", name);
     snprintf(p, sizeof p, "%.2047s/config.csv", path);
     if (csv_read(p, &cfg, err, sizeof err) || (cfg.n_cols != 2 && (csv_table_free(&cfg), snprintf(err, sizeof err, "%s: not a key,value table", p)))) {
@@ -179,8 +179,7 @@ static void read_run(store *s, const char *path, const char *name, int quiet, in
     }
     size_t len = 1;
     for (int r = 0; r < cfg.n_rows; r++) len += strlen(cfg.rows[r][0]) + strlen(cfg.rows[r][1]) + 2;
-    ri->setting = malloc(len);
-    if (!ri->setting) { fprintf(stderr, "posprobe: error: out of memory\n"); exit(1); }
+    ri->setting = xmalloc(len);
     ri->setting[0] = 0;
     for (int r = 0, at = 0; r < cfg.n_rows; r++)
         if (config_option_is_setting(cfg.rows[r][0]))
@@ -260,8 +259,8 @@ static void walk(store *s, const char *dir, int depth, int quiet, int fitted_onl
     struct dirent *e;
     while ((e = readdir(d))) {
         if (e->d_name[0] == '.') continue;
-        if (n == cap) { cap = cap ? 2 * cap : 64; names = realloc(names, cap * sizeof *names); }
-        names[n++] = strdup(e->d_name);
+        if (n == cap) { cap = cap ? 2 * cap : 64; names = xrealloc(names, cap * sizeof *names); }
+        names[n++] = xstrdup(e->d_name);
     }
     closedir(d);
     if (n) qsort(names, n, sizeof *names, cmp_str);
@@ -430,10 +429,10 @@ int summarize_run(const char *dir, int quiet, int fitted_only, char *err, size_t
     csv_out_header(&w, sh);
     csv_out_header(&h, hh);
     csv_out_header(&rw, rh);
-    double *tok = malloc((s.n + 1) * sizeof(double)), *seq = malloc((s.n + 1) * sizeof(double)),
-           *lacc = malloc((s.n + 1) * sizeof(double));
-    long *seed_slot = malloc((s.n + 1) * sizeof(long));
-    int *seed_n = malloc((s.n + 1) * sizeof(int));
+    double *tok = xmalloc((s.n + 1) * sizeof(double)), *seq = xmalloc((s.n + 1) * sizeof(double)),
+           *lacc = xmalloc((s.n + 1) * sizeof(double));
+    long *seed_slot = xmalloc((s.n + 1) * sizeof(long));
+    int *seed_n = xmalloc((s.n + 1) * sizeof(int));
     for (size_t g0 = 0; g0 < s.n;) {
         size_t g1 = g0;
         while (g1 < s.n && same_group(&s.r[g0], &s.r[g1])) g1++;
