@@ -327,10 +327,58 @@ static void test_inputs_not_files(void **state) {
     if (now() - t0 > 10) fail_msg("refusing these inputs took %.1f s", now() - t0);
 }
 
+/* summarize on odd trees: every run directory is read once (a symlink to it,
+ * or a loop back to DIR, is the same directory), a field longer than its
+ * buffer or a summary.csv that is not a file makes that run unreadable, and
+ * each failure is one line on stderr (then the count line). */
+#define SUM_RUN "mkdir -p s/runs && cp -a ../base s/runs/a && "
+#define RUNS_LISTED(n) "[ \"$(tail -n +2 s/runs.csv | wc -l)\" = " #n " ]"
+#define STDERR_LINES(n) " && [ \"$(wc -l < ../stderr)\" = " #n " ]"
+#define ONE_SEED " && [ \"$(cut -d, -f13 s/summary.csv | sort -u | tr '\\n' ' ')\" = '1 n_seeds ' ]"
+#define UNREADABLE(why) RUNS_LISTED(2) " && grep -q '^[^,]*,.*,unreadable,.*" why ".*,s/runs/b$' s/runs.csv" STDERR_LINES(2) \
+    " && grep -q '^posprobe: summarize: skipping s/runs/b: unreadable: .*" why "' ../stderr" ONE_SEED
+#define X64 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+static void test_summarize_odd_trees(void **state) {
+    (void)state;
+    train_base();
+    static const row rows[] = {
+        {"a symlink to a run directory", SUM_RUN "ln -s a s/runs/b", 0, "summarize s", 0,
+         RUNS_LISTED(1) STDERR_LINES(2) " && grep -qx 'posprobe: summarize: skipping s/runs/b: the same directory as "
+         "s/runs/a' ../stderr" ONE_SEED},
+        {"a symlink loop back to DIR and to DIR/runs", SUM_RUN "ln -s .. s/runs/up && ln -s ../runs s/runs/runs", 0,
+         "summarize s", 0, RUNS_LISTED(1) STDERR_LINES(3) " && grep -q 'skipping s/runs/up: the same directory as s$' ../stderr"
+         ONE_SEED},
+        {"a symlink to itself", SUM_RUN "ln -s self s/runs/self", 0, "summarize s", 0,
+         RUNS_LISTED(1) STDERR_LINES(2) " && grep -q 'skipping s/runs/self: Too many levels of symbolic links' ../stderr"},
+        {"a run directory reached by two paths (DIR/runs/b and DIR/b)",
+         SUM_RUN "cp -a ../base s/runs/b && sed -i s/^seed,1/seed,2/ s/runs/b/config.csv && ln -s runs/b s/b", 0,
+         "summarize s", 0, RUNS_LISTED(2) STDERR_LINES(2) " && grep -q 'skipping s/runs/b: the same directory as s/b' ../stderr"},
+        {"summary.csv is a directory", SUM_RUN "cp -a ../base s/runs/b && rm s/runs/b/summary.csv && mkdir s/runs/b/summary.csv",
+         0, "summarize s", 0, UNREADABLE("summary.csv: not a regular file")},
+        {"summary.csv is a FIFO", SUM_RUN "cp -a ../base s/runs/b && rm s/runs/b/summary.csv && mkfifo s/runs/b/summary.csv",
+         0, "summarize s", 0, UNREADABLE("summary.csv: not a regular file")},
+        {"summary.csv is a character device", SUM_RUN "cp -a ../base s/runs/b && rm s/runs/b/summary.csv && "
+         "mknod s/runs/b/summary.csv c 1 5", NEEDS_MKNOD, "summarize s", 0, UNREADABLE("summary.csv: not a regular file")},
+        {"a factor longer than its buffer", SUM_RUN "cp -a ../base s/runs/b && sed -i s/^encoding,.*/encoding," X64 "/ "
+         "s/runs/b/config.csv", 0, "summarize s", 0, UNREADABLE("encoding is 64 bytes long, more than 63")},
+        {"a run id longer than its buffer", SUM_RUN "cp -a ../base s/runs/b && sed -i s/^run-id,.*/run-id," X64 X64 X64 X64
+         "/ s/runs/b/config.csv", 0, "summarize s", 0, UNREADABLE("run-id is 256 bytes long, more than 255")},
+        {"a status longer than its buffer", SUM_RUN "cp -a ../base s/runs/b && sed -i 2s/,finished,/,finished" X64 ",/ "
+         "s/runs/b/summary.csv", 0, "summarize s", 0, UNREADABLE("status is 72 bytes long, more than 31")},
+        {"an eval_mode longer than its buffer", SUM_RUN "cp -a ../base s/runs/b && sed -i s/^seed,1/seed,2/ s/runs/b/config.csv && "
+         "sed -i s/,parallel,/,parallelparallel,/ "
+         "s/runs/b/eval.csv", 0, "summarize s", 0, UNREADABLE("eval_mode is 16 bytes long, more than 15")},
+        {"a seed that is not an integer", SUM_RUN "cp -a ../base s/runs/b && sed -i s/^seed,1/seed,1x/ s/runs/b/config.csv",
+         0, "summarize s", 0, UNREADABLE("seed .1x. is not an integer")},
+    };
+    run_rows(rows, sizeof rows / sizeof *rows, "sum", NULL, 0);
+}
+
 static const struct CMUnitTest TESTS[] = {
     cmocka_unit_test_setup_teardown(test_output_targets, test_tmpdir_setup, teardown),
     cmocka_unit_test_setup_teardown(test_run_directories, test_tmpdir_setup, teardown),
     cmocka_unit_test_setup_teardown(test_one_writer_per_run, test_tmpdir_setup, teardown),
     cmocka_unit_test_setup_teardown(test_inputs_not_files, test_tmpdir_setup, teardown),
+    cmocka_unit_test_setup_teardown(test_summarize_odd_trees, test_tmpdir_setup, teardown),
 };
 const test_group test_group_integrity = {"integrity", TESTS, sizeof TESTS / sizeof *TESTS};
