@@ -77,8 +77,8 @@ static pid_t start(const char *cwd, const char *args) {
     return pid;
 }
 
-/* The exit status of pid, which must end within secs seconds. */
-static int finish(pid_t pid, double secs, const char *what) {
+/* The wait status of pid, which must end within secs seconds. */
+static int wait_for(pid_t pid, double secs, const char *what) {
     double t0 = now();
     int st = 0;
     pid_t got;
@@ -86,6 +86,12 @@ static int finish(pid_t pid, double secs, const char *what) {
     for (size_t i = 0; i < sizeof children / sizeof *children; i++)
         if (children[i] == pid && got == pid) children[i] = 0;
     if (got != pid) fail_msg("%s: still running after %.0f s", what, secs);   /* teardown kills it */
+    return st;
+}
+
+/* The exit status of pid, which must end within secs seconds, by exiting. */
+static int finish(pid_t pid, double secs, const char *what) {
+    int st = wait_for(pid, secs, what);
     if (!WIFEXITED(st)) fail_msg("%s: ended by signal %d", what, WIFSIGNALED(st) ? WTERMSIG(st) : -1);
     return WEXITSTATUS(st);
 }
@@ -374,11 +380,67 @@ static void test_summarize_odd_trees(void **state) {
     run_rows(rows, sizeof rows / sizeof *rows, "sum", NULL, 0);
 }
 
+/* Long commands interrupted: each row starts a command in its directory,
+ * sends sig once ready holds (a temporary file exists, a progress line was
+ * written), and expects the exit status (KILLED_BY: death by that signal),
+ * no temporary file left and what after says (an old output untouched). */
+#define KILLED_BY(sig) (1000 + (sig))
+typedef struct {
+    const char *what, *make;
+    int flags;
+    const char *args, *ready;
+    int sig, status;
+    const char *after;
+} kill_row;
+
+#define DIAG "diagnose --all --seeds 50 --progress-every 0.1 "
+#define PROGRESSED "grep -q '^posprobe diagnose: [0-9]*/40500 models, ' ../stderr"
+#define DIAG_STOPPED " && tail -1 ../stderr | grep -q '^posprobe: diagnose: interrupted after [0-9]* of 810 configurations'"
+#define HAS_TMP "ls | grep -q '[.]tmp$'"
+#define NO_TMP_LEFT "! ls -A | grep -q tmp"
+#define POSITIONS "inspect --encoding rope --what positions --positions randomized --draws 100000 --len 128 --out out.csv"
+static void test_interrupted_commands(void **state) {
+    (void)state;
+    static const kill_row rows[] = {
+        {"diagnose --all, SIGTERM: progress shown, the old output kept", "echo old > d.csv", 0, DIAG "--out d.csv",
+         PROGRESSED " && " HAS_TMP, SIGTERM, 130,
+         NO_TMP_LEFT " && grep -qx old d.csv" DIAG_STOPPED " && grep -q 'd.csv not written' ../stderr"},
+        {"diagnose --all, SIGINT: nothing written", "", 0, DIAG "--out d.csv", PROGRESSED, SIGINT, 130,
+         "[ -z \"$(ls -A)\" ]" DIAG_STOPPED},
+        {"diagnose --all onto a character device", "mknod d.csv c 1 3", NEEDS_MKNOD, DIAG "--out d.csv", PROGRESSED, SIGTERM,
+         130, "test -c d.csv && [ \"$(stat -c %t,%T d.csv)\" = 1,3 ] && [ \"$(ls -A)\" = d.csv ]" DIAG_STOPPED},
+        {"diagnose --all --quiet: no progress, still stops", "", 0, "diagnose --all --seeds 50 --quiet --out d.csv", HAS_TMP,
+         SIGTERM, 130, "[ -z \"$(ls -A)\" ] && [ \"$(wc -l < ../stderr)\" = 1 ]" DIAG_STOPPED},
+        {"inspect writing a large file, SIGTERM", "echo old > out.csv", 0, POSITIONS, HAS_TMP, SIGTERM, KILLED_BY(SIGTERM),
+         NO_TMP_LEFT " && grep -qx old out.csv"},
+        {"inspect writing a large file, SIGHUP", "", 0, POSITIONS, HAS_TMP, SIGHUP, KILLED_BY(SIGHUP), "[ -z \"$(ls -A)\" ]"},
+        {"inspect writing a large file, SIGINT", "", 0, POSITIONS, HAS_TMP, SIGINT, KILLED_BY(SIGINT), "[ -z \"$(ls -A)\" ]"},
+    };
+    int devices = can_mknod();
+    for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
+        const kill_row *r = &rows[i];
+        if ((r->flags & NEEDS_MKNOD) && !devices) { print_message("skipped: %s (needs mknod)\n", r->what); continue; }
+        char cwd[128];
+        snprintf(cwd, sizeof cwd, "%s/kill%zu", test_tmpdir, i);
+        if (mkdir(cwd, 0755) != 0 || sh(cwd, r->make) != 0) fail_msg("%s: cannot set up: %s", r->what, r->make);
+        pid_t pid = start(cwd, r->args);
+        double t0 = now();
+        while (sh(cwd, r->ready) != 0 && now() - t0 < 20 && waitpid(pid, NULL, WNOHANG) == 0) nap();
+        if (sh(cwd, r->ready) != 0) fail_msg("%s: not ready within 20 s (%s); stderr: %s", r->what, r->ready, last_stderr());
+        kill(pid, r->sig);
+        int st = wait_for(pid, 20, r->what);
+        int got = WIFEXITED(st) ? WEXITSTATUS(st) : WIFSIGNALED(st) ? KILLED_BY(WTERMSIG(st)) : -1;
+        if (got != r->status) fail_msg("%s: status %d, expected %d; stderr: %s", r->what, got, r->status, last_stderr());
+        if (sh(cwd, r->after) != 0) fail_msg("%s: afterwards, this does not hold: %s; stderr: %s", r->what, r->after, last_stderr());
+    }
+}
+
 static const struct CMUnitTest TESTS[] = {
     cmocka_unit_test_setup_teardown(test_output_targets, test_tmpdir_setup, teardown),
     cmocka_unit_test_setup_teardown(test_run_directories, test_tmpdir_setup, teardown),
     cmocka_unit_test_setup_teardown(test_one_writer_per_run, test_tmpdir_setup, teardown),
     cmocka_unit_test_setup_teardown(test_inputs_not_files, test_tmpdir_setup, teardown),
     cmocka_unit_test_setup_teardown(test_summarize_odd_trees, test_tmpdir_setup, teardown),
+    cmocka_unit_test_setup_teardown(test_interrupted_commands, test_tmpdir_setup, teardown),
 };
 const test_group test_group_integrity = {"integrity", TESTS, sizeof TESTS / sizeof *TESTS};

@@ -210,7 +210,9 @@ static int cmd_diagnose(int argc, char **argv) {
                "and the verdict: indistinguishable (spread below the rounding tolerance), mirror-tied (only\n"
                "mirror positions tie), distinguishable, or mixed (seeds disagree). 'expected' is the verdict the\n"
                "symmetry argument predicts (SEEDS 1.3-1.9), empty where it predicts nothing.\n"
-               "--all runs every encoding x normalizer x mask x markers. CSV to FILE or stdout.\n");
+               "--all runs every encoding x normalizer x mask x markers. CSV to FILE or stdout.\n"
+               "Progress on stderr (none with --quiet). SIGINT or SIGTERM stop it after the current model:\n"
+               "exit status 130, FILE not written (a file that was there stays as it was).\n");
         return 0;
     }
     run_config c;
@@ -226,7 +228,13 @@ static int cmd_diagnose(int argc, char **argv) {
         snprintf(err, sizeof err, "unknown encoding '%.64s' (see: posprobe list encodings)", c.encoding);
         die_usage(err);
     }
-    if (diagnose_run(&c, vals[0] != NULL, seeds, vals[2], err, sizeof err)) {
+    run_install_signal_handlers();   /* SIGINT/SIGTERM: stop after the current model, write nothing */
+    int rc = diagnose_run(&c, vals[0] != NULL, seeds, vals[2], err, sizeof err);
+    if (rc == DIAGNOSE_INTERRUPTED) {
+        fprintf(stderr, "posprobe: %s\n", err);
+        return rc;
+    }
+    if (rc) {
         fprintf(stderr, "posprobe: error: %s\n", err);
         return strstr(err, "cannot") || strstr(err, "write") ? 1 : 2;
     }

@@ -22,6 +22,8 @@ static volatile sig_atomic_t stop_requested;
 
 static void on_signal(int sig) { (void)sig; stop_requested = 1; }
 
+int run_stop_requested(void) { return stop_requested; }
+
 void run_install_signal_handlers(void) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);

@@ -67,7 +67,9 @@ typedef struct step_result {
 } step_result;
 step_result run_step(model *m, graph *g, const batch *b, int step);
 
-/* SIGINT/SIGTERM set this; the training loop stops after the current step. */
+/* SIGINT/SIGTERM set a flag; the training loop stops after the current step
+ * (diagnose after the current model). */
 void run_install_signal_handlers(void);
+int run_stop_requested(void);
 
 #endif
