@@ -113,13 +113,19 @@ static int output_open(const char *path, char *dst, size_t dstlen, char *tmp, si
         return fd;
     }
     if ((size_t)snprintf(tmp, tmplen, "%s.XXXXXX.tmp", target) >= tmplen) return errorf(err, errlen, "%s: path too long", target);
-    int fd = mkstemps(tmp, 4);
+    sigset_t stop, old;   /* no signal between creating the file and registering its name */
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGHUP);
+    sigprocmask(SIG_BLOCK, &stop, &old);
+    int fd = mkstemps(tmp, 4), e = errno;
+    if (fd >= 0) temp_register(tmp);
+    sigprocmask(SIG_SETMASK, &old, NULL);
     if (fd < 0) {
-        int e = errno;
         tmp[0] = 0;
         return errorf(err, errlen, "%s: cannot write: %s", target, strerror(e));
     }
-    temp_register(tmp);
     (void)fchmod(fd, file_mode());   /* mkstemps makes 0600; outputs keep the umask's mode as before */
     return fd;
 }
