@@ -23,6 +23,7 @@ import csv
 import fcntl
 import hashlib
 import os
+import re
 import shlex
 import signal
 import subprocess
@@ -156,19 +157,48 @@ def expand(path, quick=False, encodings=None, seeds=None):
 
 
 def validate(posprobe, runs, suite_file):
-    """posprobe train --check on every distinct option set (seeds aside), so a
-    bad suite fails before anything is written."""
-    seen = set()
+    """Checks every distinct option set (seeds aside) as training would, in one
+    `posprobe train --check-stdin` process (one line of tab-separated key=value
+    options per set), so a bad suite fails before anything is written. Its
+    progress lines pass through; its error becomes one line naming the run."""
+    seen, lines, rids = set(), [], []
     for rid, o in runs:
         key = tuple(sorted((k, v) for k, v in o.items() if k != "seed"))
         if key in seen:
             continue
         seen.add(key)
-        cmd = [posprobe, "train", "--check"] + [x for k, v in o.items() for x in (f"--{k}", v)]
-        p = subprocess.run(cmd, capture_output=True, text=True)
-        if p.returncode != 0:
-            msg = p.stderr.strip().removeprefix("posprobe: error: ")
-            raise SuiteError(f"{suite_file}: run {rid}: {msg}")
+        lines.append("\t".join(f"{k}={v}" for k, v in o.items() if k != "seed") + "\n")
+        rids.append(rid)
+    p = subprocess.Popen([posprobe, "train", "--check-stdin", str(len(lines)), "--progress-every", "2"],
+                         stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                         env=dict(os.environ, OPENBLAS_NUM_THREADS="1"))
+
+    def feed():
+        try:
+            for i in range(0, len(lines), 4096):
+                p.stdin.write("".join(lines[i:i + 4096]))
+            p.stdin.close()
+        except BrokenPipeError:  # it stopped at an invalid configuration
+            pass
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    error = None
+    for line in p.stderr:
+        if line.startswith("posprobe: error: "):
+            error = line.strip().removeprefix("posprobe: error: ")
+        else:   # progress every 2 s of a long validation (not the final count: one line when done)
+            m = re.search(r": (\d+)/(\d+) configurations, ", line)
+            if m and m.group(1) != m.group(2):
+                print(line, end="", file=sys.stderr, flush=True)
+    p.wait()
+    writer.join()
+    if p.returncode != 0:
+        m = re.match(r"stdin line (\d+): (.*)", error or "")
+        if m and 1 <= int(m.group(1)) <= len(rids):
+            raise SuiteError(f"{suite_file}: run {rids[int(m.group(1)) - 1]}: {m.group(2)}")
+        raise SuiteError(f"{suite_file}: validation failed (exit {p.returncode}): {error or 'no message'}")
+    return len(lines)
 
 
 def run_status(run_dir):

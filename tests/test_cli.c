@@ -566,6 +566,42 @@ static void test_blas_kernel_choice(void **state) {
 #endif
 }
 
+/* train --check-stdin N: N configurations from stdin, one a line of
+ * tab-separated key=value options over the command line's, checked in one
+ * process (the suite runner's validation); the first bad line is one error
+ * line naming it, exit 2. */
+static void test_check_stdin(void **state) {
+    (void)state;
+    static const struct { const char *in, *args; int status; const char *want; } rows[] = {
+        {"task=probe\tlr=0.1\n\nencoding=rope\tmask=causal", "3", 0, NULL},   /* an empty line: the command line's */
+        {"len=8\n", "1 --len 300 --encoding learned", 0, NULL},                  /* the line overrides the command line */
+        {"task=probe\nencoding=nosuch\n", "2", 2, "stdin line 2: "},
+        {"task=probe\ttask=copy\n", "1", 2, "stdin line 1: --task is given twice"},
+        {"len=300\tencoding=learned\n", "1", 2, "stdin line 1: length 300 needs 300 positions"},
+        {"steps=-1\n", "1", 2, "stdin line 1: "},
+        {"frobnicate=1\n", "1", 2, "stdin line 1: "},
+        {"lr\n", "1", 2, "stdin line 1: 'lr' is not key=value"},
+        {"=5\n", "1", 2, "stdin line 1: '=5' is not key=value"},
+        {"task=probe\n", "2", 2, "stdin ends after 1 of 2 configurations"},
+        {"task=probe\ntask=copy\n", "1", 2, "stdin has more than the 1 configurations announced"},
+        {"", "x", 2, "--check-stdin: 'x' is not an integer"},
+        {"task=probe\n", "1 --check", 2, "--check and --check-stdin exclude each other"},
+    };
+    char in[256], errp[256], args[512];
+    snprintf(in, sizeof in, "%s/configs.txt", test_tmpdir);
+    snprintf(errp, sizeof errp, "%s/err.txt", test_tmpdir);
+    for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
+        spit(in, rows[i].in, strlen(rows[i].in));
+        snprintf(args, sizeof args, "train --quiet --check-stdin %s < '%s'", rows[i].args, in);
+        int st = run(args, errp);
+        char *msg = slurp(errp, NULL);
+        int one_line = msg && strncmp(msg, "posprobe: error: ", 17) == 0 && strchr(msg, '\n') == msg + strlen(msg) - 1;
+        if (st != rows[i].status || (rows[i].want ? !one_line || !strstr(msg, rows[i].want) : msg && *msg))
+            fail_msg("row %zu (%s): exit %d, stderr '%s'", i, rows[i].args, st, msg ? msg : "");
+        free(msg);
+    }
+}
+
 static const struct CMUnitTest TESTS[] = {
     cmocka_unit_test_setup_teardown(test_config_file_errors, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test_setup_teardown(test_checkpoint_mismatch, test_tmpdir_setup, test_tmpdir_teardown),
@@ -585,5 +621,6 @@ static const struct CMUnitTest TESTS[] = {
     cmocka_unit_test_setup_teardown(test_cli_errors, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test_setup_teardown(test_diverged, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test_setup_teardown(test_blas_kernel_choice, test_tmpdir_setup, test_tmpdir_teardown),
+    cmocka_unit_test_setup_teardown(test_check_stdin, test_tmpdir_setup, test_tmpdir_teardown),
 };
 const test_group test_group_cli = {"cli", TESTS, sizeof TESTS / sizeof *TESTS};

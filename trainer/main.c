@@ -33,6 +33,9 @@ static void print_train_help(FILE *f) {
             "another configuration, never other files. DIR.lock beside it is locked while training: a second\n"
             "training into DIR fails at once.\n"
             "--check validates the whole configuration (as training would) and exits, writing nothing.\n"
+            "--check-stdin N validates N configurations read from stdin, one a line of tab-separated\n"
+            "key=value options over the command line's, in one process, and exits at the first invalid one\n"
+            "(posprobe: error: stdin line K: ...), writing nothing; progress on stderr (suite validation).\n"
             "--config FILE reads 'key = value' lines with these option names; the command line overrides it.\n"
             "Exit status: 0 finished, 3 diverged (non-finite loss or gradient), 130 interrupted, 2 bad usage, 1 I/O error.\n\n"
             "options (default in brackets):\n");
@@ -180,13 +183,21 @@ static int cmd_train(int argc, char **argv) {
     if (wants_help(argc, argv)) { print_train_help(stdout); return 0; }
     run_config c;
     config_defaults(&c);
-    static const char *const extra[] = {"check", NULL};
-    const char *vals[1] = {NULL};
+    static const char *const extra[] = {"check", "check-stdin", NULL};
+    const char *vals[2] = {NULL, NULL};
     parse_options(argc, argv, &c, extra, vals);
     char err[2048];
+    if (vals[0] && vals[1]) die_usage("--check and --check-stdin exclude each other");
     if (vals[0]) { /* validate everything, write nothing */
         if (run_check(&c, err, sizeof err)) die_usage(strncmp(err, "usage: ", 7) == 0 ? err + 7 : err);
         return 0;
+    }
+    if (vals[1]) { /* many configurations, one process: what the suite runner validates */
+        int n = parse_count(vals[1], "check-stdin", 0, 100000000);
+        if (!run_check_lines(&c, stdin, n, err, sizeof err)) return 0;
+        if (strncmp(err, "usage: ", 7) == 0) die_usage(err + 7);
+        fprintf(stderr, "posprobe: error: %s\n", err);
+        return 1;
     }
     run_result res;
     run_install_signal_handlers();
