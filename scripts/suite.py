@@ -34,11 +34,14 @@ import os
 import re
 import shlex
 import signal
+import stat
 import subprocess
 import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+
+from csvrows import write_text
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ID_FACTORS = ["task", "encoding", "norm", "mask", "markers", "positions"]
@@ -298,11 +301,18 @@ class Runner:
         if is_done(d):
             return "skipped"
         os.makedirs(os.path.dirname(d), exist_ok=True)
-        lock = open(d + ".lock", "w")
+        # never truncated, never followed through a symlink, never a FIFO or device (as posprobe takes it)
+        try:
+            lock = os.open(d + ".lock", os.O_RDONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o644)
+        except OSError as e:
+            raise SuiteError(f"run {rid}: {d}.lock: cannot be the run's lock: {e.strerror}")
+        if not stat.S_ISREG(os.fstat(lock).st_mode):
+            os.close(lock)
+            raise SuiteError(f"run {rid}: {d}.lock is not a regular file; it cannot be the run's lock")
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
-            lock.close()
+            os.close(lock)
             return "busy"
         try:
             if is_done(d):  # finished by another runner meanwhile
@@ -311,7 +321,7 @@ class Runner:
             # the child inherits the locked descriptor: if this runner dies, the
             # lock lives as long as the training does
             p = subprocess.Popen(train_command(self.posprobe, d, rid, opts), stderr=subprocess.PIPE,
-                                 stdout=subprocess.DEVNULL, env=env, text=True, pass_fds=(lock.fileno(),))
+                                 stdout=subprocess.DEVNULL, env=env, text=True, pass_fds=(lock,))
             with self.lock:
                 self.procs.add(p)
             _, err = p.communicate()
@@ -326,7 +336,7 @@ class Runner:
             # the lock file stays: removing it would let a second runner lock a
             # fresh inode while a first one still holds the old
             fcntl.flock(lock, fcntl.LOCK_UN)
-            lock.close()
+            os.close(lock)
 
     def progress(self, final=False):
         n = len(self.runs)
@@ -393,10 +403,7 @@ def emit(kind, suite_file, results, runs, posprobe, args):
     if args.seeds:
         base += ["--seeds", args.seeds]
     jobs = os.path.join(results, "jobs.txt")
-    with open(jobs + ".tmp", "w") as f:
-        for rid, _ in runs:
-            f.write(" ".join(shlex.quote(x) for x in base + ["--only", rid]) + "\n")
-    os.replace(jobs + ".tmp", jobs)
+    write_text(jobs, "".join(" ".join(shlex.quote(x) for x in base + ["--only", rid]) + "\n" for rid, _ in runs))
     if kind == "parallel":
         print(f"wrote {jobs} ({len(runs)} jobs). Run them with GNU parallel, e.g.\n"
               f"  parallel --jobs $(nproc) < {jobs}\n"
@@ -404,15 +411,13 @@ def emit(kind, suite_file, results, runs, posprobe, args):
               f"then: {posprobe} summarize {' '.join(summarize_flags(suite_file) + [results])}")
     else:
         script = os.path.join(results, "slurm.sh")
-        with open(script + ".tmp", "w") as f:
-            f.write("#!/bin/bash\n"
-                    f"#SBATCH --job-name=posprobe-{os.path.basename(results)}\n"
-                    f"#SBATCH --array=1-{len(runs)}\n"
-                    "#SBATCH --cpus-per-task=1\n"
-                    f"#SBATCH --output={os.path.abspath(results)}/slurm-%A_%a.log\n"
-                    "export OPENBLAS_NUM_THREADS=1\n"
-                    f"sed -n \"${{SLURM_ARRAY_TASK_ID}}p\" {shlex.quote(os.path.abspath(jobs))} | bash\n")
-        os.replace(script + ".tmp", script)
+        write_text(script, "#!/bin/bash\n"
+                   f"#SBATCH --job-name=posprobe-{os.path.basename(results)}\n"
+                   f"#SBATCH --array=1-{len(runs)}\n"
+                   "#SBATCH --cpus-per-task=1\n"
+                   f"#SBATCH --output={os.path.abspath(results)}/slurm-%A_%a.log\n"
+                   "export OPENBLAS_NUM_THREADS=1\n"
+                   f"sed -n \"${{SLURM_ARRAY_TASK_ID}}p\" {shlex.quote(os.path.abspath(jobs))} | bash\n")
         print(f"wrote {script} and {jobs} ({len(runs)} array tasks). Submit with: sbatch {script}\n"
               f"then: {posprobe} summarize {' '.join(summarize_flags(suite_file) + [results])}")
 
@@ -467,6 +472,9 @@ def main():
     except SuiteError as e:
         print(f"posprobe: error: {e}", file=sys.stderr)
         return 2
+    except OSError as e:   # e.g. jobs.txt a directory or a symlink to nothing
+        print(f"posprobe: error: {e}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -435,6 +435,87 @@ static void test_interrupted_commands(void **state) {
     }
 }
 
+/* What the scripts write (scripts/suite.py's jobs.txt, slurm.sh and run
+ * locks, timing.py's timing.csv) follows posprobe's rules: a device or FIFO
+ * is written through, a symlink resolved and kept, a NAME.tmp never opened,
+ * a lock never truncated; and no script or Makefile rule passes a device as
+ * an output path (the rule that kept make reproduce from replacing
+ * /dev/null). Each row runs cmd with $PY, $REPO and $BIN set, in its own
+ * directory holding t.suite, a one-run tiny suite. */
+typedef struct {
+    const char *what, *make;
+    int flags;
+    const char *cmd;
+    int status;
+    const char *after;
+} script_row;
+
+#define EMIT "$PY $REPO/scripts/suite.py ../t.suite --posprobe $BIN --results res --emit "
+#define SUITE_ID "$($PY $REPO/scripts/suite.py ../t.suite --posprobe $BIN --list)"
+#define JOB_OK(f) "grep -q -- '--only probe-learned-s1-' " f
+#define NO_TMP_IN(d) " && ! ls -A " d " | grep -q tmp"
+static void test_script_outputs(void **state) {
+    (void)state;
+    static const script_row rows[] = {
+        {"jobs.txt is a character device", "mkdir res && mknod res/jobs.txt c 1 3", NEEDS_MKNOD, EMIT "parallel", 0,
+         "test -c res/jobs.txt && [ \"$(stat -c %t,%T res/jobs.txt)\" = 1,3 ]" NO_TMP_IN("res")},
+        {"jobs.txt is a FIFO with a reader", "mkdir res && mkfifo res/jobs.txt && { timeout 20 cat res/jobs.txt > got & }", 0,
+         EMIT "parallel", 0, "for i in $(seq 100); do grep -q -- --only got && break; sleep 0.05; done; test -p res/jobs.txt && "
+         JOB_OK("got") NO_TMP_IN("res")},
+        {"jobs.txt is a symlink to a file", "mkdir res && echo old > target && ln -s ../target res/jobs.txt", 0,
+         EMIT "parallel", 0, "test -L res/jobs.txt && " JOB_OK("target") NO_TMP_IN("res") NO_TMP_IN(".")},
+        {"jobs.txt is a symlink to a device", "mkdir res && mknod dev c 1 3 && ln -s ../dev res/jobs.txt", NEEDS_MKNOD,
+         EMIT "parallel", 0, "test -L res/jobs.txt && test -c dev" NO_TMP_IN("res") NO_TMP_IN(".")},
+        {"jobs.txt.tmp is a symlink: never followed", "mkdir res && echo v > victim && ln -s ../victim res/jobs.txt.tmp", 0,
+         EMIT "parallel", 0, "grep -qx v victim && test -L res/jobs.txt.tmp && " JOB_OK("res/jobs.txt")},
+        {"jobs.txt is a dangling symlink: refused", "mkdir res && ln -s ../missing res/jobs.txt", 0, EMIT "parallel", 1,
+         "test -L res/jobs.txt && [ ! -e missing ]" NO_TMP_IN("res")},
+        {"slurm.sh is a character device", "mkdir res && mknod res/slurm.sh c 1 3", NEEDS_MKNOD, EMIT "slurm", 0,
+         "test -c res/slurm.sh && " JOB_OK("res/jobs.txt") NO_TMP_IN("res")},
+        {"a run's lock is a symlink: refused, its target untouched",
+         "mkdir -p res/runs && echo v > victim && ln -s ../../victim res/runs/" SUITE_ID ".lock", 0,
+         "$PY $REPO/scripts/suite.py ../t.suite --posprobe $BIN --results res", 2,
+         "grep -qx v victim && test -L res/runs/*.lock && [ \"$(ls res/runs)\" = \"$(ls res/runs | grep lock)\" ]"},
+        {"a run's lock is a FIFO: refused", "mkdir -p res/runs && mkfifo res/runs/" SUITE_ID ".lock", 0,
+         "$PY $REPO/scripts/suite.py ../t.suite --posprobe $BIN --results res", 2, "test -p res/runs/*.lock"},
+        {"timing.csv is a character device", "mkdir res && printf 'stage,unix_s\\nstart,1\\nprobe,2\\n' > res/stages.csv && "
+         "mknod res/timing.csv c 1 3", NEEDS_MKNOD, "$PY $REPO/scripts/timing.py res 2", 0,
+         "test -c res/timing.csv && [ \"$(stat -c %t,%T res/timing.csv)\" = 1,3 ]" NO_TMP_IN("res")},
+        {"timing.csv is a symlink to a file", "mkdir res && printf 'stage,unix_s\\nstart,1\\nprobe,2\\n' > res/stages.csv && "
+         "echo old > t.csv && ln -s ../t.csv res/timing.csv", 0, "$PY $REPO/scripts/timing.py res 2", 0,
+         "test -L res/timing.csv && grep -q '^probe,' t.csv" NO_TMP_IN("res")},
+        {"timing.csv is a dangling symlink: refused", "mkdir res && printf 'stage,unix_s\nstart,1\nprobe,2\n' > "
+         "res/stages.csv && ln -s ../t.csv res/timing.csv", 0, "$PY $REPO/scripts/timing.py res 2", 1,
+         "test -L res/timing.csv && [ ! -e t.csv ]" NO_TMP_IN("res")},
+        {"no script or Makefile rule passes a device as an output path", "", 0,
+         "! grep -nE 'os\\.devnull|(--out|--dump-attention)[ =]+/dev/' $REPO/scripts/*.py $REPO/Makefile", 0, "true"},
+    };
+    char repo[512], suite[256], env[1200];
+    if (!getcwd(repo, sizeof repo)) fail_msg("getcwd failed");
+    snprintf(suite, sizeof suite, "%s/t.suite", test_tmpdir);
+    FILE *f = fopen(suite, "w");
+    assert_non_null(f);
+    fputs("[suite]\nname = t\n[defaults]\nlen = 4\ndim = 8\nheads = 2\nlayers = 1\nsteps = 5\nbatch = 4\neval-size = 4\n"
+          "[grid a]\ntask = probe\nencoding = learned\n", f);
+    assert_int_equal(fclose(f), 0);
+    snprintf(env, sizeof env, "PY=/usr/bin/python3 REPO='%s' BIN='%s'", repo, getenv("POSPROBE_BIN"));
+    int devices = can_mknod();
+    for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
+        const script_row *r = &rows[i];
+        if ((r->flags & NEEDS_MKNOD) && !devices) { print_message("skipped: %s (needs mknod)\n", r->what); continue; }
+        char cwd[128], make[2000], cmd[3000];
+        snprintf(cwd, sizeof cwd, "%s/script%zu", test_tmpdir, i);
+        snprintf(make, sizeof make, "export %s; %s", env, r->make);
+        if (mkdir(cwd, 0755) != 0 || sh(cwd, make) != 0) fail_msg("%s: cannot set up: %s", r->what, r->make);
+        snprintf(cmd, sizeof cmd, "export %s; %s 2> ../stderr", env, r->cmd);
+        int st = sh(cwd, cmd);
+        if (st != r->status) fail_msg("%s: exit %d, expected %d; stderr: %s", r->what, st, r->status, last_stderr());
+        if (st && sh(cwd, "tail -1 ../stderr | grep -q '^posprobe: error: '") != 0)   /* the runner's progress may precede it */
+            fail_msg("%s: stderr does not end with one error line: %s", r->what, last_stderr());
+        if (sh(cwd, r->after) != 0) fail_msg("%s: afterwards, this does not hold: %s", r->what, r->after);
+    }
+}
+
 static const struct CMUnitTest TESTS[] = {
     cmocka_unit_test_setup_teardown(test_output_targets, test_tmpdir_setup, teardown),
     cmocka_unit_test_setup_teardown(test_run_directories, test_tmpdir_setup, teardown),
@@ -442,5 +523,6 @@ static const struct CMUnitTest TESTS[] = {
     cmocka_unit_test_setup_teardown(test_inputs_not_files, test_tmpdir_setup, teardown),
     cmocka_unit_test_setup_teardown(test_summarize_odd_trees, test_tmpdir_setup, teardown),
     cmocka_unit_test_setup_teardown(test_interrupted_commands, test_tmpdir_setup, teardown),
+    cmocka_unit_test_setup_teardown(test_script_outputs, test_tmpdir_setup, teardown),
 };
 const test_group test_group_integrity = {"integrity", TESTS, sizeof TESTS / sizeof *TESTS};
