@@ -1,7 +1,10 @@
-"""Reading the CSV files posprobe writes, for the plotting and report scripts."""
+"""Reading the CSV files posprobe writes, for the plotting and report scripts,
+and writing a file the way posprobe does (write_text)."""
 import csv
 import math
 import os
+import stat
+import tempfile
 
 
 def read(path):
@@ -18,3 +21,44 @@ def fnum(x):
         return float(x)
     except (TypeError, ValueError):
         return math.nan
+
+
+def write_text(path, text):
+    """Writes text to path as posprobe writes its outputs (trainer/csvio.c): a
+    new or regular file goes to a fresh temporary name beside it (NAME.*.tmp,
+    never one that exists), is fsynced and renamed over it; a symlink is
+    resolved and these rules apply to its target, so the link stays a link; a
+    device or FIFO is written through, never replaced (as root, a rename over
+    /dev/null replaces the device node). A directory or a symlink to nothing
+    raises OSError, and nothing is written."""
+    target = os.path.realpath(path) if os.path.islink(path) else path
+    try:
+        st = os.stat(target)
+    except FileNotFoundError:
+        if os.path.islink(path):
+            raise OSError(f"{path}: a symlink to nothing; not written") from None
+        st = None
+    if st is not None and stat.S_ISDIR(st.st_mode):
+        raise IsADirectoryError(f"{target}: is a directory")
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        fd = os.open(target, os.O_WRONLY | os.O_NOCTTY | os.O_CLOEXEC)   # no O_CREAT, no O_TRUNC
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        return
+    fd, tmp = tempfile.mkstemp(prefix=os.path.basename(target) + ".", suffix=".tmp",
+                               dir=os.path.dirname(target) or ".")
+    try:
+        with os.fdopen(fd, "w", newline="") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)   # mkstemp makes 0600; keep the mode open() would give
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

@@ -12,6 +12,13 @@ options for every run), an optional [quick] section (options, and factor
 values to keep, used with --quick), and [grid NAME] sections: every key of a
 grid is an option; a value with several space-separated words is a factor,
 and the grid's runs are the product of its factors (times the seeds).
+Unknown sections, empty grids, options the runner sets itself (out, run-id,
+seed, quiet, force, ...), bad seeds and names other than letters, digits,
+'.', '_' and '-' are errors; a suite has at most 100000 runs. Each distinct
+option set is validated once (posprobe train --check-stdin) before any runs.
+
+Run ids: the id factors' values, -sSEED, and 16 hex digits (64 bits) of
+SHA-1 over the run's options and seed.
 
 Resuming: a run whose DIR/summary.csv says finished or diverged is done and
 never redone; anything else (interrupted, killed, never started) is run again
@@ -22,19 +29,38 @@ import argparse
 import csv
 import fcntl
 import hashlib
+import math
 import os
 import re
 import shlex
 import signal
+import stat
 import subprocess
 import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from csvrows import write_text
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ID_FACTORS = ["task", "encoding", "norm", "mask", "markers", "positions"]
 SUITE_KEYS = ["name", "seeds", "fitted-only"]
+SECTIONS = "[suite], [defaults], [quick] or [grid NAME]"
+# what the runner sets itself for every run, or what would keep a run from training
+RESERVED = {"out": "the runner sets --out", "run-id": "the runner sets --run-id",
+            "seed": "seeds come from [suite] seeds", "seeds": "seeds belong in [suite] or [quick]",
+            "quiet": "the runner sets --quiet", "force": "the runner never replaces a run",
+            "check": "the runner validates every run itself", "check-stdin": "the runner validates every run itself",
+            "config": "a suite holds the options itself", "help": "not an option"}
+# names that become paths (the suite's results directory) or go into run ids: no '/', no '..', not hidden
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
+OPTION = re.compile(r"[a-z0-9][a-z0-9-]*\Z")
+SEEDS = re.compile(r"[1-9][0-9]{0,5}\Z")
+# a suite expands to at most this many runs, counted before expanding: past it,
+# expanding and validating would take minutes and its runs years on one machine
+MAX_RUNS = 100000
+HASH_HEX = 16   # 64 bits of SHA-1 in every run id
 
 
 class SuiteError(Exception):
@@ -43,7 +69,7 @@ class SuiteError(Exception):
 
 def parse_suite(path):
     """Returns (sections: {name: [(key, value, line)]}) preserving order."""
-    sections, current = {}, None
+    sections, headers, current = {}, {}, None
     try:
         with open(path, "rb") as f:
             data = f.read()
@@ -61,13 +87,22 @@ def parse_suite(path):
             continue
         if "#" in line:
             raise SuiteError(f"{path}:{no}: '#' inside a line: a comment takes a whole line, '#' first")
+        if any(ord(c) < 32 or ord(c) == 127 for c in line):
+            raise SuiteError(f"{path}:{no}: a control character")
         if line.startswith("["):
             if not line.endswith("]"):
                 raise SuiteError(f"{path}:{no}: malformed section header")
             current = " ".join(line[1:-1].split())
+            words = current.split(" ")
+            if current not in ("suite", "defaults", "quick") and not (len(words) == 2 and words[0] == "grid"):
+                raise SuiteError(f"{path}:{no}: unknown section [{current}] (sections: {SECTIONS})")
+            if words[0] == "grid" and not NAME.match(words[1]):
+                raise SuiteError(f"{path}:{no}: grid name '{words[1]}': letters, digits, '.', '_' and '-', "
+                                 "not first, at most 64")
             if current in sections:
                 raise SuiteError(f"{path}:{no}: section [{current}] appears twice")
             sections[current] = []
+            headers[current] = no
             continue
         if current is None:
             raise SuiteError(f"{path}:{no}: 'key = value' before any [section]")
@@ -76,9 +111,16 @@ def parse_suite(path):
         key, value = (x.strip() for x in line.split("=", 1))
         if not key or not value:
             raise SuiteError(f"{path}:{no}: empty key or value")
+        if not OPTION.match(key):
+            raise SuiteError(f"{path}:{no}: '{key}' is not an option name")
+        if key in RESERVED and current != "suite" and not (current == "quick" and key == "seeds"):
+            raise SuiteError(f"{path}:{no}: '{key}' cannot be set in a suite ({RESERVED[key]})")
         if any(k == key for k, _, _ in sections[current]):
             raise SuiteError(f"{path}:{no}: '{key}' is set twice in [{current}]")
         sections[current].append((key, value, no))
+    for sec, items in sections.items():
+        if sec.startswith("grid ") and not items:   # it would run the defaults alone
+            raise SuiteError(f"{path}:{headers[sec]}: [{sec}] is empty")
     return sections
 
 
@@ -95,12 +137,25 @@ def summarize_flags(path):
 INTEGER = re.compile(r"[+-]?[0-9]+", re.ASCII)   # posprobe's grammar (README, "Numbers")
 
 
-def seed_count(path, section, v):
-    """A suite's seeds value: a positive integer, else a one-line error."""
-    n = int(v) if INTEGER.fullmatch(v) else 0
-    if n < 1:
-        raise SuiteError(f"{path}: [{section}] seeds must be a positive integer, not '{v}'")
-    return n
+def seed_count(path, where, v):
+    """A seeds value (where: "[suite] seeds", "--seeds", ...): a positive
+    decimal integer of at most 6 digits, else a one-line error."""
+    if not SEEDS.match(v):
+        raise SuiteError(f"{path}: {where} must be a positive integer, not '{v}'")
+    return int(v)
+
+
+def run_id(opts, seed):
+    """The id of the run of opts (without the seed) and seed, and the full SHA-1
+    of its option set: the id factors' values (characters other than letters,
+    digits, '.', '_', '-' as '_'; 'run' when there are none), the seed, and the
+    first HASH_HEX hex digits of SHA-1 over every option and the seed."""
+    items = sorted(list(opts.items()) + [("seed", str(seed))])
+    full = hashlib.sha1(repr(items).encode()).hexdigest()
+    slug = re.sub(r"[^A-Za-z0-9._-]", "_", "-".join(opts.get(f, "default") for f in ID_FACTORS if f in opts))[:80]
+    if not slug[:1].isalnum():
+        slug = "run" + ("-" + slug if slug else "")
+    return f"{slug}-s{seed}-{full[:HASH_HEX]}", full
 
 
 def integer(v):
@@ -122,15 +177,17 @@ def expand(path, quick=False, encodings=None, seeds=None):
         raise SuiteError(f"{path}: [suite] needs a name")
     defaults = dict((k, v) for k, v, _ in sec.get("defaults", []))
     quick_opts = dict((k, v) for k, v, _ in sec.get("quick", [])) if quick else {}
-    n_seeds = seed_count(path, "suite", meta.get("seeds", "1"))
+    n_seeds = seed_count(path, "[suite] seeds", meta.get("seeds", "1"))
     if "seeds" in quick_opts:
-        n_seeds = seed_count(path, "quick", quick_opts["seeds"])
+        n_seeds = seed_count(path, "[quick] seeds", quick_opts["seeds"])
     if seeds is not None:
-        n_seeds = seeds
+        n_seeds = seed_count(path, "--seeds", seeds)
+    if not NAME.match(name):   # it names the results directory: results/NAME
+        raise SuiteError(f"{path}: [suite] name '{name}': letters, digits, '.', '_' and '-', not first, at most 64")
     grids = [(s[5:], items) for s, items in sec.items() if s.startswith("grid ")]
     if not grids:
         raise SuiteError(f"{path}: no [grid NAME] section")
-    runs, seen = [], set()
+    plans = []
     for gname, items in grids:
         opts = dict(defaults)
         factors = {}
@@ -152,20 +209,26 @@ def expand(path, quick=False, encodings=None, seeds=None):
             factors["encoding"] = list(encodings)
         if any(not vals for vals in factors.values()):
             continue  # --quick kept no value of some factor: the grid drops out
+        plans.append((opts, factors))
+    total = sum(math.prod(len(v) for v in f.values()) for _, f in plans) * n_seeds
+    if total > MAX_RUNS:   # counted before anything is expanded
+        raise SuiteError(f"{path}: {total} runs, more than the limit of {MAX_RUNS} runs a suite "
+                         "(split it into suites, or use fewer factor values or seeds)")
+    runs, seen = [], {}
+    for opts, factors in plans:
         combos = [{}]
         for k, vals in factors.items():
             combos = [dict(c, **{k: v}) for c in combos for v in vals]
         for c in combos:
+            o = dict(opts, **c)
             for seed in range(1, n_seeds + 1):
-                o = dict(opts, **c)
-                o["seed"] = str(seed)
-                digest = hashlib.sha1(repr(sorted(o.items())).encode()).hexdigest()[:8]
-                slug = "-".join(o.get(f, "default") for f in ID_FACTORS if f in o)
-                rid = f"{slug}-s{seed}-{digest}"
-                if rid in seen:
+                rid, full = run_id(o, seed)
+                if rid in seen:   # the same options and seed in two grids: one run
+                    if seen[rid] != full:
+                        raise SuiteError(f"{path}: two runs of different options have the id {rid}")
                     continue
-                seen.add(rid)
-                runs.append((rid, o))
+                seen[rid] = full
+                runs.append((rid, dict(o, seed=str(seed))))
     if not runs:   # else "0 runs" would start and summarize would fail on an empty directory
         raise SuiteError(f"{path}: no runs" + (" with --quick" if quick else "") +
                          (" with --encodings" if encodings is not None else "") + " (every grid dropped out)")
@@ -173,19 +236,48 @@ def expand(path, quick=False, encodings=None, seeds=None):
 
 
 def validate(posprobe, runs, suite_file):
-    """posprobe train --check on every distinct option set (seeds aside), so a
-    bad suite fails before anything is written."""
-    seen = set()
+    """Checks every distinct option set (seeds aside) as training would, in one
+    `posprobe train --check-stdin` process (one line of tab-separated key=value
+    options per set), so a bad suite fails before anything is written. Its
+    progress lines pass through; its error becomes one line naming the run."""
+    seen, lines, rids = set(), [], []
     for rid, o in runs:
         key = tuple(sorted((k, v) for k, v in o.items() if k != "seed"))
         if key in seen:
             continue
         seen.add(key)
-        cmd = [posprobe, "train", "--check"] + [x for k, v in o.items() for x in (f"--{k}", v)]
-        p = subprocess.run(cmd, capture_output=True, text=True)
-        if p.returncode != 0:
-            msg = p.stderr.strip().removeprefix("posprobe: error: ")
-            raise SuiteError(f"{suite_file}: run {rid}: {msg}")
+        lines.append("\t".join(f"{k}={v}" for k, v in o.items() if k != "seed") + "\n")
+        rids.append(rid)
+    p = subprocess.Popen([posprobe, "train", "--check-stdin", str(len(lines)), "--progress-every", "2"],
+                         stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                         env=dict(os.environ, OPENBLAS_NUM_THREADS="1"))
+
+    def feed():
+        try:
+            for i in range(0, len(lines), 4096):
+                p.stdin.write("".join(lines[i:i + 4096]))
+            p.stdin.close()
+        except BrokenPipeError:  # it stopped at an invalid configuration
+            pass
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    error = None
+    for line in p.stderr:
+        if line.startswith("posprobe: error: "):
+            error = line.strip().removeprefix("posprobe: error: ")
+        else:   # progress every 2 s of a long validation (not the final count: one line when done)
+            m = re.search(r": (\d+)/(\d+) configurations, ", line)
+            if m and m.group(1) != m.group(2):
+                print(line, end="", file=sys.stderr, flush=True)
+    p.wait()
+    writer.join()
+    if p.returncode != 0:
+        m = re.match(r"stdin line (\d+): (.*)", error or "")
+        if m and 1 <= int(m.group(1)) <= len(rids):
+            raise SuiteError(f"{suite_file}: run {rids[int(m.group(1)) - 1]}: {m.group(2)}")
+        raise SuiteError(f"{suite_file}: validation failed (exit {p.returncode}): {error or 'no message'}")
+    return len(lines)
 
 
 def run_status(run_dir):
@@ -228,11 +320,18 @@ class Runner:
         if is_done(d):
             return "skipped"
         os.makedirs(os.path.dirname(d), exist_ok=True)
-        lock = open(d + ".lock", "w")
+        # never truncated, never followed through a symlink, never a FIFO or device (as posprobe takes it)
+        try:
+            lock = os.open(d + ".lock", os.O_RDONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o644)
+        except OSError as e:
+            raise SuiteError(f"run {rid}: {d}.lock: cannot be the run's lock: {e.strerror}")
+        if not stat.S_ISREG(os.fstat(lock).st_mode):
+            os.close(lock)
+            raise SuiteError(f"run {rid}: {d}.lock is not a regular file; it cannot be the run's lock")
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
-            lock.close()
+            os.close(lock)
             return "busy"
         try:
             if is_done(d):  # finished by another runner meanwhile
@@ -241,7 +340,7 @@ class Runner:
             # the child inherits the locked descriptor: if this runner dies, the
             # lock lives as long as the training does
             p = subprocess.Popen(train_command(self.posprobe, d, rid, opts), stderr=subprocess.PIPE,
-                                 stdout=subprocess.DEVNULL, env=env, text=True, pass_fds=(lock.fileno(),))
+                                 stdout=subprocess.DEVNULL, env=env, text=True, pass_fds=(lock,))
             with self.lock:
                 self.procs.add(p)
             _, err = p.communicate()
@@ -256,7 +355,7 @@ class Runner:
             # the lock file stays: removing it would let a second runner lock a
             # fresh inode while a first one still holds the old
             fcntl.flock(lock, fcntl.LOCK_UN)
-            lock.close()
+            os.close(lock)
 
     def progress(self, final=False):
         n = len(self.runs)
@@ -321,12 +420,9 @@ def emit(kind, suite_file, results, runs, posprobe, args):
     if args.encodings:
         base += ["--encodings", args.encodings]
     if args.seeds:
-        base += ["--seeds", str(args.seeds)]
+        base += ["--seeds", args.seeds]
     jobs = os.path.join(results, "jobs.txt")
-    with open(jobs + ".tmp", "w") as f:
-        for rid, _ in runs:
-            f.write(" ".join(shlex.quote(x) for x in base + ["--only", rid]) + "\n")
-    os.replace(jobs + ".tmp", jobs)
+    write_text(jobs, "".join(" ".join(shlex.quote(x) for x in base + ["--only", rid]) + "\n" for rid, _ in runs))
     if kind == "parallel":
         print(f"wrote {jobs} ({len(runs)} jobs). Run them with GNU parallel, e.g.\n"
               f"  parallel --jobs $(nproc) < {jobs}\n"
@@ -334,15 +430,13 @@ def emit(kind, suite_file, results, runs, posprobe, args):
               f"then: {posprobe} summarize {' '.join(summarize_flags(suite_file) + [results])}")
     else:
         script = os.path.join(results, "slurm.sh")
-        with open(script + ".tmp", "w") as f:
-            f.write("#!/bin/bash\n"
-                    f"#SBATCH --job-name=posprobe-{os.path.basename(results)}\n"
-                    f"#SBATCH --array=1-{len(runs)}\n"
-                    "#SBATCH --cpus-per-task=1\n"
-                    f"#SBATCH --output={os.path.abspath(results)}/slurm-%A_%a.log\n"
-                    "export OPENBLAS_NUM_THREADS=1\n"
-                    f"sed -n \"${{SLURM_ARRAY_TASK_ID}}p\" {shlex.quote(os.path.abspath(jobs))} | bash\n")
-        os.replace(script + ".tmp", script)
+        write_text(script, "#!/bin/bash\n"
+                   f"#SBATCH --job-name=posprobe-{os.path.basename(results)}\n"
+                   f"#SBATCH --array=1-{len(runs)}\n"
+                   "#SBATCH --cpus-per-task=1\n"
+                   f"#SBATCH --output={os.path.abspath(results)}/slurm-%A_%a.log\n"
+                   "export OPENBLAS_NUM_THREADS=1\n"
+                   f"sed -n \"${{SLURM_ARRAY_TASK_ID}}p\" {shlex.quote(os.path.abspath(jobs))} | bash\n")
         print(f"wrote {script} and {jobs} ({len(runs)} array tasks). Submit with: sbatch {script}\n"
               f"then: {posprobe} summarize {' '.join(summarize_flags(suite_file) + [results])}")
 
@@ -354,7 +448,7 @@ def main():
     ap.add_argument("-j", "--jobs", type=integer, default=os.cpu_count() or 1)
     ap.add_argument("--quick", action="store_true", help="the suite's [quick] variant")
     ap.add_argument("--encodings", help="replace the encoding factor of every grid, e.g. 'myenc rope alibi'")
-    ap.add_argument("--seeds", type=integer, help="seeds 1..N instead of the suite's")
+    ap.add_argument("--seeds", help="seeds 1..N instead of the suite's")
     ap.add_argument("--posprobe", default=os.path.join(ROOT, "posprobe"))
     ap.add_argument("--emit", choices=["parallel", "slurm"])
     ap.add_argument("--only", help="run just this run id (what emitted jobs call)")
@@ -364,8 +458,6 @@ def main():
     try:
         if args.jobs < 1:
             raise SuiteError("-j must be at least 1")
-        if args.seeds is not None and args.seeds < 1:
-            raise SuiteError("--seeds must be at least 1")
         encs = args.encodings.split() if args.encodings else None
         if encs is not None and not encs:
             raise SuiteError("--encodings is empty")
@@ -399,6 +491,9 @@ def main():
     except SuiteError as e:
         print(f"posprobe: error: {e}", file=sys.stderr)
         return 2
+    except OSError as e:   # e.g. jobs.txt a directory or a symlink to nothing
+        print(f"posprobe: error: {e}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

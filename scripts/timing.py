@@ -14,10 +14,11 @@ prints a table.
 """
 import csv
 import glob
+import io
 import os
 import sys
 
-from csvrows import fnum, read
+from csvrows import fnum, read, write_text
 
 STAGES = ["probe", "extrapolation", "curves", "diagnose", "extras", "plots", "report"]
 OUTPUT = {"probe": "probe/summary.csv", "extrapolation": "extrapolation/summary.csv", "curves": "curves",
@@ -79,11 +80,15 @@ def main():
             if "decoder" in sums and sums["decoder"][3] > 0:
                 row["eval_share_decoder"] = sums["decoder"][2] / sums["decoder"][3]
         rows.append(row)
-    with open(os.path.join(res, "timing.csv.tmp"), "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else ["stage"])
-        w.writeheader()
-        w.writerows(rows)
-    os.replace(os.path.join(res, "timing.csv.tmp"), os.path.join(res, "timing.csv"))
+    out = io.StringIO(newline="")
+    w = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else ["stage"])
+    w.writeheader()
+    w.writerows(rows)
+    try:
+        write_text(os.path.join(res, "timing.csv"), out.getvalue())   # a device or symlink there stays one
+    except OSError as e:
+        print(f"posprobe: error: {e}", file=sys.stderr)
+        return 1
     total = sum(r["wall_s"] for r in rows)
     print(f"wall time by stage ({source}; core-seconds for the suites, J = {jobs}):")
     for r in rows:

@@ -427,7 +427,9 @@ static void test_config_file_errors(void **state) {
 }
 
 /* Bad suite files (and options that leave no run): the runner refuses them
- * before writing anything, in one line naming the file. */
+ * before writing anything, in one line naming the file. The results
+ * directory is given (--results) and must stay absent; a suite name that
+ * would put it elsewhere is refused even so. */
 static void test_suite_file_errors(void **state) {
     (void)state;
     static const struct { const char *text, *extra; } bad[] = {
@@ -449,6 +451,39 @@ static void test_suite_file_errors(void **state) {
         {"[suite]\nname = x\n[quick]\nencoding = alibi\n[grid a]\ntask = probe\nencoding = rope none\n", "--quick"},
         {"[suite]\nname = x\n[quick]\nnorm = l2\n[grid a]\ntask = probe\nnorm = softmax nodenom\n",
          "--quick --encodings 'rope alibi'"},   /* --quick keeps no norm, whatever the encodings */
+        /* unknown sections, empty grids (issue 14) */
+        {"[suite]\nname = x\n[grdi b]\ntask = probe\n[grid a]\ntask = probe\n", ""},
+        {"[suite]\nname = x\n[grid]\ntask = probe\n", ""},
+        {"[suite]\nname = x\n[grid a b]\ntask = probe\n", ""},
+        {"[suite]\nname = x\n[grid a]\n[grid b]\ntask = probe\n", ""},
+        /* what the runner sets itself, or what would keep a run from training */
+        {"[suite]\nname = x\n[grid a]\ntask = probe\nout = /tmp/elsewhere\n", ""},
+        {"[suite]\nname = x\n[grid a]\ntask = probe\nseed = 1 2\n", ""},
+        {"[suite]\nname = x\n[grid a]\ntask = probe\nrun-id = mine\n", ""},
+        {"[suite]\nname = x\n[grid a]\ntask = probe\nquiet = 0\n", ""},
+        {"[suite]\nname = x\n[grid a]\ntask = probe\ncheck = 1\n", ""},
+        {"[suite]\nname = x\n[grid a]\ntask = probe\nforce = 1\n", ""},
+        {"[suite]\nname = x\n[grid a]\ntask = probe\nhelp = 1\n", ""},
+        {"[suite]\nname = x\n[grid a]\ntask = probe\nconfig = other.cfg\n", ""},
+        {"[suite]\nname = x\n[grid a]\ntask = probe\nseeds = 3\n", ""},
+        {"[suite]\nname = x\n[defaults]\nout = /tmp/elsewhere\n[grid a]\ntask = probe\n", ""},
+        {"[suite]\nname = x\n[quick]\nrun-id = q\n[grid a]\ntask = probe\n", "--quick"},
+        {"[suite]\nname = x\n[grid a]\nTask = probe\n", ""},                 /* not an option name */
+        /* seeds */
+        {"[suite]\nname = x\nseeds = 1e3\n[grid a]\ntask = probe\n", ""},
+        {"[suite]\nname = x\nseeds = \xd9\xa3\n[grid a]\ntask = probe\n", ""},   /* an Arabic-Indic 3 */
+        {"[suite]\nname = x\nseeds = 2\n[grid a]\ntask = probe\n", "--seeds abc"},
+        /* names that would leave the results directory */
+        {"[suite]\nname = ../x\n[grid a]\ntask = probe\n", ""},
+        {"[suite]\nname = /tmp/x\n[grid a]\ntask = probe\n", ""},
+        {"[suite]\nname = a/b\n[grid a]\ntask = probe\n", ""},
+        {"[suite]\nname = ..\n[grid a]\ntask = probe\n", ""},
+        {"[suite]\nname = .hidden\n[grid a]\ntask = probe\n", ""},
+        {"[suite]\nname = x\n[grid ../a]\ntask = probe\n", ""},
+        {"[suite]\nname = x\n[grid /a]\ntask = probe\n", ""},
+        /* more runs than the stated limit, refused before expanding */
+        {"[suite]\nname = x\nseeds = 1001\n[grid a]\ntask = probe\nlr = 0.1 0.2 0.3 0.4 0.5 0.6 0.7 0.8 0.9 1\n"
+         "wd = 0.1 0.2 0.3 0.4 0.5 0.6 0.7 0.8 0.9 1\n", ""},
     };
     char path[256], args[1024], errp[256], res[256], cmd[1400];
     snprintf(path, sizeof path, "%s/bad.suite", test_tmpdir);
@@ -469,6 +504,46 @@ static void test_suite_file_errors(void **state) {
         if (exists(res)) fail_msg("suite %zu created its results directory", i);
         free(msg);
     }
+}
+
+/* Run ids are well formed for any grid (letters, digits, '.', '_', '-'; a
+ * letter or digit first; "-sSEED-" and 16 hex digits, 64 bits of SHA-1, last)
+ * and never collide; the same options and seed in two grids are one run. A
+ * run named by --only is found and trained, also when its grid has no id
+ * factor (its id was "-s1-...", which --only took for an option). */
+static void test_suite_run_ids(void **state) {
+    (void)state;
+    static const struct { const char *text, *extra; int n; const char *first; } rows[] = {
+        {"[suite]\nname = x\n[grid a]\nlr = 0.001 0.002\n", "", 2, "run-s1-"},
+        {"[suite]\nname = x\nseeds = 2\n[grid a]\ntask = probe\nencoding = rope a/b ../c .d\n", "", 8, "probe-rope-s1-"},
+        {"[suite]\nname = x\n[grid a]\ntask = probe\nencoding = rope alibi\n[grid b]\ntask = probe\nencoding = alibi t5\n",
+         "", 3, "probe-rope-s1-"},   /* probe-alibi from both grids: one run */
+        {"[suite]\nname = x\nseeds = 100\n[grid a]\nlr = 0.001 0.002 0.003 0.004 0.005 0.006 0.007 0.008 0.009 0.01\n"
+         "wd = 0 0.1 0.2 0.3 0.4 0.5 0.6 0.7 0.8 0.9\n", "", 10000, "run-s1-"},
+        {NULL, "scripts/suites/probe.suite", 669, "probe-none-softmax-bidir-s1-"},
+    };
+    char path[256], cmd[4096], out[256], repo[1024];
+    if (!getcwd(repo, sizeof repo)) fail_msg("getcwd failed");
+    snprintf(path, sizeof path, "%s/ids.suite", test_tmpdir);
+    snprintf(out, sizeof out, "%s/ids.txt", test_tmpdir);
+    for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
+        if (rows[i].text) spit(path, rows[i].text, strlen(rows[i].text));
+        snprintf(cmd, sizeof cmd, "/usr/bin/python3 scripts/suite.py '%s' --posprobe '%s' --list > '%s' && "
+                 "[ \"$(grep -cE '^[A-Za-z0-9][A-Za-z0-9._-]*-s[0-9]+-[0-9a-f]{16}$' '%s')\" = %d ] && "
+                 "[ \"$(sort -u '%s' | wc -l)\" = %d ] && head -1 '%s' | grep -q '^%s'",
+                 rows[i].text ? path : rows[i].extra, bin(), out, out, rows[i].n, out, rows[i].n, out, rows[i].first);
+        if (system(cmd) != 0) fail_msg("suite %zu: the ids are not %d distinct well-formed ones starting %s", i, rows[i].n,
+                                       rows[i].first);
+    }
+    /* --only with the id of a grid without id factors */
+    static const char tiny[] = "[suite]\nname = x\n[defaults]\nlen = 4\ndim = 8\nheads = 2\nlayers = 1\nsteps = 5\n"
+                               "batch = 4\neval-size = 4\n[grid a]\nlr = 0.001 0.002\n";
+    spit(path, tiny, strlen(tiny));
+    snprintf(cmd, sizeof cmd, "cd '%s' && id=$(/usr/bin/python3 '%s/scripts/suite.py' ids.suite --posprobe '%s' --list | head -1) && "
+             "/usr/bin/python3 '%s/scripts/suite.py' ids.suite --posprobe '%s' --results res --only \"$id\" 2>/dev/null && "
+             "grep -q ',finished,' \"res/runs/$id/summary.csv\" && [ \"$(ls res/runs | grep -vc lock)\" = 1 ]",
+             test_tmpdir, repo, bin(), repo, bin());
+    if (system(cmd) != 0) fail_msg("--only with the id of a grid without id factors did not train it");
 }
 
 /* summarize lists unreadable and partial runs and reports diverged ones, never averaging them in. */
@@ -568,10 +643,47 @@ static void test_blas_kernel_choice(void **state) {
 #endif
 }
 
+/* train --check-stdin N: N configurations from stdin, one a line of
+ * tab-separated key=value options over the command line's, checked in one
+ * process (the suite runner's validation); the first bad line is one error
+ * line naming it, exit 2. */
+static void test_check_stdin(void **state) {
+    (void)state;
+    static const struct { const char *in, *args; int status; const char *want; } rows[] = {
+        {"task=probe\tlr=0.1\n\nencoding=rope\tmask=causal", "3", 0, NULL},   /* an empty line: the command line's */
+        {"len=8\n", "1 --len 300 --encoding learned", 0, NULL},                  /* the line overrides the command line */
+        {"task=probe\nencoding=nosuch\n", "2", 2, "stdin line 2: "},
+        {"task=probe\ttask=copy\n", "1", 2, "stdin line 1: --task is given twice"},
+        {"len=300\tencoding=learned\n", "1", 2, "stdin line 1: length 300 needs 300 positions"},
+        {"steps=-1\n", "1", 2, "stdin line 1: "},
+        {"frobnicate=1\n", "1", 2, "stdin line 1: "},
+        {"lr\n", "1", 2, "stdin line 1: 'lr' is not key=value"},
+        {"=5\n", "1", 2, "stdin line 1: '=5' is not key=value"},
+        {"task=probe\n", "2", 2, "stdin ends after 1 of 2 configurations"},
+        {"task=probe\ntask=copy\n", "1", 2, "stdin has more than the 1 configurations announced"},
+        {"", "x", 2, "--check-stdin: 'x' is not an integer"},
+        {"task=probe\n", "1 --check", 2, "--check and --check-stdin exclude each other"},
+    };
+    char in[256], errp[256], args[512];
+    snprintf(in, sizeof in, "%s/configs.txt", test_tmpdir);
+    snprintf(errp, sizeof errp, "%s/err.txt", test_tmpdir);
+    for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
+        spit(in, rows[i].in, strlen(rows[i].in));
+        snprintf(args, sizeof args, "train --quiet --check-stdin %s < '%s'", rows[i].args, in);
+        int st = run(args, errp);
+        char *msg = slurp(errp, NULL);
+        int one_line = msg && strncmp(msg, "posprobe: error: ", 17) == 0 && strchr(msg, '\n') == msg + strlen(msg) - 1;
+        if (st != rows[i].status || (rows[i].want ? !one_line || !strstr(msg, rows[i].want) : msg && *msg))
+            fail_msg("row %zu (%s): exit %d, stderr '%s'", i, rows[i].args, st, msg ? msg : "");
+        free(msg);
+    }
+}
+
 static const struct CMUnitTest TESTS[] = {
     cmocka_unit_test_setup_teardown(test_config_file_errors, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test_setup_teardown(test_checkpoint_mismatch, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test_setup_teardown(test_suite_file_errors, test_tmpdir_setup, test_tmpdir_teardown),
+    cmocka_unit_test_setup_teardown(test_suite_run_ids, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test_setup_teardown(test_summarize_partial_runs, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test_setup_teardown(test_kill_runs, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test_setup_teardown(test_concurrent_runners, test_tmpdir_setup, test_tmpdir_teardown),
@@ -588,5 +700,6 @@ static const struct CMUnitTest TESTS[] = {
     cmocka_unit_test_setup_teardown(test_cli_errors, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test_setup_teardown(test_diverged, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test_setup_teardown(test_blas_kernel_choice, test_tmpdir_setup, test_tmpdir_teardown),
+    cmocka_unit_test_setup_teardown(test_check_stdin, test_tmpdir_setup, test_tmpdir_teardown),
 };
 const test_group test_group_cli = {"cli", TESTS, sizeof TESTS / sizeof *TESTS};

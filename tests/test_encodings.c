@@ -373,6 +373,7 @@ static void test_diagnose_matches_symmetry_argument(void **state) {
     config_defaults(&c);
     c.init_scale = 0.3;
     c.len = 12;
+    c.quiet = 1;   /* no progress lines in the test log */
     if (diagnose_run(&c, 1, 2, path, err, sizeof err)) fail_msg("%s", err);
     csv_table t;
     if (csv_read(path, &t, err, sizeof err)) fail_msg("%s", err);

@@ -77,8 +77,8 @@ static pid_t start(const char *cwd, const char *args) {
     return pid;
 }
 
-/* The exit status of pid, which must end within secs seconds. */
-static int finish(pid_t pid, double secs, const char *what) {
+/* The wait status of pid, which must end within secs seconds. */
+static int wait_for(pid_t pid, double secs, const char *what) {
     double t0 = now();
     int st = 0;
     pid_t got;
@@ -86,6 +86,12 @@ static int finish(pid_t pid, double secs, const char *what) {
     for (size_t i = 0; i < sizeof children / sizeof *children; i++)
         if (children[i] == pid && got == pid) children[i] = 0;
     if (got != pid) fail_msg("%s: still running after %.0f s", what, secs);   /* teardown kills it */
+    return st;
+}
+
+/* The exit status of pid, which must end within secs seconds, by exiting. */
+static int finish(pid_t pid, double secs, const char *what) {
+    int st = wait_for(pid, secs, what);
     if (!WIFEXITED(st)) fail_msg("%s: ended by signal %d", what, WIFSIGNALED(st) ? WTERMSIG(st) : -1);
     return WEXITSTATUS(st);
 }
@@ -318,10 +324,196 @@ static void test_inputs_not_files(void **state) {
     if (now() - t0 > 10) fail_msg("refusing these inputs took %.1f s", now() - t0);
 }
 
+/* summarize on odd trees: every run directory is read once (a symlink to it,
+ * or a loop back to DIR, is the same directory), a field longer than its
+ * buffer or a summary.csv that is not a file makes that run unreadable, and
+ * each failure is one line on stderr (then the count line). */
+#define SUM_RUN "mkdir -p s/runs && cp -a ../base s/runs/a && "
+#define RUNS_LISTED(n) "[ \"$(tail -n +2 s/runs.csv | wc -l)\" = " #n " ]"
+#define STDERR_LINES(n) " && [ \"$(wc -l < ../stderr)\" = " #n " ]"
+#define ONE_SEED " && [ \"$(cut -d, -f13 s/summary.csv | sort -u | tr '\\n' ' ')\" = '1 n_seeds ' ]"
+#define UNREADABLE(why) RUNS_LISTED(2) " && grep -q '^[^,]*,.*,unreadable,.*" why ".*,s/runs/b$' s/runs.csv" STDERR_LINES(2) \
+    " && grep -q '^posprobe: summarize: skipping s/runs/b: unreadable: .*" why "' ../stderr" ONE_SEED
+#define X64 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+static void test_summarize_odd_trees(void **state) {
+    (void)state;
+    train_base();
+    static const row rows[] = {
+        {"a symlink to a run directory", SUM_RUN "ln -s a s/runs/b", 0, "summarize s", 0,
+         RUNS_LISTED(1) STDERR_LINES(2) " && grep -qx 'posprobe: summarize: skipping s/runs/b: the same directory as "
+         "s/runs/a' ../stderr" ONE_SEED},
+        {"a symlink loop back to DIR and to DIR/runs", SUM_RUN "ln -s .. s/runs/up && ln -s ../runs s/runs/runs", 0,
+         "summarize s", 0, RUNS_LISTED(1) STDERR_LINES(3) " && grep -q 'skipping s/runs/up: the same directory as s$' ../stderr"
+         ONE_SEED},
+        {"a symlink to itself", SUM_RUN "ln -s self s/runs/self", 0, "summarize s", 0,
+         RUNS_LISTED(1) STDERR_LINES(2) " && grep -q 'skipping s/runs/self: Too many levels of symbolic links' ../stderr"},
+        {"a run directory reached by two paths (DIR/runs/b and DIR/b)",
+         SUM_RUN "cp -a ../base s/runs/b && sed -i s/^seed,1/seed,2/ s/runs/b/config.csv && ln -s runs/b s/b", 0,
+         "summarize s", 0, RUNS_LISTED(2) STDERR_LINES(2) " && grep -q 'skipping s/runs/b: the same directory as s/b' ../stderr"},
+        {"summary.csv is a directory", SUM_RUN "cp -a ../base s/runs/b && rm s/runs/b/summary.csv && mkdir s/runs/b/summary.csv",
+         0, "summarize s", 0, UNREADABLE("summary.csv: not a regular file")},
+        {"summary.csv is a FIFO", SUM_RUN "cp -a ../base s/runs/b && rm s/runs/b/summary.csv && mkfifo s/runs/b/summary.csv",
+         0, "summarize s", 0, UNREADABLE("summary.csv: not a regular file")},
+        {"summary.csv is a character device", SUM_RUN "cp -a ../base s/runs/b && rm s/runs/b/summary.csv && "
+         "mknod s/runs/b/summary.csv c 1 5", NEEDS_MKNOD, "summarize s", 0, UNREADABLE("summary.csv: not a regular file")},
+        {"a factor longer than its buffer", SUM_RUN "cp -a ../base s/runs/b && sed -i s/^encoding,.*/encoding," X64 "/ "
+         "s/runs/b/config.csv", 0, "summarize s", 0, UNREADABLE("encoding is 64 bytes long, more than 63")},
+        {"a run id longer than its buffer", SUM_RUN "cp -a ../base s/runs/b && sed -i s/^run-id,.*/run-id," X64 X64 X64 X64
+         "/ s/runs/b/config.csv", 0, "summarize s", 0, UNREADABLE("run-id is 256 bytes long, more than 255")},
+        {"a status longer than its buffer", SUM_RUN "cp -a ../base s/runs/b && sed -i 2s/,finished,/,finished" X64 ",/ "
+         "s/runs/b/summary.csv", 0, "summarize s", 0, UNREADABLE("status is 72 bytes long, more than 31")},
+        {"an eval_mode longer than its buffer", SUM_RUN "cp -a ../base s/runs/b && sed -i s/^seed,1/seed,2/ s/runs/b/config.csv && "
+         "sed -i s/,parallel,/,parallelparallel,/ "
+         "s/runs/b/eval.csv", 0, "summarize s", 0, UNREADABLE("eval_mode is 16 bytes long, more than 15")},
+        {"a seed that is not an integer", SUM_RUN "cp -a ../base s/runs/b && sed -i s/^seed,1/seed,1x/ s/runs/b/config.csv",
+         0, "summarize s", 0, UNREADABLE("seed .1x. is not an integer")},
+    };
+    run_rows(rows, sizeof rows / sizeof *rows, "sum", NULL, 0);
+}
+
+/* Long commands interrupted: each row starts a command in its directory,
+ * sends sig once ready holds (a temporary file exists, a progress line was
+ * written), and expects the exit status (KILLED_BY: death by that signal),
+ * no temporary file left and what after says (an old output untouched). */
+#define KILLED_BY(sig) (1000 + (sig))
+typedef struct {
+    const char *what, *make;
+    int flags;
+    const char *args, *ready;
+    int sig, status;
+    const char *after;
+} kill_row;
+
+#define DIAG "diagnose --all --seeds 50 --progress-every 0.1 "
+#define PROGRESSED "grep -q '^posprobe diagnose: [0-9]*/40500 models, ' ../stderr"
+#define DIAG_STOPPED " && tail -1 ../stderr | grep -q '^posprobe: diagnose: interrupted after [0-9]* of 810 configurations'"
+#define HAS_TMP "ls | grep -q '[.]tmp$'"
+#define NO_TMP_LEFT "! ls -A | grep -q tmp"
+#define POSITIONS "inspect --encoding rope --what positions --positions randomized --draws 100000 --len 128 --out out.csv"
+static void test_interrupted_commands(void **state) {
+    (void)state;
+    static const kill_row rows[] = {
+        {"diagnose --all, SIGTERM: progress shown, the old output kept", "echo old > d.csv", 0, DIAG "--out d.csv",
+         PROGRESSED " && " HAS_TMP, SIGTERM, 130,
+         NO_TMP_LEFT " && grep -qx old d.csv" DIAG_STOPPED " && grep -q 'd.csv not written' ../stderr"},
+        {"diagnose --all, SIGINT: nothing written", "", 0, DIAG "--out d.csv", PROGRESSED, SIGINT, 130,
+         "[ -z \"$(ls -A)\" ]" DIAG_STOPPED},
+        {"diagnose --all onto a character device", "mknod d.csv c 1 3", NEEDS_MKNOD, DIAG "--out d.csv", PROGRESSED, SIGTERM,
+         130, "test -c d.csv && [ \"$(stat -c %t,%T d.csv)\" = 1,3 ] && [ \"$(ls -A)\" = d.csv ]" DIAG_STOPPED},
+        {"diagnose --all --quiet: no progress, still stops", "", 0, "diagnose --all --seeds 50 --quiet --out d.csv", HAS_TMP,
+         SIGTERM, 130, "[ -z \"$(ls -A)\" ] && [ \"$(wc -l < ../stderr)\" = 1 ]" DIAG_STOPPED},
+        {"inspect writing a large file, SIGTERM", "echo old > out.csv", 0, POSITIONS, HAS_TMP, SIGTERM, KILLED_BY(SIGTERM),
+         NO_TMP_LEFT " && grep -qx old out.csv"},
+        {"inspect writing a large file, SIGHUP", "", 0, POSITIONS, HAS_TMP, SIGHUP, KILLED_BY(SIGHUP), "[ -z \"$(ls -A)\" ]"},
+        {"inspect writing a large file, SIGINT", "", 0, POSITIONS, HAS_TMP, SIGINT, KILLED_BY(SIGINT), "[ -z \"$(ls -A)\" ]"},
+    };
+    int devices = can_mknod();
+    for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
+        const kill_row *r = &rows[i];
+        if ((r->flags & NEEDS_MKNOD) && !devices) { print_message("skipped: %s (needs mknod)\n", r->what); continue; }
+        char cwd[128];
+        snprintf(cwd, sizeof cwd, "%s/kill%zu", test_tmpdir, i);
+        if (mkdir(cwd, 0755) != 0 || sh(cwd, r->make) != 0) fail_msg("%s: cannot set up: %s", r->what, r->make);
+        pid_t pid = start(cwd, r->args);
+        double t0 = now();
+        while (sh(cwd, r->ready) != 0 && now() - t0 < 20 && waitpid(pid, NULL, WNOHANG) == 0) nap();
+        if (sh(cwd, r->ready) != 0) fail_msg("%s: not ready within 20 s (%s); stderr: %s", r->what, r->ready, last_stderr());
+        kill(pid, r->sig);
+        int st = wait_for(pid, 20, r->what);
+        int got = WIFEXITED(st) ? WEXITSTATUS(st) : WIFSIGNALED(st) ? KILLED_BY(WTERMSIG(st)) : -1;
+        if (got != r->status) fail_msg("%s: status %d, expected %d; stderr: %s", r->what, got, r->status, last_stderr());
+        if (sh(cwd, r->after) != 0) fail_msg("%s: afterwards, this does not hold: %s; stderr: %s", r->what, r->after, last_stderr());
+    }
+}
+
+/* What the scripts write (scripts/suite.py's jobs.txt, slurm.sh and run
+ * locks, timing.py's timing.csv) follows posprobe's rules: a device or FIFO
+ * is written through, a symlink resolved and kept, a NAME.tmp never opened,
+ * a lock never truncated; and no script or Makefile rule passes a device as
+ * an output path (the rule that kept make reproduce from replacing
+ * /dev/null). Each row runs cmd with $PY, $REPO and $BIN set, in its own
+ * directory holding t.suite, a one-run tiny suite. */
+typedef struct {
+    const char *what, *make;
+    int flags;
+    const char *cmd;
+    int status;
+    const char *after;
+} script_row;
+
+#define EMIT "$PY $REPO/scripts/suite.py ../t.suite --posprobe $BIN --results res --emit "
+#define SUITE_ID "$($PY $REPO/scripts/suite.py ../t.suite --posprobe $BIN --list)"
+#define JOB_OK(f) "grep -q -- '--only probe-learned-s1-' " f
+#define NO_TMP_IN(d) " && ! ls -A " d " | grep -q tmp"
+static void test_script_outputs(void **state) {
+    (void)state;
+    static const script_row rows[] = {
+        {"jobs.txt is a character device", "mkdir res && mknod res/jobs.txt c 1 3", NEEDS_MKNOD, EMIT "parallel", 0,
+         "test -c res/jobs.txt && [ \"$(stat -c %t,%T res/jobs.txt)\" = 1,3 ]" NO_TMP_IN("res")},
+        {"jobs.txt is a FIFO with a reader", "mkdir res && mkfifo res/jobs.txt && { timeout 20 cat res/jobs.txt > got & }", 0,
+         EMIT "parallel", 0, "for i in $(seq 100); do grep -q -- --only got && break; sleep 0.05; done; test -p res/jobs.txt && "
+         JOB_OK("got") NO_TMP_IN("res")},
+        {"jobs.txt is a symlink to a file", "mkdir res && echo old > target && ln -s ../target res/jobs.txt", 0,
+         EMIT "parallel", 0, "test -L res/jobs.txt && " JOB_OK("target") NO_TMP_IN("res") NO_TMP_IN(".")},
+        {"jobs.txt is a symlink to a device", "mkdir res && mknod dev c 1 3 && ln -s ../dev res/jobs.txt", NEEDS_MKNOD,
+         EMIT "parallel", 0, "test -L res/jobs.txt && test -c dev" NO_TMP_IN("res") NO_TMP_IN(".")},
+        {"jobs.txt.tmp is a symlink: never followed", "mkdir res && echo v > victim && ln -s ../victim res/jobs.txt.tmp", 0,
+         EMIT "parallel", 0, "grep -qx v victim && test -L res/jobs.txt.tmp && " JOB_OK("res/jobs.txt")},
+        {"jobs.txt is a dangling symlink: refused", "mkdir res && ln -s ../missing res/jobs.txt", 0, EMIT "parallel", 1,
+         "test -L res/jobs.txt && [ ! -e missing ]" NO_TMP_IN("res")},
+        {"slurm.sh is a character device", "mkdir res && mknod res/slurm.sh c 1 3", NEEDS_MKNOD, EMIT "slurm", 0,
+         "test -c res/slurm.sh && " JOB_OK("res/jobs.txt") NO_TMP_IN("res")},
+        {"a run's lock is a symlink: refused, its target untouched",
+         "mkdir -p res/runs && echo v > victim && ln -s ../../victim res/runs/" SUITE_ID ".lock", 0,
+         "$PY $REPO/scripts/suite.py ../t.suite --posprobe $BIN --results res", 2,
+         "grep -qx v victim && test -L res/runs/*.lock && [ \"$(ls res/runs)\" = \"$(ls res/runs | grep lock)\" ]"},
+        {"a run's lock is a FIFO: refused", "mkdir -p res/runs && mkfifo res/runs/" SUITE_ID ".lock", 0,
+         "$PY $REPO/scripts/suite.py ../t.suite --posprobe $BIN --results res", 2, "test -p res/runs/*.lock"},
+        {"timing.csv is a character device", "mkdir res && printf 'stage,unix_s\\nstart,1\\nprobe,2\\n' > res/stages.csv && "
+         "mknod res/timing.csv c 1 3", NEEDS_MKNOD, "$PY $REPO/scripts/timing.py res 2", 0,
+         "test -c res/timing.csv && [ \"$(stat -c %t,%T res/timing.csv)\" = 1,3 ]" NO_TMP_IN("res")},
+        {"timing.csv is a symlink to a file", "mkdir res && printf 'stage,unix_s\\nstart,1\\nprobe,2\\n' > res/stages.csv && "
+         "echo old > t.csv && ln -s ../t.csv res/timing.csv", 0, "$PY $REPO/scripts/timing.py res 2", 0,
+         "test -L res/timing.csv && grep -q '^probe,' t.csv" NO_TMP_IN("res")},
+        {"timing.csv is a dangling symlink: refused", "mkdir res && printf 'stage,unix_s\nstart,1\nprobe,2\n' > "
+         "res/stages.csv && ln -s ../t.csv res/timing.csv", 0, "$PY $REPO/scripts/timing.py res 2", 1,
+         "test -L res/timing.csv && [ ! -e t.csv ]" NO_TMP_IN("res")},
+        {"no script or Makefile rule passes a device as an output path", "", 0,
+         "! grep -nE 'os\\.devnull|(--out|--dump-attention)[ =]+/dev/' $REPO/scripts/*.py $REPO/Makefile", 0, "true"},
+    };
+    char repo[512], suite[256], env[1200];
+    if (!getcwd(repo, sizeof repo)) fail_msg("getcwd failed");
+    snprintf(suite, sizeof suite, "%s/t.suite", test_tmpdir);
+    FILE *f = fopen(suite, "w");
+    assert_non_null(f);
+    fputs("[suite]\nname = t\n[defaults]\nlen = 4\ndim = 8\nheads = 2\nlayers = 1\nsteps = 5\nbatch = 4\neval-size = 4\n"
+          "[grid a]\ntask = probe\nencoding = learned\n", f);
+    assert_int_equal(fclose(f), 0);
+    snprintf(env, sizeof env, "PY=/usr/bin/python3 REPO='%s' BIN='%s'", repo, getenv("POSPROBE_BIN"));
+    int devices = can_mknod();
+    for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
+        const script_row *r = &rows[i];
+        if ((r->flags & NEEDS_MKNOD) && !devices) { print_message("skipped: %s (needs mknod)\n", r->what); continue; }
+        char cwd[128], make[2000], cmd[3000];
+        snprintf(cwd, sizeof cwd, "%s/script%zu", test_tmpdir, i);
+        snprintf(make, sizeof make, "export %s; %s", env, r->make);
+        if (mkdir(cwd, 0755) != 0 || sh(cwd, make) != 0) fail_msg("%s: cannot set up: %s", r->what, r->make);
+        snprintf(cmd, sizeof cmd, "export %s; %s 2> ../stderr", env, r->cmd);
+        int st = sh(cwd, cmd);
+        if (st != r->status) fail_msg("%s: exit %d, expected %d; stderr: %s", r->what, st, r->status, last_stderr());
+        if (st && sh(cwd, "tail -1 ../stderr | grep -q '^posprobe: error: '") != 0)   /* the runner's progress may precede it */
+            fail_msg("%s: stderr does not end with one error line: %s", r->what, last_stderr());
+        if (sh(cwd, r->after) != 0) fail_msg("%s: afterwards, this does not hold: %s", r->what, r->after);
+    }
+}
+
 static const struct CMUnitTest TESTS[] = {
     cmocka_unit_test_setup_teardown(test_output_targets, test_tmpdir_setup, teardown),
     cmocka_unit_test_setup_teardown(test_run_directories, test_tmpdir_setup, teardown),
     cmocka_unit_test_setup_teardown(test_one_writer_per_run, test_tmpdir_setup, teardown),
     cmocka_unit_test_setup_teardown(test_inputs_not_files, test_tmpdir_setup, teardown),
+    cmocka_unit_test_setup_teardown(test_summarize_odd_trees, test_tmpdir_setup, teardown),
+    cmocka_unit_test_setup_teardown(test_interrupted_commands, test_tmpdir_setup, teardown),
+    cmocka_unit_test_setup_teardown(test_script_outputs, test_tmpdir_setup, teardown),
 };
 const test_group test_group_integrity = {"integrity", TESTS, sizeof TESTS / sizeof *TESTS};

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,27 +26,59 @@
  * a link; a symlink that cannot be resolved to a path (dangling) is refused,
  * and a directory is an error. */
 
-/* The temporary files open now, removed by an atexit handler: a program
- * that exits on an error (out of memory, memory.h; a usage error) leaves no
- * NAME.XXXXXX.tmp behind. */
+/* ---- temporary files, exits and signals
+ *
+ * While a temporary file exists its name is registered here. An exit on an
+ * error (out of memory, memory.h; a usage error) removes them through an
+ * atexit handler. A command that
+ * does not handle SIGINT, SIGTERM and SIGHUP itself (train and diagnose stop
+ * cleanly at the next step instead) gets, with its first temporary file, a
+ * handler that removes every registered name and then dies of the signal as
+ * it would have: killed, no command leaves a NAME.XXXXXX.tmp behind (kill -9
+ * aside, which nothing can catch). */
 #define MAX_TEMPS 16
-static char temps[MAX_TEMPS][1120];
+static char temp_names[MAX_TEMPS][1120];
+static volatile sig_atomic_t temp_used[MAX_TEMPS];
 
-static void temps_remove(void) {
+static void remove_temps_and_die(int sig) {
     for (int i = 0; i < MAX_TEMPS; i++)
-        if (temps[i][0]) unlink(temps[i]);
+        if (temp_used[i]) unlink(temp_names[i]);   /* async-signal-safe */
+    signal(sig, SIG_DFL);
+    raise(sig);   /* delivered with the default action once this handler returns */
 }
 
-static void temp_add(const char *tmp) {
-    static int registered;
-    if (!registered) registered = atexit(temps_remove) == 0;
+static void remove_temps(void) {
     for (int i = 0; i < MAX_TEMPS; i++)
-        if (!temps[i][0]) { snprintf(temps[i], sizeof temps[i], "%s", tmp); return; }
+        if (temp_used[i]) unlink(temp_names[i]);
 }
 
-static void temp_drop(const char *tmp) {
+static void temp_register(const char *name) {
+    static int installed;
+    if (!installed) {
+        atexit(remove_temps);
+        static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+        installed = 1;
+        for (size_t k = 0; k < sizeof sigs / sizeof *sigs; k++) {
+            struct sigaction old, sa;
+            if (sigaction(sigs[k], NULL, &old) != 0 || old.sa_handler != SIG_DFL) continue;   /* handled or ignored */
+            memset(&sa, 0, sizeof sa);
+            sa.sa_handler = remove_temps_and_die;
+            sigfillset(&sa.sa_mask);   /* one handler at a time */
+            sigaction(sigs[k], &sa, NULL);
+        }
+    }
     for (int i = 0; i < MAX_TEMPS; i++)
-        if (tmp[0] && strcmp(temps[i], tmp) == 0) { temps[i][0] = 0; return; }
+        if (!temp_used[i] && strlen(name) < sizeof temp_names[i]) {
+            snprintf(temp_names[i], sizeof temp_names[i], "%s", name);
+            temp_used[i] = 1;   /* after the name is complete: the handler reads only finished names */
+            return;
+        }
+}
+
+/* After the temporary file was renamed or removed. */
+static void temp_forget(const char *name) {
+    for (int i = 0; i < MAX_TEMPS; i++)
+        if (temp_used[i] && strcmp(temp_names[i], name) == 0) { temp_used[i] = 0; return; }
 }
 
 static mode_t file_mode(void) {
@@ -88,30 +121,37 @@ static int output_open(const char *path, char *dst, size_t dstlen, char *tmp, si
         return fd;
     }
     if ((size_t)snprintf(tmp, tmplen, "%s.XXXXXX.tmp", target) >= tmplen) return errorf(err, errlen, "%s: path too long", target);
-    int fd = mkstemps(tmp, 4);
+    sigset_t stop, old;   /* no signal between creating the file and registering its name */
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGHUP);
+    sigprocmask(SIG_BLOCK, &stop, &old);
+    int fd = mkstemps(tmp, 4), e = errno;
+    if (fd >= 0) temp_register(tmp);
+    sigprocmask(SIG_SETMASK, &old, NULL);
     if (fd < 0) {
-        int e = errno;
         tmp[0] = 0;
         return errorf(err, errlen, "%s: cannot write: %s", target, strerror(e));
     }
     (void)fchmod(fd, file_mode());   /* mkstemps makes 0600; outputs keep the umask's mode as before */
-    temp_add(tmp);
     return fd;
 }
 
 /* Ends an output whose descriptor is closed: e != 0 (the errno of a failed
  * write) removes the temporary file, else it is renamed over dst. */
 static int output_place(const char *dst, const char *tmp, int through, int e, char *err, size_t errlen) {
-    if (!through) temp_drop(tmp);
     if (e) {
-        if (!through) unlink(tmp);
+        if (!through) { unlink(tmp); temp_forget(tmp); }
         return errorf(err, errlen, "%s: write failed: %s", dst, strerror(e));
     }
     if (!through && rename(tmp, dst) != 0) {
         e = errno;
         unlink(tmp);
+        temp_forget(tmp);
         return errorf(err, errlen, "%s: cannot rename into place: %s", dst, strerror(e));
     }
+    if (!through) temp_forget(tmp);
     return 0;
 }
 
@@ -214,7 +254,10 @@ int csv_out_finish(csv_out *w, int rc, char *err, size_t errlen) {
 void csv_out_abort(csv_out *w) {
     if (w->f) fclose(w->f);
     w->f = NULL;
-    if (!w->through && w->tmp[0]) { unlink(w->tmp); temp_drop(w->tmp); }   /* a device or FIFO written through is never removed */
+    if (!w->through && w->tmp[0]) {   /* a device or FIFO written through is never removed */
+        unlink(w->tmp);
+        temp_forget(w->tmp);
+    }
 }
 
 /* ---- reading */

@@ -12,6 +12,8 @@
 
 #include "csvio.h"
 #include "model.h"
+#include "progress.h"
+#include "run.h"
 
 double diagnose_tolerance(void) { return sizeof(real) == sizeof(double) ? 1e-9 : 1e-4; }
 
@@ -24,7 +26,10 @@ static double norm2(const real *a, const real *b, int C) {
     return sqrt(s);
 }
 
-int diagnose_one(const run_config *cfg, int seeds, diag_result *out, char *err, size_t errlen) {
+/* diagnose_one, counting each seed's model into p (when not NULL) as *done;
+ * DIAGNOSE_INTERRUPTED when SIGINT or SIGTERM came (run_install_signal_handlers). */
+static int diagnose_seeds(const run_config *cfg, int seeds, diag_result *out, progress *p, int *done, char *err,
+                          size_t errlen) {
     run_config c = *cfg;
     snprintf(c.task, sizeof c.task, "probe");
     snprintf(c.head, sizeof c.head, "auto");
@@ -38,6 +43,7 @@ int diagnose_one(const run_config *cfg, int seeds, diag_result *out, char *err, 
     out->mirror_max = 0;
     int n_ind = 0, n_mir = 0, n_dis = 0;
     for (int s = 1; s <= seeds; s++) {
+        if (run_stop_requested()) return DIAGNOSE_INTERRUPTED;
         c.seed = s;
         model m;
         if (model_build(&m, &c, c.len, msg, sizeof msg)) { model_free(&m); return errorf(err, errlen, "usage: %s", msg); }
@@ -86,10 +92,19 @@ int diagnose_one(const run_config *cfg, int seeds, diag_result *out, char *err, 
         arena_free(&ar);
         batch_free(&b);
         model_free(&m);
-        if (!finite) { out->verdict = "non-finite"; return 0; }
+        if (p) progress_count(p, ++*done, "models");
+        if (!finite) {   /* the remaining seeds are not run: counted as done */
+            if (p) progress_count(p, *done += seeds - s, "models");
+            out->verdict = "non-finite";
+            return 0;
+        }
     }
     out->verdict = n_ind == seeds ? "indistinguishable" : n_mir == seeds ? "mirror-tied" : n_dis == seeds ? "distinguishable" : "mixed";
     return 0;
+}
+
+int diagnose_one(const run_config *c, int seeds, diag_result *out, char *err, size_t errlen) {
+    return diagnose_seeds(c, seeds, out, NULL, NULL, err, errlen);
 }
 
 static int is_one_of(const char *s, const char *const *list) {
@@ -143,31 +158,45 @@ static void write_row(csv_out *w, const run_config *c, int seeds, const diag_res
     csv_out_end_row(w);
 }
 
+/* The k-th configuration of diagnose_run in c: the base one, or with all the
+ * k-th of encoding x normalizer x mask x markers (encodings defined for the
+ * causal mask only without bidir); 0 when k is past the last. */
+static int nth_config(const run_config *base, int all, int k, run_config *c) {
+    static const char *const masks[] = {"bidir", "causal"}, *const markers[] = {"none", "bos", "cls-sep"};
+    *c = *base;
+    if (!all) return k == 0;
+    for (int e = 0; encoding_at(e); e++)
+        for (int nm = 0; nm < NORM_COUNT; nm++)
+            for (int mk = 0; mk < 2; mk++)
+                for (int mr = 0; mr < 3; mr++) {
+                    if ((encoding_at(e)->flags & ENC_CAUSAL_ONLY) && mk == 0) continue;
+                    if (k-- > 0) continue;
+                    snprintf(c->encoding, sizeof c->encoding, "%s", encoding_at(e)->name);
+                    snprintf(c->norm, sizeof c->norm, "%s", attn_norm_name((attn_norm)nm));
+                    snprintf(c->mask, sizeof c->mask, "%s", masks[mk]);
+                    snprintf(c->markers, sizeof c->markers, "%s", markers[mr]);
+                    return 1;
+                }
+    return 0;
+}
+
 int diagnose_run(const run_config *base, int all, int seeds, const char *out_path, char *err, size_t errlen) {
+    run_config c;
+    int n = 0, k, done = 0, rc = 0;
+    while (nth_config(base, all, n, &c)) n++;
     csv_out w;
     if (csv_out_open_or_stdout(&w, out_path, err, errlen)) return -1;
     csv_out_header(&w, HEADER);
-    static const char *const masks[] = {"bidir", "causal"}, *const markers[] = {"none", "bos", "cls-sep"};
-    int rc = 0;
-    for (int e = 0; encoding_at(e) && !rc; e++) {
-        if (!all && e > 0) break;
-        for (int nm = 0; nm < NORM_COUNT && !rc; nm++)
-            for (int mk = 0; mk < 2 && !rc; mk++)
-                for (int mr = 0; mr < 3 && !rc; mr++) {
-                    run_config c = *base;
-                    if (all) {
-                        snprintf(c.encoding, sizeof c.encoding, "%s", encoding_at(e)->name);
-                        snprintf(c.norm, sizeof c.norm, "%s", attn_norm_name((attn_norm)nm));
-                        snprintf(c.mask, sizeof c.mask, "%s", masks[mk]);
-                        snprintf(c.markers, sizeof c.markers, "%s", markers[mr]);
-                        if ((encoding_at(e)->flags & ENC_CAUSAL_ONLY) && mk == 0) continue;
-                    } else if (nm || mk || mr) {
-                        continue;
-                    }
-                    diag_result r;
-                    if (diagnose_one(&c, seeds, &r, err, errlen)) { rc = -1; break; }
-                    write_row(&w, &c, seeds, &r);
-                }
+    progress p;
+    progress_start(&p, "posprobe diagnose", n * seeds, base->quiet, base->progress_every);
+    for (k = 0; k < n && !rc; k++) {
+        diag_result r;
+        nth_config(base, all, k, &c);
+        if (!(rc = diagnose_seeds(&c, seeds, &r, &p, &done, err, errlen))) write_row(&w, &c, seeds, &r);
     }
+    progress_end(&p, rc == DIAGNOSE_INTERRUPTED ? "interrupted" : rc ? "failed" : "finished");
+    if (rc == DIAGNOSE_INTERRUPTED)
+        snprintf(err, errlen, "diagnose: interrupted after %d of %d configurations; %.1000s%s", k - 1, n,
+                 w.to_stdout || w.through ? "their rows are written" : w.path, w.to_stdout || w.through ? "" : " not written");
     return csv_out_finish(&w, rc, err, errlen);
 }

@@ -26,7 +26,11 @@ int diagnose_one(const run_config *c, int seeds, diag_result *out, char *err, si
 const char *diagnose_expected(const run_config *c);
 
 /* One configuration, or with all != 0 every encoding x normalizer x mask x
- * markers, as CSV to out_path (stdout when NULL). */
+ * markers, as CSV to out_path (stdout when NULL), with progress on stderr
+ * (unless c->quiet). After run_install_signal_handlers, SIGINT or SIGTERM stop
+ * it after the current model: DIAGNOSE_INTERRUPTED, the output file not
+ * written (its temporary file removed), the reason in err. */
+#define DIAGNOSE_INTERRUPTED 130
 int diagnose_run(const run_config *c, int all, int seeds, const char *out_path, char *err, size_t errlen);
 
 #endif

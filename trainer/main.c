@@ -40,6 +40,9 @@ static void print_train_help(FILE *f) {
             "another configuration, never other files. DIR.lock beside it is locked while training: a second\n"
             "training into DIR fails at once.\n"
             "--check validates the whole configuration (as training would) and exits, writing nothing.\n"
+            "--check-stdin N validates N configurations read from stdin, one a line of tab-separated\n"
+            "key=value options over the command line's, in one process, and exits at the first invalid one\n"
+            "(posprobe: error: stdin line K: ...), writing nothing; progress on stderr (suite validation).\n"
             "--config FILE reads 'key = value' lines with these option names; the command line overrides it.\n"
             "Exit status: 0 finished, 3 diverged (non-finite loss or gradient), 130 interrupted, 2 bad usage, 1 I/O error.\n\n"
             "options (default in brackets):\n");
@@ -208,12 +211,20 @@ static int cmd_train(int argc, char **argv) {
     if (wants_help(argc, argv)) { print_train_help(stdout); return 0; }
     run_config c;
     config_defaults(&c);
-    cmd_opt own[] = {{"check", 1, NULL}, {NULL, 0, NULL}};
+    cmd_opt own[] = {{"check", 1, NULL}, {"check-stdin", 0, NULL}, {NULL, 0, NULL}};
     parse_args("train", argc, argv, &c, own, NULL, 0);
     char err[2048];
+    if (flag_on(&own[0]) && own[1].value) die_usage("--check and --check-stdin exclude each other");
     if (flag_on(&own[0])) { /* validate everything, write nothing */
         if (run_check(&c, err, sizeof err)) die_usage(strncmp(err, "usage: ", 7) == 0 ? err + 7 : err);
         return 0;
+    }
+    if (own[1].value) { /* many configurations, one process: what the suite runner validates */
+        int n = parse_count(own[1].value, "check-stdin", 0, 100000000);
+        if (!run_check_lines(&c, stdin, n, err, sizeof err)) return 0;
+        if (strncmp(err, "usage: ", 7) == 0) die_usage(err + 7);
+        fprintf(stderr, "posprobe: error: %s\n", err);
+        return 1;
     }
     run_result res;
     run_install_signal_handlers();
@@ -233,7 +244,9 @@ static int cmd_diagnose(int argc, char **argv) {
                "and the verdict: indistinguishable (spread below the rounding tolerance), mirror-tied (only\n"
                "mirror positions tie), distinguishable, or mixed (seeds disagree). 'expected' is the verdict the\n"
                "symmetry argument predicts (SEEDS 1.3-1.9), empty where it predicts nothing.\n"
-               "--all runs every encoding x normalizer x mask x markers. CSV to FILE or stdout.\n");
+               "--all runs every encoding x normalizer x mask x markers. CSV to FILE or stdout.\n"
+               "Progress on stderr (none with --quiet). SIGINT or SIGTERM stop it after the current model:\n"
+               "exit status 130, FILE not written (a file that was there stays as it was).\n");
         return 0;
     }
     run_config c;
@@ -248,7 +261,13 @@ static int cmd_diagnose(int argc, char **argv) {
         snprintf(err, sizeof err, "unknown encoding '%.64s' (see: posprobe list encodings)", c.encoding);
         die_usage(err);
     }
-    if (diagnose_run(&c, flag_on(&own[0]), seeds, own[2].value, err, sizeof err)) return command_failed(err);
+    run_install_signal_handlers();   /* SIGINT/SIGTERM: stop after the current model, write nothing */
+    int rc = diagnose_run(&c, flag_on(&own[0]), seeds, own[2].value, err, sizeof err);
+    if (rc == DIAGNOSE_INTERRUPTED) {
+        fprintf(stderr, "posprobe: %s\n", err);
+        return rc;
+    }
+    if (rc) return command_failed(err);
     return 0;
 }
 

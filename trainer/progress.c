@@ -29,25 +29,41 @@ static void format_eta(double s, char *buf, size_t len) {
     else snprintf(buf, len, "%dm%02ds", t / 60, t % 60);
 }
 
-void progress_update(progress *p, int step, double loss, double acc) {
-    if (p->quiet) return;
+/* Is a line due at done of total (every every_s seconds, and at the end)? Then
+ * the rate per second, the time left and, on a terminal, the bar. */
+static int due(progress *p, int done, double *rate, char *eta, size_t etalen, char *bar) {
+    if (p->quiet) return 0;
     double now = now_seconds();
-    if (now - p->last < p->every_s && step != p->total) return;
+    if (now - p->last < p->every_s && done != p->total) return 0;
     p->last = now;
-    double elapsed = now - p->start, rate = step / (elapsed > 0 ? elapsed : 1e-9);
-    char eta[32];
-    format_eta(rate > 0 ? (p->total - step) / rate : -1, eta, sizeof eta);
-    if (p->tty) {
-        int width = 24, filled = p->total ? (int)((double)width * step / p->total) : width;
-        char bar[32];
-        for (int i = 0; i < width; i++) bar[i] = i < filled ? '#' : '.';
-        bar[width] = 0;
+    double elapsed = now - p->start;
+    *rate = done / (elapsed > 0 ? elapsed : 1e-9);
+    format_eta(*rate > 0 ? (p->total - done) / *rate : -1, eta, etalen);
+    int width = 24, filled = p->total ? (int)((double)width * done / p->total) : width;
+    for (int i = 0; i < width; i++) bar[i] = i < filled ? '#' : '.';
+    bar[width] = 0;
+    return 1;
+}
+
+void progress_update(progress *p, int step, double loss, double acc) {
+    double rate;
+    char eta[32], bar[32];
+    if (!due(p, step, &rate, eta, sizeof eta, bar)) return;
+    if (p->tty)
         fprintf(stderr, "\r%s [%s] %d/%d loss %.4f acc %.3f %.1f steps/s ETA %s ", p->label, bar, step, p->total, loss,
                 acc, rate, eta);
-    } else {
+    else
         fprintf(stderr, "%s: step %d/%d loss %.4f acc %.3f %.1f steps/s ETA %s\n", p->label, step, p->total, loss, acc,
                 rate, eta);
-    }
+    fflush(stderr);
+}
+
+void progress_count(progress *p, int done, const char *unit) {
+    double rate;
+    char eta[32], bar[32];
+    if (!due(p, done, &rate, eta, sizeof eta, bar)) return;
+    if (p->tty) fprintf(stderr, "\r%s [%s] %d/%d %s %.1f/s ETA %s ", p->label, bar, done, p->total, unit, rate, eta);
+    else fprintf(stderr, "%s: %d/%d %s, %.1f/s, ETA %s\n", p->label, done, p->total, unit, rate, eta);
     fflush(stderr);
 }
 

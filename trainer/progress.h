@@ -12,6 +12,9 @@ typedef struct progress {
 double now_seconds(void);
 void progress_start(progress *p, const char *label, int total, int quiet, double every_s);
 void progress_update(progress *p, int step, double loss, double acc);
+/* For commands that count items (models, configurations), not training steps:
+ * "LABEL: DONE/TOTAL UNIT, RATE/s, ETA T". */
+void progress_count(progress *p, int done, const char *unit);
 void progress_end(progress *p, const char *status);
 
 #endif

@@ -4,6 +4,7 @@
 #include "run.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 
 #include <gsl/gsl_rng.h>
 
@@ -22,6 +24,8 @@
 static volatile sig_atomic_t stop_requested;
 
 static void on_signal(int sig) { (void)sig; stop_requested = 1; }
+
+int run_stop_requested(void) { return stop_requested; }
 
 void run_install_signal_handlers(void) {
     struct sigaction sa;
@@ -53,6 +57,9 @@ static int run_max_n(const run_config *c) {
     for (int i = 0; i < c->eval_lens.n; i++) n = max_int(n, c->eval_lens.v[i]);
     return n;
 }
+
+/* Options on one line of train --check-stdin. */
+#define CONFIG_MAX_LINE_WORDS 256
 
 /* ---------------------------------------------------------- evaluation */
 
@@ -415,6 +422,48 @@ int run_check(const run_config *cfg_in, char *err, size_t errlen) {
     int rc = check_run(&m, &c, err, errlen);
     if (!rc && c.out[0]) rc = rundir_check(&m.cfg, err, errlen);   /* would --out be refused? */
     model_free(&m);
+    return rc;
+}
+
+int run_check_lines(const run_config *base, FILE *in, int n, char *err, size_t errlen) {
+    char *line = NULL, msg[1024];
+    size_t cap = 0;
+    int k = 0, rc = 0;
+    progress pr;
+    progress_start(&pr, "posprobe train --check-stdin", n, base->quiet, base->progress_every);
+    /* a model is built and freed for every line: blocks below 1 MiB are reused
+     * from a heap that is not given back, larger ones are fresh mmaps never
+     * touched here, so no line pays page faults for its parameters (malloc's
+     * defaults made a small model's line 30x slower) */
+    mallopt(M_MMAP_THRESHOLD, 1 << 20);
+    mallopt(M_TRIM_THRESHOLD, 64 << 20);
+    for (ssize_t len; !rc && k < n && (len = getline(&line, &cap, in)) >= 0;) {
+        k++;
+        if (len > 0 && line[len - 1] == '\n') line[--len] = 0;
+        if (strlen(line) != (size_t)len) { rc = errorf(err, errlen, "usage: stdin line %d: a NUL byte", k); break; }
+        run_config c = *base;
+        char *words[CONFIG_MAX_LINE_WORDS];
+        int n_words = 0;
+        for (char *save = NULL, *w = strtok_r(line, "\t", &save); w && !rc; w = strtok_r(NULL, "\t", &save)) {
+            char *eq = strchr(w, '=');
+            if (!eq || eq == w) { rc = errorf(err, errlen, "usage: stdin line %d: '%.64s' is not key=value", k, w); break; }
+            *eq = 0;
+            for (int i = 0; i < n_words && !rc; i++)
+                if (strcmp(words[i], w) == 0) rc = errorf(err, errlen, "usage: stdin line %d: --%.64s is given twice", k, w);
+            if (!rc && n_words == CONFIG_MAX_LINE_WORDS)
+                rc = errorf(err, errlen, "usage: stdin line %d: more than %d options", k, CONFIG_MAX_LINE_WORDS);
+            if (!rc && config_set(&c, w, eq + 1, msg, sizeof msg)) rc = errorf(err, errlen, "usage: stdin line %d: %s", k, msg);
+            if (!rc) words[n_words++] = w;
+        }
+        if (!rc && run_check(&c, msg, sizeof msg))
+            rc = errorf(err, errlen, "usage: stdin line %d: %s", k, strncmp(msg, "usage: ", 7) == 0 ? msg + 7 : msg);
+        progress_count(&pr, k, "configurations");
+    }
+    free(line);
+    if (!rc && ferror(in)) rc = errorf(err, errlen, "stdin: read error: %s", strerror(errno));
+    if (!rc && k < n) rc = errorf(err, errlen, "usage: stdin ends after %d of %d configurations", k, n);
+    if (!rc && fgetc(in) != EOF) rc = errorf(err, errlen, "usage: stdin has more than the %d configurations announced", n);
+    progress_end(&pr, rc ? "failed" : "all valid");
     return rc;
 }
 

@@ -33,6 +33,13 @@ int run_train(const run_config *c, run_result *res, char *err, size_t errlen);
 /* Everything run_train checks before writing, without writing. */
 int run_check(const run_config *c, char *err, size_t errlen);
 
+/* posprobe train --check-stdin N: N configurations from in, one a line, each
+ * tab-separated key=value options set over base (the command line's), each
+ * checked as run_check does; progress on stderr unless base->quiet. 0 when
+ * all are valid, else -1 with "usage: stdin line K: ..." for the first that
+ * is not, or when in does not hold exactly N lines. */
+int run_check_lines(const run_config *base, FILE *in, int n, char *err, size_t errlen);
+
 /* Evaluates a model at lengths, appends eval.csv rows to w and adds to tot.
  * Used at every evaluation step and by `eval`. */
 typedef struct eval_totals {     /* sums: run_evaluate adds to them (zero before the first call) */
@@ -67,7 +74,9 @@ typedef struct step_result {
 } step_result;
 step_result run_step(model *m, graph *g, const batch *b, int step);
 
-/* SIGINT/SIGTERM set this; the training loop stops after the current step. */
+/* SIGINT/SIGTERM set a flag; the training loop stops after the current step
+ * (diagnose after the current model). */
 void run_install_signal_handlers(void);
+int run_stop_requested(void);
 
 #endif

@@ -55,23 +55,38 @@ typedef struct run_info {
     char fit_seq_acc[32]; /* summary.csv's mean exact match over the fit lengths, as written; "" if absent */
 } run_info;
 
+/* A directory already read, by identity: a symlink or a loop back to it is not read twice. */
+typedef struct visited_dir {
+    dev_t dev;
+    ino_t ino;
+    char *path;          /* as first found */
+} visited_dir;
+
 typedef struct {
     record *r;
     size_t n, cap;
     run_info *runs;
     size_t n_runs, cap_runs;
+    visited_dir *seen;
+    size_t n_seen, cap_seen;
 } store;
 
+/* Room for one more element in *items (n used of *cap, each size bytes); exits when out of memory. */
+static void *grow(void *items, size_t n, size_t *cap, size_t size, size_t first) {
+    if (n < *cap) return items;
+    size_t c = *cap ? 2 * *cap : first;
+    void *p = xrealloc(items, c * size);
+    *cap = c;
+    return p;
+}
+
 static void push_record(store *s, const record *r) {
-    if (s->n == s->cap) { s->cap = s->cap ? 2 * s->cap : 1024; s->r = xrealloc(s->r, s->cap * sizeof *s->r); }
+    s->r = grow(s->r, s->n, &s->cap, sizeof *s->r, 1024);
     s->r[s->n++] = *r;
 }
 
 static run_info *push_run(store *s) {
-    if (s->n_runs == s->cap_runs) {
-        s->cap_runs = s->cap_runs ? 2 * s->cap_runs : 256;
-        s->runs = xrealloc(s->runs, s->cap_runs * sizeof *s->runs);
-    }
+    s->runs = grow(s->runs, s->n_runs, &s->cap_runs, sizeof *s->runs, 256);
     run_info *r = &s->runs[s->n_runs++];
     memset(r, 0, sizeof *r);
     r->fitted = r->fit_step = -1;   /* blank until a summary.csv says otherwise */
@@ -84,23 +99,39 @@ static const char *config_value(const csv_table *t, const char *key) {
     return NULL;
 }
 
-/* An optional integer column of a one-row CSV; dflt when absent or empty. */
-static int int_cell(const csv_table *t, const char *col, int dflt) {
-    const char *v = csv_get(t, 0, col);
-    char *end;
-    long x = v && *v ? strtol(v, &end, 10) : dflt;
-    return v && *v && !*end ? (int)x : dflt;
+
+/* A field read from a run's files into a fixed buffer: -1 when it does not
+ * fit (the run is then unreadable; a cut value could join another group). */
+static int copy_field(char *dst, size_t size, const char *src) {
+    size_t n = strlen(src);
+    if (n >= size) return -1;
+    memcpy(dst, src, n + 1);
+    return 0;
 }
 
-/* A whole-cell integer; -1 when v is NULL, empty or not an integer. */
-static int parse_int(const char *v, int *x) {
+/* A whole-cell long; -1 when v is empty or not an integer. */
+static int parse_long(const char *v, long *x) {
     char *end;
     if (!v || !*v) return -1;
     errno = 0;
     long l = strtol(v, &end, 10);
-    if (*end || errno || l < INT_MIN || l > INT_MAX) return -1;
+    if (*end || errno) return -1;
+    *x = l;
+    return 0;
+}
+
+/* A whole-cell integer; -1 when v is NULL, empty or not an integer. */
+static int parse_int(const char *v, int *x) {
+    long l;
+    if (parse_long(v, &l) || l < INT_MIN || l > INT_MAX) return -1;
     *x = (int)l;
     return 0;
+}
+
+/* An optional integer column of a one-row CSV; dflt when absent, empty or not an int. */
+static int int_cell(const csv_table *t, const char *col, int dflt) {
+    int x;
+    return parse_int(csv_get(t, 0, col), &x) ? dflt : x;
 }
 
 /* Marks a run as status (unfinished / unreadable / duplicate) with a reason, said on stderr. */
@@ -119,7 +150,7 @@ static int read_eval(store *s, run_info *ri, const csv_table *ev, int len_max, c
     static const char *const NEEDED[] = {"step", "length", "eval_mode", "token_acc", "seq_acc", NULL};
     for (int c = 0; NEEDED[c]; c++)
         if (csv_col(ev, NEEDED[c]) < 0) return errorf(why, whylen, "eval.csv has no %s column", NEEDED[c]);
-    int last = -1, step, length;
+    int last = -1, step = 0, length = 0;
     for (int r = 0; r < ev->n_rows; r++) {
         if (parse_int(csv_get(ev, r, "step"), &step))
             return errorf(why, whylen, "eval.csv row %d: step '%.40s' is not an integer", r + 1, csv_get(ev, r, "step"));
@@ -133,7 +164,11 @@ static int read_eval(store *s, run_info *ri, const csv_table *ev, int len_max, c
         memset(&rec, 0, sizeof rec);
         memcpy(rec.key, ri->key, sizeof rec.key);
         rec.run = (size_t)(ri - s->runs);
-        snprintf(rec.mode, sizeof rec.mode, "%s", csv_get(ev, r, "eval_mode"));
+        if (copy_field(rec.mode, sizeof rec.mode, csv_get(ev, r, "eval_mode"))) {
+            s->n = first;
+            return errorf(why, whylen, "eval.csv row %d: eval_mode is %zu bytes long, more than %zu", r + 1,
+                          strlen(csv_get(ev, r, "eval_mode")), sizeof rec.mode - 1);
+        }
         if (parse_int(csv_get(ev, r, "length"), &length)) {
             s->n = first;
             return errorf(why, whylen, "eval.csv row %d: length '%.40s' is not an integer", r + 1, csv_get(ev, r, "length"));
@@ -161,21 +196,27 @@ static int read_eval(store *s, run_info *ri, const csv_table *ev, int len_max, c
     return 0;
 }
 
+/* A field of config.csv longer than max bytes (or, max = 0, not an integer)
+ * makes the run unreadable: its keys are cleared, so it joins no group. */
+static void config_unreadable(run_info *ri, int quiet, const char *key, const char *v, size_t max) {
+    memset(ri->key, 0, sizeof ri->key);
+    free(ri->setting);
+    ri->setting = NULL;
+    if (max) set_skipped(ri, "unreadable", quiet, "config.csv: %s is %zu bytes long, more than %zu", key, strlen(v), max);
+    else set_skipped(ri, "unreadable", quiet, "config.csv: %s '%.40s' is not an integer", key, v);
+}
+
 /* One run directory, whatever its state: listed in runs.csv with a status. */
 static void read_run(store *s, const char *path, const char *name, int quiet, int fitted_only) {
-    char p[2100], err[1024];
+    char p[PATH_MAX + 32], err[1024];
     csv_table cfg, sum, ev;
     run_info *ri = push_run(s);
     ri->path = xstrdup(path);
-    snprintf(ri->id, sizeof ri->id, "%s", name);
-    snprintf(p, sizeof p, "%.2047s/config.csv", path);
+    snprintf(ri->id, sizeof ri->id, "%s", name);   /* a directory name (at most NAME_MAX bytes) fits */
+    snprintf(p, sizeof p, "%s/config.csv", path);
     if (csv_read(p, &cfg, err, sizeof err) || (cfg.n_cols != 2 && (csv_table_free(&cfg), snprintf(err, sizeof err, "%s: not a key,value table", p)))) {
         set_skipped(ri, "unreadable", quiet, "%.250s", err);
         return;
-    }
-    for (int f = 0; f < N_NAMED; f++) {
-        const char *v = config_value(&cfg, FACTORS[f]);
-        snprintf(ri->key[f], sizeof ri->key[f], "%s", v ? v : "");
     }
     size_t len = 1;
     for (int r = 0; r < cfg.n_rows; r++) len += strlen(cfg.rows[r][0]) + strlen(cfg.rows[r][1]) + 2;
@@ -187,21 +228,36 @@ static void read_run(store *s, const char *path, const char *name, int quiet, in
     snprintf(ri->key[CONFIG_ID], sizeof ri->key[CONFIG_ID], "%016llx",
              (unsigned long long)fnv1a64(ri->setting, strlen(ri->setting)));
     const char *seed = config_value(&cfg, "seed"), *lm = config_value(&cfg, "len-max"), *rid = config_value(&cfg, "run-id");
-    ri->seed = seed ? atol(seed) : 0;
-    if (rid && *rid) snprintf(ri->id, sizeof ri->id, "%s", rid);
-    int len_max = lm ? atoi(lm) : 0;
+    long len_max = 0;
+    int bad = rid && *rid && copy_field(ri->id, sizeof ri->id, rid);
+    if (bad) config_unreadable(ri, quiet, "run-id", rid, sizeof ri->id - 1);
+    for (int f = 0; f < N_NAMED && !bad; f++) {
+        const char *v = config_value(&cfg, FACTORS[f]);
+        if ((bad = copy_field(ri->key[f], sizeof ri->key[f], v ? v : "")))
+            config_unreadable(ri, quiet, FACTORS[f], v, sizeof ri->key[f] - 1);
+    }
+    if (!bad && seed && (bad = parse_long(seed, &ri->seed))) config_unreadable(ri, quiet, "seed", seed, 0);
+    if (!bad && lm && (bad = parse_long(lm, &len_max) || len_max < 0 || len_max > INT_MAX))
+        config_unreadable(ri, quiet, "len-max", lm, 0);
     csv_table_free(&cfg);
-    snprintf(p, sizeof p, "%.2047s/summary.csv", path);
+    if (bad) return;
+    snprintf(p, sizeof p, "%s/summary.csv", path);
     if (csv_read(p, &sum, err, sizeof err) || sum.n_rows != 1 || !csv_get(&sum, 0, "status")) {
         struct stat st;
-        int empty = stat(p, &st) == 0 && (st.st_size == 0 || (sum.header && sum.n_rows == 0));
+        int exists = stat(p, &st) == 0, empty = exists && (st.st_size == 0 || (sum.header && sum.n_rows == 0));
         if (sum.header) csv_table_free(&sum);
-        if (empty) set_skipped(ri, "unfinished", quiet, "summary.csv is empty or has no row");
-        else if (access(p, F_OK) != 0) set_skipped(ri, "unfinished", quiet, "no summary.csv");
+        if (exists && !S_ISREG(st.st_mode)) set_skipped(ri, "unreadable", quiet, "%.250s", err);   /* a directory, FIFO, device */
+        else if (empty) set_skipped(ri, "unfinished", quiet, "summary.csv is empty or has no row");
+        else if (!exists) set_skipped(ri, "unfinished", quiet, "no summary.csv");
         else set_skipped(ri, "unfinished", quiet, "no complete summary.csv");
         return;
     }
-    snprintf(ri->status, sizeof ri->status, "%s", csv_get(&sum, 0, "status"));
+    if (copy_field(ri->status, sizeof ri->status, csv_get(&sum, 0, "status"))) {
+        set_skipped(ri, "unreadable", quiet, "summary.csv: status is %zu bytes long, more than %zu",
+                    strlen(csv_get(&sum, 0, "status")), sizeof ri->status - 1);
+        csv_table_free(&sum);
+        return;
+    }
     const char *fitted = csv_get(&sum, 0, "fitted");
     int fit_ok = !fitted || !*fitted || strcmp(fitted, "0") == 0 || strcmp(fitted, "1") == 0;
     if (fit_ok) {
@@ -227,52 +283,73 @@ static void read_run(store *s, const char *path, const char *name, int quiet, in
         }
     }
     if (fitted_only && ri->fitted == 0) return;         /* counted as not fitted, not averaged */
-    snprintf(p, sizeof p, "%.2047s/eval.csv", path);
+    snprintf(p, sizeof p, "%s/eval.csv", path);
     if (csv_read(p, &ev, err, sizeof err)) {
         set_skipped(ri, "unreadable", quiet, "%.250s", err);
         return;
     }
-    if (read_eval(s, ri, &ev, len_max, err, sizeof err)) set_skipped(ri, "unreadable", quiet, "%.250s", err);
+    if (read_eval(s, ri, &ev, (int)len_max, err, sizeof err)) set_skipped(ri, "unreadable", quiet, "%.250s", err);
     csv_table_free(&ev);
 }
 
-static int is_dir(const char *p) {
-    struct stat st;
-    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
 static int has_file(const char *dir, const char *f) {
-    char p[2100];
-    snprintf(p, sizeof p, "%.2047s/%.40s", dir, f);
+    char p[PATH_MAX + 32];
+    snprintf(p, sizeof p, "%s/%s", dir, f);
     struct stat st;
     return stat(p, &st) == 0;
 }
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
-/* Walks dir up to two levels (DIR/run or DIR/runs/run) in sorted order. */
+/* Where the directory st was read before (by device and inode: a symlink to
+ * it or a loop back to it is the same directory), or NULL, recording it as
+ * read under path. */
+static const char *read_before(store *s, const struct stat *st, const char *path) {
+    for (size_t i = 0; i < s->n_seen; i++)
+        if (s->seen[i].dev == st->st_dev && s->seen[i].ino == st->st_ino) return s->seen[i].path;
+    s->seen = grow(s->seen, s->n_seen, &s->cap_seen, sizeof *s->seen, 256);
+    visited_dir *v = &s->seen[s->n_seen++];
+    v->dev = st->st_dev;
+    v->ino = st->st_ino;
+    v->path = xstrdup(path);
+    return NULL;
+}
+
+static void skipping(int quiet, const char *path, const char *why, const char *more) {
+    if (!quiet) fprintf(stderr, "posprobe: summarize: skipping %s: %s%s\n", path, why, more);
+}
+
+/* Walks dir up to two levels (DIR/run or DIR/runs/run) in sorted order,
+ * reading each directory once. */
 static void walk(store *s, const char *dir, int depth, int quiet, int fitted_only) {
     DIR *d = opendir(dir);
-    if (!d) return;
+    if (!d) { skipping(quiet, dir, "cannot read: ", strerror(errno)); return; }
     char **names = NULL;
     size_t n = 0, cap = 0;
     struct dirent *e;
     while ((e = readdir(d))) {
         if (e->d_name[0] == '.') continue;
-        if (n == cap) { cap = cap ? 2 * cap : 64; names = xrealloc(names, cap * sizeof *names); }
+        names = grow(names, n, &cap, sizeof *names, 64);
         names[n++] = xstrdup(e->d_name);
     }
     closedir(d);
     if (n) qsort(names, n, sizeof *names, cmp_str);
     for (size_t i = 0; i < n; i++) {
-        char p[2048];
-        if ((size_t)snprintf(p, sizeof p, "%s/%s", dir, names[i]) >= sizeof p) { free(names[i]); continue; }
-        if (is_dir(p)) {
-            if (has_file(p, "config.csv") || rundir_has_temp_files(p))
-                read_run(s, p, names[i], quiet, fitted_only);
-            else if (depth < 2)
-                walk(s, p, depth + 1, quiet, fitted_only);
-        }
+        char p[PATH_MAX];
+        struct stat st;
+        const char *first;
+        if ((size_t)snprintf(p, sizeof p, "%s/%s", dir, names[i]) >= sizeof p)
+            skipping(quiet, dir, "an entry's path is too long: ", names[i]);
+        else if (stat(p, &st) != 0)
+            skipping(quiet, p, "", strerror(errno));   /* a dangling symlink, a symlink loop */
+        else if (!S_ISDIR(st.st_mode))
+            ;                                          /* a file: summary.csv, jobs.txt, ... */
+        else if ((first = read_before(s, &st, p)))
+            skipping(quiet, p, "the same directory as ", first);
+        else if (has_file(p, "config.csv") || rundir_has_temp_files(p))
+            read_run(s, p, names[i], quiet, fitted_only);
+        else if (depth < 2)
+            walk(s, p, depth + 1, quiet, fitted_only);
         free(names[i]);
     }
     free(names);
@@ -390,14 +467,18 @@ static void store_free(store *s) {
         free(s->runs[i].setting);
         free(s->runs[i].path);
     }
+    for (size_t i = 0; i < s->n_seen; i++) free(s->seen[i].path);
+    free(s->seen);
     free(s->r);
     free(s->runs);
 }
 
 int summarize_run(const char *dir, int quiet, int fitted_only, char *err, size_t errlen) {
-    if (!is_dir(dir)) return errorf(err, errlen, "usage: %s is not a directory", dir);
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) return errorf(err, errlen, "usage: %s is not a directory", dir);
     store s;
     memset(&s, 0, sizeof s);
+    read_before(&s, &st, dir);   /* a link back to DIR is not read again */
     walk(&s, dir, 0, quiet, fitted_only);
     if (s.n_runs == 0) { store_free(&s); return errorf(err, errlen, "usage: no run directories (with config.csv) under %s", dir); }
     name_variants(&s);
