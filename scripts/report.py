@@ -16,7 +16,7 @@ import sys
 from collections import defaultdict
 
 from csvrows import fnum as f
-from csvrows import read
+from csvrows import read, write_text
 
 LOGITS_ONLY = ["shaw-k", "xl", "t5", "deberta", "tupe", "alibi", "kerple-log", "kerple-power", "sandwich", "fire",
                "rope", "rope2d", "xpos", "cope"]
@@ -557,9 +557,7 @@ def main():
     summary += ["Not testable here: R9, S8 and P7 (their claims are about pre-training at scale, which a CPU harness "
                 "of tiny models cannot reach).", ""]
     L = L[:n_header] + summary + ["## Claims", ""] + L[n_header:]
-    with open(os.path.join(res, "REPORT.md.tmp"), "w") as fh:
-        fh.write("\n".join(L) + "\n")
-    os.replace(os.path.join(res, "REPORT.md.tmp"), os.path.join(res, "REPORT.md"))
+    write_text(os.path.join(res, "REPORT.md"), "\n".join(L) + "\n")   # a symlink or device stays what it is
     print(f"posprobe report: {held} of {len(claims)} claims held; {os.path.join(res, 'REPORT.md')}", file=sys.stderr)
     return 0
 
