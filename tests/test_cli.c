@@ -229,6 +229,9 @@ static void test_cli_errors(void **state) {
         "train --out D --dim 30 --heads 4",
         "train --out D --len-min 9 --len-max 4",
         "train --out D --len 300",
+        "train --out D --len 0",            /* trained at length 1 before */
+        "diagnose --len 0",
+        "inspect --encoding rope --what decay --dim 3",   /* wrote rows for half a pair before */
         "train --out D --head regression --task probe --encoding learned --eval-lens 400",
         "train --out D --lr 0.1 --lr 0.2",
         "train --out D --config /nonexistent/file.cfg",

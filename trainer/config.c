@@ -62,7 +62,7 @@ static const option_def OPTS[] = {
     {"alibi-asym", T_FLAG, O(alibi_asym), 0, 1, NULL, "0|1", "alibi bidirectional: separate left/right slopes", 0},
     {"vocab", T_INT, O(vocab), 2, 4096, NULL, "V", "task alphabet size (where a task has one)", 0},
     {"grid-w", T_INT, O(grid_w), 1, 4096, NULL, "W", "probe2d: grid width (length = rows * W)", 0},
-    {"len", T_INT, O(len), 0, 1 << 16, NULL, "N", "training length (sets len-min = len-max = N)", 0},
+    {"len", T_INT, O(len), 1, 1 << 16, NULL, "N", "training length (sets len-min = len-max = N)", 0},
     {"len-min", T_INT, O(len_min), 0, 1 << 16, NULL, "A", "shortest training length", 0},
     {"len-max", T_INT, O(len_max), 0, 1 << 16, NULL, "B", "longest training length", 0},
     {"len-sampling", T_CHOICE, O(len_sampling), 0, 0, "auto|fixed|uniform|curriculum", "S",

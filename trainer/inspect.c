@@ -190,6 +190,8 @@ static int inspect_positions(const run_config *c, int draws, csv_out *w, char *e
 int inspect_run(const run_config *c, const char *what, int draws, const char *out_path, char *err, size_t errlen) {
     if (!encoding_find(c->encoding))
         return errorf(err, errlen, "usage: unknown encoding '%s' (see: posprobe list encodings)", c->encoding);
+    if (c->dim % (2 * c->heads))   /* rotations and sinusoids pair coordinates; heads split the width */
+        return errorf(err, errlen, "usage: --dim %d must be a multiple of 2 * --heads (%d)", c->dim, 2 * c->heads);
     csv_out w;
     if (csv_out_open_or_stdout(&w, out_path, err, errlen)) return -1;
     int rc;
