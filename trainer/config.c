@@ -62,7 +62,7 @@ static const option_def OPTS[] = {
     {"alibi-asym", T_FLAG, O(alibi_asym), 0, 1, NULL, "0|1", "alibi bidirectional: separate left/right slopes", 0},
     {"vocab", T_INT, O(vocab), 2, 4096, NULL, "V", "task alphabet size (where a task has one)", 0},
     {"grid-w", T_INT, O(grid_w), 1, 4096, NULL, "W", "probe2d: grid width (length = rows * W)", 0},
-    {"len", T_INT, O(len), 1, 1 << 16, NULL, "N", "training length (sets len-min = len-max = N)", 0},
+    {"len", T_INT, O(len), 0, 1 << 16, NULL, "N", "training length; --len-min and --len-max, given together, set a range instead", 0},
     {"len-min", T_INT, O(len_min), 0, 1 << 16, NULL, "A", "shortest training length", 0},
     {"len-max", T_INT, O(len_max), 0, 1 << 16, NULL, "B", "longest training length", 0},
     {"len-sampling", T_CHOICE, O(len_sampling), 0, 0, "auto|fixed|uniform|curriculum", "S",
@@ -284,7 +284,6 @@ int config_set(run_config *c, const char *key, const char *value, char *err, siz
         break;
     }
     }
-    if (strcmp(key, "len") == 0) { c->len_min = c->len_max = c->len; }
     return 0;
 }
 
@@ -350,9 +349,12 @@ int config_read_file(run_config *c, const char *path, char *err, size_t errlen) 
 }
 
 int config_validate(run_config *c, char *err, size_t errlen) {
-    if (c->len_min == 0 && c->len_max == 0) c->len_min = c->len_max = c->len;
-    if (c->len_min == 0) c->len_min = c->len_max < c->len ? c->len_max : (c->len ? c->len : 1);
-    if (c->len_max == 0) c->len_max = c->len_min;
+    /* --len N is the range N..N unless --len-min and --len-max give one, whatever the order */
+    if (c->len_min == 0 && c->len_max == 0) {
+        if (c->len < 1) return errorf(err, errlen, "--len: the training length must be at least 1, not %d", c->len);
+        c->len_min = c->len_max = c->len;
+    } else if (c->len_min == 0 || c->len_max == 0)
+        return errorf(err, errlen, "--len-min and --len-max go together (--len N alone trains at length N)");
     if (c->len_min < 1) return errorf(err, errlen, "--len-min: the shortest training length must be at least 1");
     if (c->len_min > c->len_max)
         return errorf(err, errlen, "--len-min %d is larger than --len-max %d", c->len_min, c->len_max);

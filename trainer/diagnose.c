@@ -28,15 +28,24 @@ static double norm2(const real *a, const real *b, int C) {
 
 /* diagnose_one, counting each seed's model into p (when not NULL) as *done;
  * DIAGNOSE_INTERRUPTED when SIGINT or SIGTERM came (run_install_signal_handlers). */
+/* The probe configuration diagnose builds from cfg, validated: a configuration
+ * that cannot run is a usage error ("usage: ..."). */
+static int diagnose_config(const run_config *cfg, run_config *c, char *err, size_t errlen) {
+    *c = *cfg;
+    snprintf(c->task, sizeof c->task, "probe");
+    snprintf(c->head, sizeof c->head, "auto");
+    c->len_min = c->len_max = c->len;
+    c->eval_lens.n = 0;
+    char msg[1024];
+    if (config_validate(c, msg, sizeof msg)) return errorf(err, errlen, "usage: %s", msg);
+    return 0;
+}
+
 static int diagnose_seeds(const run_config *cfg, int seeds, diag_result *out, progress *p, int *done, char *err,
                           size_t errlen) {
-    run_config c = *cfg;
-    snprintf(c.task, sizeof c.task, "probe");
-    snprintf(c.head, sizeof c.head, "auto");
-    c.len_min = c.len_max = c.len;
-    c.eval_lens.n = 0;
-    char msg[1024];   /* a configuration that cannot run is a usage error ("usage: ...") */
-    if (config_validate(&c, msg, sizeof msg)) return errorf(err, errlen, "usage: %s", msg);
+    run_config c;
+    if (diagnose_config(cfg, &c, err, errlen)) return -1;
+    char msg[1024];
     double tol = diagnose_tolerance();
     out->spread_min = INFINITY;
     out->spread_max = 0;
@@ -184,6 +193,11 @@ int diagnose_run(const run_config *base, int all, int seeds, const char *out_pat
     run_config c;
     int n = 0, k, done = 0, rc = 0;
     while (nth_config(base, all, n, &c)) n++;
+    for (k = 0; k < n; k++) {   /* every configuration checked before any output is opened */
+        run_config checked;
+        nth_config(base, all, k, &c);
+        if (diagnose_config(&c, &checked, err, errlen)) return -1;
+    }
     csv_out w;
     if (csv_out_open_or_stdout(&w, out_path, err, errlen)) return -1;
     csv_out_header(&w, HEADER);
