@@ -65,6 +65,10 @@ static pid_t start(const char *cwd, const char *args) {
     snprintf(err, sizeof err, "%s/stderr", test_tmpdir);
     pid_t pid = fork();
     if (pid == 0) {
+        /* default dispositions, as from a terminal: under nohup SIGHUP is ignored, and an ignored signal stays so */
+        signal(SIGHUP, SIG_DFL);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
         int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644), e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         int exe = open(b, O_RDONLY | O_CLOEXEC);   /* fexecve: no path to traverse once we are nobody */
         if (o < 0 || e < 0 || exe < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0 || (cwd && chdir(cwd) != 0)) _exit(126);
