@@ -557,7 +557,11 @@ def main():
     summary += ["Not testable here: R9, S8 and P7 (their claims are about pre-training at scale, which a CPU harness "
                 "of tiny models cannot reach).", ""]
     L = L[:n_header] + summary + ["## Claims", ""] + L[n_header:]
-    write_text(os.path.join(res, "REPORT.md"), "\n".join(L) + "\n")   # a symlink or device stays what it is
+    try:
+        write_text(os.path.join(res, "REPORT.md"), "\n".join(L) + "\n")   # a symlink or device stays what it is
+    except OSError as e:
+        print(f"posprobe: error: {os.path.join(res, 'REPORT.md')}: cannot write: {e.strerror or e}", file=sys.stderr)
+        return 1
     print(f"posprobe report: {held} of {len(claims)} claims held; {os.path.join(res, 'REPORT.md')}", file=sys.stderr)
     return 0
 

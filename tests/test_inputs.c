@@ -173,6 +173,8 @@ static void test_command_line_grammar(void **state) {
         {"P eval --checkpoint ck extra", "unexpected argument 'extra'"},
         {"P eval --checkpoint ck --eval-lens 4 --frobnicate 1", "unknown option '--frobnicate'"},
         {"P eval --checkpoint ck --eval-lens 300", "more than --max-pos 32"},
+        {"P layerprobe --checkpoint ck --lens 300", "more than --max-pos 32"},   /* aborted in the embedding before */
+        {"P diagnose --encoding learned --len 300 --seeds 1 --out d.csv", "more than --max-pos 256"},   /* aborted, .tmp left */
         {"P layerprobe --checkpoint ck --lens 4 --lens 4", "--lens is given twice"},
         {"P layerprobe --checkpoint ck stray", "unexpected argument 'stray'"},
         {"P diagnose --len 3 --seeds 1 --seeds 2", "--seeds is given twice"},

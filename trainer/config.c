@@ -3,12 +3,15 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 typedef enum { T_INT, T_LONG, T_REAL, T_CHOICE, T_NAME, T_LIST, T_FLAG, T_PATH } opt_type;
 
@@ -310,8 +313,18 @@ static int read_line(FILE *f, char *line, size_t cap) {
 }
 
 int config_read_file(run_config *c, const char *path, char *err, size_t errlen) {
-    FILE *f = fopen(path, "r");
-    if (!f) return errorf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    /* opened without blocking: a FIFO with no writer reads as empty instead of waiting forever; a pipe
+     * (--config <(...)) is read as it comes; a device or directory is refused, never read forever */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0) return errorf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    if (fstat(fd, &st) != 0 || !(S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode))) {
+        close(fd);
+        return errorf(err, errlen, "%s: not a regular file or pipe", path);
+    }
+    if (S_ISFIFO(st.st_mode)) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    FILE *f = fdopen(fd, "r");
+    if (!f) { close(fd); return errorf(err, errlen, "%s: cannot open: %s", path, strerror(errno)); }
     char line[4095];
     int lineno = 0, rc = 0, got;
     char seen[N_OPTS];

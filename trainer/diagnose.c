@@ -197,6 +197,12 @@ int diagnose_run(const run_config *base, int all, int seeds, const char *out_pat
         run_config checked;
         nth_config(base, all, k, &c);
         if (diagnose_config(&c, &checked, err, errlen)) return -1;
+        model m;
+        char msg[1024];
+        int bad = model_build(&m, &checked, checked.len, msg, sizeof msg) ? errorf(err, errlen, "usage: %s", msg)
+                  : run_check_lengths(&m, &checked.len, 1, 1, err, errlen);
+        model_free(&m);
+        if (bad) return -1;
     }
     csv_out w;
     if (csv_out_open_or_stdout(&w, out_path, err, errlen)) return -1;

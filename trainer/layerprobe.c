@@ -14,6 +14,7 @@
 #include "checkpoint.h"
 #include "csvio.h"
 #include "model.h"
+#include "run.h"
 
 void layerprobe_defaults(layerprobe_opts *o) {
     memset(o, 0, sizeof *o);
@@ -136,9 +137,9 @@ int layerprobe_run(const char *dir, const layerprobe_opts *o, const char *out_pa
     if (checkpoint_load(path, &info, &m, err, errlen)) return -1;
     int_list lens = o->lens.n ? o->lens : m.cfg.eval_lens;
     int K = 0, L = m.L;
+    /* probed on teacher-forced sequences with the training positions */
+    if (run_check_lengths(&m, lens.v, lens.n, lens.n, err, errlen)) { model_free(&m); return -1; }
     for (int i = 0; i < lens.n; i++) {
-        char msg[512];
-        if (layout_check_len(&m.lo, lens.v[i], msg, sizeof msg)) { model_free(&m); return errorf(err, errlen, "usage: %s", msg); }
         int T = layout_seq_len(&m.lo, lens.v[i]);
         if (T > K) K = T;
     }

@@ -381,7 +381,7 @@ static void path_join(char *dst, size_t len, const char *dir, const char *file) 
  * lengths (the first n_train) need positions for their sequence; evaluation
  * lengths in decoder form for prompt + cap - 1 rows, since greedy decoding runs
  * past the gold answer, and with the evaluation's own kind of positions. */
-static int check_lengths(const model *m, const int *lens, int n, int n_train, char *err, size_t errlen) {
+int run_check_lengths(const model *m, const int *lens, int n, int n_train, char *err, size_t errlen) {
     const run_config *c = &m->cfg;
     char msg[512];
     pos_kind train_pk = pos_kind_parse(c->positions);
@@ -410,7 +410,7 @@ static int check_run(model *m, const run_config *c, char *err, size_t errlen) {
     lens[n++] = c->len_min;
     lens[n++] = c->len_max;
     for (int i = 0; i < eval.n; i++) lens[n++] = eval.v[i];
-    return check_lengths(m, lens, n, 2, err, errlen);
+    return run_check_lengths(m, lens, n, 2, err, errlen);
 }
 
 int run_check(const run_config *cfg_in, char *err, size_t errlen) {
@@ -677,7 +677,7 @@ int run_eval_checkpoint(const char *dir, const int_list *lens, const char *out_p
     model m;
     if (checkpoint_load(path, &info, &m, err, errlen)) return -1;
     if (decode) snprintf(m.cfg.decode, sizeof m.cfg.decode, "%s", decode);   /* how, not what: the rows are the same */
-    if (check_lengths(&m, lens->v, lens->n, 0, err, errlen)) { model_free(&m); return -1; }   /* before any output */
+    if (run_check_lengths(&m, lens->v, lens->n, 0, err, errlen)) { model_free(&m); return -1; }   /* before any output */
     csv_out w;
     int rc = csv_out_open_or_stdout(&w, out_path, err, errlen);
     if (!rc) {

@@ -53,6 +53,11 @@ double eval_mean(double sum, int n);   /* sum / n, 0 when n = 0 */
 /* The training lengths a run's fit is measured on: [len-min, len-max], or
  * RUN_MAX_FIT_LENS evenly spaced lengths of it (both ends included). */
 #define RUN_MAX_FIT_LENS 32
+/* Can model m take these lengths, and do their positions fit its table and
+ * range? The first n_train are trained on (their sequence's positions), the
+ * rest evaluated (decoder form: the rows greedy decoding may fill). A
+ * "usage: ..." error (exit 2) when not. */
+int run_check_lengths(const model *m, const int *lens, int n, int n_train, char *err, size_t errlen);
 int run_fit_lens(const run_config *c, int_list *out);
 /* The lengths of every evaluation: --eval-lens and the fit lengths. */
 int run_final_lens(const run_config *c, int_list *out, char *err, size_t errlen);
