@@ -21,9 +21,9 @@ static void *xpos_create(param_store *ps, const enc_dims *d, char *err, size_t e
     if (!sequential && d->max_pos > n) n = d->max_pos;
     n -= 1;
     double log_scale = -log(z / (1 + z)) * n / gamma;
-    if (z <= 0 || !(log_scale <= XPOS_MAX_LOG_SCALE)) {
+    if (z <= 0 || !((real)(z / (1 + z)) > 0) || !(log_scale <= XPOS_MAX_LOG_SCALE)) {   /* zeta_0 0 in this precision: NaN */
         snprintf(err, errlen, "--xpos-zeta %g with --xpos-gamma %g scales keys at position %d by e^%.3g (zeta_0^(-n/gamma), "
-                 "zeta_0 = z/(1+z)), beyond e^%g: raise --xpos-zeta (above 0) or --xpos-gamma",
+                 "zeta_0 = z/(1+z)), beyond e^%g, or zeta_0 is 0 in this precision: raise --xpos-zeta (above 0) or --xpos-gamma",
                  z, gamma, n, z > 0 ? log_scale : INFINITY, XPOS_MAX_LOG_SCALE);
         return NULL;
     }
