@@ -56,7 +56,7 @@ RESERVED = {"out": "the runner sets --out", "run-id": "the runner sets --run-id"
 # names that become paths (the suite's results directory) or go into run ids: no '/', no '..', not hidden
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
 OPTION = re.compile(r"[a-z0-9][a-z0-9-]*\Z")
-SEEDS = re.compile(r"[1-9][0-9]{0,5}\Z")
+MAX_SEEDS = 999999
 # a suite expands to at most this many runs, counted before expanding: past it,
 # expanding and validating would take minutes and its runs years on one machine
 MAX_RUNS = 100000
@@ -138,10 +138,12 @@ INTEGER = re.compile(r"[+-]?[0-9]+", re.ASCII)   # posprobe's grammar (README, "
 
 
 def seed_count(path, where, v):
-    """A seeds value (where: "[suite] seeds", "--seeds", ...): a positive
-    decimal integer of at most 6 digits, else a one-line error."""
-    if not SEEDS.match(v):
+    """A seeds value (where: "[suite] seeds", "--seeds", ...): an integer in
+    posprobe's grammar from 1 to MAX_SEEDS, else a one-line error."""
+    if not INTEGER.fullmatch(v):
         raise SuiteError(f"{path}: {where} must be a positive integer, not '{v}'")
+    if not 1 <= int(v) <= MAX_SEEDS:
+        raise SuiteError(f"{path}: {where} {v} is outside [1, {MAX_SEEDS}]")
     return int(v)
 
 

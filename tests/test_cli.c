@@ -450,6 +450,7 @@ static void test_suite_file_errors(void **state) {
         {"[suite]\nname = x\nseeds = abc\n[grid a]\ntask = probe\n", ""},      /* seeds not a number */
         {"[suite]\nname = x\nseeds = 0\n[grid a]\ntask = probe\n", ""},        /* no seed */
         {"[suite]\nname = x\nseeds = -2\n[grid a]\ntask = probe\n", ""},
+        {"[suite]\nname = x\nseeds = 1000000\n[grid a]\ntask = probe\n", ""},   /* beyond MAX_SEEDS, said as such */
         {"[suite]\nname = x\nfitted_only = 1\n[grid a]\ntask = probe\n", ""},  /* a typo of fitted-only */
         {"[suite]\nname = x\n[quick]\nseeds = 0\n[grid a]\ntask = probe\n", "--quick"},
         {"[suite]\nname = x\n[quick]\nencoding = alibi\n[grid a]\ntask = probe\nencoding = rope none\n", "--quick"},
