@@ -460,7 +460,7 @@ def main():
     try:
         if args.jobs < 1:
             raise SuiteError("-j must be at least 1")
-        encs = args.encodings.split() if args.encodings else None
+        encs = args.encodings.split() if args.encodings is not None else None
         if encs is not None and not encs:
             raise SuiteError("--encodings is empty")
         name, runs = expand(args.suite, args.quick, encs, args.seeds)

@@ -232,6 +232,7 @@ static void test_cli_errors(void **state) {
         "train --out D --len 0",            /* trained at length 1 before */
         "diagnose --len 0",
         "train --out D --len-min 3",        /* set len-max to 3 silently before */
+        "diagnose --all --encoding rope",   /* --encoding was ignored */
         "inspect --encoding rope --what decay --dim 3",   /* wrote rows for half a pair before */
         "train --out D --head regression --task probe --encoding learned --eval-lens 400",
         "train --out D --lr 0.1 --lr 0.2",

@@ -256,6 +256,11 @@ static int cmd_diagnose(int argc, char **argv) {
     cmd_opt own[] = {{"all", 1, NULL}, {"seeds", 0, NULL}, {"out", 0, NULL}, {NULL, 0, NULL}};
     parse_args("diagnose", argc, argv, &c, own, NULL, 0);
     int seeds = own[1].value ? parse_count(own[1].value, "seeds", 1, 1000) : 3;
+    run_config d;
+    config_defaults(&d);
+    if (flag_on(&own[0]) && (strcmp(c.encoding, d.encoding) || strcmp(c.norm, d.norm) || strcmp(c.mask, d.mask) ||
+                             strcmp(c.markers, d.markers)))   /* --all runs every one of them */
+        die_usage("diagnose: --all runs every encoding, normalizer, mask and markers; give none of them with it");
     char err[2048];
     if (!encoding_find(c.encoding)) {
         snprintf(err, sizeof err, "unknown encoding '%.64s' (see: posprobe list encodings)", c.encoding);
@@ -289,6 +294,8 @@ static int cmd_eval(int argc, char **argv) {
     const char *dir = own[0].value, *out = own[1].value, *lens = own[2].value, *dump = own[3].value, *decode = own[4].value;
     char err[2048];
     if (!dir) die_usage("eval: --checkpoint DIR is required");
+    if (out && dump && strcmp(out, dump) == 0 && strcmp(out, "-") != 0)   /* one would overwrite the other */
+        die_usage("eval: --out and --dump-attention name the same file");
     if (decode && strcmp(decode, "cached") != 0 && strcmp(decode, "recompute") != 0)
         die_usage("eval: --decode must be cached or recompute");
     char ck[1200];
