@@ -214,10 +214,10 @@ int diagnose_run(const run_config *base, int all, int seeds, const char *out_pat
         nth_config(base, all, k, &c);
         if (!(rc = diagnose_seeds(&c, seeds, &r, &p, &done, err, errlen))) write_row(&w, &c, seeds, &r);
     }
-    if (rc == 0 || rc == DIAGNOSE_INTERRUPTED)   /* a failure is its one error line, nothing more */
-        progress_end(&p, rc ? "interrupted" : "finished");
-    if (rc == DIAGNOSE_INTERRUPTED)
+    if (rc == DIAGNOSE_INTERRUPTED)   /* its one line, as a failure's is its error */
         snprintf(err, errlen, "diagnose: interrupted after %d of %d configurations; %.1000s%s", k - 1, n,
                  w.to_stdout || w.through ? "their rows are written" : w.path, w.to_stdout || w.through ? "" : " not written");
-    return csv_out_finish(&w, rc, err, errlen);
+    rc = csv_out_finish(&w, rc, err, errlen);
+    if (rc == 0) progress_end(&p, "finished");   /* only once the rows are in place */
+    return rc;
 }

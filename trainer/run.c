@@ -463,7 +463,7 @@ int run_check_lines(const run_config *base, FILE *in, int n, char *err, size_t e
     if (!rc && ferror(in)) rc = errorf(err, errlen, "stdin: read error: %s", strerror(errno));
     if (!rc && k < n) rc = errorf(err, errlen, "usage: stdin ends after %d of %d configurations", k, n);
     if (!rc && fgetc(in) != EOF) rc = errorf(err, errlen, "usage: stdin has more than the %d configurations announced", n);
-    progress_end(&pr, rc ? "failed" : "all valid");
+    if (!rc) progress_end(&pr, "all valid");   /* a failure is its one error line */
     return rc;
 }
 
