@@ -34,14 +34,25 @@ else
   OPT     := -O3
   LDFLAGS :=
 endif
+# Layers of trainer/, each depending only on those listed before it (and the
+# plug-ins encodings/ and probes/ sit between engine and model):
+#   engine  tensors, tape, ops, arena, BLAS (GSL and BLAS only)
+#   util    errors, CSV files, progress lines
+#   model   configuration, batch layout, model, checkpoint, decoding
+#   train   the training loop and evaluation, run directories
+#   cli     the commands (main.c dispatches)
+TRAINER_DIRS := trainer/engine trainer/util trainer/model trainer/train trainer/cli
 # -fno-math-errno: sqrt and friends need not set errno (nothing reads it), so loops that call them vectorise
 CFLAGS   := -std=c11 -g $(OPT) -fno-math-errno -Wall -Wextra -Werror -D_DEFAULT_SOURCE $(PREC_FLAGS) \
-            -DPOSPROBE_BLAS_NAME='"$(BLAS)"' $(BLAS_DEFS) -Itrainer -Iencodings -Iprobes -MMD -MP
+            -DPOSPROBE_BLAS_NAME='"$(BLAS)"' $(BLAS_DEFS) $(addprefix -I,$(TRAINER_DIRS)) -Iencodings -Iprobes -MMD -MP
 LDLIBS   := -lgsl $(BLAS_LIBS) -lcsv -lmvec -lm
 RUN_ENV  := OPENBLAS_NUM_THREADS=1
 
-ENGINE_SRC := $(filter-out trainer/main.c,$(wildcard trainer/*.c encodings/*.c probes/*.c))
+ENGINE_SRC := $(wildcard trainer/engine/*.c)
+LIB_SRC    := $(filter-out trainer/cli/main.c,$(foreach d,$(TRAINER_DIRS),$(wildcard $(d)/*.c)) \
+                $(wildcard encodings/*.c probes/*.c))
 ENGINE_OBJ := $(ENGINE_SRC:%.c=$(BUILD)/%.o)
+LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC   := $(wildcard tests/*.c)
 FUZZ_NAMES := config list csv checkpoint
 # the fuzz targets are also linked into the tests, which replay their corpora
@@ -53,12 +64,12 @@ BENCH_BIN  := $(BUILD)/bench_ops
 STEP_BIN   := $(BUILD)/bench_step
 DECODE_BIN := $(BUILD)/bench_decode
 
-.PHONY: FORCE all test test-one asan valgrind bench bench-one clean help fuzz check-all parity-fixtures golden \
+.PHONY: FORCE all test test-one asan valgrind bench bench-one clean help fuzz check-all parity-fixtures golden same-behaviour \
         probe extrapolation curves diagnose extras plots report reproduce
 all: $(POSPROBE) $(TEST_BIN)
 	@if [ "$(PRECISION)" = float ] && [ -z "$(SAN)" ]; then ln -sf $(BUILD)/posprobe posprobe; fi
 
-$(POSPROBE): $(ENGINE_OBJ) $(BUILD)/trainer/main.o
+$(POSPROBE): $(LIB_OBJ) $(BUILD)/trainer/cli/main.o
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
 # Objects are rebuilt when the compiler or its flags change (this stamp).
@@ -76,16 +87,16 @@ $(BUILD)/tests/fuzz/fuzz_%.o: tests/fuzz/fuzz_%.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -DLLVMFuzzerTestOneInput=fuzz_$*_one -c $< -o $@
 
-$(TEST_BIN): $(ENGINE_OBJ) $(TEST_OBJ)
+$(TEST_BIN): $(LIB_OBJ) $(TEST_OBJ)
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS) -lcmocka
 
-$(BENCH_BIN): $(ENGINE_OBJ) $(BUILD)/bench/bench_ops.o
+$(BENCH_BIN): $(LIB_OBJ) $(BUILD)/bench/bench_ops.o
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
-$(STEP_BIN): $(ENGINE_OBJ) $(BUILD)/bench/bench_step.o
+$(STEP_BIN): $(LIB_OBJ) $(BUILD)/bench/bench_step.o
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
-$(DECODE_BIN): $(ENGINE_OBJ) $(BUILD)/bench/bench_decode.o
+$(DECODE_BIN): $(LIB_OBJ) $(BUILD)/bench/bench_decode.o
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
 # The test suite in both precisions (double last: it holds the tight checks).
@@ -123,11 +134,11 @@ bench-one: $(BENCH_BIN) $(STEP_BIN) $(DECODE_BIN)
 FUZZ_SECONDS ?= 60
 FUZZ_BUILD   := build/fuzz
 FUZZ_FLAGS   := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -D_DEFAULT_SOURCE \
-                -DPOSPROBE_BLAS_NAME='"$(BLAS)"' $(BLAS_DEFS) -Itrainer -Iencodings -Iprobes
+                -DPOSPROBE_BLAS_NAME='"$(BLAS)"' $(BLAS_DEFS) $(addprefix -I,$(TRAINER_DIRS)) -Iencodings -Iprobes
 fuzz:
 	@mkdir -p $(FUZZ_BUILD) tests/fuzz/crashes
 	for t in $(FUZZ_NAMES); do \
-	  clang $(FUZZ_FLAGS) tests/fuzz/fuzz_$$t.c $(ENGINE_SRC) -o $(FUZZ_BUILD)/fuzz_$$t $(LDLIBS) || exit 1; \
+	  clang $(FUZZ_FLAGS) tests/fuzz/fuzz_$$t.c $(LIB_SRC) -o $(FUZZ_BUILD)/fuzz_$$t $(LDLIBS) || exit 1; \
 	  mkdir -p $(FUZZ_BUILD)/corpus_$$t && cp tests/fuzz/corpus/$$t/* $(FUZZ_BUILD)/corpus_$$t/ 2>/dev/null; \
 	  echo "== fuzz_$$t for $(FUZZ_SECONDS) s"; \
 	  $(RUN_ENV) $(FUZZ_BUILD)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
@@ -215,6 +226,18 @@ clean:
 golden: $(POSPROBE)
 	bash tests/golden.sh $(POSPROBE) > tests/fixtures/tasks_golden.txt
 
+# Behaviour unchanged (for a restructuring): builds BASE (a commit, default
+# HEAD, so uncommitted changes are compared with the last commit) in a scratch
+# worktree with the same precision and BLAS, and compares short runs of every
+# encoding, mask and normalizer byte for byte (tests/same_behaviour.sh).
+BASE ?= HEAD
+same-behaviour: $(POSPROBE)
+	@tmp=$$(mktemp -d) && git worktree add -q --detach "$$tmp/src" $(BASE) && \
+	  { $(MAKE) -C "$$tmp/src" --no-print-directory PRECISION=$(PRECISION) BLAS=$(BLAS) $(BUILD)/posprobe >"$$tmp/build.log" 2>&1 || \
+	    { tail -20 "$$tmp/build.log"; false; }; } && \
+	  $(RUN_ENV) bash tests/same_behaviour.sh "$$tmp/src/$(BUILD)/posprobe" $(POSPROBE) "$$tmp/runs"; \
+	  rc=$$?; git worktree remove --force "$$tmp/src"; rm -rf "$$tmp"; exit $$rc
+
 help:
 	@echo "make all        build (PRECISION=float|double, BLAS=openblas|gslcblas)"
 	@echo "make test       the test suite, float then double"
@@ -224,5 +247,5 @@ help:
 	@echo "make golden     regenerate tests/fixtures/tasks_golden.txt (the task examples)"
 	@echo "make clean      remove build/"
 
--include $(ENGINE_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/trainer/main.d $(BUILD)/bench/bench_step.d $(BUILD)/bench/bench_ops.d \
+-include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/trainer/cli/main.d $(BUILD)/bench/bench_step.d $(BUILD)/bench/bench_ops.d \
          $(BUILD)/bench/bench_decode.d

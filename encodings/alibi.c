@@ -37,7 +37,7 @@ static void *alibi_create(param_store *ps, const enc_dims *d, char *err, size_t 
     alibi_state *s = xcalloc(1, sizeof *s);
     s->H = d->H;
     s->causal = d->mask == MASK_CAUSAL;
-    s->asym = d->cfg->alibi_asym;
+    s->asym = d->opt.alibi_asym;
     s->left = xmalloc(sizeof(double) * (size_t)d->H);
     s->right = xmalloc(sizeof(double) * (size_t)d->H);
     alibi_slopes(d->H, s->left);

@@ -39,7 +39,7 @@ static void *complex_create(param_store *ps, const enc_dims *d, char *err, size_
     (void)err; (void)errlen;
     complex_state *s = xcalloc(1, sizeof *s);
     s->C = d->C;
-    s->base = d->cfg->rope_base;
+    s->base = d->opt.rope_base;
     int Lc = d->C / 2;
     s->amp = params_declare(ps, "enc.amplitude", 2, (int[]){d->V, Lc}, INIT_NORMAL, 1.0, 0);
     s->freq = params_declare(ps, "enc.frequency", 2, (int[]){d->V, Lc}, INIT_CUSTOM, 0, 0);

@@ -108,7 +108,7 @@ static void *cope_create(param_store *ps, const enc_dims *d, char *err, size_t e
     char name[64];
     for (int l = 0; l < d->L; l++) {
         snprintf(name, sizeof name, "enc.block%d.cope_pos", l);
-        s->e[l] = params_declare(ps, name, 2, (int[]){s->npos, d->D}, INIT_NORMAL, d->cfg->init_scale, 0);
+        s->e[l] = params_declare(ps, name, 2, (int[]){s->npos, d->D}, INIT_NORMAL, d->opt.init_scale, 0);
     }
     return s;
 }

@@ -19,18 +19,18 @@ typedef struct {
 static void *deberta_create(param_store *ps, const enc_dims *d, char *err, size_t errlen) {
     (void)err; (void)errlen;
     deberta_state *s = xcalloc(1, sizeof *s);
-    s->clip = (clip_range){d->cfg->clip_min, d->cfg->clip_max};
+    s->clip = (clip_range){d->opt.clip_min, d->opt.clip_max};
     s->C = d->C; s->H = d->H; s->D = d->D;
     int R = s->clip.hi - s->clip.lo + 1;
-    s->table = params_declare(ps, "enc.rel_table", 2, (int[]){R, d->C}, INIT_NORMAL, d->cfg->init_scale, 0);
+    s->table = params_declare(ps, "enc.rel_table", 2, (int[]){R, d->C}, INIT_NORMAL, d->opt.init_scale, 0);
     s->w_kr = xcalloc((size_t)d->L, sizeof *s->w_kr);
     s->w_qr = xcalloc((size_t)d->L, sizeof *s->w_qr);
     char name[64];
     for (int l = 0; l < d->L; l++) {
         snprintf(name, sizeof name, "enc.block%d.w_kr", l);
-        s->w_kr[l] = params_declare(ps, name, 2, (int[]){d->C, d->C}, INIT_NORMAL, d->cfg->init_scale, 1);
+        s->w_kr[l] = params_declare(ps, name, 2, (int[]){d->C, d->C}, INIT_NORMAL, d->opt.init_scale, 1);
         snprintf(name, sizeof name, "enc.block%d.w_qr", l);
-        s->w_qr[l] = params_declare(ps, name, 2, (int[]){d->C, d->C}, INIT_NORMAL, d->cfg->init_scale, 1);
+        s->w_qr[l] = params_declare(ps, name, 2, (int[]){d->C, d->C}, INIT_NORMAL, d->opt.init_scale, 1);
     }
     return s;
 }

@@ -27,7 +27,6 @@
 
 #include <gsl/gsl_rng.h>
 
-#include "config.h"
 #include "engine.h"
 #include "memory.h"
 #include "params.h"
@@ -43,13 +42,30 @@ typedef struct positions {
     const int *y;     /* (T) column of each token on 2-D tasks, else NULL */
 } positions;
 
+/* The run's encoding options (--init-scale, --rope-base, ...), filled by the
+ * model layer from the command line; an encoding reads what it needs. */
+typedef struct enc_options {
+    double init_scale;          /* std of normally initialised parameters */
+    double rope_base;           /* frequency base of sinusoidal, rotary and their kin */
+    double rope_fraction;       /* share of each head's pairs rotated */
+    int rope_trainable;         /* rotary frequencies are parameters */
+    double sin_scale;           /* sinusoidal table scale (0: init_scale * sqrt 2) */
+    int clip_min, clip_max;     /* relative offsets clipped to [clip_min, clip_max] */
+    int t5_buckets, t5_max_distance;
+    double xpos_gamma, xpos_zeta;
+    int mult_sinusoidal;        /* multiplicative: sinusoidal position vectors (else learned) */
+    int alibi_asym;             /* bidirectional ALiBi: separate left and right slopes */
+    int sequential_positions;   /* position ids are 0..T-1 (not randomized or shifted) */
+    int train_len_max;          /* longest training length (FIRE's L0) */
+} enc_options;
+
 /* What an encoding may read while it declares its parameters. */
 typedef struct enc_dims {
     int C, H, D, L;   /* width, heads, head size, layers */
     int V;            /* model input vocabulary */
     int max_pos;      /* position ids are < max_pos when positions are randomized */
     attn_mask mask;
-    const run_config *cfg;
+    enc_options opt;
     int max_T;        /* rows of the longest sequence the model is built for (0: not known) */
 } enc_dims;
 

@@ -68,7 +68,7 @@ static void *fire_create(param_store *ps, const enc_dims *d, char *err, size_t e
     s->H = d->H;
     s->layers = d->L;
     s->causal = d->mask == MASK_CAUSAL;
-    s->L0 = d->cfg->len_max;
+    s->L0 = d->opt.train_len_max;
     s->cl = xcalloc((size_t)d->L, sizeof *s->cl);
     s->w1 = xcalloc((size_t)d->L, sizeof *s->w1);
     s->b1 = xcalloc((size_t)d->L, sizeof *s->b1);

@@ -14,7 +14,7 @@ static void *learned_create(param_store *ps, const enc_dims *d, char *err, size_
     (void)err; (void)errlen;
     learned_state *s = new_state();
     s->C = d->C;
-    s->table = params_declare(ps, "enc.pos", 2, (int[]){d->max_pos, d->C}, INIT_NORMAL, d->cfg->init_scale, 0);
+    s->table = params_declare(ps, "enc.pos", 2, (int[]){d->max_pos, d->C}, INIT_NORMAL, d->opt.init_scale, 0);
     return s;
 }
 

@@ -18,9 +18,9 @@ static void *mult_create(param_store *ps, const enc_dims *d, char *err, size_t e
     (void)err; (void)errlen;
     mult_state *s = xcalloc(1, sizeof *s);
     s->C = d->C;
-    s->base = d->cfg->rope_base;
-    s->init_scale = d->cfg->init_scale;
-    s->sinusoidal = strcmp(d->cfg->mult_pos, "sinusoidal") == 0;
+    s->base = d->opt.rope_base;
+    s->init_scale = d->opt.init_scale;
+    s->sinusoidal = d->opt.mult_sinusoidal;
     if (!s->sinusoidal)
         s->table = params_declare(ps, "enc.pos_mult", 2, (int[]){d->max_pos, d->C}, INIT_CUSTOM, 0, 0);
     return s;

@@ -58,7 +58,7 @@ static void *rec_create(param_store *ps, const enc_dims *d, char *err, size_t er
     (void)err; (void)errlen;
     rec_state *s = xcalloc(1, sizeof *s);
     int C = d->C;
-    double sc = d->cfg->init_scale;
+    double sc = d->opt.init_scale;
     s->C = C;
     s->p0 = params_declare(ps, "enc.p0", 1, (int[]){C}, INIT_NORMAL, 1.0, 0);
     s->w1 = params_declare(ps, "enc.f.w1", 2, (int[]){C, C}, INIT_NORMAL, 1 / sqrt((double)C), 1);

@@ -12,7 +12,7 @@
 static void *rope2d_create(param_store *ps, const enc_dims *d, char *err, size_t errlen) {
     if (d->D % 4) { snprintf(err, errlen, "rope2d needs a head size divisible by 4, got %d", d->D); return NULL; }
     int K = d->D / 2;
-    rope_state *s = rope_state_new(ps, d, K, K / 2, d->cfg->rope_trainable);
+    rope_state *s = rope_state_new(ps, d, K, K / 2, d->opt.rope_trainable);
     s->which = xcalloc((size_t)K, 1);
     for (int k = K / 2; k < K; k++) s->which[k] = 1;
     return s;

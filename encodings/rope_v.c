@@ -5,9 +5,9 @@
 #include "rotary.h"
 
 static void *rope_v_create(param_store *ps, const enc_dims *d, char *err, size_t errlen) {
-    int K = (int)(d->cfg->rope_fraction * d->D / 2);
-    if (K < 1) { snprintf(err, errlen, "--rope-fraction %g rotates no pair of a %d-dim head", d->cfg->rope_fraction, d->D); return NULL; }
-    return rope_state_new(ps, d, K, K, d->cfg->rope_trainable);
+    int K = (int)(d->opt.rope_fraction * d->D / 2);
+    if (K < 1) { snprintf(err, errlen, "--rope-fraction %g rotates no pair of a %d-dim head", d->opt.rope_fraction, d->D); return NULL; }
+    return rope_state_new(ps, d, K, K, d->opt.rope_trainable);
 }
 
 static void rope_v_rotate(void *st, graph *g, int layer, tensor **q, tensor **k, tensor **v, const positions *pos) {

@@ -80,7 +80,7 @@ rope_state *rope_state_new(param_store *ps, const enc_dims *d, int K, int ladder
     rope_state *s = xcalloc(1, sizeof *s);
     s->K = K;
     s->D = d->D;
-    s->base = d->cfg->rope_base;
+    s->base = d->opt.rope_base;
     if (trainable) {
         s->theta = params_declare(ps, "enc.theta", 1, (int[]){K > 0 ? K : 1}, INIT_CUSTOM, 0, 0);
     } else {

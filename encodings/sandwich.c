@@ -28,7 +28,7 @@ static void *sandwich_create(param_store *ps, const enc_dims *d, char *err, size
     (void)ps; (void)err; (void)errlen;
     sandwich_state *s = xcalloc(1, sizeof *s);
     s->H = d->H;
-    s->base = d->cfg->rope_base;
+    s->base = d->opt.rope_base;
     return s;
 }
 

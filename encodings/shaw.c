@@ -17,7 +17,7 @@ typedef struct {
 static void *shaw_create(param_store *ps, const enc_dims *d, char *err, size_t errlen) {
     (void)err; (void)errlen;
     shaw_state *s = xcalloc(1, sizeof *s);
-    s->clip = (clip_range){d->cfg->clip_min, d->cfg->clip_max};
+    s->clip = (clip_range){d->opt.clip_min, d->opt.clip_max};
     s->D = d->D;
     int R = s->clip.hi - s->clip.lo + 1;
     s->pk = xcalloc((size_t)d->L, sizeof *s->pk);
@@ -25,9 +25,9 @@ static void *shaw_create(param_store *ps, const enc_dims *d, char *err, size_t e
     char name[64];
     for (int l = 0; l < d->L; l++) {
         snprintf(name, sizeof name, "enc.block%d.rel_k", l);
-        s->pk[l] = params_declare(ps, name, 3, (int[]){1, R, d->D}, INIT_NORMAL, d->cfg->init_scale, 0);
+        s->pk[l] = params_declare(ps, name, 3, (int[]){1, R, d->D}, INIT_NORMAL, d->opt.init_scale, 0);
         snprintf(name, sizeof name, "enc.block%d.rel_v", l);
-        s->pv[l] = params_declare(ps, name, 3, (int[]){1, R, d->D}, INIT_NORMAL, d->cfg->init_scale, 0);
+        s->pv[l] = params_declare(ps, name, 3, (int[]){1, R, d->D}, INIT_NORMAL, d->opt.init_scale, 0);
     }
     return s;
 }

@@ -15,14 +15,14 @@ typedef struct {
 static void *shaw_k_create(param_store *ps, const enc_dims *d, char *err, size_t errlen) {
     (void)err; (void)errlen;
     shaw_k_state *s = xcalloc(1, sizeof *s);
-    s->clip = (clip_range){d->cfg->clip_min, d->cfg->clip_max};
+    s->clip = (clip_range){d->opt.clip_min, d->opt.clip_max};
     s->D = d->D;
     s->pk = xcalloc((size_t)d->L, sizeof *s->pk);
     char name[64];
     for (int l = 0; l < d->L; l++) {
         snprintf(name, sizeof name, "enc.block%d.rel_k", l);
         s->pk[l] = params_declare(ps, name, 3, (int[]){1, s->clip.hi - s->clip.lo + 1, d->D}, INIT_NORMAL,
-                                  d->cfg->init_scale, 0);
+                                  d->opt.init_scale, 0);
     }
     return s;
 }

@@ -30,8 +30,8 @@ static void *sinusoidal_create(param_store *ps, const enc_dims *d, char *err, si
     (void)ps; (void)err; (void)errlen;
     sinusoidal_state *s = xcalloc(1, sizeof *s);
     s->C = d->C;
-    s->base = d->cfg->rope_base;
-    s->scale = d->cfg->sin_scale > 0 ? d->cfg->sin_scale : d->cfg->init_scale * sqrt(2.0);
+    s->base = d->opt.rope_base;
+    s->scale = d->opt.sin_scale > 0 ? d->opt.sin_scale : d->opt.init_scale * sqrt(2.0);
     return s;
 }
 

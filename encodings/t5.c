@@ -39,23 +39,24 @@ static int t5_map(int offset, const void *ctx) {
 }
 
 static void *t5_create(param_store *ps, const enc_dims *d, char *err, size_t errlen) {
-    t5_buckets b = {d->cfg->t5_buckets, d->cfg->t5_max_distance, d->mask == MASK_BIDIR};
+    t5_buckets b = {d->opt.t5_buckets, d->opt.t5_max_distance, d->mask == MASK_BIDIR};
     int per_direction = b.bidirectional ? b.buckets / 2 : b.buckets, max_exact = per_direction / 2;
+    const char *mask = b.bidirectional ? "bidir" : "causal";
     /* t5_bucket needs an exact bucket (max_exact >= 1) and a last bucket beyond it (log of max_distance / max_exact > 0) */
     if (max_exact < 1) {
         snprintf(err, errlen, "--t5-buckets %d under --mask %s leaves %d bucket%s per direction; T5 needs at least 2 "
-                 "(exact and logarithmic): use --t5-buckets %d or more", b.buckets, d->cfg->mask, per_direction,
+                 "(exact and logarithmic): use --t5-buckets %d or more", b.buckets, mask, per_direction,
                  per_direction == 1 ? "" : "s", b.bidirectional ? 4 : 2);
         return NULL;
     }
     if (b.max_distance <= max_exact) {
         snprintf(err, errlen, "--t5-max-distance %d must exceed the %d exact offsets of --t5-buckets %d under --mask %s "
-                 "(half of its %d buckets per direction)", b.max_distance, max_exact, b.buckets, d->cfg->mask, per_direction);
+                 "(half of its %d buckets per direction)", b.max_distance, max_exact, b.buckets, mask, per_direction);
         return NULL;
     }
     t5_state *s = xcalloc(1, sizeof *s);
     s->b = b;
-    s->table = params_declare(ps, "enc.t5_bias", 2, (int[]){d->H, s->b.buckets}, INIT_NORMAL, d->cfg->init_scale, 0);
+    s->table = params_declare(ps, "enc.t5_bias", 2, (int[]){d->H, s->b.buckets}, INIT_NORMAL, d->opt.init_scale, 0);
     return s;
 }
 

@@ -18,15 +18,15 @@ static void *tupe_create(param_store *ps, const enc_dims *d, char *err, size_t e
     (void)err; (void)errlen;
     tupe_state *s = xcalloc(1, sizeof *s);
     s->C = d->C; s->H = d->H; s->D = d->D;
-    s->table = params_declare(ps, "enc.pos", 2, (int[]){d->max_pos, d->C}, INIT_NORMAL, d->cfg->init_scale, 0);
+    s->table = params_declare(ps, "enc.pos", 2, (int[]){d->max_pos, d->C}, INIT_NORMAL, d->opt.init_scale, 0);
     s->uq = xcalloc((size_t)d->L, sizeof *s->uq);
     s->uk = xcalloc((size_t)d->L, sizeof *s->uk);
     char name[64];
     for (int l = 0; l < d->L; l++) {
         snprintf(name, sizeof name, "enc.block%d.u_q", l);
-        s->uq[l] = params_declare(ps, name, 2, (int[]){d->C, d->C}, INIT_NORMAL, d->cfg->init_scale, 1);
+        s->uq[l] = params_declare(ps, name, 2, (int[]){d->C, d->C}, INIT_NORMAL, d->opt.init_scale, 1);
         snprintf(name, sizeof name, "enc.block%d.u_k", l);
-        s->uk[l] = params_declare(ps, name, 2, (int[]){d->C, d->C}, INIT_NORMAL, d->cfg->init_scale, 1);
+        s->uk[l] = params_declare(ps, name, 2, (int[]){d->C, d->C}, INIT_NORMAL, d->opt.init_scale, 1);
     }
     return s;
 }

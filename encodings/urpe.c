@@ -18,7 +18,7 @@ typedef struct {
 static void *urpe_create(param_store *ps, const enc_dims *d, char *err, size_t errlen) {
     (void)err; (void)errlen;
     urpe_state *s = xcalloc(1, sizeof *s);
-    s->clip = (clip_range){d->cfg->clip_min, d->cfg->clip_max};
+    s->clip = (clip_range){d->opt.clip_min, d->opt.clip_max};
     s->g = xcalloc((size_t)d->L, sizeof *s->g);
     char name[64];
     for (int l = 0; l < d->L; l++) {
@@ -26,7 +26,7 @@ static void *urpe_create(param_store *ps, const enc_dims *d, char *err, size_t e
         s->g[l] = params_declare(ps, name, 2, (int[]){d->H, s->clip.hi - s->clip.lo + 1}, INIT_CUSTOM, 0, 0);
     }
     s->L = d->L;
-    s->init_scale = d->cfg->init_scale;
+    s->init_scale = d->opt.init_scale;
     return s;
 }
 

@@ -19,18 +19,18 @@ static void *xl_create(param_store *ps, const enc_dims *d, char *err, size_t err
     (void)err; (void)errlen;
     xl_state *s = xcalloc(1, sizeof *s);
     s->C = d->C; s->H = d->H; s->D = d->D;
-    s->base = d->cfg->rope_base;
+    s->base = d->opt.rope_base;
     s->w_kr = xcalloc((size_t)d->L, sizeof *s->w_kr);
     s->u = xcalloc((size_t)d->L, sizeof *s->u);
     s->w = xcalloc((size_t)d->L, sizeof *s->w);
     char name[64];
     for (int l = 0; l < d->L; l++) {
         snprintf(name, sizeof name, "enc.block%d.w_kr", l);
-        s->w_kr[l] = params_declare(ps, name, 2, (int[]){d->C, d->C}, INIT_NORMAL, d->cfg->init_scale, 1);
+        s->w_kr[l] = params_declare(ps, name, 2, (int[]){d->C, d->C}, INIT_NORMAL, d->opt.init_scale, 1);
         snprintf(name, sizeof name, "enc.block%d.u", l);
-        s->u[l] = params_declare(ps, name, 3, (int[]){d->H, 1, d->D}, INIT_NORMAL, d->cfg->init_scale, 0);
+        s->u[l] = params_declare(ps, name, 3, (int[]){d->H, 1, d->D}, INIT_NORMAL, d->opt.init_scale, 0);
         snprintf(name, sizeof name, "enc.block%d.v_minus_u", l);
-        s->w[l] = params_declare(ps, name, 3, (int[]){d->H, 1, d->D}, INIT_NORMAL, d->cfg->init_scale, 0);
+        s->w[l] = params_declare(ps, name, 3, (int[]){d->H, 1, d->D}, INIT_NORMAL, d->opt.init_scale, 0);
     }
     return s;
 }

@@ -15,8 +15,8 @@
 
 static void *xpos_create(param_store *ps, const enc_dims *d, char *err, size_t errlen) {
     int K = d->D / 2;
-    double z = d->cfg->xpos_zeta, gamma = d->cfg->xpos_gamma;
-    int sequential = strcmp(d->cfg->positions, "sequential") == 0;
+    double z = d->opt.xpos_zeta, gamma = d->opt.xpos_gamma;
+    int sequential = d->opt.sequential_positions;
     int n = d->max_T > 0 ? d->max_T : d->max_pos;   /* positions: 0..T-1, or below max-pos when drawn */
     if (!sequential && d->max_pos > n) n = d->max_pos;
     n -= 1;
@@ -27,7 +27,7 @@ static void *xpos_create(param_store *ps, const enc_dims *d, char *err, size_t e
                  z, gamma, n, z > 0 ? log_scale : INFINITY, XPOS_MAX_LOG_SCALE);
         return NULL;
     }
-    rope_state *s = rope_state_new(ps, d, K, K, d->cfg->rope_trainable);
+    rope_state *s = rope_state_new(ps, d, K, K, d->opt.rope_trainable);
     s->zeta = xcalloc((size_t)K, sizeof(real));
     for (int k = 0; k < K; k++) s->zeta[k] = (real)((2.0 * k / d->D + z) / (1 + z));
     s->gamma = gamma;

@@ -5,8 +5,8 @@
 
 static int md_setup(task_info *ti, char *err, size_t errlen) {
     (void)err; (void)errlen;
-    ti->classes = ti->cfg->vocab;
-    ti->vocab = ti->cfg->vocab + 1;
+    ti->classes = ti->alphabet;
+    ti->vocab = ti->alphabet + 1;
     return 0;
 }
 

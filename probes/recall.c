@@ -6,11 +6,11 @@
 
 #include "task.h"
 
-static int n_keys(const task_info *ti) { return ti->max_n > ti->cfg->vocab ? ti->max_n : ti->cfg->vocab; }
+static int n_keys(const task_info *ti) { return ti->max_n > ti->alphabet ? ti->max_n : ti->alphabet; }
 
 static int recall_setup(task_info *ti, char *err, size_t errlen) {
     (void)err; (void)errlen;
-    ti->vocab = n_keys(ti) + ti->cfg->vocab;
+    ti->vocab = n_keys(ti) + ti->alphabet;
     ti->classes = ti->vocab;   /* the answer is a value token */
     return 0;
 }
@@ -39,7 +39,7 @@ static void recall_example(const task_info *ti, int n, gsl_rng *r, int *in, int 
             if (!dup) break;
         } while (1);
         in[2 * i] = key;
-        in[2 * i + 1] = K + (int)gsl_rng_uniform_int(r, (unsigned long)ti->cfg->vocab);
+        in[2 * i + 1] = K + (int)gsl_rng_uniform_int(r, (unsigned long)ti->alphabet);
     }
     int q = (int)gsl_rng_uniform_int(r, (unsigned long)n);
     in[2 * n] = in[2 * q];

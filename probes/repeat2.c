@@ -4,7 +4,7 @@
 
 static int repeat2_setup(task_info *ti, char *err, size_t errlen) {
     (void)err; (void)errlen;
-    ti->vocab = ti->cfg->vocab;
+    ti->vocab = ti->alphabet;
     ti->classes = ti->vocab;
     return 0;
 }

@@ -24,7 +24,7 @@ def fnum(x):
 
 
 def write_text(path, text):
-    """Writes text to path as posprobe writes its outputs (trainer/csvio.c): a
+    """Writes text to path as posprobe writes its outputs (trainer/util/csvio.c): a
     new or regular file goes to a fresh temporary name beside it (NAME.*.tmp,
     never one that exists), is fsynced and renamed over it; a symlink is
     resolved and these rules apply to its target, so the link stays a link; a

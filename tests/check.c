@@ -1,6 +1,7 @@
 /* Finite-difference gradient checks, persistent test tensors and the rotary
  * matrices of the identity tests. */
 #include "check.h"
+#include "model.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -141,7 +142,7 @@ void rotation_matrix(rope_state *s, int D, int x, int y, double *R) {
 rope_state *new_rope(int D, int two_d) {
     run_config c;
     config_defaults(&c);
-    enc_dims d = {D, 1, D, 1, 4, 64, MASK_BIDIR, &c, 0};
+    enc_dims d = {D, 1, D, 1, 4, 64, MASK_BIDIR, model_enc_options(&c), 0};
     param_store ps;
     params_init(&ps);
     rope_state *s = rope_state_new(&ps, &d, D / 2, two_d ? D / 4 : D / 2, 0);

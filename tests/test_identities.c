@@ -20,7 +20,8 @@
 #include <gsl/gsl_matrix.h>
 #include <gsl/gsl_rng.h>
 
-#include "task.h"
+#include "layout.h"
+#include "model.h"
 
 /* ---- S5, S7: the sinusoidal table */
 
@@ -33,7 +34,7 @@ static double sinusoidal_table(int C, int n, double *P) {
     c.dim = C;
     const encoding_def *enc = encoding_find("sinusoidal");
     assert_non_null(enc);
-    enc_dims d = {C, 1, C, 1, 4, n, MASK_BIDIR, &c, 0};
+    enc_dims d = {C, 1, C, 1, 4, n, MASK_BIDIR, model_enc_options(&c), 0};
     char err[256];
     param_store ps;
     params_init(&ps);

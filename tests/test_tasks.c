@@ -13,7 +13,7 @@
 
 #include "model.h"
 #include "run.h"
-#include "task.h"
+#include "layout.h"
 
 /* The committed golden output of every generator (make golden regenerates it). */
 static void test_golden_examples(void **state) {

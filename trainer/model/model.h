@@ -9,7 +9,7 @@
 #include "encoding.h"
 #include "engine.h"
 #include "params.h"
-#include "task.h"
+#include "layout.h"
 
 typedef enum { ACT_RELU, ACT_GELU, ACT_SWISH } act_kind;
 
@@ -48,6 +48,8 @@ int model_rows(const layout *lo, int n);
  * (model_memory_estimate) exceeds the memory posprobe may use. Parameters are
  * allocated but not initialised. */
 int model_build(model *m, const run_config *c, int max_n, char *err, size_t errlen);
+/* The run's encoding options, as encodings see them (encoding.h). */
+enc_options model_enc_options(const run_config *c);
 void model_init_params(model *m, gsl_rng *init_rng);
 /* Memory, in bytes. model_step_bytes: an upper bound on one training step's
  * arena (activations, gradients, tape) for B sequences of T rows (a test

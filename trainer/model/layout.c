@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "task.h"
+#include "layout.h"
 #include "memory.h"
 
 static int marker_count(const layout *lo) {
@@ -22,7 +22,7 @@ int layout_init(layout *lo, const run_config *c, int max_n, char *err, size_t er
     if (!lo->task) { snprintf(err, errlen, "unknown task '%s' (see: posprobe list tasks)", c->task); return -1; }
     lo->info.max_n = max_n;
     lo->info.grid_w = c->grid_w;
-    lo->info.cfg = c;
+    lo->info.alphabet = c->vocab;
     if (lo->task->setup(&lo->info, err, errlen)) return -1;
     lo->form = lo->task->shape == TASK_SEQ2SEQ && strcmp(c->mask, "causal") == 0 ? FORM_DECODER : FORM_ENCODER;
     lo->markers = strcmp(c->markers, "bos") == 0 ? MARK_BOS : strcmp(c->markers, "cls-sep") == 0 ? MARK_CLS_SEP : MARK_NONE;

@@ -13,7 +13,7 @@
 #include "summarize.h"
 #include "encoding.h"
 #include "run.h"
-#include "task.h"
+#include "layout.h"
 
 #define EXIT_USAGE 2
 

@@ -7,7 +7,7 @@
 
 #include <gsl/gsl_rng.h>
 
-#include "task.h"
+#include "layout.h"
 
 static void token_name(const layout *lo, int tok, char *buf, size_t len) {
     int V = lo->info.vocab;

@@ -18,8 +18,19 @@ int model_rows(const layout *lo, int n) {
     return lo->form == FORM_DECODER && layout_decode_rows(lo, n) > T ? layout_decode_rows(lo, n) : T;
 }
 
+enc_options model_enc_options(const run_config *c) {
+    return (enc_options){
+        .init_scale = c->init_scale, .rope_base = c->rope_base, .rope_fraction = c->rope_fraction,
+        .rope_trainable = c->rope_trainable, .sin_scale = c->sin_scale, .clip_min = c->clip_min,
+        .clip_max = c->clip_max, .t5_buckets = c->t5_buckets, .t5_max_distance = c->t5_max_distance,
+        .xpos_gamma = c->xpos_gamma, .xpos_zeta = c->xpos_zeta,
+        .mult_sinusoidal = strcmp(c->mult_pos, "sinusoidal") == 0, .alibi_asym = c->alibi_asym,
+        .sequential_positions = strcmp(c->positions, "sequential") == 0, .train_len_max = c->len_max,
+    };
+}
+
 static enc_dims model_enc_dims(const model *m, int max_T) {
-    return (enc_dims){m->C, m->H, m->D, m->L, m->V, m->cfg.max_pos, m->mask, &m->cfg, max_T};
+    return (enc_dims){m->C, m->H, m->D, m->L, m->V, m->cfg.max_pos, m->mask, model_enc_options(&m->cfg), max_T};
 }
 
 double model_step_bytes(const model *m, int B, int T) {
