@@ -59,12 +59,19 @@ FUZZ_NAMES := config list csv checkpoint
 # and every regression input (tests/fuzz/regressions/) under the build's checks
 TEST_OBJ   := $(TEST_SRC:%.c=$(BUILD)/%.o) $(FUZZ_NAMES:%=$(BUILD)/tests/fuzz/fuzz_%.o)
 TEST_BIN   := $(BUILD)/run_tests
+# The unit tests need no posprobe binary; the engine's link nothing above the engine.
+INTEGRATION_TEST_SRC := tests/test_cli.c tests/test_integrity.c tests/test_inputs.c
+UNIT_TEST_OBJ   := $(filter-out $(BUILD)/tests/run_tests.o $(INTEGRATION_TEST_SRC:%.c=$(BUILD)/%.o),$(TEST_OBJ)) \
+                   $(BUILD)/tests/run_tests_unit.o
+ENGINE_TEST_OBJ := $(addprefix $(BUILD)/tests/,check.o test_engine.o test_ops.o test_attention.o run_tests_engine.o)
+UNIT_TEST_BIN   := $(BUILD)/unit_tests
+ENGINE_TEST_BIN := $(BUILD)/engine_tests
 POSPROBE   := $(BUILD)/posprobe
 BENCH_BIN  := $(BUILD)/bench_ops
 STEP_BIN   := $(BUILD)/bench_step
 DECODE_BIN := $(BUILD)/bench_decode
 
-.PHONY: FORCE all test test-one asan valgrind bench bench-one clean help fuzz check-all parity-fixtures golden same-behaviour \
+.PHONY: FORCE all test test-one test-unit test-engine asan valgrind bench bench-one clean help fuzz check-all parity-fixtures golden same-behaviour \
         probe extrapolation curves diagnose extras plots report reproduce
 all: $(POSPROBE) $(TEST_BIN)
 	@if [ "$(PRECISION)" = float ] && [ -z "$(SAN)" ]; then ln -sf $(BUILD)/posprobe posprobe; fi
@@ -90,6 +97,17 @@ $(BUILD)/tests/fuzz/fuzz_%.o: tests/fuzz/fuzz_%.c $(FLAGS_STAMP)
 $(TEST_BIN): $(LIB_OBJ) $(TEST_OBJ)
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS) -lcmocka
 
+$(UNIT_TEST_BIN): $(LIB_OBJ) $(UNIT_TEST_OBJ)
+	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS) -lcmocka
+
+$(ENGINE_TEST_BIN): $(ENGINE_OBJ) $(ENGINE_TEST_OBJ)
+	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS) -lcmocka
+
+# a static pattern: as a plain pattern, make would try it on the .d files it includes
+$(BUILD)/tests/run_tests_engine.o $(BUILD)/tests/run_tests_unit.o: $(BUILD)/tests/run_tests_%.o: tests/run_tests.c $(FLAGS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DTESTS_$(shell echo $* | tr a-z A-Z) -c $< -o $@
+
 $(BENCH_BIN): $(LIB_OBJ) $(BUILD)/bench/bench_ops.o
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
@@ -106,6 +124,14 @@ test:
 
 test-one: $(TEST_BIN) $(POSPROBE)
 	$(RUN_ENV) POSPROBE_BIN=$(abspath $(POSPROBE)) $(TEST_BIN)
+
+# The unit tests (in process, no posprobe binary) and the engine's alone
+# (built from trainer/engine/ and the tests only), in the build's precision.
+test-unit: $(UNIT_TEST_BIN)
+	$(RUN_ENV) $(UNIT_TEST_BIN) $(T)
+
+test-engine: $(ENGINE_TEST_BIN)
+	$(RUN_ENV) $(ENGINE_TEST_BIN) $(T)
 
 # AddressSanitizer + UBSan (with LeakSanitizer) builds of the tests, both precisions.
 asan:
@@ -236,16 +262,36 @@ same-behaviour: $(POSPROBE)
 	  { $(MAKE) -C "$$tmp/src" --no-print-directory PRECISION=$(PRECISION) BLAS=$(BLAS) $(BUILD)/posprobe >"$$tmp/build.log" 2>&1 || \
 	    { tail -20 "$$tmp/build.log"; false; }; } && \
 	  $(RUN_ENV) bash tests/same_behaviour.sh "$$tmp/src/$(BUILD)/posprobe" $(POSPROBE) "$$tmp/runs"; \
-	  rc=$$?; git worktree remove --force "$$tmp/src"; rm -rf "$$tmp"; exit $$rc
+	  rc=$$?; git worktree remove --force "$$tmp/src"; \
+	  if [ $$rc -eq 0 ]; then rm -rf "$$tmp"; else echo "the runs are kept in $$tmp/runs"; fi; exit $$rc
 
 help:
-	@echo "make all        build (PRECISION=float|double, BLAS=openblas|gslcblas)"
-	@echo "make test       the test suite, float then double"
-	@echo "make asan       the test suite under AddressSanitizer + UBSan"
-	@echo "make valgrind   the test suite under valgrind (PRECISION=...)"
-	@echo "make bench      op GFLOP/s, the training step and greedy decoding beside PyTorch, scaling, parallel throughput"
-	@echo "make golden     regenerate tests/fixtures/tasks_golden.txt (the task examples)"
-	@echo "make clean      remove build/"
+	@echo "Build and test (PRECISION=float|double, BLAS=openblas|gslcblas, SAN=1 for sanitizers):"
+	@echo "  make all              build posprobe and the tests"
+	@echo "  make test             every test, float then double (ends with the summary line)"
+	@echo "  make test-one         every test in the build's PRECISION"
+	@echo "  make test-unit        the unit tests only: in process, no posprobe binary (T=SUBSTRING filters)"
+	@echo "  make test-engine      the engine's tests, linked with trainer/engine/ alone (T=SUBSTRING filters)"
+	@echo "  make asan             every test under AddressSanitizer + UBSan, both precisions"
+	@echo "  make valgrind         every test under valgrind"
+	@echo "  make fuzz             libFuzzer on the config, list, CSV and checkpoint readers (FUZZ_SECONDS per target)"
+	@echo "  make check-all        test, asan, valgrind and a short fuzz pass"
+	@echo "  make bench            op GFLOP/s, training step and greedy decoding beside PyTorch, scaling, parallel throughput"
+	@echo "  make bench-one        the benchmarks in the build's PRECISION"
+	@echo "  make golden           regenerate tests/fixtures/tasks_golden.txt (the task examples)"
+	@echo "  make parity-fixtures  regenerate the PyTorch gradient-parity fixtures (needs python3-torch)"
+	@echo "  make same-behaviour   compare short runs of every encoding with a build of BASE (default HEAD), byte for byte"
+	@echo "  make clean            remove build/"
+	@echo "Experiments (RESULTS=dir, default results/; J=jobs; QUICK=1 for a one-seed smoke run;"
+	@echo "             ENCODINGS=\"a b\" and SEEDS=n override the suites):"
+	@echo "  make reproduce        every stage below, then RESULTS/timing.csv"
+	@echo "  make probe            the probe suite (RESULTS/probe)"
+	@echo "  make extrapolation    the length-generalization suite (RESULTS/extrapolation)"
+	@echo "  make curves           the encodings' decay and bias curves, no training (RESULTS/curves)"
+	@echo "  make diagnose         the symmetry diagnostics of every encoding (RESULTS/diagnose.csv)"
+	@echo "  make extras           the layer probe and attention dumps (scripts/extras.py)"
+	@echo "  make plots            the figures (RESULTS/figures)"
+	@echo "  make report           RESULTS/REPORT.md, the claims with their verdicts"
 
--include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/trainer/cli/main.d $(BUILD)/bench/bench_step.d $(BUILD)/bench/bench_ops.d \
+-include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(UNIT_TEST_OBJ:.o=.d) $(ENGINE_TEST_OBJ:.o=.d) $(BUILD)/trainer/cli/main.d $(BUILD)/bench/bench_step.d $(BUILD)/bench/bench_ops.d \
          $(BUILD)/bench/bench_decode.d

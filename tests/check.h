@@ -1,4 +1,5 @@
-/* Test helpers: persistent tensors, the finite-difference gradient check, and
+/* Test helpers for every test binary, the engine's alone included (so they
+use nothing above the engine): persistent tensors, the finite-difference gradient check, and
  * the registry of test groups that run_tests assembles into one cmocka run. */
 #ifndef POSPROBE_TEST_CHECK_H
 #define POSPROBE_TEST_CHECK_H
@@ -9,7 +10,6 @@
 #include <cmocka.h>
 
 #include "engine.h"
-#include "rotary.h"
 
 /* Error metric of every gradient check, per element i:
  *   err_i = |analytic_i - numeric_i| / max(|analytic_i|, |numeric_i|, GC_FLOOR)
@@ -70,11 +70,6 @@ double gc_loss_and_grad(gc_build_fn build, tensor **inputs, int n_inputs, void *
 #define EXACT_TOL 2e-5
 #endif
 
-/* A RoPE state of head size D with the standard ladder (two_d: rope2d's
- * split, the first half of the pairs by x, the second by y), and its matrix
- * R (D, D) at coordinates (x, y): R[:, c] = rotary(e_c). */
-rope_state *new_rope(int D, int two_d);
-void rotation_matrix(rope_state *s, int D, int x, int y, double *R);
 /* max_i |a_i - b_i| */
 double max_diff(const double *a, const double *b, int n);
 

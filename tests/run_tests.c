@@ -5,25 +5,26 @@
 
 #include "check.h"
 
-static const test_group *const GROUPS[] = {
-    &test_group_engine,
-    &test_group_ops,
-    &test_group_attention,
-    &test_group_model,
-    &test_group_encodings,
-    &test_group_identities,
-    &test_group_tasks,
-    &test_group_fuzz,
-    &test_group_cli,
-    &test_group_integrity,
-    &test_group_inputs,
-    &test_group_parity,
-    &test_group_decode,
-    &test_group_summarize,
-    &test_group_decode_cache,
-};
+/* Three sets, three binaries (Makefile): the engine's tests alone, linked
+ * with nothing above the engine; the unit tests, which call the code in
+ * process and need no posprobe binary; and all of them, the integration tests
+ * that run the posprobe command, scripts and Python included. */
+#define ENGINE_GROUPS &test_group_engine, &test_group_ops, &test_group_attention
+#define UNIT_GROUPS ENGINE_GROUPS, &test_group_model, &test_group_encodings, &test_group_identities, \
+    &test_group_tasks, &test_group_fuzz, &test_group_parity, &test_group_decode, &test_group_summarize, \
+    &test_group_decode_cache
+#if defined(TESTS_ENGINE)
+#define TEST_SET "engine tests"
+static const test_group *const GROUPS[] = {ENGINE_GROUPS};
+#elif defined(TESTS_UNIT)
+#define TEST_SET "unit tests"
+static const test_group *const GROUPS[] = {UNIT_GROUPS};
+#else
+#define TEST_SET "tests"
+static const test_group *const GROUPS[] = {UNIT_GROUPS, &test_group_cli, &test_group_integrity, &test_group_inputs};
+#endif
 
-/* run_tests [SUBSTRING]: only the tests whose name contains SUBSTRING. */
+/* run_tests|unit_tests|engine_tests [SUBSTRING]: only the tests whose name contains SUBSTRING. */
 int main(int argc, char **argv) {
     size_t n = 0;
     for (size_t g = 0; g < sizeof GROUPS / sizeof *GROUPS; g++) n += GROUPS[g]->count;
@@ -34,7 +35,7 @@ int main(int argc, char **argv) {
             if (argc < 2 || strstr(GROUPS[g]->tests[i].name, argv[1])) all[k++] = GROUPS[g]->tests[i];
     n = k;
     graph_poison_unset_grads(1);   /* a forgotten zeroing shows up as NaN (engine.h) */
-    printf("posprobe tests, " REAL_NAME " build, BLAS " POSPROBE_BLAS_NAME "\n");
+    printf("posprobe " TEST_SET ", " REAL_NAME " build, BLAS " POSPROBE_BLAS_NAME "\n");
     int failed = _cmocka_run_group_tests("posprobe-" REAL_NAME, all, n, NULL, NULL);
     free(all);
     return failed ? 1 : 0;

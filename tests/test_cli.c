@@ -376,6 +376,14 @@ static void test_concurrent_runners(void **state) { (void)state; run_script("tes
 static void test_report_script_cli(void **state) { (void)state; run_script("tests/report_script.sh"); }
 /* CLAIMS.md covers every claim id and names only tests and report sections that exist (tests/claims_ledger.sh). */
 static void test_claims_ledger(void **state) { (void)state; run_script("tests/claims_ledger.sh"); }
+/* The committed golden output of every generator (make golden regenerates it). */
+static void test_golden_examples(void **state) {
+    (void)state;
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "bash tests/golden.sh '%s' | cmp -s - tests/fixtures/tasks_golden.txt", bin());
+    if (system(cmd) != 0) fail_msg("task examples differ from tests/fixtures/tasks_golden.txt (make golden, then review the diff)");
+}
+
 /* No include goes against the direction of the layers (tests/layers.sh). */
 static void test_layers(void **state) { (void)state; run_script("tests/layers.sh"); }
 
@@ -701,6 +709,7 @@ static const struct CMUnitTest TESTS[] = {
     cmocka_unit_test_setup_teardown(test_report_script_cli, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test_setup_teardown(test_claims_ledger, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test_setup_teardown(test_layers, test_tmpdir_setup, test_tmpdir_teardown),
+    cmocka_unit_test(test_golden_examples),
     cmocka_unit_test_setup_teardown(test_layerprobe, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test_setup_teardown(test_inspect, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test_setup_teardown(test_determinism, test_tmpdir_setup, test_tmpdir_teardown),

@@ -2,6 +2,7 @@
  * model, shift invariance of the relative ones, and the articles' properties
  * and reference numbers (SEEDS 6, 8). */
 #include "check.h"
+#include "rope_helpers.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -9,6 +9,7 @@
  * holds here but not there) both are checked, and each test's comment says
  * what a wrong implementation would show. */
 #include "check.h"
+#include "rope_helpers.h"
 
 #include <math.h>
 #include <stdio.h>
