@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""REPORT.md from posprobe's CSV: which claims of SEEDS.md section 8 held.
+"""REPORT.md from posprobe's CSV: which claims of CLAIMS.md held.
 
 usage: scripts/report.py RESULTS
 
@@ -498,7 +498,7 @@ def main():
         drows = {(d["encoding"], d["norm"]): d["verdict"] for d in diag if d["mask"] == "bidir" and d["markers"] == "none"}
         ok = all(r and f(r["token_acc_mean"]) <= 0.5 + chance + 0.02 for _, _, r in rows) and \
             all(drows.get((e, n)) == "mirror-tied" for e, n, _ in rows)
-        claim("R10", "derived (SEEDS 1.9)",
+        claim("R10", "derived from 9105 (docs/articles.md, the symmetry argument)",
               "with a symmetric relative encoding and identical inputs, mirror positions i and n+1-i tie under any normalizer",
               "diagnose says mirror-tied; trained accuracy at most 1/2 (+1/n)",
               table([(e, n, fmt(r), drows.get((e, n), "-")) for e, n, r in rows],
@@ -537,8 +537,8 @@ def main():
                [("sinusoidal <p_m,p_n>", d, ref_s[d], f"{sv[d]:.4f}") for d in ref_s if d in sv]
         ok = all(abs(float(x[3]) - x[2]) < 0.006 for x in rows) and rv[256] < rv[0] / 4 and sv[512] < sv[0] / 4
         claim("S3, P3", "8231, 8265", "the sinusoidal inner product and RoPE's bound decay (with oscillation) with distance",
-              "the values of SEEDS section 6 (d = 128), a decaying trend",
-              table(rows, ["curve", "distance", "SEEDS value", "computed"]),
+              "the reference numbers of docs/articles.md (d = 128), a decaying trend",
+              table(rows, ["curve", "distance", "reference value", "computed"]),
               "held" if ok else "did not hold", "every value within 0.006 of the printed one, and the tail below 1/4 of the start",
               "rope_decay.png")
     L += ["### Claims checked by the test suite", "",
@@ -548,7 +548,7 @@ def main():
           "- P1, P2 RoPE relativity, orthogonality, elementwise form = block matrix: `test_rope_properties`",
           "- Q1, Q2 2-D RoPE relativity and invertibility; R((x+y) theta) is not invertible: `test_rope2d_properties`",
           "- T5 the bucket table of 8130: `test_t5_buckets`; ALiBi slopes: `test_alibi_slopes`",
-          "- the row sums of SEEDS section 6 (softmax 1, l2 1.984 ... 2.422, no denominator 2.495 ... 3.530): "
+          "- the row sums of docs/articles.md (softmax 1, l2 1.984 ... 2.422, no denominator 2.495 ... 3.530): "
           "`test_constant_values_row_sums`", ""]
     L += ext_lines
     held = sum(v == "held" for _, v in claims)
