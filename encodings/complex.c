@@ -1,4 +1,4 @@
-/* Complex-order embedding (Wang et al. 2020; SEEDS 2.3j) in real form: token
+/* Complex-order embedding (Wang et al. 2020; 8130 (j)) in real form: token
  * j at position k becomes, per complex dimension l,
  *   (r_jl cos(w_jl k + th_jl), r_jl sin(w_jl k + th_jl)),
  * with per-token amplitude r, frequency w and phase th. It replaces the token

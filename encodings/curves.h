@@ -1,4 +1,4 @@
-/* Closed-form curves of the articles (SEEDS 6), for `inspect` and tests. */
+/* Closed-form curves of the articles (8231, 8265), for `inspect` and tests. */
 #ifndef POSPROBE_CURVES_H
 #define POSPROBE_CURVES_H
 

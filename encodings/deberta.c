@@ -1,4 +1,4 @@
-/* DeBERTa (He et al. 2021; SEEDS 2.2h): content-to-position and
+/* DeBERTa (He et al. 2021; 8130 (h)): content-to-position and
  * position-to-content terms with clipped offsets,
  *   q_i.k_j + q_i.Kr[d(i,j)] + k_j.Qr[d(j,i)],  d(i,j) = clip(i - j),
  * Kr = P W_Kr and Qr = P W_Qr per layer from one shared relative table P,

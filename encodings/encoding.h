@@ -1,5 +1,5 @@
 /* A position encoding is a set of optional hooks plus its parameters; the
- * model calls each hook that is set (see DESIGN.md):
+ * model calls each hook that is set (docs/encodings.md):
  *
  *   embed   x (B, Tq, C) -> (B, Tq, C)               absolute, at the input
  *   rotate  q, k (B*H, Tq, D) [, v] -> rotated       RoPE family

@@ -1,4 +1,4 @@
-/* Multiplicative absolute positions (SEEDS 2.1d): x_k (.) p_k, p learned
+/* Multiplicative absolute positions (8130 (d)): x_k (.) p_k, p learned
  * (starting at 1 + noise) or sinusoidal (--mult-pos). Positions must stay
  * below --max-pos. */
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* Recursive positions, a discrete FLOATER (SEEDS 2.1c): p_0 learned and
+/* Recursive positions, a discrete FLOATER (8130 (c)): p_0 learned and
  * p_{k+1} = p_k + f(p_k), f(p) = tanh(p W1 + b1) W2 + b2, added to the input.
  * Defined for every position; the recurrence runs up to the largest id. */
 #include <math.h>

@@ -1,4 +1,4 @@
-/* RoPE (Su, 8265; SEEDS 4.3): q and k rotated by their positions in
+/* RoPE (Su, 8265): q and k rotated by their positions in
  * interleaved pairs, theta_k = base^(-2k/d_rot). Options: --rope-base,
  * --rope-fraction (share of head dimensions rotated), --rope-trainable. */
 #include <stdio.h>

@@ -1,4 +1,4 @@
-/* 2-D RoPE (8397; SEEDS 5.2): R_{x,y} = blockdiag(R(x th), R(y th)). The first
+/* 2-D RoPE (Su, 8397): R_{x,y} = blockdiag(R(x th), R(y th)). The first
  * half of each head's pairs rotates by the row x, the second half by the
  * column y, each half with its own ladder theta_k = base^(-2k/(D/2)).
  * On 1-D tasks x = 0 and y = the position id. */

@@ -1,4 +1,4 @@
-/* RoPE on values too (8130's fusion remark, SEEDS 2.3k): q, k and v rotated
+/* RoPE on values too (8130's fusion remark, entry (k)): q, k and v rotated
  * by their positions, so o_i = sum_j a_ij R_j v_j carries absolute position. */
 #include <stdio.h>
 

@@ -1,4 +1,4 @@
-/* The rotation shared by rope, rope-v, rope2d and xpos (SEEDS 4.3): the
+/* The rotation shared by rope, rope-v, rope2d and xpos (8265): the
  * interleaved pairs (x[2k], x[2k+1]) of each head vector at position t are
  * rotated by angle c_k(t) * theta_k and optionally scaled by s_k(t):
  *   y[2k]   = s (x[2k] cos a - x[2k+1] sin a)

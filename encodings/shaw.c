@@ -1,4 +1,4 @@
-/* Shaw et al. 2018 (NEZHA; SEEDS 2.2e): clipped relative keys AND values,
+/* Shaw et al. 2018 (NEZHA; 8130 (e)): clipped relative keys AND values,
  *   a_ij = softmax(q_i . (k_j + R^K_ij) / sqrt(D)),  o_i = sum_j a_ij (v_j + R^V_ij),
  *   R_ij = p[clip(i - j, clip-min, clip-max)], tables shared by the heads of a layer.
  * The value term is what 9105 exempts from the flaw. */

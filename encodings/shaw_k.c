@@ -1,5 +1,5 @@
 /* Shaw et al. with relative keys only: q_i . (k_j + R^K_ij). Position enters
- * only the logits, so 9105's argument applies (SEEDS 9, item 6). */
+ * only the logits, so 9105's argument applies (claim R1). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

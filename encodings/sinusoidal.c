@@ -1,4 +1,4 @@
-/* Sinusoidal absolute positions (Attention is All You Need, SEEDS 2.1b):
+/* Sinusoidal absolute positions (Attention is All You Need; 8130 (b)):
  * p_{k,2i} = sin(k / base^(2i/C)), p_{k,2i+1} = cos(k / base^(2i/C)), times
  * a scale. The table's coordinates have RMS 1/sqrt 2 while token embeddings
  * start at init-scale (0.02): added unscaled, the position drowns the token

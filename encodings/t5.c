@@ -1,4 +1,4 @@
-/* T5 relative bias (SEEDS 2.2g): a learned scalar per head and bucket of the
+/* T5 relative bias (8130 (g)): a learned scalar per head and bucket of the
  * offset j - i, one table shared by all layers as in T5. Bidirectional
  * bucketing under --mask bidir (sign buckets), unidirectional under causal.
  * --t5-buckets, --t5-max-distance. */

@@ -1,7 +1,7 @@
 /* TUPE-style absolute positions inside the logits only (Ke et al. 2021):
  * a bias (p_i U_Q)(p_j U_K)^T / sqrt(D) per head from a learned table p shared
  * by the layers and per-layer U_Q, U_K. Absolute information, yet only in the
- * logits: 9105's argument still blocks the probe (SEEDS 1.3, derived). */
+ * logits: 9105's argument still blocks the probe (derived). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* URPE (Luo et al. 2022; SEEDS 1.4, 9105 countermeasure A): O = (A (.) C) V
+/* URPE (Luo et al. 2022; 9105 remedy A): O = (A (.) C) V
  * with a learned Toeplitz C per head and layer, c_ij = g(clip(i - j)),
  * starting near 1 (plain attention). Rows of A (.) C need not sum to 1. */
 #include <stdio.h>

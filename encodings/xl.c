@@ -1,4 +1,4 @@
-/* Transformer-XL (SEEDS 2.2f): logits
+/* Transformer-XL (8130 (f)): logits
  *   q_i.k_j + q_i.(W_KR R_{i-j}) + u.k_j + v.(W_KR R_{i-j}),
  * R the untruncated sinusoid of the offset, W_KR a per-layer projection, u, v
  * learned per head. Implemented as (q_i + u).k_j + (q_i + u + w).RK_{i-j}

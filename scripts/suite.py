@@ -134,7 +134,7 @@ def summarize_flags(path):
     return ["--fitted-only"] if v == "1" else []
 
 
-INTEGER = re.compile(r"[+-]?[0-9]+", re.ASCII)   # posprobe's grammar (README, "Numbers")
+INTEGER = re.compile(r"[+-]?[0-9]+", re.ASCII)   # posprobe's grammar (docs/cli.md, "Numbers")
 
 
 def seed_count(path, where, v):

@@ -2,13 +2,32 @@
 # scripts/report.py and scripts/suite.py as commands: --help and a missing
 # directory end without a traceback; the QUICK banner counts every run's seed
 # (runs.csv), not the fitted ones; the fit table counts each setting and seed
-# once (no duplicates, no unfinished reruns); --fit-acc is the runs' own.
+# once (no duplicates, no unfinished reruns); --fit-acc is the runs' own; the
+# document is in order (title, banner, header, Summary, Claims, then each
+# claim whole) with or without the probe suite.
 # Usage: report_script.sh POSPROBE (unused: the scripts are pure Python)
 set -euo pipefail
 dir=$(mktemp -d /tmp/posprobe-report-XXXXXX)
 trap 'rm -rf "$dir"' EXIT
 py=/usr/bin/python3
 fail() { echo "$*"; exit 1; }
+# REPORT.md's sections in order: the title, the QUICK banner when $2 is 1,
+# "## Summary", "## Claims", and only then the first claim ("### "), whose
+# heading is followed by a blank line and its "- Source:" line
+in_order() {
+    awk -v banner="$2" '
+        NR == 1 && $0 != "# posprobe report" { print "line 1: " $0; bad = 1 }
+        /one-seed smoke run/ { b = NR }
+        /^## Summary$/ { s = NR }
+        /^## Claims$/ { c = NR }
+        /^### / && !h { h = NR; want = NR + 2 }
+        NR == want && !/^- Source: / { print "the first claim is cut: line " NR ": " $0; bad = 1 }
+        END {
+            if (banner == 1 && b != 3) { print "the QUICK banner is on line " b ", not 3"; bad = 1 }
+            if (!(s && c && h && s < c && c < h)) { print "Summary on line " s ", Claims on " c ", first claim on " h; bad = 1 }
+            exit bad
+        }' "$1" || fail "REPORT.md out of order (banner $2)"
+}
 $py scripts/report.py --help > "$dir/help" 2>&1 || fail "report.py --help failed"
 grep -q '^usage: report.py' "$dir/help" || fail "report.py --help prints no usage"
 $py scripts/suite.py --help > "$dir/help" 2>&1 || fail "suite.py --help failed"
@@ -38,6 +57,7 @@ CSV
 printf 'key,value\ntask,copy\nlen-min,2\nlen-max,6\nfit-acc,0.95\nseed,1\n' > "$res/extrapolation/runs/r1/config.csv"
 $py scripts/report.py "$res" 2>/dev/null
 rep=$res/REPORT.md
+in_order "$rep" 0   # no probe suite: the summary still comes before the first claim
 grep -q 'one-seed smoke run' "$rep" && fail "QUICK banner on a suite with two seeds per setting"
 grep -q '| decoder | 1/3 (33%) | 1/3 (33%) | 0.50 (n=1) |' "$rep" || fail "fit table: $(grep '| decoder |' "$rep")"
 # NoPE, bidirectional, copy cannot fit by construction: out of the second column, marked x in its cell
@@ -51,4 +71,5 @@ grep -q "the run's \`--fit-acc\`" "$rep" || fail "no run directory: $(grep 'Trai
 sed -i '/^r[234],/d;/^n[12],/d' "$res/extrapolation/runs.csv"
 $py scripts/report.py "$res" 2>/dev/null
 grep -q 'one-seed smoke run' "$rep" || fail "no QUICK banner on a one-seed suite"
-echo "report.py and suite.py: help, errors, QUICK banner, fit table and fit-acc checked"
+in_order "$rep" 1
+echo "report.py and suite.py: help, errors, QUICK banner, fit table, fit-acc and section order checked"

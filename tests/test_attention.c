@@ -181,7 +181,7 @@ static void test_constant_values_row_sums(void **state) {
     for (int i = 0; i < T; i++) { q->data[i] = 0; k->data[i] = 0; v->data[i] = 1; }
     for (int i = 0; i < T; i++)
         for (int j = 0; j < T; j++) bias->data[i * T + j] = (real)(-0.5 * fabs((double)(i - j)));
-    /* SEEDS.md section 6: row sums for b_ij = -0.5 |i - j|, n = 8 */
+    /* docs/articles.md, reference numbers: row sums for b_ij = -0.5 |i - j|, n = 8 */
     const double l2[8] = {1.984, 2.200, 2.349, 2.422, 2.422, 2.349, 2.200, 1.984};
     const double nd[8] = {2.495, 3.071, 3.389, 3.530, 3.530, 3.389, 3.071, 2.495};
     attn_opts o = {1, MASK_BIDIR, NORM_SOFTMAX, 2, 1, 0, 0};

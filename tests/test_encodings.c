@@ -1,6 +1,6 @@
 /* The encoding catalogue: gradients of every encoding inside a one-layer
  * model, shift invariance of the relative ones, and the articles' properties
- * and reference numbers (SEEDS 6, 8). */
+ * and reference numbers (docs/articles.md, CLAIMS.md). */
 #include "check.h"
 #include "rope_helpers.h"
 
@@ -206,7 +206,7 @@ static void test_rope_properties(void **state) {
                 for (int c = 0; c < D; c++) dot += Rm[c * D + a] * Rm[c * D + b];
                 assert_true(fabs(dot - (a == b)) < EXACT_TOL * 10);
             }
-        /* the elementwise form equals the 2x2 block matrix of SEEDS 4.3 */
+        /* the elementwise form equals the 2x2 block matrix of 8265 */
         for (int a = 0; a < D; a++)
             for (int b = 0; b < D; b++) {
                 int pa = a / 2, pb = b / 2;
@@ -222,7 +222,7 @@ static void test_rope_properties(void **state) {
     rope_state_free(s);
 }
 
-/* SEEDS Q1, Q2: relativity and invertibility of 2-D RoPE; R((x+y) th) is not invertible. */
+/* Q1, Q2: relativity and invertibility of 2-D RoPE; R((x+y) th) is not invertible. */
 static void test_rope2d_properties(void **state) {
     (void)state;
     const int D = 8;
@@ -308,7 +308,7 @@ static void test_none_permutation_equivariant(void **state) {
     model_free(&m);
 }
 
-/* T5: the bucket table of SEEDS 2.2g (32 buckets, max distance 128, bidirectional). */
+/* T5: the bucket table of 8130 (g) (32 buckets, max distance 128, bidirectional). */
 static void test_t5_buckets(void **state) {
     (void)state;
     const int table[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 8, 8, 8, 9, 9, 9, 9};
@@ -342,7 +342,7 @@ static void test_alibi_slopes(void **state) {
     for (int h = 0; h < 4; h++) assert_true(fabs(s[8 + h] - pow(2, -(0.5 + h))) < 1e-15);
 }
 
-/* SEEDS 6: the decay curves, to the printed digits (within 0.006: two of the
+/* The decay curves of docs/articles.md, to the printed digits (within 0.006: two of the
  * printed values round up from ...495 and ...5248). */
 static void test_decay_curves(void **state) {
     (void)state;
@@ -364,7 +364,7 @@ static void test_decay_curves(void **state) {
     for (int d = 1; d < 50; d++) assert_true(sandwich_bias(d, 1, 4, 10000) < 0);
 }
 
-/* diagnose --all agrees with SEEDS 9 wherever the symmetry argument predicts. */
+/* diagnose --all agrees with the expected verdicts wherever the symmetry argument predicts. */
 static void test_diagnose_matches_symmetry_argument(void **state) {
     (void)state;
     char dir[] = "/tmp/posprobe-diag-XXXXXX", path[128], err[512];

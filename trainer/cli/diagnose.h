@@ -21,7 +21,7 @@ double diagnose_tolerance(void);
 /* -1 with "usage: ..." in err when the configuration cannot run. */
 int diagnose_one(const run_config *c, int seeds, diag_result *out, char *err, size_t errlen);
 
-/* The verdict that follows from the symmetry argument (SEEDS 1.3, 1.6-1.9, 9),
+/* The verdict that follows from the symmetry argument (docs/articles.md),
  * or NULL where the argument predicts nothing. */
 const char *diagnose_expected(const run_config *c);
 

@@ -243,7 +243,7 @@ static int cmd_diagnose(int argc, char **argv) {
                "  mirror = max_i ||h_i - h_{n+1-i}|| / max_i ||h_i|| (max over seeds)\n"
                "and the verdict: indistinguishable (spread below the rounding tolerance), mirror-tied (only\n"
                "mirror positions tie), distinguishable, or mixed (seeds disagree). 'expected' is the verdict the\n"
-               "symmetry argument predicts (SEEDS 1.3-1.9), empty where it predicts nothing.\n"
+               "symmetry argument predicts (docs/articles.md), empty where it predicts nothing.\n"
                "--all runs every encoding x normalizer x mask x markers. CSV to FILE or stdout.\n"
                "Progress on stderr (none with --quiet). SIGINT or SIGTERM stop it after the current model:\n"
                "exit status 130, FILE not written (a file that was there stays as it was).\n");
@@ -332,7 +332,8 @@ static int cmd_inspect(int argc, char **argv) {
                "             the head-mean score at query n-1 vs key n-1-r\n"
                "  rotation   the vector (1,0,1,0,...)/sqrt(D/2) rotated at each position: position,dim,value\n"
                "  positions  --draws K batches of position ids as --positions samples them: draw,index,position\n"
-               "e.g. posprobe inspect --encoding rope --what decay --dim 128 --len 256 reproduces SEEDS 6.\n");
+               "e.g. posprobe inspect --encoding rope --what decay --dim 128 --len 256 reproduces the\n"
+               "values of 8265's bound in docs/articles.md.\n");
         return 0;
     }
     run_config c;

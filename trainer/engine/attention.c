@@ -1,5 +1,5 @@
 /* Fused attention scores: b = scale q.k + bias, a causal or bidirectional
- * mask, and one of the normalizers of article 9105 (SEEDS.md 1.5-1.6, 7).
+ * mask, and one of the normalizers of article 9105 (docs/engine.md).
  * Visible keys of a row always form a prefix [0, n_vis), so masked entries are
  * simply skipped and set to 0. */
 #include "engine.h"

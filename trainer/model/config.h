@@ -91,7 +91,7 @@ int config_option_is_output(int index);
  * not a seed? Runs equal in every such option are seeds of one setting. */
 int config_option_is_setting(const char *name);
 
-/* Numbers: one grammar for every command, --config file and LIST (README,
+/* Numbers: one grammar for every command, --config file and LIST (docs/cli.md,
  * "Numbers"). An integer is an optional sign and decimal digits; a real is an
  * optional sign, digits with an optional '.' and fraction (or '.' and
  * digits), and an optional exponent (e or E, optional sign, digits). No
