@@ -26,10 +26,8 @@ static double norm2(const real *a, const real *b, int C) {
     return sqrt(s);
 }
 
-/* diagnose_one, counting each seed's model into p (when not NULL) as *done;
- * DIAGNOSE_INTERRUPTED when SIGINT or SIGTERM came (run_install_signal_handlers). */
-/* The probe configuration diagnose builds from cfg, validated: a configuration
- * that cannot run is a usage error ("usage: ..."). */
+/* The probe configuration diagnose builds from cfg, validated: -1 with a
+ * message for a configuration that cannot run (a usage error). */
 static int diagnose_config(const run_config *cfg, run_config *c, char *err, size_t errlen) {
     *c = *cfg;
     snprintf(c->task, sizeof c->task, "probe");
@@ -37,25 +35,26 @@ static int diagnose_config(const run_config *cfg, run_config *c, char *err, size
     c->len_min = c->len_max = c->len;
     c->eval_lens.n = 0;
     char msg[1024];
-    if (config_validate(c, msg, sizeof msg)) return errorf(err, errlen, "usage: %s", msg);
+    if (config_validate(c, msg, sizeof msg)) return errorf(err, errlen, "%s", msg);
     return 0;
 }
 
-static int diagnose_seeds(const run_config *cfg, int seeds, diag_result *out, progress *p, int *done, char *err,
-                          size_t errlen) {
+/* diagnose_one, counting each seed's model into p (when not NULL) as *done;
+ * ERR_INTERRUPTED when SIGINT or SIGTERM came (run_install_signal_handlers). */
+static err_kind diagnose_seeds(const run_config *cfg, int seeds, diag_result *out, progress *p, int *done, char *err,
+                               size_t errlen) {
     run_config c;
-    if (diagnose_config(cfg, &c, err, errlen)) return -1;
-    char msg[1024];
+    if (diagnose_config(cfg, &c, err, errlen)) return ERR_USAGE;
     double tol = diagnose_tolerance();
     out->spread_min = INFINITY;
     out->spread_max = 0;
     out->mirror_max = 0;
     int n_ind = 0, n_mir = 0, n_dis = 0;
     for (int s = 1; s <= seeds; s++) {
-        if (run_stop_requested()) return DIAGNOSE_INTERRUPTED;
+        if (run_stop_requested()) return ERR_INTERRUPTED;
         c.seed = s;
         model m;
-        if (model_build(&m, &c, c.len, msg, sizeof msg)) { model_free(&m); return errorf(err, errlen, "usage: %s", msg); }
+        if (model_build(&m, &c, c.len, err, errlen)) { model_free(&m); return ERR_USAGE; }
         gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
         gsl_rng_set(r, config_stream_seed(&c, c.seed_init, 0));
         model_init_params(&m, r);
@@ -113,7 +112,7 @@ static int diagnose_seeds(const run_config *cfg, int seeds, diag_result *out, pr
 }
 
 int diagnose_one(const run_config *c, int seeds, diag_result *out, char *err, size_t errlen) {
-    return diagnose_seeds(c, seeds, out, NULL, NULL, err, errlen);
+    return diagnose_seeds(c, seeds, out, NULL, NULL, err, errlen) ? -1 : 0;
 }
 
 static int is_one_of(const char *s, const char *const *list) {
@@ -189,23 +188,22 @@ static int nth_config(const run_config *base, int all, int k, run_config *c) {
     return 0;
 }
 
-int diagnose_run(const run_config *base, int all, int seeds, const char *out_path, char *err, size_t errlen) {
+err_kind diagnose_run(const run_config *base, int all, int seeds, const char *out_path, char *err, size_t errlen) {
     run_config c;
-    int n = 0, k, done = 0, rc = 0;
+    int n = 0, k, done = 0;
+    err_kind rc = ERR_NONE;
     while (nth_config(base, all, n, &c)) n++;
     for (k = 0; k < n; k++) {   /* every configuration checked before any output is opened */
         run_config checked;
         nth_config(base, all, k, &c);
-        if (diagnose_config(&c, &checked, err, errlen)) return -1;
+        if (diagnose_config(&c, &checked, err, errlen)) return ERR_USAGE;
         model m;
-        char msg[1024];
-        int bad = model_build(&m, &checked, checked.len, msg, sizeof msg) ? errorf(err, errlen, "usage: %s", msg)
-                  : run_check_lengths(&m, &checked.len, 1, 1, err, errlen);
+        int bad = model_build(&m, &checked, checked.len, err, errlen) || run_check_lengths(&m, &checked.len, 1, 1, err, errlen);
         model_free(&m);
-        if (bad) return -1;
+        if (bad) return ERR_USAGE;
     }
     csv_out w;
-    if (csv_out_open_or_stdout(&w, out_path, err, errlen)) return -1;
+    if (csv_out_open_or_stdout(&w, out_path, err, errlen)) return ERR_IO;
     csv_out_header(&w, HEADER);
     progress p;
     progress_start(&p, "posprobe diagnose", n * seeds, base->quiet, base->progress_every);
@@ -214,10 +212,10 @@ int diagnose_run(const run_config *base, int all, int seeds, const char *out_pat
         nth_config(base, all, k, &c);
         if (!(rc = diagnose_seeds(&c, seeds, &r, &p, &done, err, errlen))) write_row(&w, &c, seeds, &r);
     }
-    if (rc == DIAGNOSE_INTERRUPTED)   /* its one line, as a failure's is its error */
+    if (rc == ERR_INTERRUPTED)   /* its one line, as a failure's is its error */
         snprintf(err, errlen, "diagnose: interrupted after %d of %d configurations; %.1000s%s", k - 1, n,
                  w.to_stdout || w.through ? "their rows are written" : w.path, w.to_stdout || w.through ? "" : " not written");
-    rc = csv_out_finish(&w, rc, err, errlen);
-    if (rc == 0) progress_end(&p, "finished");   /* only once the rows are in place */
+    rc = err_kind_of_io(csv_out_finish(&w, (int)rc, err, errlen));
+    if (rc == ERR_NONE) progress_end(&p, "finished");   /* only once the rows are in place */
     return rc;
 }

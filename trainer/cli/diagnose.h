@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "errors.h"
 
 typedef struct diag_result {
     double spread_min, spread_max;  /* over seeds: max_i ||h_i - mean h|| / max_i ||h_i|| */
@@ -18,7 +19,7 @@ typedef struct diag_result {
 /* Relative differences below this are rounding. */
 double diagnose_tolerance(void);
 
-/* -1 with "usage: ..." in err when the configuration cannot run. */
+/* -1 with a message in err when the configuration cannot run (a usage error). */
 int diagnose_one(const run_config *c, int seeds, diag_result *out, char *err, size_t errlen);
 
 /* The verdict that follows from the symmetry argument (docs/articles.md),
@@ -28,9 +29,10 @@ const char *diagnose_expected(const run_config *c);
 /* One configuration, or with all != 0 every encoding x normalizer x mask x
  * markers, as CSV to out_path (stdout when NULL), with progress on stderr
  * (unless c->quiet). After run_install_signal_handlers, SIGINT or SIGTERM stop
- * it after the current model: DIAGNOSE_INTERRUPTED, the output file not
- * written (its temporary file removed), the reason in err. */
-#define DIAGNOSE_INTERRUPTED 130
-int diagnose_run(const run_config *c, int all, int seeds, const char *out_path, char *err, size_t errlen);
+ * it after the current model: ERR_INTERRUPTED, the output file not written
+ * (its temporary file removed), the reason in err. ERR_USAGE when a
+ * configuration cannot run (checked before any output), ERR_IO when the
+ * output cannot be written. */
+err_kind diagnose_run(const run_config *c, int all, int seeds, const char *out_path, char *err, size_t errlen);
 
 #endif

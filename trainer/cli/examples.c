@@ -22,10 +22,10 @@ int examples_print(const run_config *cfg, int count, FILE *out, char *err, size_
     c.len_min = c.len_max = c.len;
     c.eval_lens.n = 0;
     char msg[512];
-    if (config_validate(&c, msg, sizeof msg)) return errorf(err, errlen, "usage: %s", msg);
+    if (config_validate(&c, msg, sizeof msg)) return errorf(err, errlen, "%s", msg);
     layout lo;
     if (layout_init(&lo, &c, c.len, msg, sizeof msg) || layout_check_len(&lo, c.len, msg, sizeof msg))
-        return errorf(err, errlen, "usage: %s", msg);
+        return errorf(err, errlen, "%s", msg);
     batch b;
     batch_alloc(&b, count, layout_seq_len(&lo, c.len));
     gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);

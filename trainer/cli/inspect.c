@@ -24,7 +24,7 @@ static int setup(const run_config *cfg, model *m, batch *b, char *err, size_t er
     char msg[512];
     if (config_validate(&c, msg, sizeof msg) || model_build(m, &c, c.len, msg, sizeof msg)) {
         model_free(m);
-        return errorf(err, errlen, "usage: %s", msg);
+        return errorf(err, errlen, "%s", msg);
     }
     gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
     gsl_rng_set(r, config_stream_seed(&c, c.seed_init, 0));
@@ -35,7 +35,7 @@ static int setup(const run_config *cfg, model *m, batch *b, char *err, size_t er
     if (model_check_positions(m, b->T, b->pos, msg, sizeof msg)) {
         batch_free(b);
         model_free(m);
-        return errorf(err, errlen, "usage: %s", msg);
+        return errorf(err, errlen, "%s", msg);
     }
     return 0;
 }
@@ -99,7 +99,7 @@ static int inspect_decay(const run_config *c, csv_out *w, char *err, size_t errl
         }
         return 0;
     }
-    if (!e->scores) return errorf(err, errlen, "usage: inspect --what decay: encoding '%s' has no decay curve", e->name);
+    if (!e->scores) return errorf(err, errlen, "inspect --what decay: encoding '%s' has no decay curve", e->name);
     model m;
     batch b;
     if (setup(c, &m, &b, err, errlen)) return -1;
@@ -128,7 +128,7 @@ static int inspect_decay(const run_config *c, csv_out *w, char *err, size_t errl
 static int inspect_rotation(const run_config *c, csv_out *w, char *err, size_t errlen) {
     const encoding_def *e = encoding_find(c->encoding);
     if (!e->rotate || !is_rotation(e))
-        return errorf(err, errlen, "usage: inspect --what rotation: encoding '%s' rotates nothing", e->name);
+        return errorf(err, errlen, "inspect --what rotation: encoding '%s' rotates nothing", e->name);
     model m;
     batch b;
     if (setup(c, &m, &b, err, errlen)) return -1;
@@ -165,7 +165,7 @@ static int inspect_positions(const run_config *c, int draws, csv_out *w, char *e
     if (pk != POS_SEQUENTIAL && b.T > c->max_pos) {
         batch_free(&b);
         model_free(&m);
-        return errorf(err, errlen, "usage: %d positions do not fit below --max-pos %d", b.T, c->max_pos);
+        return errorf(err, errlen, "%d positions do not fit below --max-pos %d", b.T, c->max_pos);
     }
     gsl_rng *data = gsl_rng_alloc(gsl_rng_mt19937), *pr = gsl_rng_alloc(gsl_rng_mt19937);
     gsl_rng_set(pr, config_stream_seed(c, c->seed_pos, 2));
@@ -187,18 +187,22 @@ static int inspect_positions(const run_config *c, int draws, csv_out *w, char *e
     return 0;
 }
 
-int inspect_run(const run_config *c, const char *what, int draws, const char *out_path, char *err, size_t errlen) {
+err_kind inspect_run(const run_config *c, const char *what, int draws, const char *out_path, char *err, size_t errlen) {
     if (!encoding_find(c->encoding))
-        return errorf(err, errlen, "usage: unknown encoding '%s' (see: posprobe list encodings)", c->encoding);
+        return errorf_kind(err, errlen, ERR_USAGE, "unknown encoding '%s' (see: posprobe list encodings)", c->encoding);
     if (c->dim % (2 * c->heads))   /* rotations and sinusoids pair coordinates; heads split the width */
-        return errorf(err, errlen, "usage: --dim %d must be a multiple of 2 * --heads (%d)", c->dim, 2 * c->heads);
+        return errorf_kind(err, errlen, ERR_USAGE, "--dim %d must be a multiple of 2 * --heads (%d)", c->dim, 2 * c->heads);
     csv_out w;
-    if (csv_out_open_or_stdout(&w, out_path, err, errlen)) return -1;
-    int rc;
+    if (csv_out_open_or_stdout(&w, out_path, err, errlen)) return ERR_IO;
+    int rc;   /* -1: the request does not apply to this encoding or configuration */
     if (strcmp(what, "bias") == 0) rc = inspect_bias(c, &w, err, errlen);
     else if (strcmp(what, "decay") == 0) rc = inspect_decay(c, &w, err, errlen);
     else if (strcmp(what, "rotation") == 0) rc = inspect_rotation(c, &w, err, errlen);
     else if (strcmp(what, "positions") == 0) rc = inspect_positions(c, draws, &w, err, errlen);
-    else rc = errorf(err, errlen, "usage: --what must be bias, decay, rotation or positions, not '%s'", what);
-    return csv_out_finish(&w, rc, err, errlen);
+    else rc = errorf(err, errlen, "--what must be bias, decay, rotation or positions, not '%s'", what);
+    if (rc) {
+        csv_out_finish(&w, rc, err, errlen);   /* nothing written: the temporary file goes */
+        return ERR_USAGE;
+    }
+    return csv_out_finish(&w, 0, err, errlen) ? ERR_IO : ERR_NONE;
 }

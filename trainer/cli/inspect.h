@@ -5,10 +5,12 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "errors.h"
 
 /* what: bias | decay | rotation | positions. draws: batches of positions
  * sampled for `positions`. Output to out_path, or stdout when NULL. Returns
- * -1 with "usage: ..." for a request that does not apply to the encoding. */
-int inspect_run(const run_config *c, const char *what, int draws, const char *out_path, char *err, size_t errlen);
+ * ERR_USAGE for a request that does not apply to the encoding, ERR_IO when
+ * the output cannot be written. */
+err_kind inspect_run(const run_config *c, const char *what, int draws, const char *out_path, char *err, size_t errlen);
 
 #endif

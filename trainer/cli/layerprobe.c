@@ -129,16 +129,16 @@ static void fit_and_score(const real *xtr, const int *ytr, size_t ntr, const rea
     free(ztr); free(zte); free(mu); free(sd);
 }
 
-int layerprobe_run(const char *dir, const layerprobe_opts *o, const char *out_path, char *err, size_t errlen) {
+err_kind layerprobe_run(const char *dir, const layerprobe_opts *o, const char *out_path, char *err, size_t errlen) {
     char path[1200];
     snprintf(path, sizeof path, "%s/checkpoint.bin", dir);
     checkpoint_info info;
     model m;
-    if (checkpoint_load(path, &info, &m, err, errlen)) return -1;
+    if (checkpoint_load(path, &info, &m, err, errlen)) return ERR_IO;   /* unreadable, corrupt or too large: exit 1 */
     int_list lens = o->lens.n ? o->lens : m.cfg.eval_lens;
     int K = 0, L = m.L;
     /* probed on teacher-forced sequences with the training positions */
-    if (run_check_lengths(&m, lens.v, lens.n, lens.n, err, errlen)) { model_free(&m); return -1; }
+    if (run_check_lengths(&m, lens.v, lens.n, lens.n, err, errlen)) { model_free(&m); return ERR_USAGE; }
     for (int i = 0; i < lens.n; i++) {
         int T = layout_seq_len(&m.lo, lens.v[i]);
         if (T > K) K = T;
@@ -179,5 +179,5 @@ int layerprobe_run(const char *dir, const layerprobe_opts *o, const char *out_pa
     dataset_free(&tr, L);
     dataset_free(&te, L);
     model_free(&m);
-    return rc;
+    return rc ? ERR_IO : ERR_NONE;
 }

@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "errors.h"
 
 typedef struct layerprobe_opts {
     int_list lens;       /* task lengths (empty: the run's evaluation lengths) */
@@ -18,7 +19,9 @@ typedef struct layerprobe_opts {
 
 void layerprobe_defaults(layerprobe_opts *o);
 /* CSV rows (run_id, layer, length, probe_acc, mean_abs_dist, n_tokens) to
- * out_path, or stdout when NULL. */
-int layerprobe_run(const char *dir, const layerprobe_opts *o, const char *out_path, char *err, size_t errlen);
+ * out_path, or stdout when NULL. ERR_USAGE when the checkpoint cannot take the
+ * lengths, ERR_IO when it cannot be read (or is too large) or the output
+ * cannot be written. */
+err_kind layerprobe_run(const char *dir, const layerprobe_opts *o, const char *out_path, char *err, size_t errlen);
 
 #endif

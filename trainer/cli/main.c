@@ -15,18 +15,35 @@
 #include "run.h"
 #include "layout.h"
 
-#define EXIT_USAGE 2
+/* The exit statuses, here and nowhere else (docs/cli.md lists them). */
+enum { EXIT_IO = 1, EXIT_USAGE = 2, EXIT_DIVERGED = 3, EXIT_INTERRUPTED = 130 };
+
+static int exit_status(err_kind k) {
+    switch (k) {
+    case ERR_NONE: return 0;
+    case ERR_IO: return EXIT_IO;
+    case ERR_USAGE: return EXIT_USAGE;
+    case ERR_INTERRUPTED: return EXIT_INTERRUPTED;
+    }
+    return EXIT_IO;
+}
+
+/* A run that ended: finished, or stopped by a non-finite loss or a signal. */
+static int run_exit_status(run_status s) {
+    return s == RUN_DIVERGED ? EXIT_DIVERGED : s == RUN_INTERRUPTED ? EXIT_INTERRUPTED : 0;
+}
 
 static void die_usage(const char *msg) {
     fprintf(stderr, "posprobe: error: %s\n", msg);
     exit(EXIT_USAGE);
 }
 
-/* A command's error: "usage: ..." is bad input (exit 2), anything else an I/O error (exit 1). */
-static int command_failed(const char *err) {
-    if (strncmp(err, "usage: ", 7) == 0) die_usage(err + 7);
-    fprintf(stderr, "posprobe: error: %s\n", err);
-    return 1;
+/* How a command ends: on a failure its one line (an interruption is not an
+ * error); the exit status of its kind. */
+static int command_end(err_kind k, const char *err) {
+    if (k == ERR_NONE) return 0;
+    fprintf(stderr, k == ERR_INTERRUPTED ? "posprobe: %s\n" : "posprobe: error: %s\n", err);
+    return exit_status(k);
 }
 
 static void print_train_help(FILE *f) {
@@ -216,20 +233,16 @@ static int cmd_train(int argc, char **argv) {
     char err[2048];
     if (flag_on(&own[0]) && own[1].value) die_usage("--check and --check-stdin exclude each other");
     if (flag_on(&own[0])) { /* validate everything, write nothing */
-        if (run_check(&c, err, sizeof err)) die_usage(strncmp(err, "usage: ", 7) == 0 ? err + 7 : err);
-        return 0;
+        return command_end(run_check(&c, err, sizeof err), err);
     }
     if (own[1].value) { /* many configurations, one process: what the suite runner validates */
         int n = parse_count(own[1].value, "check-stdin", 0, 100000000);
-        if (!run_check_lines(&c, stdin, n, err, sizeof err)) return 0;
-        if (strncmp(err, "usage: ", 7) == 0) die_usage(err + 7);
-        fprintf(stderr, "posprobe: error: %s\n", err);
-        return 1;
+        return command_end(run_check_lines(&c, stdin, n, err, sizeof err), err);
     }
     run_result res;
     run_install_signal_handlers();
-    if (run_train(&c, &res, err, sizeof err)) return command_failed(err);
-    return (int)res.status;
+    err_kind k = run_train(&c, &res, err, sizeof err);
+    return k ? command_end(k, err) : run_exit_status(res.status);
 }
 
 static int cmd_diagnose(int argc, char **argv) {
@@ -267,13 +280,7 @@ static int cmd_diagnose(int argc, char **argv) {
         die_usage(err);
     }
     run_install_signal_handlers();   /* SIGINT/SIGTERM: stop after the current model, write nothing */
-    int rc = diagnose_run(&c, flag_on(&own[0]), seeds, own[2].value, err, sizeof err);
-    if (rc == DIAGNOSE_INTERRUPTED) {
-        fprintf(stderr, "posprobe: %s\n", err);
-        return rc;
-    }
-    if (rc) return command_failed(err);
-    return 0;
+    return command_end(diagnose_run(&c, flag_on(&own[0]), seeds, own[2].value, err, sizeof err), err);
 }
 
 static int cmd_eval(int argc, char **argv) {
@@ -310,14 +317,13 @@ static int cmd_eval(int argc, char **argv) {
         checkpoint_info info;
         snprintf(path, sizeof path, "%s/checkpoint.bin", dir);
         if (checkpoint_load(path, &info, NULL, err, sizeof err)) die_usage(err);
-        if (run_final_lens(&info.cfg, &l, err, sizeof err)) die_usage(err + (strncmp(err, "usage: ", 7) ? 0 : 7));
+        if (run_final_lens(&info.cfg, &l, err, sizeof err)) die_usage(err);
     } else if (int_list_parse(lens, &l, err, sizeof err)) {
         char msg[2200];
         snprintf(msg, sizeof msg, "--eval-lens: %s", err);
         die_usage(msg);
     }
-    if (run_eval_checkpoint(dir, &l, out, dump, decode, err, sizeof err)) return command_failed(err);
-    return 0;
+    return command_end(run_eval_checkpoint(dir, &l, out, dump, decode, err, sizeof err), err);
 }
 
 static int cmd_inspect(int argc, char **argv) {
@@ -343,8 +349,7 @@ static int cmd_inspect(int argc, char **argv) {
     if (!own[0].value) die_usage("inspect: --what bias|decay|rotation|positions is required");
     int draws = own[1].value ? parse_count(own[1].value, "draws", 1, 100000) : 4;
     char err[2048];
-    if (inspect_run(&c, own[0].value, draws, own[2].value, err, sizeof err)) return command_failed(err);
-    return 0;
+    return command_end(inspect_run(&c, own[0].value, draws, own[2].value, err, sizeof err), err);
 }
 
 static int cmd_examples(int argc, char **argv) {
@@ -364,7 +369,7 @@ static int cmd_examples(int argc, char **argv) {
     parse_args("examples", argc, argv, &c, own, NULL, 0);
     int count = own[0].value ? parse_count(own[0].value, "count", 1, 1000) : 2;
     char err[2048];
-    if (examples_print(&c, count, stdout, err, sizeof err)) die_usage(strncmp(err, "usage: ", 7) == 0 ? err + 7 : err);
+    if (examples_print(&c, count, stdout, err, sizeof err)) die_usage(err);
     return 0;
 }
 
@@ -402,8 +407,7 @@ static int cmd_layerprobe(int argc, char **argv) {
         snprintf(err, sizeof err, "layerprobe: %.1100s: no readable checkpoint", ck);
         die_usage(err);
     }
-    if (layerprobe_run(dir, &o, out, err, sizeof err)) return command_failed(err);
-    return 0;
+    return command_end(layerprobe_run(dir, &o, out, err, sizeof err), err);
 }
 
 static int cmd_summarize(int argc, char **argv) {
@@ -424,8 +428,7 @@ static int cmd_summarize(int argc, char **argv) {
     if (parse_args("summarize", argc, argv, NULL, own, &dir, 1) != 1) die_usage("usage: posprobe summarize [--fitted-only] DIR");
     int fitted_only = flag_on(&own[0]);
     char err[2048];
-    if (summarize_run(dir, 0, fitted_only, err, sizeof err)) return command_failed(err);
-    return 0;
+    return command_end(summarize_run(dir, 0, fitted_only, err, sizeof err), err);
 }
 
 /* --task and --encoding name registered entries. */

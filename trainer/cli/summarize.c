@@ -473,25 +473,25 @@ static void store_free(store *s) {
     free(s->runs);
 }
 
-int summarize_run(const char *dir, int quiet, int fitted_only, char *err, size_t errlen) {
+err_kind summarize_run(const char *dir, int quiet, int fitted_only, char *err, size_t errlen) {
     struct stat st;
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) return errorf(err, errlen, "usage: %s is not a directory", dir);
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) return errorf_kind(err, errlen, ERR_USAGE, "%s is not a directory", dir);
     store s;
     memset(&s, 0, sizeof s);
     read_before(&s, &st, dir);   /* a link back to DIR is not read again */
     walk(&s, dir, 0, quiet, fitted_only);
-    if (s.n_runs == 0) { store_free(&s); return errorf(err, errlen, "usage: no run directories (with config.csv) under %s", dir); }
+    if (s.n_runs == 0) { store_free(&s); return errorf_kind(err, errlen, ERR_USAGE, "no run directories (with config.csv) under %s", dir); }
     name_variants(&s);
     for (size_t i = 0; i < s.n; i++) snprintf(s.r[i].variant, sizeof s.r[i].variant, "%s", s.runs[s.r[i].run].variant);
     if (s.n) qsort(s.r, s.n, sizeof *s.r, cmp_record);   /* qsort of NULL is undefined even for 0 elements */
     char p[2048];
     csv_out w, h, rw;
     snprintf(p, sizeof p, "%s/summary.csv", dir);
-    if (csv_out_open(&w, p, err, errlen)) { store_free(&s); return -1; }
+    if (csv_out_open(&w, p, err, errlen)) { store_free(&s); return ERR_IO; }
     snprintf(p, sizeof p, "%s/horizons.csv", dir);
-    if (csv_out_open(&h, p, err, errlen)) { csv_out_abort(&w); store_free(&s); return -1; }
+    if (csv_out_open(&h, p, err, errlen)) { csv_out_abort(&w); store_free(&s); return ERR_IO; }
     snprintf(p, sizeof p, "%s/runs.csv", dir);
-    if (csv_out_open(&rw, p, err, errlen)) { csv_out_abort(&w); csv_out_abort(&h); store_free(&s); return -1; }
+    if (csv_out_open(&rw, p, err, errlen)) { csv_out_abort(&w); csv_out_abort(&h); store_free(&s); return ERR_IO; }
     static const char *const sh[] = {"task", "encoding", "norm", "mask", "markers", "positions", "head", "config_id",
         "variant", "eval_mode",
         "length", "train_len", "n_seeds", "token_acc_mean", "token_acc_sd", "token_acc_ci_lo", "token_acc_ci_hi",
@@ -674,5 +674,5 @@ int summarize_run(const char *dir, int quiet, int fitted_only, char *err, size_t
                 fitted_only ? ": counted, not averaged" : "", s.n_runs - fin - dup, dup);
     }
     store_free(&s);
-    return rc;
+    return rc ? ERR_IO : ERR_NONE;
 }

@@ -4,6 +4,8 @@
 
 #include <stddef.h>
 
+#include "errors.h"
+
 /* Reads every run directory below dir (a directory with config.csv), and
  * writes dir/summary.csv (per group and length), dir/horizons.csv (per group)
  * and dir/runs.csv (one row per run with its status). Unreadable or partial
@@ -12,7 +14,8 @@
  * fitted_only, finished runs that did not fit their training lengths
  * (summary.csv fitted = 0) are counted per group (n_not_fitted), never
  * averaged in: an extrapolation measure of a model that never learned its
- * task says nothing about its encoding. */
-int summarize_run(const char *dir, int quiet, int fitted_only, char *err, size_t errlen);
+ * task says nothing about its encoding. ERR_USAGE when dir is not a
+ * directory or holds no run, ERR_IO when an output cannot be written. */
+err_kind summarize_run(const char *dir, int quiet, int fitted_only, char *err, size_t errlen);
 
 #endif

@@ -139,7 +139,7 @@ int run_final_lens(const run_config *c, int_list *out, char *err, size_t errlen)
         int a = i < c->eval_lens.n ? c->eval_lens.v[i] : 1 << 30, b = j < fit.n ? fit.v[j] : 1 << 30;
         int v = a < b ? a : b;
         if (out->n == CONFIG_MAX_LENS)
-            return errorf(err, errlen, "usage: --eval-lens and the training lengths together exceed %d lengths", CONFIG_MAX_LENS);
+            return errorf(err, errlen, "--eval-lens and the training lengths together exceed %d lengths", CONFIG_MAX_LENS);
         out->v[out->n++] = v;
         i += a == v;
         j += b == v;
@@ -387,14 +387,14 @@ int run_check_lengths(const model *m, const int *lens, int n, int n_train, char 
     pos_kind train_pk = pos_kind_parse(c->positions);
     pos_kind eval_pk = eval_pos_kind(c);
     for (int i = 0; i < n; i++) {
-        if (layout_check_len(&m->lo, lens[i], msg, sizeof msg)) return errorf(err, errlen, "usage: %s", msg);
+        if (layout_check_len(&m->lo, lens[i], msg, sizeof msg)) return errorf(err, errlen, "%s", msg);
         int T = layout_seq_len(&m->lo, lens[i]);
         pos_kind pk = i < n_train ? train_pk : eval_pk;
         int decoding = i >= n_train && m->lo.form == FORM_DECODER && layout_decode_rows(&m->lo, lens[i]) > T;
         if (decoding) T = layout_decode_rows(&m->lo, lens[i]);
         if ((pk != POS_SEQUENTIAL || (m->enc->flags & ENC_TABLE)) && T > c->max_pos)
             return errorf(err, errlen,
-                        "usage: length %d needs %d positions%s, more than --max-pos %d (%s)", lens[i], T,
+                        "length %d needs %d positions%s, more than --max-pos %d (%s)", lens[i], T,
                         decoding ? " (greedy decoding generates up to 2 m + 4 tokens)" : "", c->max_pos,
                         pk != POS_SEQUENTIAL ? "randomized/shifted positions are drawn below max-pos"
                                              : "the encoding's table has max-pos rows");
@@ -403,32 +403,32 @@ int run_check_lengths(const model *m, const int *lens, int n, int n_train, char 
 }
 
 /* Everything that can be wrong with a config, checked before anything is written. */
-static int check_run(model *m, const run_config *c, char *err, size_t errlen) {
+static err_kind check_run(model *m, const run_config *c, char *err, size_t errlen) {
     int_list eval;
-    if (run_final_lens(c, &eval, err, errlen)) return -1;
+    if (run_final_lens(c, &eval, err, errlen)) return ERR_USAGE;
     int lens[CONFIG_MAX_LENS + 2], n = 0;
     lens[n++] = c->len_min;
     lens[n++] = c->len_max;
     for (int i = 0; i < eval.n; i++) lens[n++] = eval.v[i];
-    return run_check_lengths(m, lens, n, 2, err, errlen);
+    return run_check_lengths(m, lens, n, 2, err, errlen) ? ERR_USAGE : ERR_NONE;
 }
 
-int run_check(const run_config *cfg_in, char *err, size_t errlen) {
+err_kind run_check(const run_config *cfg_in, char *err, size_t errlen) {
     run_config c = *cfg_in;
-    char msg[1024];
-    if (config_validate(&c, msg, sizeof msg)) return errorf(err, errlen, "usage: %s", msg);
+    if (config_validate(&c, err, errlen)) return ERR_USAGE;
     model m;
-    if (model_build(&m, &c, run_max_n(&c), msg, sizeof msg)) { model_free(&m); return errorf(err, errlen, "usage: %s", msg); }
-    int rc = check_run(&m, &c, err, errlen);
+    if (model_build(&m, &c, run_max_n(&c), err, errlen)) { model_free(&m); return ERR_USAGE; }
+    err_kind rc = check_run(&m, &c, err, errlen);
     if (!rc && c.out[0]) rc = rundir_check(&m.cfg, err, errlen);   /* would --out be refused? */
     model_free(&m);
     return rc;
 }
 
-int run_check_lines(const run_config *base, FILE *in, int n, char *err, size_t errlen) {
+err_kind run_check_lines(const run_config *base, FILE *in, int n, char *err, size_t errlen) {
     char *line = NULL, msg[1024];
     size_t cap = 0;
-    int k = 0, rc = 0;
+    int k = 0;
+    err_kind rc = ERR_NONE;
     progress pr;
     progress_start(&pr, "posprobe train --check-stdin", n, base->quiet, base->progress_every);
     /* a model is built and freed for every line: blocks below 1 MiB are reused
@@ -440,39 +440,38 @@ int run_check_lines(const run_config *base, FILE *in, int n, char *err, size_t e
     for (ssize_t len; !rc && k < n && (len = getline(&line, &cap, in)) >= 0;) {
         k++;
         if (len > 0 && line[len - 1] == '\n') line[--len] = 0;
-        if (strlen(line) != (size_t)len) { rc = errorf(err, errlen, "usage: stdin line %d: a NUL byte", k); break; }
+        if (strlen(line) != (size_t)len) { rc = errorf_kind(err, errlen, ERR_USAGE, "stdin line %d: a NUL byte", k); break; }
         run_config c = *base;
         char *words[CONFIG_MAX_LINE_WORDS];
         int n_words = 0;
         for (char *save = NULL, *w = strtok_r(line, "\t", &save); w && !rc; w = strtok_r(NULL, "\t", &save)) {
             char *eq = strchr(w, '=');
-            if (!eq || eq == w) { rc = errorf(err, errlen, "usage: stdin line %d: '%.64s' is not key=value", k, w); break; }
+            if (!eq || eq == w) { rc = errorf_kind(err, errlen, ERR_USAGE, "stdin line %d: '%.64s' is not key=value", k, w); break; }
             *eq = 0;
             for (int i = 0; i < n_words && !rc; i++)
-                if (strcmp(words[i], w) == 0) rc = errorf(err, errlen, "usage: stdin line %d: --%.64s is given twice", k, w);
+                if (strcmp(words[i], w) == 0) rc = errorf_kind(err, errlen, ERR_USAGE, "stdin line %d: --%.64s is given twice", k, w);
             if (!rc && n_words == CONFIG_MAX_LINE_WORDS)
-                rc = errorf(err, errlen, "usage: stdin line %d: more than %d options", k, CONFIG_MAX_LINE_WORDS);
-            if (!rc && config_set(&c, w, eq + 1, msg, sizeof msg)) rc = errorf(err, errlen, "usage: stdin line %d: %s", k, msg);
+                rc = errorf_kind(err, errlen, ERR_USAGE, "stdin line %d: more than %d options", k, CONFIG_MAX_LINE_WORDS);
+            if (!rc && config_set(&c, w, eq + 1, msg, sizeof msg)) rc = errorf_kind(err, errlen, ERR_USAGE, "stdin line %d: %s", k, msg);
             if (!rc) words[n_words++] = w;
         }
-        if (!rc && run_check(&c, msg, sizeof msg))
-            rc = errorf(err, errlen, "usage: stdin line %d: %s", k, strncmp(msg, "usage: ", 7) == 0 ? msg + 7 : msg);
+        err_kind bad = rc ? ERR_NONE : run_check(&c, msg, sizeof msg);
+        if (bad) rc = errorf_kind(err, errlen, bad, "stdin line %d: %s", k, msg);
         progress_count(&pr, k, "configurations");
     }
     free(line);
-    if (!rc && ferror(in)) rc = errorf(err, errlen, "stdin: read error: %s", strerror(errno));
-    if (!rc && k < n) rc = errorf(err, errlen, "usage: stdin ends after %d of %d configurations", k, n);
-    if (!rc && fgetc(in) != EOF) rc = errorf(err, errlen, "usage: stdin has more than the %d configurations announced", n);
+    if (!rc && ferror(in)) rc = errorf_kind(err, errlen, ERR_IO, "stdin: read error: %s", strerror(errno));
+    if (!rc && k < n) rc = errorf_kind(err, errlen, ERR_USAGE, "stdin ends after %d of %d configurations", k, n);
+    if (!rc && fgetc(in) != EOF) rc = errorf_kind(err, errlen, ERR_USAGE, "stdin has more than the %d configurations announced", n);
     if (!rc) progress_end(&pr, "all valid");   /* a failure is its one error line */
     return rc;
 }
 
-int run_train(const run_config *cfg_in, run_result *res, char *err, size_t errlen) {
+err_kind run_train(const run_config *cfg_in, run_result *res, char *err, size_t errlen) {
     run_config c = *cfg_in;
-    char msg[1024];
     memset(res, 0, sizeof *res);
-    if (!c.out[0]) return errorf(err, errlen, "usage: --out DIR is required");
-    if (config_validate(&c, msg, sizeof msg)) return errorf(err, errlen, "usage: %s", msg);
+    if (!c.out[0]) return errorf_kind(err, errlen, ERR_USAGE, "--out DIR is required");
+    if (config_validate(&c, err, errlen)) return ERR_USAGE;
     if (!c.run_id[0]) {
         const char *slash = strrchr(c.out, '/');
         const char *base = slash && slash[1] ? slash + 1 : c.out;
@@ -480,15 +479,16 @@ int run_train(const run_config *cfg_in, run_result *res, char *err, size_t errle
     }
     int max_n = run_max_n(&c);
     model m;
-    if (model_build(&m, &c, max_n, msg, sizeof msg)) { model_free(&m); return errorf(err, errlen, "usage: %s", msg); }
-    if (check_run(&m, &c, err, errlen)) { model_free(&m); return -1; }
+    if (model_build(&m, &c, max_n, err, errlen)) { model_free(&m); return ERR_USAGE; }
+    err_kind k = check_run(&m, &c, err, errlen);
     int lock;   /* held until the run's files are written: one writer per run directory */
-    if (rundir_claim(&m.cfg, &lock, err, errlen)) { model_free(&m); return -1; }
+    if (!k) k = rundir_claim(&m.cfg, &lock, err, errlen);
+    if (k) { model_free(&m); return k; }
 
     char path[1200];
     int rc = 0;
     path_join(path, sizeof path, c.out, "config.csv");
-    if (write_config_csv(&m, path, max_n, err, errlen)) { model_free(&m); rundir_release(lock); return -1; }
+    if (write_config_csv(&m, path, max_n, err, errlen)) { model_free(&m); rundir_release(lock); return ERR_IO; }
 
     gsl_rng *init_rng = stream(config_stream_seed(&c, c.seed_init, STREAM_INIT));
     gsl_rng *data_rng = stream(config_stream_seed(&c, c.seed_data, STREAM_DATA));
@@ -501,7 +501,7 @@ int run_train(const run_config *cfg_in, run_result *res, char *err, size_t errle
     if (csv_out_open(&train_w, path, err, errlen)) rc = -1;
     path_join(path, sizeof path, c.out, "eval.csv");
     if (!rc && csv_out_open(&eval_w, path, err, errlen)) { csv_out_abort(&train_w); rc = -1; }
-    if (rc) { gsl_rng_free(data_rng); gsl_rng_free(pos_rng); model_free(&m); rundir_release(lock); return -1; }
+    if (rc) { gsl_rng_free(data_rng); gsl_rng_free(pos_rng); model_free(&m); rundir_release(lock); return ERR_IO; }
     static const char *const train_header[] = {"run_id", "step", "length", "loss", "token_acc", "lr", "grad_norm",
                                                "elapsed_s", "tokens_per_s", NULL};
     csv_out_header(&train_w, train_header);
@@ -520,7 +520,7 @@ int run_train(const run_config *cfg_in, run_result *res, char *err, size_t errle
     snprintf(label, sizeof label, "posprobe %s", c.run_id);
     progress_start(&pr, label, c.steps, c.quiet, c.progress_every);
     int_list final_lens, fit_lens, rest_lens;
-    run_final_lens(&c, &final_lens, msg, sizeof msg);   /* checked by check_run */
+    run_final_lens(&c, &final_lens, err, errlen);     /* checked by check_run: cannot fail here */
     run_fit_lens(&c, &fit_lens);
     rest_lens.n = 0;                                    /* final_lens without fit_lens */
     for (int i = 0, j = 0; i < final_lens.n; i++) {
@@ -622,7 +622,7 @@ int run_train(const run_config *cfg_in, run_result *res, char *err, size_t errle
     gsl_rng_free(pos_rng);
     model_free(&m);
     rundir_release(lock);
-    return rc;
+    return rc ? ERR_IO : ERR_NONE;   /* every failure past the claim is in writing the run's files */
 }
 
 /* Attention weights of the first held-out sequence at length n. */
@@ -669,15 +669,15 @@ static int dump_attention(model *m, int n, const char *path, char *err, size_t e
     return rc;
 }
 
-int run_eval_checkpoint(const char *dir, const int_list *lens, const char *out_path, const char *dump_path,
+err_kind run_eval_checkpoint(const char *dir, const int_list *lens, const char *out_path, const char *dump_path,
                         const char *decode, char *err, size_t errlen) {
     char path[1200];
     path_join(path, sizeof path, dir, "checkpoint.bin");
     checkpoint_info info;
     model m;
-    if (checkpoint_load(path, &info, &m, err, errlen)) return -1;
+    if (checkpoint_load(path, &info, &m, err, errlen)) return ERR_IO;   /* unreadable, corrupt or too large: exit 1 */
     if (decode) snprintf(m.cfg.decode, sizeof m.cfg.decode, "%s", decode);   /* how, not what: the rows are the same */
-    if (run_check_lengths(&m, lens->v, lens->n, 0, err, errlen)) { model_free(&m); return -1; }   /* before any output */
+    if (run_check_lengths(&m, lens->v, lens->n, 0, err, errlen)) { model_free(&m); return ERR_USAGE; }   /* before any output */
     csv_out w;
     int rc = csv_out_open_or_stdout(&w, out_path, err, errlen);
     if (!rc) {
@@ -689,5 +689,5 @@ int run_eval_checkpoint(const char *dir, const int_list *lens, const char *out_p
     }
     if (!rc && dump_path) rc = dump_attention(&m, lens->v[0], dump_path, err, errlen);
     model_free(&m);
-    return rc;
+    return rc ? ERR_IO : ERR_NONE;
 }

@@ -6,6 +6,7 @@
 
 #include "config.h"
 #include "csvio.h"
+#include "errors.h"
 #include "model.h"
 
 #define POSPROBE_VERSION "0.1.0"
@@ -25,20 +26,21 @@ typedef struct run_result {
 } run_result;
 
 /* Validates everything up front (nothing is written on a bad config), then
- * trains, evaluates and writes the run directory. Returns 0 when the run
- * directory was written (res->status says how the run ended), -1 with a
- * message on a usage error (err starts with "usage:") or an I/O error. */
-int run_train(const run_config *c, run_result *res, char *err, size_t errlen);
+ * trains, evaluates and writes the run directory. Returns ERR_NONE when the
+ * run directory was written (res->status says how the run ended), else
+ * ERR_USAGE (a configuration or --out that cannot be used) or ERR_IO, with a
+ * message. */
+err_kind run_train(const run_config *c, run_result *res, char *err, size_t errlen);
 
 /* Everything run_train checks before writing, without writing. */
-int run_check(const run_config *c, char *err, size_t errlen);
+err_kind run_check(const run_config *c, char *err, size_t errlen);
 
 /* posprobe train --check-stdin N: N configurations from in, one a line, each
  * tab-separated key=value options set over base (the command line's), each
- * checked as run_check does; progress on stderr unless base->quiet. 0 when
- * all are valid, else -1 with "usage: stdin line K: ..." for the first that
- * is not, or when in does not hold exactly N lines. */
-int run_check_lines(const run_config *base, FILE *in, int n, char *err, size_t errlen);
+ * checked as run_check does; progress on stderr unless base->quiet. ERR_NONE
+ * when all are valid, else the kind and "stdin line K: ..." for the first
+ * that is not, or ERR_USAGE when in does not hold exactly N lines. */
+err_kind run_check_lines(const run_config *base, FILE *in, int n, char *err, size_t errlen);
 
 /* Evaluates a model at lengths, appends eval.csv rows to w and adds to tot.
  * Used at every evaluation step and by `eval`. */
@@ -55,11 +57,12 @@ double eval_mean(double sum, int n);   /* sum / n, 0 when n = 0 */
 #define RUN_MAX_FIT_LENS 32
 /* Can model m take these lengths, and do their positions fit its table and
  * range? The first n_train are trained on (their sequence's positions), the
- * rest evaluated (decoder form: the rows greedy decoding may fill). A
- * "usage: ..." error (exit 2) when not. */
+ * rest evaluated (decoder form: the rows greedy decoding may fill). -1 with
+ * a message when not (a usage error to the caller). */
 int run_check_lengths(const model *m, const int *lens, int n, int n_train, char *err, size_t errlen);
 int run_fit_lens(const run_config *c, int_list *out);
-/* The lengths of every evaluation: --eval-lens and the fit lengths. */
+/* The lengths of every evaluation: --eval-lens and the fit lengths; -1 with a
+ * message when they are too many. */
 int run_final_lens(const run_config *c, int_list *out, char *err, size_t errlen);
 int run_evaluate(model *m, const int_list *lens, int step, const char *run_id, csv_out *w, eval_totals *tot,
                  char *err, size_t errlen);
@@ -67,8 +70,10 @@ int run_evaluate(model *m, const int_list *lens, int step, const char *run_id, c
 /* posprobe eval: the checkpoint in dir at lens; rows to out_path (or stdout).
  * With dump_path, also the attention weights of every layer and head on the
  * first held-out sequence at the first length (layer,head,query,key,weight).
- * decode: "cached" or "recompute" for greedy decoding, NULL = the run's. */
-int run_eval_checkpoint(const char *dir, const int_list *lens, const char *out_path, const char *dump_path,
+ * decode: "cached" or "recompute" for greedy decoding, NULL = the run's.
+ * ERR_IO when the checkpoint cannot be read (or is too large), ERR_USAGE when
+ * it cannot take lens. */
+err_kind run_eval_checkpoint(const char *dir, const int_list *lens, const char *out_path, const char *dump_path,
                         const char *decode, char *err, size_t errlen);
 
 /* One optimizer step on batch b: forward, loss, backward, clipping, AdamW.

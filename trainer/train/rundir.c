@@ -113,54 +113,55 @@ static int same_inode(const struct stat *a, const char *path) {
 
 /* May a run of c be written into dir? 0 when dir is absent or ours to
  * (re)write; with clear, its run files are removed then. */
-static int judge(const char *dir, const run_config *c, int clear, char *err, size_t errlen) {
+static err_kind judge(const char *dir, const run_config *c, int clear, char *err, size_t errlen) {
     struct stat st;
     if (stat(dir, &st) != 0) {
         if (errno == ENOENT && lstat(dir, &st) == 0)
-            return errorf(err, errlen, "usage: --out %s is a symlink to nothing; not followed", dir);
-        if (errno == ENOENT) return 0;
-        if (errno == ENOTDIR) return errorf(err, errlen, "usage: --out %s: a component of the path is not a directory", dir);
-        return errorf(err, errlen, "%s: cannot use as a run directory: %s", dir, strerror(errno));
+            return errorf_kind(err, errlen, ERR_USAGE, "--out %s is a symlink to nothing; not followed", dir);
+        if (errno == ENOENT) return ERR_NONE;
+        if (errno == ENOTDIR) return errorf_kind(err, errlen, ERR_USAGE, "--out %s: a component of the path is not a directory", dir);
+        return errorf_kind(err, errlen, ERR_IO, "%s: cannot use as a run directory: %s", dir, strerror(errno));
     }
-    if (!S_ISDIR(st.st_mode)) return errorf(err, errlen, "usage: --out %s exists and is not a directory", dir);
+    if (!S_ISDIR(st.st_mode)) return errorf_kind(err, errlen, ERR_USAGE, "--out %s exists and is not a directory", dir);
     if (same_inode(&st, "/") || same_inode(&st, "."))
-        return errorf(err, errlen, "usage: --out %s is the %s directory; a run needs a directory of its own", dir,
+        return errorf_kind(err, errlen, ERR_USAGE, "--out %s is the %s directory; a run needs a directory of its own", dir,
                       same_inode(&st, "/") ? "root" : "current");
     char foreign[256], path[1200], what[300], status[32];
     int has_config;
-    if (scan_dir(dir, 0, &has_config, foreign, sizeof foreign, err, errlen)) return -1;
+    if (scan_dir(dir, 0, &has_config, foreign, sizeof foreign, err, errlen)) return ERR_IO;
     if (foreign[0])
-        return errorf(err, errlen,
-                      "usage: --out %s holds '%s', which is not a posprobe run file; not touched (choose another --out)",
+        return errorf_kind(err, errlen, ERR_USAGE,
+                      "--out %s holds '%s', which is not a posprobe run file; not touched (choose another --out)",
                       dir, foreign);
     /* without config.csv (empty, or killed before it was written) there is nothing to keep */
     if (has_config && !c->force) {
         snprintf(path, sizeof path, "%s/config.csv", dir);
         if (config_differs(path, c, what, sizeof what))
-            return errorf(err, errlen, "usage: --out %s holds a run of another configuration (%s); not touched "
+            return errorf_kind(err, errlen, ERR_USAGE, "--out %s holds a run of another configuration (%s); not touched "
                           "(choose another --out, or --force to replace it)", dir, what);
         snprintf(path, sizeof path, "%s/summary.csv", dir);
         run_status(path, status, sizeof status);
         if (strcmp(status, "finished") == 0 || strcmp(status, "diverged") == 0)
-            return errorf(err, errlen, "usage: --out %s holds a %s run of this configuration; not touched "
+            return errorf_kind(err, errlen, ERR_USAGE, "--out %s holds a %s run of this configuration; not touched "
                           "(--force trains it again)", dir, status);
     }
-    return clear ? scan_dir(dir, 1, &has_config, foreign, sizeof foreign, err, errlen) : 0;
+    return clear && scan_dir(dir, 1, &has_config, foreign, sizeof foreign, err, errlen) ? ERR_IO : ERR_NONE;
 }
 
 /* c->out without trailing slashes ("/" stays "/"). */
-static int out_dir(const run_config *c, char *dir, size_t len, char *err, size_t errlen) {
-    if (!c->out[0]) return errorf(err, errlen, "usage: --out DIR is required");
+static err_kind out_dir(const run_config *c, char *dir, size_t len, char *err, size_t errlen) {
+    if (!c->out[0]) return errorf_kind(err, errlen, ERR_USAGE, "--out DIR is required");
     size_t n = strlen(c->out);
     while (n > 1 && c->out[n - 1] == '/') n--;
-    if (n + 6 > len) return errorf(err, errlen, "usage: --out: path too long");
+    if (n + 6 > len) return errorf_kind(err, errlen, ERR_USAGE, "--out: path too long");
     snprintf(dir, len, "%.*s", (int)n, c->out);
-    return 0;
+    return ERR_NONE;
 }
 
-int rundir_check(const run_config *c, char *err, size_t errlen) {
+err_kind rundir_check(const run_config *c, char *err, size_t errlen) {
     char dir[1024];
-    return out_dir(c, dir, sizeof dir, err, errlen) || judge(dir, c, 0, err, errlen) ? -1 : 0;
+    err_kind k = out_dir(c, dir, sizeof dir, err, errlen);
+    return k ? k : judge(dir, c, 0, err, errlen);
 }
 
 /* A descriptor we inherited on the same lock file that holds the lock (the
@@ -177,44 +178,54 @@ static int inherited_lock(const struct stat *lock) {
     return -1;
 }
 
-/* Takes dir.lock without waiting; the descriptor, or -1 with a message. */
-static int take_lock(const char *dir, char *err, size_t errlen) {
+/* Takes dir.lock without waiting; the descriptor, or -1 with a message and *kind. */
+static int take_lock(const char *dir, err_kind *kind, char *err, size_t errlen) {
     char path[1100];
     struct stat st;
     snprintf(path, sizeof path, "%s.lock", dir);
     /* no O_TRUNC, never followed through a symlink, never a FIFO or device (-2) */
     int fd = lstat(path, &st) == 0 && !S_ISREG(st.st_mode)
                  ? -2 : open(path, O_RDONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
+    *kind = ERR_IO;
     if (fd == -1) return errorf(err, errlen, "%s: cannot create the run's lock: %s", path, strerror(errno));
     if (fd == -2 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         if (fd >= 0) close(fd);
-        return errorf(err, errlen, "usage: --out %s: %s is not a regular file; it cannot be the run's lock", dir, path);
+        *kind = ERR_USAGE;
+        return errorf(err, errlen, "--out %s: %s is not a regular file; it cannot be the run's lock", dir, path);
     }
     if (flock(fd, LOCK_EX | LOCK_NB) == 0) return fd;
     int e = errno, held = e == EWOULDBLOCK ? inherited_lock(&st) : -1;
     close(fd);
     if (held >= 0) return held;
-    if (e == EWOULDBLOCK)
-        return errorf(err, errlen, "usage: --out %s: another posprobe is training into it (%s is locked); not touched", dir, path);
+    if (e == EWOULDBLOCK) {
+        *kind = ERR_USAGE;
+        return errorf(err, errlen, "--out %s: another posprobe is training into it (%s is locked); not touched", dir, path);
+    }
     return errorf(err, errlen, "%s: cannot lock: %s", path, strerror(e));
 }
 
-int rundir_claim(const run_config *c, int *lock_fd, char *err, size_t errlen) {
+err_kind rundir_claim(const run_config *c, int *lock_fd, char *err, size_t errlen) {
     char dir[1024], parent[1024], msg[1200];
-    if (out_dir(c, dir, sizeof dir, err, errlen) || judge(dir, c, 0, err, errlen)) return -1;
+    err_kind k = out_dir(c, dir, sizeof dir, err, errlen);
+    if (!k) k = judge(dir, c, 0, err, errlen);
+    if (k) return k;
     const char *slash = strrchr(dir, '/');
     snprintf(parent, sizeof parent, "%.*s", slash ? (int)(slash == dir ? 1 : slash - dir) : 0, dir);
     if (parent[0] && make_dirs(parent, msg, sizeof msg))
-        return errorf(err, errlen, "%s%s", errno == ENOTDIR ? "usage: " : "", msg);
-    int fd = take_lock(dir, err, errlen);
-    if (fd < 0) return -1;
+        return errorf_kind(err, errlen, errno == ENOTDIR ? ERR_USAGE : ERR_IO, "%s", msg);
+    int fd = take_lock(dir, &k, err, errlen);
+    if (fd < 0) return k;
     if (mkdir(dir, 0755) != 0) {
         /* it exists: judged again now that no other posprobe can change it, and emptied of run files */
-        if (errno != EEXIST) { errorf(err, errlen, "%s: cannot create: %s", dir, strerror(errno)); close(fd); return -1; }
-        if (judge(dir, c, 1, err, errlen)) { close(fd); return -1; }
+        if (errno != EEXIST) {
+            errorf_kind(err, errlen, ERR_IO, "%s: cannot create: %s", dir, strerror(errno));
+            close(fd);
+            return ERR_IO;
+        }
+        if ((k = judge(dir, c, 1, err, errlen))) { close(fd); return k; }
     }
     *lock_fd = fd;
-    return 0;
+    return ERR_NONE;
 }
 
 void rundir_release(int lock_fd) {

@@ -17,16 +17,18 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "errors.h"
 
-/* Read-only: may a run of c be written into c->out? 0, or -1 with a message
- * ("usage: ..." for a refusal). Nothing is created. */
-int rundir_check(const run_config *c, char *err, size_t errlen);
+/* Read-only: may a run of c be written into c->out? ERR_NONE, or ERR_USAGE
+ * for a refusal and ERR_IO when the directory cannot be read, with a
+ * message. Nothing is created. */
+err_kind rundir_check(const run_config *c, char *err, size_t errlen);
 
 /* Claims c->out for a run of c: checks as rundir_check, creates the parent
  * directories, takes the lock, creates DIR (or, under the lock, checks the
  * existing one again and removes its run files). Sets *lock_fd, which the
- * caller keeps until the run's files are written; -1 with a message. */
-int rundir_claim(const run_config *c, int *lock_fd, char *err, size_t errlen);
+ * caller keeps until the run's files are written; else a kind and a message. */
+err_kind rundir_claim(const run_config *c, int *lock_fd, char *err, size_t errlen);
 
 /* Does dir hold a temporary file of a run file (NAME.XXXXXX.tmp, or NAME.tmp
  * of older versions)? A run killed before its config.csv was in place has
