@@ -198,6 +198,7 @@ def extrapolation(res, out, made):
             for r in sub:
                 groups[label(r)].append(r)
             metric = FORM_METRIC[mask][0]
+            same = defaultdict(list)   # curves drawn over each other: only the last would show
             for name, g in sorted(groups.items()):
                 g.sort(key=lambda r: int(r["length"]))
                 x = [int(r["length"]) for r in g]
@@ -209,10 +210,14 @@ def extrapolation(res, out, made):
                 ax.plot(x, y, label=name, lw=1.3, **st)
                 ax.fill_between(x, lo, hi, color=st["color"], alpha=0.12, lw=0)
                 names.add(name)
+                same[tuple(zip(x, (round(v, 3) for v in y)))].append(name)
+            coincide = [ns for ns in same.values() if len(ns) > 1]
             if sub:
                 ax.axvspan(0.5, int(sub[0]["train_len"]) + 0.5, color="grey", alpha=0.12)
             ax.set_title(FORM_NAME[mask])
-            ax.set_xlabel("length n")
+            # below the axis, never over the data: which names share one curve
+            ax.set_xlabel("\n".join(["length n"] + [wrap(", ".join(ns) + ": one curve (drawn over each other)", 60)
+                                                     for ns in coincide]))
             ax.set_ylabel(FORM_METRIC[mask][1])
             ax.yaxis.set_tick_params(labelleft=True)
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
