@@ -209,11 +209,11 @@ diagnose: $(POSPROBE)
 extras: $(POSPROBE)
 	$(RUN_ENV) $(PYTHON) scripts/extras.py $(RESULTS) $(POSPROBE)
 
-plots:
-	$(PYTHON) scripts/plots.py $(RESULTS)
+plots: $(POSPROBE)
+	$(PYTHON) scripts/plots.py $(RESULTS) --posprobe $(POSPROBE)
 
-report:
-	$(PYTHON) scripts/report.py $(RESULTS)
+report: $(POSPROBE)
+	$(PYTHON) scripts/report.py $(RESULTS) --posprobe $(POSPROBE)
 
 # Each finished stage appends its end time to RESULTS/stages.csv; scripts/timing.py turns them,
 # and the runs' own train_s/eval_s/wall_s, into RESULTS/timing.csv.

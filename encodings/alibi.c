@@ -76,8 +76,8 @@ static void alibi_free(void *st) {
 const encoding_def enc_alibi = {
     .name = "alibi",
     .summary = "ALiBi: fixed linear distance penalty per head (official slopes; --alibi-asym for bidirectional)",
-    .where = "logits",
-    .flags = ENC_RELATIVE,
+    .where = ENC_AT_LOGITS,
+    .flags = ENC_RELATIVE | ENC_SYMMETRIC,
     .create = alibi_create,
     .scores = alibi_scores,
     .destroy = alibi_free,

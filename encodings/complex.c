@@ -83,7 +83,7 @@ static tensor *complex_embed(void *st, graph *g, tensor *x, const positions *pos
 const encoding_def enc_complex = {
     .name = "complex",
     .summary = "complex-order embedding r e^{i(w k + th)} per token (Wang et al.), replacing the token embedding",
-    .where = "input",
+    .where = ENC_AT_INPUT,
     .create = complex_create,
     .init = complex_init,
     .embed = complex_embed,

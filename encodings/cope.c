@@ -132,7 +132,7 @@ static double cope_step_reals(const enc_dims *d, int B, int T) {
 const encoding_def enc_cope = {
     .name = "cope",
     .summary = "CoPE: contextual positions counted by sigmoid gates, interpolated position vectors (causal only)",
-    .where = "logits",
+    .where = ENC_AT_LOGITS,
     .flags = ENC_CAUSAL_ONLY | ENC_RELATIVE | ENC_READS_KEYS,
     .create = cope_create,
     .scores = cope_scores,

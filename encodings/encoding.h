@@ -75,12 +75,28 @@ enum {
     ENC_2D = 1 << 2,           /* reads (x, y) on 2-D tasks */
     ENC_TABLE = 1 << 3,        /* a table indexed by position: ids must be < max-pos */
     ENC_READS_KEYS = 1 << 4,   /* the scores hook reads k (see above) */
+    /* The symmetry classes of article 9105's argument (docs/articles.md), which
+     * diagnose's predictions and the report's claims read from here: */
+    ENC_DIRECTIONAL = 1 << 5,  /* the position term tells i - j from j - i */
+    ENC_SYMMETRIC = 1 << 6,    /* the position term depends on |i - j| only (ALiBi: without --alibi-asym) */
+    ENC_VALUE_SIDE = 1 << 7,   /* positions reach the values (a values hook, or v rotated) */
 };
+
+/* Where an encoding puts positions; shown by `posprobe list encodings`. */
+typedef enum {
+    ENC_AT_NONE,           /* nowhere (NoPE) */
+    ENC_AT_INPUT,          /* added to or multiplied into the token embeddings */
+    ENC_AT_LOGITS,         /* a term of the attention scores */
+    ENC_AT_ROTATION,       /* q and k (and v) rotated */
+    ENC_AT_VALUES,         /* the attention output */
+    ENC_AT_LOGITS_VALUES,  /* the scores and the values */
+} enc_where;
+const char *enc_where_name(enc_where w);
 
 typedef struct encoding_def {
     const char *name;
     const char *summary;      /* one line for `posprobe list encodings` */
-    const char *where;        /* input | logits | rotation | values | none */
+    enc_where where;
     unsigned flags;
     /* Declares parameters in ps; returns the encoding's state (never NULL on
      * success; return a static dummy when stateless). NULL + err on bad options. */

@@ -125,7 +125,7 @@ static double fire_step_reals(const enc_dims *d, int B, int T) {
 const encoding_def enc_fire = {
     .name = "fire",
     .summary = "FIRE: learned MLP of log-transformed offsets normalised by the query position, learned threshold",
-    .where = "logits",
+    .where = ENC_AT_LOGITS,
     .create = fire_create,
     .init = fire_init,
     .scores = fire_scores,

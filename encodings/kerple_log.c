@@ -11,8 +11,8 @@ static void *kerple_log_create(param_store *ps, const enc_dims *d, char *err, si
 const encoding_def enc_kerple_log = {
     .name = "kerple-log",
     .summary = "KERPLE logarithmic: -r1 log(1 + r2 |i-j|), learned r1, r2 > 0 per head",
-    .where = "logits",
-    .flags = ENC_RELATIVE,
+    .where = ENC_AT_LOGITS,
+    .flags = ENC_RELATIVE | ENC_SYMMETRIC,
     .create = kerple_log_create,
     .init = kerple_init,
     .scores = kerple_scores,

@@ -27,7 +27,7 @@ static tensor *learned_embed(void *st, graph *g, tensor *x, const positions *pos
 const encoding_def enc_learned = {
     .name = "learned",
     .summary = "trained absolute position table added to the input (max-pos rows)",
-    .where = "input",
+    .where = ENC_AT_INPUT,
     .flags = ENC_TABLE,
     .create = learned_create,
     .embed = learned_embed,

@@ -49,7 +49,7 @@ static tensor *mult_embed(void *st, graph *g, tensor *x, const positions *pos) {
 const encoding_def enc_multiplicative = {
     .name = "multiplicative",
     .summary = "absolute positions multiplied into the input, x (.) p (--mult-pos learned|sinusoidal)",
-    .where = "input",
+    .where = ENC_AT_INPUT,
     .flags = ENC_TABLE,
     .create = mult_create,
     .init = mult_init,

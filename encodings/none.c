@@ -11,6 +11,6 @@ static void *none_create(param_store *ps, const enc_dims *d, char *err, size_t e
 const encoding_def enc_none = {
     .name = "none",
     .summary = "no position encoding (NoPE): order only through the causal mask",
-    .where = "none",
+    .where = ENC_AT_NONE,
     .create = none_create,
 };

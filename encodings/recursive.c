@@ -79,7 +79,7 @@ static tensor *rec_embed(void *st, graph *g, tensor *x, const positions *pos) {
 const encoding_def enc_recursive = {
     .name = "recursive",
     .summary = "FLOATER-style recursion p_{k+1} = p_k + f(p_k) added to the input, any length",
-    .where = "input",
+    .where = ENC_AT_INPUT,
     .create = rec_create,
     .embed = rec_embed,
     .destroy = free,

@@ -46,3 +46,8 @@ const encoding_def *encoding_find(const char *name) {
         if (strcmp(encoding_at(i)->name, name) == 0) return encoding_at(i);
     return NULL;
 }
+
+const char *enc_where_name(enc_where w) {
+    static const char *const names[] = {"none", "input", "logits", "rotation", "values", "logits+values"};
+    return (unsigned)w < sizeof names / sizeof *names ? names[w] : "?";
+}

@@ -20,8 +20,8 @@ static void rope_rotate(void *st, graph *g, int layer, tensor **q, tensor **k, t
 const encoding_def enc_rope = {
     .name = "rope",
     .summary = "rotary: q, k rotated by position (interleaved pairs; --rope-base, --rope-fraction, --rope-trainable)",
-    .where = "rotation",
-    .flags = ENC_RELATIVE,
+    .where = ENC_AT_ROTATION,
+    .flags = ENC_RELATIVE | ENC_DIRECTIONAL,
     .create = rope_create,
     .init = rope_state_init,
     .rotate = rope_rotate,

@@ -47,8 +47,8 @@ static tensor *sandwich_scores(void *st, graph *g, int layer, tensor *q, tensor 
 const encoding_def enc_sandwich = {
     .name = "sandwich",
     .summary = "Sandwich: sinusoidal inner product of the compressed offset as a fixed bias per head",
-    .where = "logits",
-    .flags = ENC_RELATIVE,
+    .where = ENC_AT_LOGITS,
+    .flags = ENC_RELATIVE | ENC_SYMMETRIC,
     .create = sandwich_create,
     .scores = sandwich_scores,
     .destroy = free,

@@ -55,8 +55,8 @@ static void shaw_free(void *st) {
 const encoding_def enc_shaw = {
     .name = "shaw",
     .summary = "Shaw et al.: clipped relative keys and values (--clip-min, --clip-max); not blocked by 9105",
-    .where = "logits+values",
-    .flags = ENC_RELATIVE,
+    .where = ENC_AT_LOGITS_VALUES,
+    .flags = ENC_RELATIVE | ENC_VALUE_SIDE,
     .create = shaw_create,
     .scores = shaw_scores,
     .values = shaw_values,

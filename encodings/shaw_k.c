@@ -42,8 +42,8 @@ static void shaw_k_free(void *st) {
 const encoding_def enc_shaw_k = {
     .name = "shaw-k",
     .summary = "Shaw et al. with relative keys only (logits only: blocked by 9105)",
-    .where = "logits",
-    .flags = ENC_RELATIVE,
+    .where = ENC_AT_LOGITS,
+    .flags = ENC_RELATIVE | ENC_DIRECTIONAL,
     .create = shaw_k_create,
     .scores = shaw_k_scores,
     .destroy = shaw_k_free,

@@ -47,7 +47,7 @@ static tensor *sinusoidal_embed(void *st, graph *g, tensor *x, const positions *
 const encoding_def enc_sinusoidal = {
     .name = "sinusoidal",
     .summary = "fixed sin/cos absolute positions added to the input (base = --rope-base)",
-    .where = "input",
+    .where = ENC_AT_INPUT,
     .create = sinusoidal_create,
     .embed = sinusoidal_embed,
     .destroy = free,

@@ -69,8 +69,8 @@ static tensor *t5_scores(void *st, graph *g, int layer, tensor *q, tensor *k, co
 const encoding_def enc_t5 = {
     .name = "t5",
     .summary = "T5: learned bias per head and log-bucketed offset (--t5-buckets, --t5-max-distance)",
-    .where = "logits",
-    .flags = ENC_RELATIVE,
+    .where = ENC_AT_LOGITS,
+    .flags = ENC_RELATIVE | ENC_DIRECTIONAL,
     .create = t5_create,
     .scores = t5_scores,
     .destroy = free,

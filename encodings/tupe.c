@@ -52,7 +52,7 @@ static void tupe_free(void *st) {
 const encoding_def enc_tupe = {
     .name = "tupe",
     .summary = "TUPE-like: absolute positions only inside the logits, (p_i U_Q)(p_j U_K)^T",
-    .where = "logits",
+    .where = ENC_AT_LOGITS,
     .flags = ENC_TABLE,
     .create = tupe_create,
     .scores = tupe_scores,

@@ -52,8 +52,8 @@ static void urpe_free(void *st) {
 const encoding_def enc_urpe = {
     .name = "urpe",
     .summary = "URPE: attention reweighted by a learned Toeplitz matrix after the normalizer, O = (A .* C) V",
-    .where = "values",
-    .flags = ENC_RELATIVE,
+    .where = ENC_AT_VALUES,
+    .flags = ENC_RELATIVE | ENC_VALUE_SIDE,
     .create = urpe_create,
     .init = urpe_init,
     .values = urpe_values,

@@ -66,8 +66,8 @@ static void xl_free(void *st) {
 const encoding_def enc_xl = {
     .name = "xl",
     .summary = "Transformer-XL: sinusoidal R_{i-j} through W_KR, global biases u, v (logits only)",
-    .where = "logits",
-    .flags = ENC_RELATIVE,
+    .where = ENC_AT_LOGITS,
+    .flags = ENC_RELATIVE | ENC_DIRECTIONAL,
     .create = xl_create,
     .rotate = xl_rotate,
     .scores = xl_scores,

@@ -44,8 +44,8 @@ static void xpos_rotate(void *st, graph *g, int layer, tensor **q, tensor **k, t
 const encoding_def enc_xpos = {
     .name = "xpos",
     .summary = "rotary with an exponential decay scale on q and k (--xpos-zeta, --xpos-gamma)",
-    .where = "rotation",
-    .flags = ENC_RELATIVE,
+    .where = ENC_AT_ROTATION,
+    .flags = ENC_RELATIVE | ENC_DIRECTIONAL,
     .create = xpos_create,
     .init = rope_state_init,
     .rotate = xpos_rotate,

@@ -22,6 +22,7 @@ const task_def task_parity = {
     .summary = "a bit string -> its parity (odd number of ones)",
     .n_means = "bits",
     .shape = TASK_SEQ2SEQ,
+    .flags = TASK_CONTROL_ENCODER | TASK_CONTROL_DECODER,
     .setup = bits_setup,
     .answer_len = one,
     .example = parity_example,

@@ -22,6 +22,7 @@ const task_def task_repeat = {
     .summary = "n copies of one token -> the same n tokens",
     .n_means = "input tokens (the answer has n tokens too)",
     .shape = TASK_SEQ2SEQ,
+    .flags = TASK_CONTROL_ENCODER,
     .setup = repeat_setup,
     .answer_len = same_len,
     .example = repeat_example,

@@ -25,6 +25,7 @@ const task_def task_repeat2 = {
     .summary = "n copies of token a -> n copies of token b = (a + 1) mod vocab",
     .n_means = "input tokens (the answer has n tokens too)",
     .shape = TASK_SEQ2SEQ,
+    .flags = TASK_CONTROL_ENCODER,
     .setup = repeat2_setup,
     .answer_len = same_len,
     .example = repeat2_example,

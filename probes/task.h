@@ -19,6 +19,11 @@ typedef enum {
 enum {
     TASK_2D = 1 << 0,          /* examples carry (row, column) coordinates */
     TASK_REGRESSION = 1 << 1,  /* outputs are numbers: --head regression predicts them as scalars */
+    /* Controls: the answer needs no position information, so claims about
+     * positions leave them out. In the encoder form (answer slots) ... */
+    TASK_CONTROL_ENCODER = 1 << 2,
+    /* ... and in the decoder form with [EOS], where the model must also count. */
+    TASK_CONTROL_DECODER = 1 << 3,
 };
 
 /* Resolved for one run by setup(). */

@@ -1,9 +1,11 @@
 """Reading the CSV files posprobe writes, for the plotting and report scripts,
 and writing a file the way posprobe does (write_text)."""
 import csv
+import io
 import math
 import os
 import stat
+import subprocess
 import tempfile
 
 
@@ -13,6 +15,27 @@ def read(path):
         return []
     with open(path, newline="") as f:
         return list(csv.DictReader(f))
+
+
+class CatalogueError(Exception):
+    """posprobe could not be asked for its catalogue (the message says why)."""
+
+
+def default_posprobe():
+    """The posprobe binary the scripts ask: $POSPROBE_BIN, else the repository's ./posprobe (make all links it)."""
+    return os.environ.get("POSPROBE_BIN") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "posprobe")
+
+
+def catalogue(posprobe, what):
+    """posprobe's own list of encodings, tasks or norms (`posprobe list WHAT --csv`) as dicts, in its order:
+    the one source of the encoding classes, the controls and the normalizers (the scripts keep no lists)."""
+    try:
+        p = subprocess.run([posprobe, "list", what, "--csv"], capture_output=True, text=True, check=False)
+    except OSError as e:
+        raise CatalogueError(f"{posprobe}: cannot run ({e.strerror}); build it (make all) or name it with --posprobe")
+    if p.returncode != 0:
+        raise CatalogueError(f"{posprobe} list {what} --csv: exit {p.returncode}: {p.stderr.strip()}")
+    return list(csv.DictReader(io.StringIO(p.stdout)))
 
 
 def fnum(x):

@@ -1,13 +1,14 @@
 #!/usr/bin/python3
 """Figures from posprobe's CSV (and nothing else).
 
-usage: scripts/plots.py RESULTS
+usage: scripts/plots.py RESULTS [--posprobe BIN]
 
 Reads RESULTS/{probe,extrapolation}/summary.csv (or summary.csv.gz), the
 suites' runs.csv and the runs' train.csv, RESULTS/curves/*.csv,
 RESULTS/diagnose.csv, RESULTS/attention/*.csv and RESULTS/layerprobe/*.csv
 where they exist, and writes PNG figures to RESULTS/figures/. Missing inputs
-skip their figures.
+skip their figures. The normalizers are ordered as posprobe lists them
+(`posprobe list norms --csv`; BIN defaults to $POSPROBE_BIN, else ./posprobe).
 """
 import glob
 import gzip
@@ -29,13 +30,13 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-from csvrows import fnum, read  # noqa: E402
+from csvrows import CatalogueError, catalogue, default_posprobe, fnum, read  # noqa: E402
 
 FORM_MODE = {"bidir": "parallel", "causal": "greedy"}
 FORM_NAME = {"bidir": "encoder (bidirectional)", "causal": "decoder (causal, greedy until [EOS])"}
 # what each form is judged by: per-token accuracy (Delétang et al.), exact match (Kazemnejad et al.)
 FORM_METRIC = {"bidir": ("token_acc", "token accuracy"), "causal": ("seq_acc", "exact match")}
-NORMS = ["softmax", "l2", "nodenom", "relu2n", "swishl2", "logscaled"]
+NORMS = []   # in posprobe's order (list norms), set by main
 
 # Ten colours; past ten names the colours come round again with another line
 # style, so no two lines of a figure share both (see Styles).
@@ -436,10 +437,19 @@ def layerprobe(res, out, made):
 
 
 def main():
-    if len(sys.argv) != 2:
+    args = sys.argv[1:]
+    posprobe = default_posprobe()
+    if len(args) == 3 and args[1] == "--posprobe":
+        posprobe, args = args[2], args[:1]
+    if len(args) != 1 or args[0].startswith("-"):
         print(__doc__, file=sys.stderr)
         return 2
-    res = sys.argv[1]
+    res = args[0]
+    try:
+        NORMS[:] = [r["name"] for r in catalogue(posprobe, "norms")]
+    except CatalogueError as e:
+        print(f"posprobe: error: {e}", file=sys.stderr)
+        return 2
     out = os.path.join(res, "figures")
     os.makedirs(out, exist_ok=True)
     made = []

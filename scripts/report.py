@@ -1,10 +1,12 @@
 #!/usr/bin/python3
 """REPORT.md from posprobe's CSV: which claims of CLAIMS.md held.
 
-usage: scripts/report.py RESULTS
+usage: scripts/report.py RESULTS [--posprobe BIN]
 
 Reads RESULTS/probe/{summary,horizons,runs}.csv, RESULTS/extrapolation/...,
 RESULTS/diagnose.csv and RESULTS/curves/*.csv, and writes RESULTS/REPORT.md.
+Which encodings are absolute, relative, directional or symmetric, and which
+tasks are controls, it asks posprobe (`posprobe list encodings|tasks --csv`).
 Every number in the report comes from those files; nothing is hand-written.
 Verdicts follow fixed rules stated next to each claim.
 """
@@ -15,13 +17,17 @@ import os
 import sys
 from collections import defaultdict
 
+from csvrows import CatalogueError, catalogue, default_posprobe
 from csvrows import fnum as f
 from csvrows import read, write_text
 
-LOGITS_ONLY = ["shaw-k", "xl", "t5", "deberta", "tupe", "alibi", "kerple-log", "kerple-power", "sandwich", "fire",
-               "rope", "rope2d", "xpos", "cope"]
-DIRECTIONAL = ["rope", "t5", "shaw-k", "xl", "deberta", "xpos"]
-SYMMETRIC = ["alibi", "kerple-log", "kerple-power", "sandwich"]
+# The classes of encodings and tasks the claims are about, read from posprobe's
+# own catalogue (`posprobe list encodings|tasks --csv`, set by load_classes):
+LOGITS_ONLY = []      # positions only in the logits or a rotation of q and k (not the input, not the values)
+ABSOLUTE_INPUT = []   # absolute positions at the input
+DIRECTIONAL = []      # the position term tells i - j from j - i
+SYMMETRIC = []        # the position term depends on |i - j| only
+RELATIVE = []         # attention depends on positions only through i - j
 PASS, FAIL = 0.95, 0.5
 FACTORS = ["task", "encoding", "norm", "mask", "markers", "positions", "head"]
 
@@ -121,7 +127,21 @@ COPY_FAMILY = ["repeat", "repeat2", "copy", "reverse", "duplicate"]
 # Tasks whose answer needs no position information in that form: every answer
 # slot of repeat/repeat2 holds the same token, and a parity is a function of
 # the multiset of the input. They are controls, kept out of position claims.
-CONTROLS = {"bidir": {"repeat", "repeat2", "parity"}, "causal": {"parity"}}
+CONTROLS = {"bidir": set(), "causal": set()}   # per mask (encoder, decoder form); set by load_classes
+
+
+def load_classes(posprobe):
+    """The encoding classes and the controls from posprobe's catalogue, the one place they are declared
+    (the flags of encodings/encoding.h and probes/task.h)."""
+    encs, tasks = catalogue(posprobe, "encodings"), catalogue(posprobe, "tasks")
+    names = lambda rows, keep: [r["name"] for r in rows if keep(r)]  # noqa: E731
+    LOGITS_ONLY[:] = names(encs, lambda e: e["where"] in ("logits", "rotation") and e["value_side"] == "0")
+    ABSOLUTE_INPUT[:] = names(encs, lambda e: e["where"] == "input")
+    DIRECTIONAL[:] = names(encs, lambda e: e["directional"] == "1")
+    SYMMETRIC[:] = names(encs, lambda e: e["symmetric"] == "1")
+    RELATIVE[:] = names(encs, lambda e: e["relative"] == "1")
+    CONTROLS["bidir"] = set(names(tasks, lambda t: t["control_encoder"] == "1"))
+    CONTROLS["causal"] = set(names(tasks, lambda t: t["control_decoder"] == "1"))
 
 
 def cannot_fit(mask, encoding, markers, task):
@@ -412,9 +432,18 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0],
                                  epilog=__doc__.split("\n\n", 2)[2], formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("results", metavar="RESULTS", help="the results directory (make reproduce's RESULTS)")
-    res = ap.parse_args().results
+    ap.add_argument("--posprobe", default=default_posprobe(), metavar="BIN",
+                    help="the posprobe binary whose catalogue names the encoding classes and controls "
+                         "(default: $POSPROBE_BIN, else ./posprobe)")
+    args = ap.parse_args()
+    res = args.results
     if not os.path.isdir(res):
         print(f"posprobe: error: {res}: not a directory", file=sys.stderr)
+        return 2
+    try:
+        load_classes(args.posprobe)
+    except CatalogueError as e:
+        print(f"posprobe: error: {e}", file=sys.stderr)
         return 2
     P = Probe(res)
     chance = 1.0 / P.n if P.n else math.nan
@@ -460,8 +489,7 @@ def main():
               "token accuracy 1/n: every position gets the same output", table([(e, m, fmt(r)) for e, m, r in rows],
                                                                                    ["encoding", "mask", "token accuracy"]),
               verdict_fail([r for _, _, r in rows], chance), "every mean within 0.02 of 1/n", "probe_grid_markers-none.png")
-        rows = [(e, m, P.get(e, mask=m)) for e in ("learned", "sinusoidal", "multiplicative", "recursive", "complex")
-                for m in ("bidir", "causal")]
+        rows = [(e, m, P.get(e, mask=m)) for e in ABSOLUTE_INPUT for m in ("bidir", "causal")]
         claim("R2", "9105", "absolute position encodings added to the input pass the probe easily", "accuracy 1",
               table([(e, m, fmt(r)) for e, m, r in rows], ["encoding", "mask", "token accuracy"]),
               verdict_pass([r for _, _, r in rows]), "every mean >= 0.95")
@@ -477,8 +505,7 @@ def main():
                   table([(e, fmt(r)) for e, r in rows], ["encoding (bidirectional)", f"token accuracy ({norm})"]),
                   verdict_restores([r for _, r in rows], chance),
                   "some mean >= 0.95 and every mean >= 3/n", "probe_grid_markers-none.png")
-        rows = [(e, mk, m, P.get(e, mask=m, markers=mk)) for e in ["shaw-k", "xl", "t5", "deberta", "alibi", "kerple-log",
-                                                                   "rope", "xpos"]
+        rows = [(e, mk, m, P.get(e, mask=m, markers=mk)) for e in LOGITS_ONLY if e in RELATIVE
                 for mk in ("bos", "cls-sep") for m in ("bidir", "causal")]
         rows = [x for x in rows if x[3]]
         claim("R6", "9105", "marker tokens ([CLS] 0...0 [SEP]) let an unchanged softmax relative-encoding model pass",

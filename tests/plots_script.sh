@@ -7,8 +7,9 @@
 # attention head; a matplotlib warning, e.g. a layout it could not apply, fails)
 # and each PNG; a results directory with nothing in it gives no
 # figure and no error.
-# Usage: plots_script.sh POSPROBE (unused: the scripts are pure Python)
+# Usage: plots_script.sh POSPROBE (the scripts ask it for the catalogue: list ... --csv)
 set -euo pipefail
+export POSPROBE_BIN=$1
 dir=$(mktemp -d /tmp/posprobe-plots-XXXXXX)
 trap 'rm -rf "$dir"' EXIT
 py=/usr/bin/python3

@@ -5,8 +5,9 @@
 # once (no duplicates, no unfinished reruns); --fit-acc is the runs' own; the
 # document is in order (title, banner, header, Summary, Claims, then each
 # claim whole) with or without the probe suite.
-# Usage: report_script.sh POSPROBE (unused: the scripts are pure Python)
+# Usage: report_script.sh POSPROBE (the scripts ask it for the catalogue: list ... --csv)
 set -euo pipefail
+export POSPROBE_BIN=$1
 dir=$(mktemp -d /tmp/posprobe-report-XXXXXX)
 trap 'rm -rf "$dir"' EXIT
 py=/usr/bin/python3
@@ -32,6 +33,10 @@ $py scripts/report.py --help > "$dir/help" 2>&1 || fail "report.py --help failed
 grep -q '^usage: report.py' "$dir/help" || fail "report.py --help prints no usage"
 $py scripts/suite.py --help > "$dir/help" 2>&1 || fail "suite.py --help failed"
 tr '\n' ' ' < "$dir/help" | grep -q 'shows overall progress, and summarizes\.' || fail "suite.py --help is cut short"
+mkdir "$dir/empty"
+st=0; $py scripts/report.py "$dir/empty" --posprobe "$dir/no-such-posprobe" 2> "$dir/err" || st=$?
+[ "$st" = 2 ] && [ "$(wc -l < "$dir/err")" = 1 ] && grep -q '^posprobe: error: .*no-such-posprobe: cannot run' "$dir/err" \
+    || fail "report.py without a posprobe to ask: exit $st: $(cat "$dir/err")"
 st=0; $py scripts/report.py "$dir/nonexistent" 2> "$dir/err" || st=$?
 [ "$st" = 2 ] || fail "report.py on a missing directory: exit $st"
 [ "$(wc -l < "$dir/err")" = 1 ] && grep -q '^posprobe: error: ' "$dir/err" || fail "report.py: $(cat "$dir/err")"

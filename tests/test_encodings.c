@@ -365,6 +365,30 @@ static void test_decay_curves(void **state) {
 }
 
 /* diagnose --all agrees with the expected verdicts wherever the symmetry argument predicts. */
+/* The declared classes agree with the hooks (diagnose's predictions, checked
+ * numerically below, and the report's claims read these flags). */
+static void test_encoding_flags_consistent(void **state) {
+    (void)state;
+    int n_dir = 0, n_sym = 0;
+    for (int i = 0; encoding_at(i); i++) {
+        const encoding_def *e = encoding_at(i);
+        unsigned f = e->flags;
+        if (e->values && !(f & ENC_VALUE_SIDE)) fail_msg("%s has a values hook but not ENC_VALUE_SIDE", e->name);
+        if ((f & ENC_DIRECTIONAL) && (f & ENC_SYMMETRIC)) fail_msg("%s: directional and symmetric", e->name);
+        if ((f & (ENC_DIRECTIONAL | ENC_SYMMETRIC)) && !(f & ENC_RELATIVE))
+            fail_msg("%s: a symmetry class without ENC_RELATIVE", e->name);
+        if ((e->where == ENC_AT_INPUT) != (e->embed != NULL)) fail_msg("%s: where input and the embed hook disagree", e->name);
+        if (e->where == ENC_AT_ROTATION && !e->rotate) fail_msg("%s: where rotation without a rotate hook", e->name);
+        if ((e->where == ENC_AT_NONE) != !(e->embed || e->rotate || e->scores || e->values))
+            fail_msg("%s: where none and its hooks disagree", e->name);
+        assert_string_not_equal(enc_where_name(e->where), "?");
+        n_dir += (f & ENC_DIRECTIONAL) != 0;
+        n_sym += (f & ENC_SYMMETRIC) != 0;
+    }
+    assert_int_equal(n_dir, 7);   /* rope, rope2d, xpos, t5, shaw-k, xl, deberta */
+    assert_int_equal(n_sym, 4);   /* alibi, kerple-log, kerple-power, sandwich */
+}
+
 static void test_diagnose_matches_symmetry_argument(void **state) {
     (void)state;
     char dir[] = "/tmp/posprobe-diag-XXXXXX", path[128], err[512];
@@ -456,6 +480,7 @@ static void test_sinusoidal_scale_lets_tokens_through(void **state) {
 }
 
 static const struct CMUnitTest TESTS[] = {
+    cmocka_unit_test(test_encoding_flags_consistent),
     cmocka_unit_test(test_diagnose_matches_symmetry_argument),
     cmocka_unit_test(test_encoding_gradients),
     cmocka_unit_test(test_relative_shift_invariance),

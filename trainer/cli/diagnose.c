@@ -125,23 +125,22 @@ const char *diagnose_expected(const run_config *c) {
     if (!e) return NULL;
     static const char *const stochastic[] = {"softmax", "logscaled", NULL};
     static const char *const free_norms[] = {"l2", "nodenom", NULL};       /* rows need not sum to 1, no sign cut */
-    static const char *const directional[] = {"rope", "rope2d", "xpos", "t5", "shaw-k", "xl", "deberta", NULL};
-    static const char *const symmetric[] = {"alibi", "kerple-log", "kerple-power", "sandwich", NULL};
     int bidir = strcmp(c->mask, "bidir") == 0, no_markers = strcmp(c->markers, "none") == 0;
-    int absolute_input = strcmp(e->where, "input") == 0;
-    int value_side = e->values != NULL || strcmp(e->name, "rope-v") == 0;
-    if (absolute_input || value_side) return "distinguishable";               /* R2, R3, R7, 2.3k */
-    int is_none = strcmp(e->name, "none") == 0;
+    int absolute_input = e->where == ENC_AT_INPUT;
+    int value_side = (e->flags & ENC_VALUE_SIDE) != 0;
+    /* --alibi-asym gives ALiBi separate left and right slopes: no longer symmetric */
+    int symmetric = (e->flags & ENC_SYMMETRIC) && !(strcmp(e->name, "alibi") == 0 && c->alibi_asym);
+    if (absolute_input || value_side) return "distinguishable";               /* R2, R3, R7, 8130 (k) */
+    int is_none = e->where == ENC_AT_NONE;
     if (is_none && bidir) return "indistinguishable";                         /* every row sees the same keys */
     if (no_markers && is_one_of(c->norm, stochastic)) return "indistinguishable";   /* R1 */
     if (no_markers && bidir && is_one_of(c->norm, free_norms)) {
-        if (is_one_of(e->name, directional)) return "distinguishable";         /* R4, R5 */
-        if (is_one_of(e->name, symmetric) && !(strcmp(e->name, "alibi") == 0 && c->alibi_asym))
-            return "mirror-tied";                                              /* R10 */
+        if (e->flags & ENC_DIRECTIONAL) return "distinguishable";             /* R4, R5 */
+        if (symmetric) return "mirror-tied";                                   /* R10 */
     }
     if (!no_markers && is_one_of(c->norm, stochastic) && !is_none) return "distinguishable";   /* R6 */
     if (is_none && !bidir && strcmp(c->markers, "bos") == 0 && is_one_of(c->norm, stochastic))
-        return "distinguishable";                                              /* 1.9: causal + BOS */
+        return "distinguishable";                                              /* 9105: causal + BOS */
     return NULL;
 }
 

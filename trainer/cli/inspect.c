@@ -71,7 +71,7 @@ static int inspect_bias(const run_config *c, csv_out *w, char *err, size_t errle
     return 0;
 }
 
-static int is_rotation(const encoding_def *e) { return strcmp(e->where, "rotation") == 0; }
+static int is_rotation(const encoding_def *e) { return e->where == ENC_AT_ROTATION; }
 
 /* decay: the articles' curves for rotations and sinusoids (d = --dim), and the
  * head-mean score at query n-1 against key n-1-r for the bias encodings. */

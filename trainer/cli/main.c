@@ -6,6 +6,7 @@
 
 #include "checkpoint.h"
 #include "config.h"
+#include "csvio.h"
 #include "diagnose.h"
 #include "examples.h"
 #include "inspect.h"
@@ -186,20 +187,74 @@ static int parse_args(const char *cmd, int argc, char **argv, run_config *c, cmd
     return n_pos;
 }
 
+/* list encodings|tasks|norms [--csv]: the catalogue, for people (aligned
+ * columns) or for scripts (CSV with every property as a column: report.py and
+ * plots.py read their encoding classes, controls and normalizers here). */
+static void list_csv(const char *const *header, const char *const *const *rows, int n_rows) {
+    csv_out w;
+    char err[512];
+    if (csv_out_open_or_stdout(&w, NULL, err, sizeof err)) die_usage(err);
+    csv_out_header(&w, header);
+    for (int r = 0; r < n_rows; r++) {
+        for (int c = 0; header[c]; c++) csv_out_str(&w, rows[r][c]);
+        csv_out_end_row(&w);
+    }
+    if (csv_out_finish(&w, 0, err, sizeof err)) {
+        fprintf(stderr, "posprobe: error: %s\n", err);
+        exit(EXIT_IO);
+    }
+}
+
+static const char *yes_no(unsigned flags, unsigned flag) { return flags & flag ? "1" : "0"; }
+
 static int cmd_list(int argc, char **argv) {
     const char *what = NULL;
-    if (parse_args("list", argc, argv, NULL, NULL, &what, 1) != 1) die_usage("usage: posprobe list encodings|tasks|norms");
+    cmd_opt own[] = {{"csv", 1, NULL}, {NULL, 0, NULL}};
+    if (parse_args("list", argc, argv, NULL, own, &what, 1) != 1) die_usage("usage: posprobe list encodings|tasks|norms [--csv]");
+    int csv = flag_on(&own[0]);
+    enum { MAX_ROWS = 64 };
+    const char *cells[MAX_ROWS][12];
+    const char *const *rows[MAX_ROWS];
+    int n = 0;
     if (strcmp(what, "encodings") == 0) {
-        for (int i = 0; encoding_at(i); i++)
-            printf("%-16s %-9s %s\n", encoding_at(i)->name, encoding_at(i)->where, encoding_at(i)->summary);
-    } else if (strcmp(what, "tasks") == 0) {
-        for (int i = 0; task_at(i); i++) {
-            const task_def *t = task_at(i);
-            printf("%-18s %-8s %-22s %s; n = %s\n", t->name, t->shape == TASK_ALIGNED ? "aligned" : "seq2seq",
-                   t->shape == TASK_ALIGNED ? "forms: bidir, causal" : "forms: encoder, decoder", t->summary, t->n_means);
+        static const char *const header[] = {"name", "where", "relative", "directional", "symmetric", "value_side",
+                                             "causal_only", "two_d", "table", "summary", NULL};
+        for (const encoding_def *e; (e = encoding_at(n)) && n < MAX_ROWS; n++) {
+            if (!csv) { printf("%-16s %-9s %s\n", e->name, enc_where_name(e->where), e->summary); continue; }
+            const char *row[] = {e->name, enc_where_name(e->where), yes_no(e->flags, ENC_RELATIVE),
+                                 yes_no(e->flags, ENC_DIRECTIONAL), yes_no(e->flags, ENC_SYMMETRIC),
+                                 yes_no(e->flags, ENC_VALUE_SIDE), yes_no(e->flags, ENC_CAUSAL_ONLY),
+                                 yes_no(e->flags, ENC_2D), yes_no(e->flags, ENC_TABLE), e->summary};
+            memcpy(cells[n], row, sizeof row);
+            rows[n] = cells[n];
         }
+        if (csv) list_csv(header, rows, n);
+    } else if (strcmp(what, "tasks") == 0) {
+        static const char *const header[] = {"name", "shape", "two_d", "regression", "control_encoder",
+                                             "control_decoder", "n_means", "summary", NULL};
+        for (const task_def *t; (t = task_at(n)) && n < MAX_ROWS; n++) {
+            const char *shape = t->shape == TASK_ALIGNED ? "aligned" : "seq2seq";
+            if (!csv) {
+                printf("%-18s %-8s %-22s %s; n = %s\n", t->name, shape,
+                       t->shape == TASK_ALIGNED ? "forms: bidir, causal" : "forms: encoder, decoder", t->summary, t->n_means);
+                continue;
+            }
+            const char *row[] = {t->name, shape, yes_no(t->flags, TASK_2D), yes_no(t->flags, TASK_REGRESSION),
+                                 yes_no(t->flags, TASK_CONTROL_ENCODER), yes_no(t->flags, TASK_CONTROL_DECODER),
+                                 t->n_means, t->summary};
+            memcpy(cells[n], row, sizeof row);
+            rows[n] = cells[n];
+        }
+        if (csv) list_csv(header, rows, n);
     } else if (strcmp(what, "norms") == 0) {
-        for (int k = 0; k < NORM_COUNT; k++) printf("%-10s %s\n", attn_norm_name((attn_norm)k), attn_norm_describe((attn_norm)k));
+        static const char *const header[] = {"name", "summary", NULL};
+        for (; n < NORM_COUNT && n < MAX_ROWS; n++) {
+            if (!csv) { printf("%-10s %s\n", attn_norm_name((attn_norm)n), attn_norm_describe((attn_norm)n)); continue; }
+            cells[n][0] = attn_norm_name((attn_norm)n);
+            cells[n][1] = attn_norm_describe((attn_norm)n);
+            rows[n] = cells[n];
+        }
+        if (csv) list_csv(header, rows, n);
     } else {
         char msg[256];
         snprintf(msg, sizeof msg, "list: unknown category '%.64s' (encodings, tasks or norms)", what);
