@@ -21,6 +21,7 @@ static const test_group *const GROUPS[] = {
     &test_group_decode,
     &test_group_summarize,
     &test_group_decode_cache,
+    &test_group_known_values,
 };
 
 /* run_tests [SUBSTRING]: only the tests whose name contains SUBSTRING. */

@@ -366,8 +366,8 @@ static void test_decay_curves(void **state) {
 /* diagnose --all agrees with SEEDS 9 wherever the symmetry argument predicts. */
 static void test_diagnose_matches_symmetry_argument(void **state) {
     (void)state;
-    char dir[] = "/tmp/posprobe-diag-XXXXXX", path[128], err[512];
-    assert_non_null(mkdtemp(dir));
+    const char *dir = test_tmpdir;   /* removed by the teardown, also when the test fails */
+    char path[128], err[512];
     snprintf(path, sizeof path, "%s/diagnose.csv", dir);
     run_config c;
     config_defaults(&c);
@@ -409,8 +409,6 @@ static void test_diagnose_matches_symmetry_argument(void **state) {
         assert_true(found);
     }
     csv_table_free(&t);
-    unlink(path);
-    rmdir(dir);
 }
 
 /* The sinusoidal table at the token embeddings' scale (the default) lets a
@@ -455,7 +453,7 @@ static void test_sinusoidal_scale_lets_tokens_through(void **state) {
 }
 
 static const struct CMUnitTest TESTS[] = {
-    cmocka_unit_test(test_diagnose_matches_symmetry_argument),
+    cmocka_unit_test_setup_teardown(test_diagnose_matches_symmetry_argument, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test(test_encoding_gradients),
     cmocka_unit_test(test_relative_shift_invariance),
     cmocka_unit_test(test_rope_properties),
