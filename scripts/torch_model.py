@@ -148,12 +148,12 @@ def sinusoid(k, C, base):
 
 
 def rope_ladder(n, base):
-    """RoFormer (Su et al. 2021, eq. 15): theta_i = base^(-2i/d), i < d/2, over n pairs (d = 2n)."""
+    """RoFormer (Su et al. 2021, section 3.2.2): theta_i = base^(-2i/d), i < d/2, over n pairs (d = 2n)."""
     return base ** (-2.0 * torch.arange(n, dtype=torch.float64) / (2 * n))
 
 
 def rotate_pairs(x, angle, scale=None):
-    """RoFormer eq. 34 (the efficient form of R_m x): the interleaved pairs
+    """RoFormer section 3.4.2 (the efficient form of R_m x; SEEDS 4.3): the interleaved pairs
     (x_2i, x_2i+1) of x (..., T, D) turned by angle (T, K), K <= D/2 pairs;
     pairs from K on are left as they are (partial rotation). xPos: each pair
     also multiplied by scale (T, K)."""
@@ -196,7 +196,8 @@ def t5_bucket(rel, num_buckets, max_distance, bidirectional):
 
 
 def clip_index(off, lo, hi):
-    """Shaw et al. 2018, eq. 3: clip(i - j, -k, k), shifted to a table index (lo..hi -> 0..hi-lo)."""
+    """Shaw et al. 2018, section 3.2: clip(x, k) = max(-k, min(k, x)) of the offset, here with
+    separate bounds, shifted to a table index (lo..hi -> 0..hi-lo)."""
     return off.clamp(lo, hi) - lo
 
 
@@ -257,7 +258,7 @@ class Multiplicative(Encoding):
 
 
 class Recursive(Encoding):
-    """recursive: FLOATER (Liu et al. 2020, eq. 4, dp/dt = h(p, t)) as a
+    """recursive: FLOATER (Liu et al. 2020: positions as the solution of the ODE dp/dt = h(p, t)) as a
     discrete recurrence (SEEDS 2.1c): p_{k+1} = p_k + f(p_k), f(p) =
     tanh(p W1 + b1) W2 + b2, p_0 learned, added to the input. Choices: one Euler
     step per position instead of an ODE solver, f without a time input, one
@@ -274,7 +275,7 @@ class Recursive(Encoding):
 
 class ComplexOrder(Encoding):
     """complex: Wang et al. 2020 ("Encoding word order in complex
-    embeddings"), eq. 3: word j at position k is r_j e^{i(w_j k + th_j)}, per
+    embeddings"), section 3: word j at position k is r_j e^{i(w_j k + th_j)}, per
     complex dimension l. Choice: posprobe's model is real, so each complex
     dimension l becomes two real coordinates (r cos a, r sin a) at 2l, 2l+1, in
     the otherwise real Transformer; it replaces the token embedding (tok_emb
@@ -288,10 +289,12 @@ class ComplexOrder(Encoding):
 
 
 class Shaw(Encoding):
-    """shaw: Shaw et al. 2018, eqs. 3-5 (also NEZHA): relative keys and values,
+    """shaw: Shaw et al. 2018, section 3 (also NEZHA): relative keys and values,
         e_ij = q_i . (k_j + a^K_ij) / sqrt(D),   o_i = sum_j a_ij (v_j + a^V_ij),
         a_ij = w[clip(i - j, clip-min, clip-max)].
-    Choices: i - j counts position ids; the clip may be asymmetric
+    Choices: the table is indexed by i - j (the paper writes j - i: a
+    relabelling of a learned table), counting position ids; the clip may be
+    asymmetric
     (--clip-min, --clip-max); the tables (1, R, D) "enc.blockL.rel_k/rel_v"
     are per layer and shared by the heads (as in the paper)."""
     with_values = True
@@ -309,8 +312,8 @@ class Shaw(Encoding):
 
 
 class ShawK(Shaw):
-    """shaw-k: Shaw et al. 2018, eq. 4 alone: relative keys a^K_ij, no value
-    term (eq. 3 with a^V = 0), so position enters the logits only."""
+    """shaw-k: Shaw et al. 2018 with relative keys a^K_ij alone, no value
+    term (a^V = 0), so position enters the logits only (SEEDS 9, item 6)."""
     values = None
 
 
@@ -348,7 +351,7 @@ class T5(Encoding):
 
 
 class DeBERTa(Encoding):
-    """deberta: He et al. 2021, eq. 4 (disentangled attention):
+    """deberta: He et al. 2021, section 3.1 (disentangled attention):
         A_ij = Q^c_i.K^c_j + Q^c_i.K^r_{d(i,j)} + K^c_j.Q^r_{d(j,i)},
         d(i, j) = clip(i - j), K^r = P W_{k,r}, Q^r = P W_{q,r},
     P "enc.rel_table" (R, C) shared by the layers, W "enc.blockL.w_kr/w_qr"
@@ -367,7 +370,7 @@ class DeBERTa(Encoding):
 
 
 class TUPE(Encoding):
-    """tupe: Ke et al. 2021 (TUPE), eq. 6's positional term alone:
+    """tupe: Ke et al. 2021 (TUPE), section 3, the untied positional term alone:
     (p_i U^Q)(p_j U^K)^T / sqrt(D) per head, p "enc.pos" (max-pos, C) shared
     by the layers, U^Q, U^K "enc.blockL.u_q/u_k" per layer. Choices: scaled by
     1/sqrt(D) (the paper: 1/sqrt(2d) for both terms); no [CLS] untying; no
@@ -399,7 +402,7 @@ class ALiBi(Encoding):
 
 
 class KerpleLog(Encoding):
-    """kerple-log: KERPLE (Chi et al. 2022), eq. 9, the logarithmic variant:
+    """kerple-log: KERPLE (Chi et al. 2022), section 4, the logarithmic variant:
     -r1 log(1 + r2 |i - j|), r1, r2 > 0 per head and layer. Choice: r1 =
     softplus(a), r2 = softplus(b) from raw "enc.blockL.kerple" (H, 2) (the paper
     clamps instead), starting at r1 = r2 = 1."""
@@ -412,7 +415,7 @@ class KerpleLog(Encoding):
 
 
 class KerplePower(KerpleLog):
-    """kerple-power: KERPLE (Chi et al. 2022), eq. 8, the power variant:
+    """kerple-power: KERPLE (Chi et al. 2022), section 4, the power variant:
     -r1 |i - j|^r2, r1 > 0, 0 < r2 <= 2. Choice: r1 = softplus(a), r2 =
     2 sigmoid(b) (so r2 < 2), starting at r1 = r2 = 1; 0 at distance 0."""
 
@@ -423,7 +426,7 @@ class KerplePower(KerpleLog):
 
 class Sandwich(Encoding):
     """sandwich: Chi et al. 2023 ("Dissecting Transformer Length Extrapolation
-    via the Lens of Receptive Field Analysis"), section 5: the inner product of
+    via the Lens of Receptive Field Analysis"), its Sandwich: the inner product of
     sinusoidal embeddings p_m . p_n = sum_k cos((m - n) / base^(2k/d')) as a
     fixed bias, d' = 128. Choices (the paper leaves them open): the offset is
     compressed per head by r_h = 8 (h+1) / H, echoing ALiBi's slopes; the bias
@@ -438,7 +441,8 @@ class Sandwich(Encoding):
 
 
 class FIRE(Encoding):
-    """fire: Li et al. 2024 (FIRE), eq. 6 with the threshold of section 3.2:
+    """fire: Li et al. 2024 (FIRE), section 3, with its log transform and the
+    learned threshold L of progressive interpolation:
         b_h(i, j) = f_h( psi(i - j) / psi(max(L, i)) ),  psi(x) = log(c x + 1),
     f an MLP 1 -> 32 -> H with ReLU per layer ("enc.blockL.fire_w1/b1/w2/b2"),
     c = softplus, L = softplus of the raw "enc.blockL.fire_cl" (start: c = 0.1,
@@ -458,12 +462,16 @@ class FIRE(Encoding):
 
 
 class CoPE(Encoding):
-    """cope: Golovneva et al. 2024 (Contextual Position Encoding), eqs. 3-5:
+    """cope: Golovneva et al. 2024 (Contextual Position Encoding), section 3:
         g_ij = sigmoid(q_i . k_j),  p_ij = sum_{t=j..i} g_it,
         e[p] = (p - floor p) e[ceil p] + (1 - p + floor p) e[floor p],
         a_ij = softmax(q_i . k_j + q_i . e[p_ij]).
-    Causal only. Choices: the gates use the raw q.k (no 1/sqrt(D)), the
-    position term is scaled by 1/sqrt(D) like the content term; positions are
+    Causal only. Choices: the gates use the raw q.k of the equation (no
+    1/sqrt(D)), the position term is scaled by 1/sqrt(D) like the content
+    term. The authors' reference code (the paper's appendix) does the
+    opposite, sigmoid of the scaled logits and an unscaled q.e; the e scale
+    is only a reparametrisation of the learned table, the gate scale is not
+    (sigmoid(q.k) saturates sooner). Positions are
     clipped at --max-pos - 1 (p_max); e "enc.blockL.cope_pos" (max-pos, D) per
     layer, shared by the heads; gates count over position order (row index),
     not over position ids."""
@@ -483,7 +491,7 @@ class CoPE(Encoding):
 
 
 class RoPE(Encoding):
-    """rope: RoFormer (Su et al. 2021; SEEDS 4.3), eq. 14-15: q_m -> R_m q_m,
+    """rope: RoFormer (Su et al. 2021, section 3.2.2; SEEDS 4.3): q_m -> R_m q_m,
     k_n -> R_n k_n, interleaved pairs, theta_i = base^(-2i/d). Choices:
     --rope-fraction rotates the first K = floor(fraction D/2) pairs of each
     head with the ladder over them (d = 2K), the rest unrotated (partial
@@ -542,7 +550,7 @@ class RoPE2D(RoPE):
 
 class XPos(RoPE):
     """xpos: xPos (Sun et al. 2023, "A Length-Extrapolatable Transformer"),
-    eq. 11: RoPE with q_m scaled by zeta^(m/gamma) and k_n by zeta^(-n/gamma)
+    section 3: RoPE with q_m scaled by zeta^(m/gamma) and k_n by zeta^(-n/gamma)
     per pair, zeta_i = (2i/D + z) / (1 + z), so q.k decays with m - n;
     z = --xpos-zeta (0.4), gamma = --xpos-gamma (512). Choices: all D/2 pairs
     rotated; positions are ids (not centred); --rope-trainable as rope."""
@@ -560,7 +568,7 @@ class XPos(RoPE):
 
 class URPE(Encoding):
     """urpe: Luo et al. 2022 (URPE, "Your Transformer May Not be as Powerful
-    as You Expect"), eq. 7 and 9105 countermeasure A (SEEDS 1.4):
+    as You Expect"), its URPE attention, and 9105 countermeasure A (SEEDS 1.4):
     O = (A (.) C) V with a learned Toeplitz C, c_ij = g_h(clip(i - j)) per head
     and layer "enc.blockL.toeplitz" (H, R). Choices: clipped offsets
     (--clip-min..--clip-max) so C has finitely many parameters; g starts at
