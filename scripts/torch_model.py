@@ -15,8 +15,9 @@ norm (pre-norm only) -> linear head (classes, or one number with --head
 regression). Attention: q, k, v = h W + b, split into H heads of D = C/H,
 scores q.k / sqrt(D) plus the encoding's term, a causal or bidirectional mask,
 one of six normalizers, then A v (or the encoding's value rule), merged heads,
-W_o. Weights are stored (in, out): y = x W + b. Dropout is not mirrored (the
-mirror is for evaluation and gradient checks; fine-tuning can add it).
+W_o. Weights are stored (in, out): y = x W + b. Dropout (--dropout) on the
+attention and MLP outputs before the residual add, in training mode only
+(load_checkpoint returns the model in eval mode; model.train() turns it on).
 
 Each encoding is a class below whose docstring cites the paper and equation it
 implements and every place where posprobe's reading involves a choice. The
@@ -95,7 +96,7 @@ def load_checkpoint(path, dtype=torch.float64):
     cfg, max_n, steps, params = read_checkpoint(path)
     m = PosprobeModel(cfg, params, dtype)
     m.max_n, m.steps = max_n, steps
-    return m
+    return m.eval()
 
 
 # ------------------------------------------------------------------ layout
@@ -642,6 +643,7 @@ class PosprobeModel(torch.nn.Module):
         self.causal = cfg["mask"] == "causal"
         self.regression = cfg.get("head", "auto") == "regression"
         self.act = {"relu": torch.relu, "gelu": F.gelu, "swish": F.silu}[cfg["act"]]
+        self.dropout = float(cfg.get("dropout", "0"))
         self.n_train = seq_len(cfg, int(cfg["len-max"]))
         if cfg["encoding"] not in ENCODINGS:
             raise ValueError(f"encoding {cfg['encoding']} is not mirrored in PyTorch")
@@ -698,14 +700,16 @@ class PosprobeModel(torch.nn.Module):
     def blocks(self, x, attend):
         """Embedded x (B, T, C) -> logits: the L blocks, attend(l, h) being
         block l's attention, with residuals and pre- or post-norm; the head."""
+        def drop(y):
+            return F.dropout(y, self.dropout, self.training) if self.dropout > 0 else y
         for l in range(self.L):
             n1, n2 = (f"block{l}.ln1.g", f"block{l}.ln1.b"), (f"block{l}.ln2.g", f"block{l}.ln2.b")
             if self.post:
-                x = self.norm(x + attend(l, x), *n1)
-                x = self.norm(x + self.mlp(l, x), *n2)
+                x = self.norm(x + drop(attend(l, x)), *n1)
+                x = self.norm(x + drop(self.mlp(l, x)), *n2)
             else:
-                x = x + attend(l, self.norm(x, *n1))
-                x = x + self.mlp(l, self.norm(x, *n2))
+                x = x + drop(attend(l, self.norm(x, *n1)))
+                x = x + drop(self.mlp(l, self.norm(x, *n2)))
         if not self.post:
             x = self.norm(x, "lnf.g", "lnf.b")
         return x @ self.w("head.w") + self.w("head.b")
@@ -840,7 +844,7 @@ def bench(args):
     import statistics
     import time
     torch.set_num_threads(args.threads)
-    model = load_checkpoint(args.checkpoint, torch.float32 if args.dtype == "float" else torch.float64)
+    model = load_checkpoint(args.checkpoint, torch.float32 if args.dtype == "float" else torch.float64).train()
     V, K = model.w("tok_emb").shape[0], model.w("head.w").shape[1]
     g = torch.Generator().manual_seed(1)
     tokens = torch.randint(0, V, (args.batch, args.len), generator=g)
