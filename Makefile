@@ -53,7 +53,7 @@ BENCH_BIN  := $(BUILD)/bench_ops
 STEP_BIN   := $(BUILD)/bench_step
 DECODE_BIN := $(BUILD)/bench_decode
 
-.PHONY: FORCE all test test-one asan valgrind bench bench-one clean help fuzz check-all parity-fixtures golden \
+.PHONY: FORCE all test test-one asan valgrind bench bench-one clean help fuzz check-all parity-fixtures parity-roundtrip golden \
         probe extrapolation curves diagnose extras plots report reproduce
 all: $(POSPROBE) $(TEST_BIN)
 	@if [ "$(PRECISION)" = float ] && [ -z "$(SAN)" ]; then ln -sf $(BUILD)/posprobe posprobe; fi
@@ -246,6 +246,14 @@ parity-fixtures:
 	  rm -f tests/fixtures/parity_$$name.lock && \
 	  find tests/fixtures/parity_$$name -mindepth 1 ! -name checkpoint.bin -delete && \
 	  $(PYTHON) scripts/torch_parity.py tests/fixtures/parity_$$name $$popts || exit 1; done
+	$(MAKE) --no-print-directory parity-roundtrip
+
+# Each fixture's checkpoint through posprobe eval and through PyTorch's
+# load_checkpoint: the attention weights of every layer and head on the run's
+# first held-out sequence agree to 1e-9 (needs python3-torch).
+parity-roundtrip:
+	$(MAKE) --no-print-directory PRECISION=double all
+	$(PYTHON) scripts/torch_parity.py tests/fixtures/parity_* --eval build/double-$(BLAS)/posprobe
 
 clean:
 	rm -rf build posprobe
@@ -261,6 +269,8 @@ help:
 	@echo "make valgrind   the test suite under valgrind (PRECISION=...)"
 	@echo "make bench      op GFLOP/s, the training step and greedy decoding beside PyTorch, scaling, parallel throughput"
 	@echo "make golden     regenerate tests/fixtures/tasks_golden.txt (the task examples)"
+	@echo "make parity-fixtures   regenerate the PyTorch parity fixtures (python3-torch), then parity-roundtrip"
+	@echo "make parity-roundtrip  posprobe eval and PyTorch's load_checkpoint agree on every fixture (python3-torch)"
 	@echo "make clean      remove build/"
 
 -include $(ENGINE_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/trainer/main.d $(BUILD)/bench/bench_step.d $(BUILD)/bench/bench_ops.d \

@@ -644,6 +644,7 @@ class PosprobeModel(torch.nn.Module):
         self.regression = cfg.get("head", "auto") == "regression"
         self.act = {"relu": torch.relu, "gelu": F.gelu, "swish": F.silu}[cfg["act"]]
         self.dropout = float(cfg.get("dropout", "0"))
+        self.attn_weights = None
         self.n_train = seq_len(cfg, int(cfg["len-max"]))
         if cfg["encoding"] not in ENCODINGS:
             raise ValueError(f"encoding {cfg['encoding']} is not mirrored in PyTorch")
@@ -674,6 +675,8 @@ class PosprobeModel(torch.nn.Module):
         if self.causal:
             visible = visible.tril()
         A = normalize(s, visible, self.cfg["norm"], self.n_train)
+        if self.attn_weights is not None:    # a list: collect every layer's weights (B, H, T, S)
+            self.attn_weights.append(A.detach())
         o = e.values(self, l, A, v, P) if e.values else A @ v
         o = o.transpose(1, 2).reshape(h.shape)
         return o @ self.w(pre + "wo") + self.w(pre + "bo")

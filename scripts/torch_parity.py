@@ -16,12 +16,21 @@ sequential (0..T-1), shifted (a random offset below max-pos - T) or
 randomized (a sorted random subset of [0, max-pos)). On probe2d, the grid's
 (row, column) of every cell.
 
+With --eval POSPROBE, nothing is written: the checkpoint's round trip is
+checked instead. `POSPROBE eval --dump-attention` writes the attention
+weights of every layer and head on the run's first held-out sequence; the
+PyTorch model loaded from the same checkpoint must give the same weights on
+that sequence (at --tol, 1e-9 for a double build). Exit status 1 if not.
+
 usage: scripts/torch_parity.py DIR [--positions KIND] [--batch B]
+       scripts/torch_parity.py DIR... --eval POSPROBE [--tol TOL]
 """
 import argparse
 import csv
 import os
+import subprocess
 import sys
+import tempfile
 import zlib
 
 import torch
@@ -54,13 +63,45 @@ def make_batch(model, B, positions, g):
     return tokens, targets, Positions(p, P.x, P.y)
 
 
+def eval_roundtrip(d, posprobe, tol):
+    """posprobe eval's attention dump against the PyTorch model's; returns the largest difference."""
+    with tempfile.TemporaryDirectory() as tmp:
+        dump = os.path.join(tmp, "attention.csv")
+        subprocess.run([posprobe, "eval", "--checkpoint", d, "--out", os.path.join(tmp, "eval.csv"),
+                        "--dump-attention", dump], check=True)
+        with open(dump, newline="") as f:
+            rows = list(csv.DictReader(f))
+    model = load_checkpoint(os.path.join(d, "checkpoint.bin"))
+    T = 1 + max(int(r["query"]) for r in rows)
+    tokens = [0] * T
+    for r in rows:
+        tokens[int(r["key"])] = int(r["key_token"])
+    model.attn_weights = []
+    with torch.no_grad():
+        model(torch.tensor([tokens]))
+    worst = 0.0
+    for r in rows:
+        got = model.attn_weights[int(r["layer"])][0, int(r["head"]), int(r["query"]), int(r["key"])].item()
+        worst = max(worst, abs(got - float(r["weight"])))
+    status = "ok" if worst <= tol else "MISMATCH"
+    print(f"{d}: {len(rows)} attention weights, largest difference {worst:.3g} ({status})")
+    return worst
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("dir")
+    ap.add_argument("dir", nargs="+")
     ap.add_argument("--positions", default="sequential", choices=["sequential", "shifted", "randomized"])
     ap.add_argument("--batch", type=int, default=2)
+    ap.add_argument("--eval", metavar="POSPROBE", help="check posprobe eval's attention dump against PyTorch")
+    ap.add_argument("--tol", type=float, default=1e-9)
     a = ap.parse_args()
     torch.set_num_threads(1)
+    if a.eval:
+        sys.exit(1 if any(eval_roundtrip(d, a.eval, a.tol) > a.tol for d in a.dir) else 0)
+    if len(a.dir) != 1:
+        ap.error("one fixture directory at a time")
+    a.dir = a.dir[0]
     model = load_checkpoint(os.path.join(a.dir, "checkpoint.bin"))
     g = torch.Generator().manual_seed(zlib.crc32(os.path.basename(os.path.normpath(a.dir)).encode()))
     tokens, targets, P = make_batch(model, a.batch, a.positions, g)
