@@ -259,11 +259,12 @@ class Multiplicative(Encoding):
 
 
 class Recursive(Encoding):
-    """recursive: FLOATER (Liu et al. 2020: positions as the solution of the ODE dp/dt = h(p, t)) as a
-    discrete recurrence (SEEDS 2.1c): p_{k+1} = p_k + f(p_k), f(p) =
-    tanh(p W1 + b1) W2 + b2, p_0 learned, added to the input. Choices: one Euler
-    step per position instead of an ODE solver, f without a time input, one
-    recurrence for all layers (FLOATER injects at every layer)."""
+    """recursive: FLOATER (Liu et al. 2020: positions as the solution of
+    the ODE dp/dt = h(p, t)) as a discrete recurrence (SEEDS 2.1c):
+    p_{k+1} = p_k + f(p_k), f(p) = tanh(p W1 + b1) W2 + b2, p_0 learned, added
+    to the input ("enc.p0", "enc.f.w1/w2", "enc.f.b" rows b1, b2). Choices:
+    one Euler step per position instead of an ODE solver, f without a time
+    input, one recurrence at the input only (FLOATER injects at every layer)."""
 
     def embed(self, m, x, tokens, P):
         b = m.w("enc.f.b")
@@ -276,7 +277,7 @@ class Recursive(Encoding):
 
 class ComplexOrder(Encoding):
     """complex: Wang et al. 2020 ("Encoding word order in complex
-    embeddings"), section 3: word j at position k is r_j e^{i(w_j k + th_j)}, per
+    embeddings"), its general embedding: word j at position k is r_j e^{i(w_j k + th_j)}, per
     complex dimension l. Choice: posprobe's model is real, so each complex
     dimension l becomes two real coordinates (r cos a, r sin a) at 2l, 2l+1, in
     the otherwise real Transformer; it replaces the token embedding (tok_emb
@@ -295,10 +296,9 @@ class Shaw(Encoding):
         a_ij = w[clip(i - j, clip-min, clip-max)].
     Choices: the table is indexed by i - j (the paper writes j - i: a
     relabelling of a learned table), counting position ids; the clip may be
-    asymmetric
-    (--clip-min, --clip-max); the tables (1, R, D) "enc.blockL.rel_k/rel_v"
-    are per layer and shared by the heads (as in the paper)."""
-    with_values = True
+    asymmetric (--clip-min, --clip-max); the tables (1, R, D)
+    "enc.blockL.rel_k/rel_v" are per layer and shared by the heads (as in the
+    paper)."""
 
     def index(self, P):
         return clip_index(P.off, int(self.cfg["clip-min"]), int(self.cfg["clip-max"]))
