@@ -238,6 +238,7 @@ PARITY_RUNS := \
   "regression|--task probe --encoding learned --len 5 --max-pos 8 --act swish --norm swishl2 --head regression --markers cls-sep|"
 parity-fixtures:
 	$(MAKE) --no-print-directory PRECISION=double all
+	$(PYTHON) scripts/torch_model.py --selftest
 	rm -rf tests/fixtures/parity_*
 	printf '%s\n' $(PARITY_COMMON) | sed 's/=/ = /' > build/double-$(BLAS)/parity-common.conf
 	for r in $(PARITY_RUNS); do name=$${r%%|*}; rest=$${r#*|}; args=$${rest%%|*}; popts=$${rest#*|}; \

@@ -870,9 +870,64 @@ def bench(args):
                       "torch": torch.__version__, "threads": torch.get_num_threads()}))
 
 
+def selftest():
+    """The mirror's pieces against numbers from the papers themselves, with no
+    posprobe code involved (make parity-fixtures runs it first)."""
+    def close(a, b, tol=1e-12):
+        return torch.allclose(torch.as_tensor(a, dtype=torch.float64), torch.as_tensor(b, dtype=torch.float64),
+                              atol=tol, rtol=0)
+    checks = []
+    # ALiBi's reference code: 8 heads 2^-1 .. 2^-8; 6 heads: the 4-head slopes, then 2^-1 and 2^-3
+    checks.append(("alibi slopes, 8 heads", close(alibi_slopes(8), [2.0 ** -k for k in range(1, 9)])))
+    checks.append(("alibi slopes, 6 heads", close(alibi_slopes(6), [2.0 ** -2, 2.0 ** -4, 2.0 ** -6, 2.0 ** -8,
+                                                                   2.0 ** -1, 2.0 ** -3])))
+    # T5's bidirectional buckets at 32/128 (SEEDS 2.2g, the article's table): magnitudes 0..7 exact,
+    # 8..11 -> 8, 12..15 -> 9, 16..22 -> 10, 23..31 -> 11, 32.. -> 12, the last bucket (15) from 91
+    r = torch.arange(0, 200)
+    want = torch.tensor([d if d < 8 else 8 if d < 12 else 9 if d < 16 else 10 if d < 23 else 11 if d < 32 else -1
+                         for d in range(200)])
+    got = t5_bucket(-r, 32, 128, True)                 # keys left of the query: lower half
+    checks.append(("t5 buckets, bidirectional", bool((got[want >= 0] == want[want >= 0]).all()) and
+                   int(got[32]) == 12 and int(got[90]) == 14 and int(got[91]) == 15 and int(got[199]) == 15))
+    checks.append(("t5 buckets, right of the query", bool((t5_bucket(r[1:], 32, 128, True) >= 16).all())))
+    checks.append(("t5 buckets, causal", bool((t5_bucket(r[1:], 32, 128, False) == 0).all()) and
+                   int(t5_bucket(torch.tensor(-15), 32, 128, False)) == 15 and
+                   int(t5_bucket(torch.tensor(-16), 32, 128, False)) == 16))
+    # Vaswani et al.: PE(k, 2i) = sin(k / 10000^(2i/d)), PE(k, 2i+1) = cos(...)
+    pe = sinusoid(torch.tensor([3.0]), 8, 10000.0)[0]
+    checks.append(("sinusoid", close(pe, [math.sin(3), math.cos(3), math.sin(0.3), math.cos(0.3), math.sin(0.03),
+                                          math.cos(0.03), math.sin(0.003), math.cos(0.003)])))
+    # RoFormer: the elementwise form is the block-diagonal R_m, and (R_m q).(R_n k) depends on m - n only
+    g = torch.Generator().manual_seed(0)
+    q, k = torch.randn(8, dtype=torch.float64, generator=g), torch.randn(8, dtype=torch.float64, generator=g)
+    th = rope_ladder(4, 10000.0)
+    checks.append(("rope frequencies", close(th, [1, 0.1, 0.01, 0.001], 1e-15)))   # 10000^(-2i/8)
+    R = torch.zeros(8, 8, dtype=torch.float64)
+    for i in range(4):
+        c, s_ = math.cos(5 * th[i]), math.sin(5 * th[i])
+        R[2 * i:2 * i + 2, 2 * i:2 * i + 2] = torch.tensor([[c, -s_], [s_, c]], dtype=torch.float64)
+    checks.append(("rope = block-diagonal R_m", close(rotate_pairs(q[None], 5 * th[None]), (R @ q)[None])))
+    dots = [(rotate_pairs(q[None], m * th[None]) * rotate_pairs(k[None], (m - 3) * th[None])).sum() for m in (3, 7, 40)]
+    checks.append(("rope relative", close(dots[0], dots[1], 1e-12) and close(dots[0], dots[2], 1e-12)))
+    # xPos: with the scales, q_m . k_n = zeta^((m-n)/gamma) times the rotated product, per pair
+    zeta = torch.tensor([0.5, 0.75, 0.9, 0.95], dtype=torch.float64)
+    sq = lambda m: torch.exp(m / 16 * torch.log(zeta))[None]    # noqa: E731
+    pair = (rotate_pairs(q[None], 9 * th[None], sq(9)) * rotate_pairs(k[None], 4 * th[None], 1 / sq(4)))
+    plain = (rotate_pairs(q[None], 9 * th[None]) * rotate_pairs(k[None], 4 * th[None]))
+    checks.append(("xpos decay", close(pair.reshape(4, 2).sum(1), plain.reshape(4, 2).sum(1) * zeta ** (5 / 16))))
+    failed = [name for name, ok in checks if not ok]
+    for name, ok in checks:
+        print(f"{'ok' if ok else 'FAILED'}  {name}")
+    return not failed
+
+
 if __name__ == "__main__":
     import argparse
-    ap = argparse.ArgumentParser(description="posprobe's model in PyTorch: describe a checkpoint, or time it")
+    import sys
+    if sys.argv[1:] == ["--selftest"]:
+        sys.exit(0 if selftest() else 1)
+    ap = argparse.ArgumentParser(description="posprobe's model in PyTorch: describe a checkpoint, or time it "
+                                             "(--selftest: the mirror against the papers' numbers)")
     ap.add_argument("checkpoint")
     ap.add_argument("--bench", action="store_true", help="time training steps (make bench)")
     ap.add_argument("--decode-bench", action="store_true", help="time cached greedy decoding (make bench)")
