@@ -71,7 +71,7 @@ BENCH_BIN  := $(BUILD)/bench_ops
 STEP_BIN   := $(BUILD)/bench_step
 DECODE_BIN := $(BUILD)/bench_decode
 
-.PHONY: FORCE all test test-one test-unit test-engine asan valgrind bench bench-one clean help fuzz check-all parity-fixtures golden same-behaviour \
+.PHONY: FORCE all test test-one test-unit test-engine asan valgrind bench bench-one clean help fuzz check-all parity-fixtures parity-roundtrip golden same-behaviour \
         probe extrapolation curves diagnose extras plots report reproduce
 all: $(POSPROBE) $(TEST_BIN)
 	@if [ "$(PRECISION)" = float ] && [ -z "$(SAN)" ]; then ln -sf $(BUILD)/posprobe posprobe; fi
@@ -230,20 +230,68 @@ reproduce: all
 	$(PYTHON) scripts/timing.py $(RESULTS) $(J)
 	@echo "posprobe: report in $(RESULTS)/REPORT.md, figures in $(RESULTS)/figures/"
 
-# Regenerates the PyTorch gradient-parity fixtures (needs python3-torch).
+# Regenerates the PyTorch parity fixtures (needs python3-torch): one per
+# encoding, with the options that change its formula, and one per normalizer.
+# Each is "name|training options|scripts/torch_parity.py options"; a short
+# training in double gives the checkpoint, then PyTorch's loss, logits and
+# gradients on a batch of varied tokens (tests/test_parity.c lists the names).
+PARITY_COMMON := steps=20 dim=8 heads=2 layers=2 len=4 init-scale=0.2
 PARITY_RUNS := \
-  "learned:--encoding learned --len 6 --dim 16 --heads 2 --layers 2 --max-pos 8 --act gelu --norm softmax" \
-  "sinusoidal:--encoding sinusoidal --len 5 --dim 16 --heads 4 --layers 2 --mask causal --ln post --ln-kind rms --act relu --norm l2 --markers bos" \
-  "regression:--encoding learned --len 5 --dim 8 --heads 2 --layers 1 --max-pos 8 --act swish --norm swishl2 --head regression --markers cls-sep" \
-  "rope:--encoding rope --len 6 --dim 16 --heads 2 --layers 2 --mask causal --norm softmax --rope-fraction 0.5" \
-  "t5:--encoding t5 --len 6 --dim 16 --heads 2 --layers 1 --t5-buckets 8 --t5-max-distance 16 --norm nodenom"
+  "none|--task copy --mask causal --encoding none|" \
+  "learned|--task sort --mask bidir --encoding learned --markers cls-sep --max-pos 16|--positions shifted" \
+  "sinusoidal|--task copy --mask causal --encoding sinusoidal --ln post --ln-kind rms --act relu|--positions shifted" \
+  "multiplicative|--task sort --mask bidir --encoding multiplicative --max-pos 16 --markers bos|--positions randomized" \
+  "multiplicative_sin|--task copy --mask causal --encoding multiplicative --mult-pos sinusoidal --act swish|" \
+  "recursive|--task copy --mask causal --encoding recursive --max-pos 32|--positions shifted" \
+  "complex|--task sort --mask bidir --encoding complex|--positions shifted" \
+  "shaw|--task sort --mask bidir --encoding shaw --clip-min -3 --clip-max 2|" \
+  "shaw_k|--task copy --mask causal --encoding shaw-k --clip-min -2 --clip-max 3|" \
+  "xl|--task copy --mask causal --encoding xl|--positions shifted" \
+  "t5|--task sort --mask bidir --encoding t5 --t5-buckets 8 --t5-max-distance 16|" \
+  "t5_causal|--task copy --mask causal --encoding t5 --t5-buckets 8 --t5-max-distance 16|" \
+  "deberta|--task sort --mask bidir --encoding deberta --clip-min -3 --clip-max 3|" \
+  "tupe|--task sort --mask bidir --encoding tupe --max-pos 16|--positions shifted" \
+  "alibi|--task copy --mask causal --encoding alibi --dim 12 --heads 3|" \
+  "alibi_bidir|--task sort --mask bidir --encoding alibi|" \
+  "alibi_asym|--task sort --mask bidir --encoding alibi --alibi-asym 1 --dim 12 --heads 3|" \
+  "kerple_log|--task copy --mask causal --encoding kerple-log|" \
+  "kerple_power|--task sort --mask bidir --encoding kerple-power|" \
+  "sandwich|--task sort --mask bidir --encoding sandwich|" \
+  "fire|--task copy --mask causal --encoding fire|--positions shifted" \
+  "fire_bidir|--task sort --mask bidir --encoding fire|" \
+  "cope|--task copy --mask causal --encoding cope --max-pos 4|" \
+  "rope|--task copy --mask causal --encoding rope --rope-base 100|--positions shifted" \
+  "rope_partial|--task sort --mask bidir --encoding rope --rope-fraction 0.5 --rope-trainable 1|" \
+  "rope_v|--task copy --mask causal --encoding rope-v|" \
+  "rope2d|--task probe2d --mask bidir --encoding rope2d --grid-w 3 --len 2 --rope-trainable 1|" \
+  "xpos|--task copy --mask causal --encoding xpos --xpos-gamma 8|" \
+  "urpe|--task copy --mask causal --encoding urpe --clip-min -4 --clip-max 3|" \
+  "norm_softmax|--task sort --mask bidir --encoding rope --norm softmax|" \
+  "norm_l2|--task copy --mask causal --encoding alibi --norm l2|" \
+  "norm_nodenom|--task sort --mask bidir --encoding t5 --norm nodenom|" \
+  "norm_relu2n|--task copy --mask causal --encoding rope --norm relu2n|" \
+  "norm_swishl2|--task sort --mask bidir --encoding kerple-log --norm swishl2 --markers cls-sep|" \
+  "norm_logscaled|--task copy --mask causal --encoding none --norm logscaled --ln post|" \
+  "regression|--task probe --encoding learned --len 5 --max-pos 8 --act swish --norm swishl2 --head regression --markers cls-sep|"
 parity-fixtures:
 	$(MAKE) --no-print-directory PRECISION=double all
+	$(PYTHON) scripts/torch_model.py --selftest
 	rm -rf tests/fixtures/parity_*
-	for r in $(PARITY_RUNS); do name=$${r%%:*}; args=$${r#*:}; \
-	  build/double-$(BLAS)/posprobe train --quiet --task probe --steps 20 $$args --run-id parity_$$name \
-	    --out tests/fixtures/parity_$$name && \
-	  rm -f tests/fixtures/parity_$$name/*.csv && $(PYTHON) scripts/torch_parity.py tests/fixtures/parity_$$name || exit 1; done
+	printf '%s\n' $(PARITY_COMMON) | sed 's/=/ = /' > build/double-$(BLAS)/parity-common.conf
+	for r in $(PARITY_RUNS); do name=$${r%%|*}; rest=$${r#*|}; args=$${rest%%|*}; popts=$${rest#*|}; \
+	  build/double-$(BLAS)/posprobe train --quiet --config build/double-$(BLAS)/parity-common.conf $$args \
+	    --run-id parity_$$name --out tests/fixtures/parity_$$name >/dev/null && \
+	  rm -f tests/fixtures/parity_$$name.lock && \
+	  find tests/fixtures/parity_$$name -mindepth 1 ! -name checkpoint.bin -delete && \
+	  $(PYTHON) scripts/torch_parity.py tests/fixtures/parity_$$name $$popts || exit 1; done
+	$(MAKE) --no-print-directory parity-roundtrip
+
+# Each fixture's checkpoint through posprobe eval and through PyTorch's
+# load_checkpoint: the attention weights of every layer and head on the run's
+# first held-out sequence agree to 1e-9 (needs python3-torch).
+parity-roundtrip:
+	$(MAKE) --no-print-directory PRECISION=double all
+	$(PYTHON) scripts/torch_parity.py tests/fixtures/parity_* --eval build/double-$(BLAS)/posprobe
 
 clean:
 	rm -rf build posprobe
@@ -279,7 +327,8 @@ help:
 	@echo "  make bench            op GFLOP/s, training step and greedy decoding beside PyTorch, scaling, parallel throughput"
 	@echo "  make bench-one        the benchmarks in the build's PRECISION"
 	@echo "  make golden           regenerate tests/fixtures/tasks_golden.txt (the task examples)"
-	@echo "  make parity-fixtures  regenerate the PyTorch gradient-parity fixtures (needs python3-torch)"
+	@echo "  make parity-fixtures  regenerate the PyTorch parity fixtures (python3-torch), then parity-roundtrip"
+	@echo "  make parity-roundtrip posprobe eval and PyTorch's load_checkpoint agree on every fixture (python3-torch)"
 	@echo "  make same-behaviour   compare short runs of every encoding with a build of BASE (default HEAD), byte for byte"
 	@echo "  make clean            remove build/"
 	@echo "Experiments (RESULTS=dir, default results/; J=jobs; QUICK=1 for a one-seed smoke run;"

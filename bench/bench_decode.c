@@ -81,7 +81,7 @@ static int torch_decode(const char *python, const char *ckpt, const char *prompt
                         char *version, size_t vlen) {
     char cmd[2048];
     snprintf(cmd, sizeof cmd,
-             "OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 '%s' bench/torch_reference.py '%s' --decode-bench --prompts '%s' "
+             "OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 '%s' scripts/torch_model.py '%s' --decode-bench --prompts '%s' "
              "--reps %d --warmup 1 --threads 1 --dtype %s 2>/dev/null",
              python, ckpt, prompts, reps, sizeof(real) == 4 ? "float" : "double");
     char line[4096];

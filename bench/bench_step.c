@@ -3,7 +3,7 @@
  * step with length and width; the attention share; allocation in the loop.
  * A benchmark, never a test: it asserts nothing and only prints.
  *
- * usage: bench_step [--torch PYTHON] [--quick]   (PyTorch: /usr/bin/python3 bench/torch_reference.py) */
+ * usage: bench_step [--torch PYTHON] [--quick]   (PyTorch: /usr/bin/python3 scripts/torch_model.py) */
 #include <malloc.h>
 #include <math.h>
 #include <stdio.h>
@@ -144,7 +144,7 @@ static int torch_time(const char *python, const char *ckpt, const shape *s, int 
                       char *version, size_t vlen) {
     char cmd[2048];
     snprintf(cmd, sizeof cmd,
-             "OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 '%s' bench/torch_reference.py '%s' --bench --batch %d --len %d "
+             "OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 '%s' scripts/torch_model.py '%s' --bench --batch %d --len %d "
              "--steps %d --warmup %d --threads 1 --dtype %s 2>/dev/null",
              python, ckpt, s->B, s->T, steps, warmup, sizeof(real) == 4 ? "float" : "double");
     char line[1024];

@@ -29,7 +29,7 @@ static inline void bench_args(int argc, char **argv, const char **python, int *q
     }
 }
 
-/* Runs cmd (a bench/torch_reference.py command) and reads the one JSON line
+/* Runs cmd (a scripts/torch_model.py command) and reads the one JSON line
  * it prints into line; PyTorch's version ("torch": "...") into version.
  * -1 when the command fails or prints nothing (no PyTorch). */
 static inline int bench_torch_line(const char *cmd, char *line, int n, char *version, size_t vlen) {

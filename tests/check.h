@@ -25,12 +25,6 @@ use nothing above the engine): persistent tensors, the finite-difference gradien
 #define GC_STEP 5e-3
 #define GC_FLOOR 1.0
 #define GC_TOL 1e-2
-/* cmocka setup/teardown: a fresh directory test_tmpdir for each test, removed
- * after it whether it passed or failed. */
-extern char test_tmpdir[64];
-int test_tmpdir_setup(void **state);
-int test_tmpdir_teardown(void **state);
-
 #endif
 
 /* A tensor outside any arena (an "input" or "parameter" of a check). */
@@ -95,5 +89,7 @@ const char *test_tmpdir_text(const char *name);
 extern const test_group test_group_integrity;
 /* tests/test_inputs.c: number and command-line grammar, config and suite files, option ranges, memory */
 extern const test_group test_group_inputs;
+/* tests/test_known_values.c: AdamW steps and softmaxes at large logits against hand-computed values */
+extern const test_group test_group_known_values;
 
 #endif

@@ -12,7 +12,7 @@
 #define ENGINE_GROUPS &test_group_engine, &test_group_ops, &test_group_attention
 #define UNIT_GROUPS ENGINE_GROUPS, &test_group_model, &test_group_encodings, &test_group_identities, \
     &test_group_tasks, &test_group_fuzz, &test_group_parity, &test_group_decode, &test_group_summarize, \
-    &test_group_decode_cache
+    &test_group_decode_cache, &test_group_known_values
 #if defined(TESTS_ENGINE)
 #define TEST_SET "engine tests"
 static const test_group *const GROUPS[] = {ENGINE_GROUPS};

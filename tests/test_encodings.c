@@ -364,7 +364,6 @@ static void test_decay_curves(void **state) {
     for (int d = 1; d < 50; d++) assert_true(sandwich_bias(d, 1, 4, 10000) < 0);
 }
 
-/* diagnose --all agrees with the expected verdicts wherever the symmetry argument predicts. */
 /* The declared classes agree with the hooks (diagnose's predictions, checked
  * numerically below, and the report's claims read these flags). */
 static void test_encoding_flags_consistent(void **state) {
@@ -389,10 +388,11 @@ static void test_encoding_flags_consistent(void **state) {
     assert_int_equal(n_sym, 4);   /* alibi, kerple-log, kerple-power, sandwich */
 }
 
+/* diagnose --all agrees with the expected verdicts wherever the symmetry argument predicts. */
 static void test_diagnose_matches_symmetry_argument(void **state) {
     (void)state;
-    char dir[] = "/tmp/posprobe-diag-XXXXXX", path[128], err[512];
-    assert_non_null(mkdtemp(dir));
+    const char *dir = test_tmpdir;   /* removed by the teardown, also when the test fails */
+    char path[128], err[512];
     snprintf(path, sizeof path, "%s/diagnose.csv", dir);
     run_config c;
     config_defaults(&c);
@@ -434,8 +434,6 @@ static void test_diagnose_matches_symmetry_argument(void **state) {
         assert_true(found);
     }
     csv_table_free(&t);
-    unlink(path);
-    rmdir(dir);
 }
 
 /* The sinusoidal table at the token embeddings' scale (the default) lets a
@@ -481,7 +479,7 @@ static void test_sinusoidal_scale_lets_tokens_through(void **state) {
 
 static const struct CMUnitTest TESTS[] = {
     cmocka_unit_test(test_encoding_flags_consistent),
-    cmocka_unit_test(test_diagnose_matches_symmetry_argument),
+    cmocka_unit_test_setup_teardown(test_diagnose_matches_symmetry_argument, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test(test_encoding_gradients),
     cmocka_unit_test(test_relative_shift_invariance),
     cmocka_unit_test(test_rope_properties),

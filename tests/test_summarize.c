@@ -270,11 +270,42 @@ static void test_summarize_runs_csv(void **state) {
     csv_table_free(&t);
 }
 
+/* mean, sd and the 95% interval against numbers computed by hand: sequence
+ * accuracies 0.5, 0.6, 0.7, 0.6 at length 4 over four seeds give mean 0.6,
+ * sd sqrt(0.02 / 3) = 0.0816496580927726 (divided by n - 1; by n it would be
+ * 0.0707), and mean -+ t sd / sqrt(4) with t = t_{0.975, 3} = 3.18244630528371
+ * (z = 1.96 would give -+ 0.0800). */
+static void test_summarize_statistics_known_values(void **state) {
+    (void)state;
+    char root[128], err[512];
+    make_root(root, sizeof root);
+    const double acc[4] = {0.5, 0.6, 0.7, 0.6};
+    for (int s = 0; s < 4; s++) fake_run(root, s + 1, 1, 1.0, acc[s]);
+    if (summarize_run(root, 1, 0, err, sizeof err)) fail_msg("%s", err);
+    csv_table t;
+    read_out(root, "summary.csv", &t);
+    int row = -1;
+    for (int r = 0; r < t.n_rows; r++) if (strcmp(csv_get(&t, r, "length"), "4") == 0) row = r;
+    assert_true(row >= 0);
+    assert_string_equal(csv_get(&t, row, "n_seeds"), "4");
+    static const struct { const char *col; double want; } cells[] = {
+        {"seq_acc_mean", 0.6}, {"seq_acc_sd", 0.0816496580927726},
+        {"seq_acc_ci_lo", 0.6 - 0.129922826362534}, {"seq_acc_ci_hi", 0.6 + 0.129922826362534},
+        {"seq_acc_min", 0.5}, {"seq_acc_max", 0.7},
+    };
+    for (size_t k = 0; k < sizeof cells / sizeof *cells; k++) {
+        double got = strtod(csv_get(&t, row, cells[k].col), NULL);
+        if (!(fabs(got - cells[k].want) < 1e-9)) fail_msg("%s = %.15g, by hand %.15g", cells[k].col, got, cells[k].want);
+    }
+    csv_table_free(&t);
+}
+
 static const struct CMUnitTest TESTS[] = {
     cmocka_unit_test_setup_teardown(test_summarize_fitted_only, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test_setup_teardown(test_summarize_groups_are_settings, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test_setup_teardown(test_summarize_bad_eval, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test_setup_teardown(test_summarize_duplicates, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test_setup_teardown(test_summarize_runs_csv, test_tmpdir_setup, test_tmpdir_teardown),
+    cmocka_unit_test_setup_teardown(test_summarize_statistics_known_values, test_tmpdir_setup, test_tmpdir_teardown),
 };
 const test_group test_group_summarize = {"summarize", TESTS, sizeof TESTS / sizeof *TESTS};

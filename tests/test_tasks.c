@@ -205,8 +205,7 @@ static void test_bad_task_parameters(void **state) {
  * reaches, measured at these settings. */
 static void test_tasks_learn_above_chance(void **state) {
     (void)state;
-    char dir[] = "/tmp/posprobe-tasks-XXXXXX";
-    assert_non_null(mkdtemp(dir));
+    const char *dir = test_tmpdir;   /* removed by the teardown, also when the test fails */
     /* dim 16 and 150 steps where that suffices; the two bit tasks need dim 32 and 300 */
     static const struct { const char *task; int n, dim, steps; double bar; } cases[] = {
         {"probe", 6, 16, 150, 0.9}, {"probe2d", 2, 16, 150, 0.9}, {"offset", 6, 16, 150, 0.5},
@@ -240,14 +239,11 @@ static void test_tasks_learn_above_chance(void **state) {
             if (!(res.eval_token_acc >= cases[i].bar))
                 fail_msg("%s %s: token accuracy %.3f below %.2f", cases[i].task, masks[mk], res.eval_token_acc, cases[i].bar);
         }
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
 }
 
 static const struct CMUnitTest TESTS[] = {
     cmocka_unit_test(test_layout_invariants),
     cmocka_unit_test(test_bad_task_parameters),
-    cmocka_unit_test(test_tasks_learn_above_chance),
+    cmocka_unit_test_setup_teardown(test_tasks_learn_above_chance, test_tmpdir_setup, test_tmpdir_teardown),
 };
 const test_group test_group_tasks = {"tasks", TESTS, sizeof TESTS / sizeof *TESTS};
