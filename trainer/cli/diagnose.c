@@ -56,7 +56,7 @@ static err_kind diagnose_seeds(const run_config *cfg, int seeds, diag_result *ou
         model m;
         if (model_build(&m, &c, c.len, err, errlen)) { model_free(&m); return ERR_USAGE; }
         gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
-        gsl_rng_set(r, config_stream_seed(&c, c.seed_init, 0));
+        gsl_rng_set(r, config_stream_seed(&c, c.seed_init, STREAM_INIT));
         model_init_params(&m, r);
         batch b;
         batch_alloc(&b, 1, layout_seq_len(&m.lo, c.len));

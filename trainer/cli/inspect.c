@@ -27,7 +27,7 @@ static int setup(const run_config *cfg, model *m, batch *b, char *err, size_t er
         return errorf(err, errlen, "%s", msg);
     }
     gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
-    gsl_rng_set(r, config_stream_seed(&c, c.seed_init, 0));
+    gsl_rng_set(r, config_stream_seed(&c, c.seed_init, STREAM_INIT));
     model_init_params(m, r);
     batch_alloc(b, 1, layout_seq_len(&m->lo, c.len));
     layout_fill(&m->lo, b, c.len, r, POS_SEQUENTIAL, c.max_pos, r);
@@ -168,7 +168,7 @@ static int inspect_positions(const run_config *c, int draws, csv_out *w, char *e
         return errorf(err, errlen, "%d positions do not fit below --max-pos %d", b.T, c->max_pos);
     }
     gsl_rng *data = gsl_rng_alloc(gsl_rng_mt19937), *pr = gsl_rng_alloc(gsl_rng_mt19937);
-    gsl_rng_set(pr, config_stream_seed(c, c->seed_pos, 2));
+    gsl_rng_set(pr, config_stream_seed(c, c->seed_pos, STREAM_POS));
     static const char *const header[] = {"draw", "index", "position", NULL};
     csv_out_header(w, header);
     for (int dr = 0; dr < draws; dr++) {

@@ -63,7 +63,7 @@ static void dataset_free(dataset *d, int L) {
     free(d->lens_of);
 }
 
-/* Softmax regression on standardised features, full batch AdamW. */
+/* Softmax regression on standardised features, full-batch Adam (the trainer's AdamW without decay). */
 static void fit_and_score(const real *xtr, const int *ytr, size_t ntr, const real *xte, const int *yte, const int *lte,
                           size_t nte, int C, int K, int steps, unsigned long seed, const int_list *lens, double *acc,
                           double *mad, long *count) {
@@ -98,17 +98,12 @@ static void fit_and_score(const real *xtr, const int *ytr, size_t ntr, const rea
     graph g;
     graph_init(&g, &ar, 1);
     tensor xt = tensor_view(ztr, NULL, 2, (int[]){(int)ntr, C});
-    const double lr = 0.05, b1 = 0.9, b2 = 0.999;
+    const adamw_opts adam = {0.9, 0.999, 1e-8, 0};   /* no decay: the probe is fitted, not regularised */
     for (int t = 1; t <= steps; t++) {
         params_zero_grad(&ps);
         graph_backward(&g, op_cross_entropy(&g, op_linear(&g, &xt, W, bias), ytr));
         graph_reset(&g);
-        for (size_t i = 0; i < ps.n; i++) {   /* Adam */
-            double gr = ps.grad[i];
-            ps.m[i] = (real)(b1 * ps.m[i] + (1 - b1) * gr);
-            ps.v[i] = (real)(b2 * ps.v[i] + (1 - b2) * gr * gr);
-            ps.data[i] -= (real)(lr * (ps.m[i] / (1 - pow(b1, t))) / (sqrt(ps.v[i] / (1 - pow(b2, t))) + 1e-8));
-        }
+        params_adamw_step(&ps, &adam, 0.05, t, 1);
     }
     g.record_grad = 0;
     tensor xe = tensor_view(zte, NULL, 2, (int[]){(int)nte, C});
@@ -145,7 +140,7 @@ err_kind layerprobe_run(const char *dir, const layerprobe_opts *o, const char *o
     }
     dataset tr = {xcalloc((size_t)L + 1, sizeof(real *)), NULL, NULL, 0, 0};
     dataset te = {xcalloc((size_t)L + 1, sizeof(real *)), NULL, NULL, 0, 0};
-    unsigned long seed = o->seed >= 0 ? (unsigned long)o->seed : config_stream_seed(&m.cfg, -1, 7);
+    unsigned long seed = o->seed >= 0 ? (unsigned long)o->seed : config_stream_seed(&m.cfg, -1, STREAM_LAYERPROBE);
     gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
     gsl_rng_set(r, seed);
     for (int i = 0; i < lens.n; i++) {

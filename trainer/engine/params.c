@@ -3,6 +3,7 @@
 #include "memory.h"
 
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -74,4 +75,24 @@ void params_free(param_store *s) {
     free(s->m);
     free(s->v);
     memset(s, 0, sizeof *s);
+}
+
+/* w -= lr wd w + lr (m / c1) / (sqrt(v / c2) + eps), in the working precision
+ * (as PyTorch does) with the step's constants folded, so the loop vectorises. */
+void params_adamw_step(param_store *ps, const adamw_opts *o, double lr, int t, double grad_scale) {
+    const double c1 = 1 - pow(o->beta1, t), c2 = 1 - pow(o->beta2, t);
+    const real b1 = (real)o->beta1, b2 = (real)o->beta2, gs = (real)grad_scale, eps = (real)o->eps;
+    const real step = (real)(lr / c1), rsqrt_c2 = (real)(1 / sqrt(c2));
+    for (int e = 0; e < ps->n_entries; e++) {
+        const param_entry *pe = &ps->entries[e];
+        const real keep = (real)(1 - (pe->decay ? lr * o->wd : 0));
+        real *restrict w = ps->data + pe->offset, *restrict m = ps->m + pe->offset, *restrict v = ps->v + pe->offset;
+        const real *restrict gr = ps->grad + pe->offset;
+        for (size_t i = 0; i < pe->t->n; i++) {
+            real gi = gr[i] * gs;
+            m[i] = b1 * m[i] + (1 - b1) * gi;
+            v[i] = b2 * v[i] + (1 - b2) * gi * gi;
+            w[i] = keep * w[i] - step * m[i] / (real_sqrt(v[i]) * rsqrt_c2 + eps);
+        }
+    }
 }

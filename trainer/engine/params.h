@@ -36,6 +36,15 @@ void params_allocate(param_store *s);
 void params_initialize(param_store *s, gsl_rng *r);
 const param_entry *params_find(const param_store *s, const char *name);
 void params_zero_grad(param_store *s);
+
+/* AdamW's constants; weight decay applies to the entries declared with decay. */
+typedef struct adamw_opts {
+    double beta1, beta2, eps, wd;
+} adamw_opts;
+/* One AdamW step t (1, 2, ...) at learning rate lr on the gradients times
+ * grad_scale (a clipping factor, 1 for none): bias-corrected moments, epsilon
+ * outside the root, decoupled weight decay w -= lr wd w. */
+void params_adamw_step(param_store *s, const adamw_opts *o, double lr, int t, double grad_scale);
 void params_free(param_store *s);
 
 #endif

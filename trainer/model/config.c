@@ -493,10 +493,10 @@ void int_list_format(const int_list *l, char *buf, size_t len) {
     }
 }
 
-unsigned long config_stream_seed(const run_config *c, long explicit_seed, unsigned stream) {
+unsigned long config_stream_seed(const run_config *c, long explicit_seed, config_stream stream) {
     if (explicit_seed >= 0) return (unsigned long)explicit_seed;
     /* splitmix64 of (seed, stream): independent-looking streams from one seed */
-    unsigned long long z = (unsigned long long)c->seed * 0x9E3779B97F4A7C15ULL + (unsigned long long)(stream + 1) * 0xBF58476D1CE4E5B9ULL;
+    unsigned long long z = (unsigned long long)c->seed * 0x9E3779B97F4A7C15ULL + (unsigned long long)((unsigned)stream + 1) * 0xBF58476D1CE4E5B9ULL;
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
     z ^= z >> 31;

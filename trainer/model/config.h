@@ -106,7 +106,20 @@ int number_parse_real(const char *s, double *out);
 int int_list_parse(const char *s, int_list *out, char *err, size_t errlen);
 void int_list_format(const int_list *l, char *buf, size_t len);
 
-/* Seeds derived from --seed for each stream unless set explicitly. */
-unsigned long config_stream_seed(const run_config *c, long explicit_seed, unsigned stream);
+/* The random streams of a run, each seeded from --seed and its number unless
+ * set explicitly (--seed-init, ...). The numbers are part of every result:
+ * changing one changes the runs. */
+typedef enum {
+    STREAM_INIT = 0,        /* parameter initialisation (also diagnose's and inspect's models) */
+    STREAM_DATA = 1,        /* training examples */
+    STREAM_POS = 2,         /* position ids drawn in training (randomized, shifted) */
+    STREAM_DROPOUT = 3,
+    STREAM_EVAL = 4,        /* held-out examples, per length */
+    STREAM_EVAL_POS = 5,    /* their position ids */
+    STREAM_LAYERPROBE = 7,  /* layerprobe's fresh examples */
+} config_stream;
+
+/* The seed of a stream: explicit_seed when it is set (>= 0), else one derived from --seed. */
+unsigned long config_stream_seed(const run_config *c, long explicit_seed, config_stream stream);
 
 #endif

@@ -153,7 +153,7 @@ int model_build(model *m, const run_config *c, int max_n, char *err, size_t errl
     if (check_memory(m, max_n, err, errlen)) return -1;
     params_allocate(ps);
     m->dropout_rng = gsl_rng_alloc(gsl_rng_mt19937);
-    gsl_rng_set(m->dropout_rng, config_stream_seed(c, c->seed_dropout, 3));
+    gsl_rng_set(m->dropout_rng, config_stream_seed(c, c->seed_dropout, STREAM_DROPOUT));
     return 0;
 }
 

@@ -36,9 +36,6 @@ void run_install_signal_handlers(void) {
     sigaction(SIGTERM, &sa, NULL);
 }
 
-/* Random streams, each derived from --seed unless set explicitly. */
-enum { STREAM_INIT = 0, STREAM_DATA = 1, STREAM_POS = 2, STREAM_DROPOUT = 3, STREAM_EVAL = 4, STREAM_EVAL_POS = 5 };
-
 static gsl_rng *stream(unsigned long seed) {
     gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
     gsl_rng_set(r, seed);
@@ -251,27 +248,6 @@ static double lr_at(const run_config *c, int step) {
 
 static double grad_norm(const param_store *ps) { return sqrt(dot_real_d(ps->grad, ps->grad, (int)ps->n)); }
 
-/* AdamW with bias correction; decoupled weight decay on matrices only.
- * w -= lr wd w + lr (m / c1) / (sqrt(v / c2) + eps), in the working precision
- * (as PyTorch does) with the step's constants folded, so the loop vectorises. */
-static void adamw_step(param_store *ps, const run_config *c, double lr, int t, double grad_scale) {
-    const double c1 = 1 - pow(c->beta1, t), c2 = 1 - pow(c->beta2, t);
-    const real b1 = (real)c->beta1, b2 = (real)c->beta2, gs = (real)grad_scale, eps = (real)c->eps;
-    const real step = (real)(lr / c1), rsqrt_c2 = (real)(1 / sqrt(c2));
-    for (int e = 0; e < ps->n_entries; e++) {
-        const param_entry *pe = &ps->entries[e];
-        const real keep = (real)(1 - (pe->decay ? lr * c->wd : 0));
-        real *restrict w = ps->data + pe->offset, *restrict m = ps->m + pe->offset, *restrict v = ps->v + pe->offset;
-        const real *restrict gr = ps->grad + pe->offset;
-        for (size_t i = 0; i < pe->t->n; i++) {
-            real gi = gr[i] * gs;
-            m[i] = b1 * m[i] + (1 - b1) * gi;
-            v[i] = b2 * v[i] + (1 - b2) * gi * gi;
-            w[i] = keep * w[i] - step * m[i] / (real_sqrt(v[i]) * rsqrt_c2 + eps);
-        }
-    }
-}
-
 step_result run_step(model *m, graph *g, const batch *b, int step) {
     step_result r = {0, NAN, 0, 0, 0};
     params_zero_grad(&m->ps);
@@ -293,7 +269,8 @@ step_result run_step(model *m, graph *g, const batch *b, int step) {
     const run_config *c = &m->cfg;
     double scale = c->clip > 0 && r.grad_norm > c->clip ? c->clip / r.grad_norm : 1;
     r.lr = lr_at(c, step);
-    adamw_step(&m->ps, c, r.lr, step, scale);
+    const adamw_opts adam = {c->beta1, c->beta2, c->eps, c->wd};
+    params_adamw_step(&m->ps, &adam, r.lr, step, scale);
     return r;
 }
 
