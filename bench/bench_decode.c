@@ -37,7 +37,7 @@ static int build_model(model *m, const char *encoding, char *err, size_t errlen)
     run_config c;
     config_defaults(&c);
     snprintf(c.task, sizeof c.task, "copy");
-    snprintf(c.mask, sizeof c.mask, "causal");
+    c.mask = MASK_CAUSAL;
     snprintf(c.encoding, sizeof c.encoding, "%s", encoding);
     c.vocab = 29;                           /* 32 with the specials */
     c.dim = 64;

@@ -49,7 +49,7 @@ static void test_answer_scoring(void **state) {
 static void decoder_config(run_config *c, const char *encoding) {
     config_defaults(c);
     snprintf(c->task, sizeof c->task, "copy");
-    snprintf(c->mask, sizeof c->mask, "causal");
+    c->mask = MASK_CAUSAL;
     snprintf(c->encoding, sizeof c->encoding, "%s", encoding);
     c->vocab = 5;
     c->dim = 16;

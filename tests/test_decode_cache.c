@@ -4,6 +4,7 @@
  * prompt and of each later row run one at a time equals the full pass's; and
  * greedy decoding gives the same tokens cached and recomputed. */
 #include "check.h"
+#include "config_helpers.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -39,12 +40,12 @@ static int build(model *m, batch *b, const cache_case *cc, unsigned long seed, i
     char err[512];
     snprintf(c.task, sizeof c.task, "%s", cc->task);
     snprintf(c.encoding, sizeof c.encoding, "%s", cc->encoding);
-    snprintf(c.norm, sizeof c.norm, "%s", cc->norm);
-    snprintf(c.markers, sizeof c.markers, "%s", cc->markers);
-    snprintf(c.positions, sizeof c.positions, "%s", cc->positions);
-    snprintf(c.ln, sizeof c.ln, "%s", cc->ln);
-    snprintf(c.ln_kind, sizeof c.ln_kind, "%s", cc->ln_kind);
-    snprintf(c.mask, sizeof c.mask, "causal");
+    set_choice(&c, "norm", cc->norm);
+    set_choice(&c, "markers", cc->markers);
+    set_choice(&c, "positions", cc->positions);
+    set_choice(&c, "ln", cc->ln);
+    set_choice(&c, "ln-kind", cc->ln_kind);
+    c.mask = MASK_CAUSAL;
     c.layers = 2;
     c.heads = 2;
     c.dim = 8;
@@ -66,7 +67,7 @@ static int build(model *m, batch *b, const cache_case *cc, unsigned long seed, i
     int rows = decoding ? layout_decode_rows(&m->lo, cc->len) : layout_seq_len(&m->lo, cc->len);
     batch_alloc(b, 3, rows);
     b->decode_rows = decoding ? rows : 0;
-    layout_fill(&m->lo, b, cc->len, r, pos_kind_parse(cc->positions), c.max_pos, r);
+    layout_fill(&m->lo, b, cc->len, r, c.positions, c.max_pos, r);
     for (int i = 0; i < b->B * b->T; i++)
         if (b->tokens[i] < m->lo.info.vocab) b->tokens[i] = (int)gsl_rng_uniform_int(r, (unsigned long)m->V);
     gsl_rng_free(r);
@@ -253,7 +254,7 @@ static void test_eval_rows_cached_equal_recompute(void **state) {
         run_config c;
         config_defaults(&c);
         snprintf(c.task, sizeof c.task, "copy");
-        snprintf(c.mask, sizeof c.mask, "causal");
+        c.mask = MASK_CAUSAL;
         snprintf(c.encoding, sizeof c.encoding, "%s", enc[e]);
         c.dim = 16;
         c.len_min = 1;

@@ -2,6 +2,7 @@
  * model, shift invariance of the relative ones, and the articles' properties
  * and reference numbers (docs/articles.md, CLAIMS.md). */
 #include "check.h"
+#include "config_helpers.h"
 #include "rope_helpers.h"
 
 #include <math.h>
@@ -28,7 +29,7 @@ static int build(model *m, batch *b, const char *encoding, const char *mask, int
     char err[512];
     if (g_extra_key && config_set(&c, g_extra_key, g_extra_value, err, sizeof err)) fail_msg("%s", err);
     snprintf(c.encoding, sizeof c.encoding, "%s", encoding);
-    snprintf(c.mask, sizeof c.mask, "%s", mask);
+    set_choice(&c, "mask", mask);
     c.layers = 1;
     c.heads = 2;
     c.dim = 8;
@@ -447,8 +448,8 @@ static void test_sinusoidal_scale_lets_tokens_through(void **state) {
         config_defaults(&c);
         snprintf(c.task, sizeof c.task, "copy");
         snprintf(c.encoding, sizeof c.encoding, "sinusoidal");
-        snprintf(c.mask, sizeof c.mask, "causal");
-        snprintf(c.schedule, sizeof c.schedule, "cosine");
+        c.mask = MASK_CAUSAL;
+        c.schedule = SCHED_COSINE;
         c.len_min = 1;
         c.len_max = c.len = 3;
         c.steps = 400;

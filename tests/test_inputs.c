@@ -5,6 +5,7 @@
  * cleanly, and what a 0-step run writes. Processes are the binary from
  * $POSPROBE_BIN; every output lives in the test's temporary directory. */
 #include "check.h"
+#include "config_helpers.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -197,6 +198,9 @@ static void test_command_line_grammar(void **state) {
     static const char *const good[] = {
         "P train --check", "P train --check 1", "P train --check=yes --quiet 0", "P train --check --config ok.cfg --steps 4",
         "P list tasks", "P help", "P help train", "P version", "P examples --task copy --len 3 --count 1",
+        /* every command prints its own help through posprobe help COMMAND */
+        "P help eval", "P help list", "P help diagnose", "P help inspect", "P help examples", "P help layerprobe",
+        "P help summarize", "P help version", "P help help", "P list encodings --csv", "P list --csv tasks",
     };
     for (size_t i = 0; i < sizeof good / sizeof *good; i++) expect(good[i], 0, NULL);
 }
@@ -315,7 +319,7 @@ static void test_memory_estimate_bounds(void **state) {
                 run_config c;
                 config_defaults(&c);
                 snprintf(c.encoding, sizeof c.encoding, "%s", encoding_at(e)->name);
-                snprintf(c.mask, sizeof c.mask, "%s", masks[mk]);
+                set_choice(&c, "mask", masks[mk]);
                 snprintf(c.task, sizeof c.task, "%s", tasks[s % 2]);
                 c.len = shapes[s].len;
                 c.dim = shapes[s].dim;
@@ -323,7 +327,7 @@ static void test_memory_estimate_bounds(void **state) {
                 c.batch = shapes[s].batch;
                 c.ff_mult = shapes[s].ff;
                 c.max_pos = 256;
-                if (s == 2) { c.dropout = 0.1; snprintf(c.ln, sizeof c.ln, "post"); snprintf(c.markers, sizeof c.markers, "bos"); }
+                if (s == 2) { c.dropout = 0.1; c.ln = LN_POST; c.markers = MARK_BOS; }
                 char err[512];
                 model m;
                 if (config_validate(&c, err, sizeof err) || model_build(&m, &c, c.len, err, sizeof err)) {
@@ -348,7 +352,7 @@ static void test_memory_estimate_bounds(void **state) {
                     arena_free(&ar);
                     if (ratio > (train ? worst : worst_eval)) {
                         *(train ? &worst : &worst_eval) = ratio;
-                        snprintf(worst_what, sizeof worst_what, "%s %s T=%d C=%d H=%d B=%d", c.encoding, c.mask, b.T, c.dim,
+                        snprintf(worst_what, sizeof worst_what, "%s %s T=%d C=%d H=%d B=%d", c.encoding, config_choice_name("mask", c.mask), b.T, c.dim,
                                  c.heads, c.batch);
                     }
                     if (ratio > 1) fail_msg("%s: the arena took %.2f times the estimate", worst_what, ratio);

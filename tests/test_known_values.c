@@ -52,7 +52,7 @@ static void test_adamw_two_steps_by_hand(void **state) {
     c.eps = 1e-3;
     c.clip = 0.05;
     c.warmup = 0;
-    snprintf(c.schedule, sizeof c.schedule, "constant");
+    c.schedule = SCHED_CONSTANT;
     char err[512];
     if (config_validate(&c, err, sizeof err)) fail_msg("config: %s", err);
     model m;

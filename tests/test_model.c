@@ -1,6 +1,7 @@
 /* The whole model: gradient checks across architecture options, and a
  * training smoke test on the position probe. */
 #include "check.h"
+#include "config_helpers.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -90,12 +91,12 @@ static void test_model_gradients(void **state) {
                 for (int hd = 0; hd < 2; hd++) {
                     run_config c;
                     small_config(&c, "learned");
-                    snprintf(c.mask, sizeof c.mask, "%s", masks[mk]);
-                    snprintf(c.ln, sizeof c.ln, "%s", lns[ln]);
-                    snprintf(c.norm, sizeof c.norm, "%s", attn_norm_name((attn_norm)norm));
-                    snprintf(c.head, sizeof c.head, "%s", heads[hd]);
-                    if (norm % 2) snprintf(c.ln_kind, sizeof c.ln_kind, "rms");
-                    snprintf(c.act, sizeof c.act, "%s", norm % 3 == 0 ? "gelu" : norm % 3 == 1 ? "swish" : "relu");
+                    set_choice(&c, "mask", masks[mk]);
+                    set_choice(&c, "ln", lns[ln]);
+                    set_choice(&c, "norm", attn_norm_name((attn_norm)norm));
+                    set_choice(&c, "head", heads[hd]);
+                    if (norm % 2) c.ln_kind = LN_RMS;
+                    set_choice(&c, "act", norm % 3 == 0 ? "gelu" : norm % 3 == 1 ? "swish" : "relu");
                     model m;
                     batch b;
                     tiny(&m, &b, &c, 5);
@@ -124,7 +125,7 @@ static void test_model_full_gradcheck(void **state) {
     c.layers = 1;
     c.dim = 4;
     c.max_pos = 6;
-    snprintf(c.mask, sizeof c.mask, "causal");
+    c.mask = MASK_CAUSAL;
     model m;
     batch b;
     tiny(&m, &b, &c, 4);
@@ -164,7 +165,46 @@ static void test_probe_smoke_learned(void **state) {
     assert_true(res.eval_token_acc <= 1.0 / 12 + 1e-9);
 }
 
+/* Every choice option is an enum in its choices' order: the name each value
+ * prints as is the name that sets it, and the last value is the last choice. */
+static void test_choice_enums_match_names(void **state) {
+    (void)state;
+    for (int k = 0; k < NORM_COUNT; k++) assert_string_equal(config_choice_name("norm", k), attn_norm_name((attn_norm)k));
+    assert_null(config_choice_name("norm", NORM_COUNT));
+    static const struct { const char *key; int last; const char *name; } cases[] = {
+        {"mask", MASK_CAUSAL, "causal"},          {"head", HEAD_REGRESSION, "regression"},
+        {"markers", MARK_CLS_SEP, "cls-sep"},     {"positions", POS_SHIFTED, "shifted"},
+        {"eval-positions", EVAL_POS_SEQUENTIAL, "sequential"}, {"act", ACT_SWISH, "swish"},
+        {"ln", LN_POST, "post"},                  {"ln-kind", LN_RMS, "rms"},
+        {"mult-pos", MULT_SINUSOIDAL, "sinusoidal"}, {"len-sampling", LEN_CURRICULUM, "curriculum"},
+        {"decode", DECODE_RECOMPUTE, "recompute"}, {"schedule", SCHED_LINEAR, "linear"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        assert_string_equal(config_choice_name(cases[i].key, cases[i].last), cases[i].name);
+        assert_null(config_choice_name(cases[i].key, cases[i].last + 1));
+        run_config c;
+        config_defaults(&c);
+        char err[256], value[64];
+        const char *name;
+        assert_int_equal(config_set(&c, cases[i].key, cases[i].name, err, sizeof err), 0);
+        for (int k = 0; config_option(&c, k, &name, value, sizeof value); k++)
+            if (strcmp(name, cases[i].key) == 0) assert_string_equal(value, cases[i].name);
+    }
+    assert_int_equal(config_choice_name("mask", MASK_BIDIR)[0], 'b');
+    assert_null(config_choice_name("layers", 0));   /* not a choice option */
+    run_config c;
+    config_defaults(&c);
+    char err[256];
+    assert_int_equal(config_set(&c, "mask", "causal", err, sizeof err), 0);
+    assert_int_equal(c.mask, MASK_CAUSAL);
+    assert_int_equal(config_set(&c, "norm", "logscaled", err, sizeof err), 0);
+    assert_int_equal(c.norm, NORM_LOGSCALED);
+    assert_int_equal(config_set(&c, "mask", "Causal", err, sizeof err), -1);
+    assert_int_equal(c.mask, MASK_CAUSAL);   /* a refused value changes nothing */
+}
+
 static const struct CMUnitTest TESTS[] = {
+    cmocka_unit_test(test_choice_enums_match_names),
     cmocka_unit_test(test_model_gradients),
     cmocka_unit_test(test_model_full_gradcheck),
     cmocka_unit_test_setup_teardown(test_probe_smoke_learned, test_tmpdir_setup, test_tmpdir_teardown),

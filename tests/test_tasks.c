@@ -2,6 +2,7 @@
  * length from 1 up in both forms, bad parameters, and short training runs
  * that learn above chance. */
 #include "check.h"
+#include "config_helpers.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -18,8 +19,8 @@
 static void config_for(run_config *c, const char *task, const char *mask, const char *markers, int max_n) {
     config_defaults(c);
     snprintf(c->task, sizeof c->task, "%s", task);
-    snprintf(c->mask, sizeof c->mask, "%s", mask);
-    snprintf(c->markers, sizeof c->markers, "%s", markers);
+    set_choice(c, "mask", mask);
+    set_choice(c, "markers", markers);
     c->vocab = 5;
     c->grid_w = 3;
     c->len = c->len_min = c->len_max = max_n;
@@ -188,7 +189,7 @@ static void test_bad_task_parameters(void **state) {
     assert_int_equal(layout_init(&lo, &c, 8, err, sizeof err), 0);
     assert_int_equal(layout_check_len(&lo, 9, err, sizeof err), -1);
     config_for(&c, "copy", "bidir", "none", 8);
-    snprintf(c.head, sizeof c.head, "regression");
+    c.head = HEAD_REGRESSION;
     assert_int_equal(layout_init(&lo, &c, 8, err, sizeof err), -1);
     assert_non_null(strstr(err, "no numeric outputs"));
     config_for(&c, "recall", "bidir", "none", 4);   /* keys from max(4, vocab 5) tokens: 6 pairs cannot be distinct */

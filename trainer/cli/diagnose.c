@@ -31,7 +31,7 @@ static double norm2(const real *a, const real *b, int C) {
 static int diagnose_config(const run_config *cfg, run_config *c, char *err, size_t errlen) {
     *c = *cfg;
     snprintf(c->task, sizeof c->task, "probe");
-    snprintf(c->head, sizeof c->head, "auto");
+    c->head = HEAD_AUTO;
     c->len_min = c->len_max = c->len;
     c->eval_lens.n = 0;
     char msg[1024];
@@ -115,17 +115,12 @@ int diagnose_one(const run_config *c, int seeds, diag_result *out, char *err, si
     return diagnose_seeds(c, seeds, out, NULL, NULL, err, errlen) ? -1 : 0;
 }
 
-static int is_one_of(const char *s, const char *const *list) {
-    for (; *list; list++) if (strcmp(s, *list) == 0) return 1;
-    return 0;
-}
-
 const char *diagnose_expected(const run_config *c) {
     const encoding_def *e = encoding_find(c->encoding);
     if (!e) return NULL;
-    static const char *const stochastic[] = {"softmax", "logscaled", NULL};
-    static const char *const free_norms[] = {"l2", "nodenom", NULL};       /* rows need not sum to 1, no sign cut */
-    int bidir = strcmp(c->mask, "bidir") == 0, no_markers = strcmp(c->markers, "none") == 0;
+    int stochastic = c->norm == NORM_SOFTMAX || c->norm == NORM_LOGSCALED;   /* rows sum to 1 */
+    int free_norm = c->norm == NORM_L2 || c->norm == NORM_NODENOM;           /* rows need not sum to 1, no sign cut */
+    int bidir = c->mask == MASK_BIDIR, no_markers = c->markers == MARK_NONE;
     int absolute_input = e->where == ENC_AT_INPUT;
     int value_side = (e->flags & ENC_VALUE_SIDE) != 0;
     /* --alibi-asym gives ALiBi separate left and right slopes: no longer symmetric */
@@ -133,13 +128,13 @@ const char *diagnose_expected(const run_config *c) {
     if (absolute_input || value_side) return "distinguishable";               /* R2, R3, R7, 8130 (k) */
     int is_none = e->where == ENC_AT_NONE;
     if (is_none && bidir) return "indistinguishable";                         /* every row sees the same keys */
-    if (no_markers && is_one_of(c->norm, stochastic)) return "indistinguishable";   /* R1 */
-    if (no_markers && bidir && is_one_of(c->norm, free_norms)) {
+    if (no_markers && stochastic) return "indistinguishable";                 /* R1 */
+    if (no_markers && bidir && free_norm) {
         if (e->flags & ENC_DIRECTIONAL) return "distinguishable";             /* R4, R5 */
         if (symmetric) return "mirror-tied";                                   /* R10 */
     }
-    if (!no_markers && is_one_of(c->norm, stochastic) && !is_none) return "distinguishable";   /* R6 */
-    if (is_none && !bidir && strcmp(c->markers, "bos") == 0 && is_one_of(c->norm, stochastic))
+    if (!no_markers && stochastic && !is_none) return "distinguishable";     /* R6 */
+    if (is_none && !bidir && c->markers == MARK_BOS && stochastic)
         return "distinguishable";                                              /* 9105: causal + BOS */
     return NULL;
 }
@@ -150,9 +145,9 @@ static const char *const HEADER[] = {"encoding", "norm", "mask", "markers", "len
 static void write_row(csv_out *w, const run_config *c, int seeds, const diag_result *r) {
     const char *exp = diagnose_expected(c);
     csv_out_str(w, c->encoding);
-    csv_out_str(w, c->norm);
-    csv_out_str(w, c->mask);
-    csv_out_str(w, c->markers);
+    csv_out_str(w, attn_norm_name(c->norm));
+    csv_out_str(w, config_choice_name("mask", c->mask));
+    csv_out_str(w, config_choice_name("markers", c->markers));
     csv_out_int(w, c->len);
     csv_out_int(w, seeds);
     csv_out_real(w, r->spread_min);
@@ -169,7 +164,6 @@ static void write_row(csv_out *w, const run_config *c, int seeds, const diag_res
  * k-th of encoding x normalizer x mask x markers (encodings defined for the
  * causal mask only without bidir); 0 when k is past the last. */
 static int nth_config(const run_config *base, int all, int k, run_config *c) {
-    static const char *const masks[] = {"bidir", "causal"}, *const markers[] = {"none", "bos", "cls-sep"};
     *c = *base;
     if (!all) return k == 0;
     for (int e = 0; encoding_at(e); e++)
@@ -179,9 +173,9 @@ static int nth_config(const run_config *base, int all, int k, run_config *c) {
                     if ((encoding_at(e)->flags & ENC_CAUSAL_ONLY) && mk == 0) continue;
                     if (k-- > 0) continue;
                     snprintf(c->encoding, sizeof c->encoding, "%s", encoding_at(e)->name);
-                    snprintf(c->norm, sizeof c->norm, "%s", attn_norm_name((attn_norm)nm));
-                    snprintf(c->mask, sizeof c->mask, "%s", masks[mk]);
-                    snprintf(c->markers, sizeof c->markers, "%s", markers[mr]);
+                    c->norm = (attn_norm)nm;
+                    c->mask = (attn_mask)mk;
+                    c->markers = (marker_kind)mr;
                     return 1;
                 }
     return 0;

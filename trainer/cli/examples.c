@@ -32,11 +32,11 @@ int examples_print(const run_config *cfg, int count, FILE *out, char *err, size_
     gsl_rng_set(r, (unsigned long)c.seed);
     layout_fill(&lo, &b, c.len, r, POS_SEQUENTIAL, c.max_pos, r);
     gsl_rng_free(r);
-    const char *form = lo.task->shape == TASK_ALIGNED ? (strcmp(c.mask, "causal") == 0 ? "aligned, causal" : "aligned, bidirectional")
+    const char *form = lo.task->shape == TASK_ALIGNED ? (c.mask == MASK_CAUSAL ? "aligned, causal" : "aligned, bidirectional")
                        : lo.form == FORM_ENCODER ? "encoder (bidirectional)"
                        : lo.eos ? "decoder (causal, [EOS])" : "decoder (causal, given length)";
     fprintf(out, "task %s, n = %d, %s form, markers %s, seed %ld: model length %d, %d scored\n", c.task, c.len, form,
-            c.markers, c.seed, b.T, lo.task->shape == TASK_ALIGNED ? task_input_len(&lo, c.len) : lo.task->answer_len(&lo.info, c.len) + lo.eos);
+            config_choice_name("markers", c.markers), c.seed, b.T, lo.task->shape == TASK_ALIGNED ? task_input_len(&lo, c.len) : lo.task->answer_len(&lo.info, c.len) + lo.eos);
     for (int s = 0; s < count; s++) {
         char line1[8192] = "  tokens: ", line2[8192] = "  target: ", cell[32];
         for (int t = 0; t < b.T; t++) {

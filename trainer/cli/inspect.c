@@ -161,7 +161,7 @@ static int inspect_positions(const run_config *c, int draws, csv_out *w, char *e
     model m;
     batch b;
     if (setup(c, &m, &b, err, errlen)) return -1;
-    pos_kind pk = pos_kind_parse(c->positions);
+    pos_kind pk = c->positions;
     if (pk != POS_SEQUENTIAL && b.T > c->max_pos) {
         batch_free(&b);
         model_free(&m);

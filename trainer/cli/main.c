@@ -75,27 +75,7 @@ static void print_train_help(FILE *f) {
     }
 }
 
-static void print_main_help(FILE *f) {
-    fprintf(f,
-            "posprobe %s: position-encoding probe experiments (%s build, BLAS %s)\n\n"
-            "usage: posprobe COMMAND [options]\n\n"
-            "commands:\n"
-            "  train    train one model on a task: posprobe train --help\n"
-            "  eval     evaluate a trained run: posprobe eval --checkpoint DIR --eval-lens LIST [--out FILE]\n"
-            "           [--decode cached|recompute]\n"
-            "  list     posprobe list encodings|tasks|norms\n"
-            "  diagnose does a constant input give position-distinguishable outputs? (no training)\n"
-            "  inspect  an encoding's bias, decay curve, rotations or sampled positions as CSV\n"
-            "  examples a task's examples as the model sees them (encoder and decoder forms)\n"
-            "  layerprobe  per-layer linear probe of absolute position on a trained run\n"
-            "  summarize   statistics over seeds for every run under a directory\n"
-            "  help     this text; 'posprobe help train' for the training options\n"
-            "  version  the program version, precision and BLAS kernel\n"
-            "\nenvironment:\n"
-            "  OPENBLAS_CORETYPE  OpenBLAS kernel set; unset, posprobe picks SkylakeX (AVX-512) or Haswell\n"
-            "                     (AVX2) where OpenBLAS would fall back to its generic Prescott kernels\n",
-            POSPROBE_VERSION, REAL_NAME, POSPROBE_BLAS_NAME);
-}
+static void print_main_help(FILE *f);   /* after the command table */
 
 /* A command's own option, beside the run_config options: its value after
  * parse_args, NULL when absent. A flag may be given bare ("1"), with =WORD or
@@ -208,6 +188,14 @@ static void list_csv(const char *const *header, const char *const *const *rows, 
 static const char *yes_no(unsigned flags, unsigned flag) { return flags & flag ? "1" : "0"; }
 
 static int cmd_list(int argc, char **argv) {
+    if (argc == 1 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)) {
+        printf("usage: posprobe list encodings|tasks|norms [--csv]\n"
+               "The catalogue: one line each for people, or CSV with every property as a column (--csv):\n"
+               "encodings: name,where,relative,directional,symmetric,value_side,causal_only,two_d,table,summary\n"
+               "tasks: name,shape,two_d,regression,control_encoder,control_decoder,n_means,summary\n"
+               "norms: name,summary\n");
+        return 0;
+    }
     const char *what = NULL;
     cmd_opt own[] = {{"csv", 1, NULL}, {NULL, 0, NULL}};
     if (parse_args("list", argc, argv, NULL, own, &what, 1) != 1) die_usage("usage: posprobe list encodings|tasks|norms [--csv]");
@@ -326,8 +314,8 @@ static int cmd_diagnose(int argc, char **argv) {
     int seeds = own[1].value ? parse_count(own[1].value, "seeds", 1, 1000) : 3;
     run_config d;
     config_defaults(&d);
-    if (flag_on(&own[0]) && (strcmp(c.encoding, d.encoding) || strcmp(c.norm, d.norm) || strcmp(c.mask, d.mask) ||
-                             strcmp(c.markers, d.markers)))   /* --all runs every one of them */
+    if (flag_on(&own[0]) && (strcmp(c.encoding, d.encoding) || c.norm != d.norm || c.mask != d.mask ||
+                             c.markers != d.markers))   /* --all runs every one of them */
         die_usage("diagnose: --all runs every encoding, normalizer, mask and markers; give none of them with it");
     char err[2048];
     if (!encoding_find(c.encoding)) {
@@ -499,39 +487,82 @@ static int check_name(const char *key, const char *value, char *err, size_t errl
     return 0;
 }
 
+static int cmd_version(int argc, char **argv) {
+    if (argc == 1 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)) {
+        printf("usage: posprobe version\nThe program version, its precision (float or double), BLAS library and kernel.\n");
+        return 0;
+    }
+    parse_args("version", argc, argv, NULL, NULL, NULL, 0);
+    printf("posprobe %s (%s, BLAS %s, kernel %s)\n", POSPROBE_VERSION, REAL_NAME, POSPROBE_BLAS_NAME, blas_kernel_name());
+    return 0;
+}
+
+static int cmd_help(int argc, char **argv);
+
+/* The commands: each takes the words after its name and prints its own help
+ * on --help (posprobe help COMMAND asks it for that). */
+typedef struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} command;
+
+static const command COMMANDS[] = {
+    {"train", cmd_train, "train one model on a task (--out DIR required)"},
+    {"eval", cmd_eval, "evaluate a trained run on its held-out sets (--checkpoint DIR required)"},
+    {"list", cmd_list, "the encodings, tasks and normalizers (--csv: every property, for scripts)"},
+    {"diagnose", cmd_diagnose, "does a constant input give position-distinguishable outputs? (no training)"},
+    {"inspect", cmd_inspect, "an encoding's bias, decay curve, rotations or sampled positions as CSV (--what required)"},
+    {"examples", cmd_examples, "a task's examples as the model sees them (encoder and decoder forms)"},
+    {"layerprobe", cmd_layerprobe, "per-layer linear probe of absolute position on a trained run (--checkpoint DIR)"},
+    {"summarize", cmd_summarize, "statistics over seeds for every run under a directory"},
+    {"help", cmd_help, "this text; posprobe help COMMAND for a command's options"},
+    {"version", cmd_version, "the program version, precision and BLAS kernel"},
+};
+#define N_COMMANDS ((int)(sizeof COMMANDS / sizeof *COMMANDS))
+
+static const command *command_find(const char *name) {
+    if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) name = "help";
+    if (strcmp(name, "--version") == 0) name = "version";
+    for (int i = 0; i < N_COMMANDS; i++)
+        if (strcmp(COMMANDS[i].name, name) == 0) return &COMMANDS[i];
+    return NULL;
+}
+
+static void print_main_help(FILE *f) {
+    fprintf(f, "posprobe %s: position-encoding probe experiments (%s build, BLAS %s)\n\n"
+               "usage: posprobe COMMAND [options]\n\ncommands:\n", POSPROBE_VERSION, REAL_NAME, POSPROBE_BLAS_NAME);
+    for (int i = 0; i < N_COMMANDS; i++) fprintf(f, "  %-11s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
+    fprintf(f, "\nenvironment:\n"
+               "  OPENBLAS_CORETYPE  OpenBLAS kernel set; unset, posprobe picks SkylakeX (AVX-512) or Haswell\n"
+               "                     (AVX2) where OpenBLAS would fall back to its generic Prescott kernels\n");
+}
+
+static int cmd_help(int argc, char **argv) {
+    const char *topic = NULL;
+    parse_args("help", argc, argv, NULL, NULL, &topic, 1);
+    if (!topic) { print_main_help(stdout); return 0; }
+    const command *c = command_find(topic);
+    if (!c) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "help: no help on '%.64s' (posprobe help lists the commands)", topic);
+        die_usage(msg);
+    }
+    if (c->run == cmd_help) { print_main_help(stdout); return 0; }
+    char help[] = "--help";
+    char *args[] = {help, NULL};
+    return c->run(1, args);
+}
+
 int main(int argc, char **argv) {
     blas_choose_kernel(argv);
     config_set_name_check(check_name);
     if (argc < 2) { print_main_help(stderr); return EXIT_USAGE; }
-    const char *cmd = argv[1];
-    if (strcmp(cmd, "train") == 0) return cmd_train(argc - 2, argv + 2);
-    if (strcmp(cmd, "eval") == 0) return cmd_eval(argc - 2, argv + 2);
-    if (strcmp(cmd, "list") == 0) return cmd_list(argc - 2, argv + 2);
-    if (strcmp(cmd, "diagnose") == 0) return cmd_diagnose(argc - 2, argv + 2);
-    if (strcmp(cmd, "inspect") == 0) return cmd_inspect(argc - 2, argv + 2);
-    if (strcmp(cmd, "examples") == 0) return cmd_examples(argc - 2, argv + 2);
-    if (strcmp(cmd, "layerprobe") == 0) return cmd_layerprobe(argc - 2, argv + 2);
-    if (strcmp(cmd, "summarize") == 0) return cmd_summarize(argc - 2, argv + 2);
-    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
-        parse_args("version", argc - 2, argv + 2, NULL, NULL, NULL, 0);
-        printf("posprobe %s (%s, BLAS %s, kernel %s)\n", POSPROBE_VERSION, REAL_NAME, POSPROBE_BLAS_NAME,
-               blas_kernel_name());
-        return 0;
+    const command *c = command_find(argv[1]);
+    if (!c) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "unknown command '%.64s' (try: posprobe help)", argv[1]);
+        die_usage(msg);
     }
-    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
-        const char *topic = NULL;
-        parse_args("help", argc - 2, argv + 2, NULL, NULL, &topic, 1);
-        if (topic && strcmp(topic, "train") != 0) {
-            char msg[256];
-            snprintf(msg, sizeof msg, "help: no help on '%.64s' (try: posprobe help, posprobe help train)", topic);
-            die_usage(msg);
-        }
-        if (topic) print_train_help(stdout);
-        else print_main_help(stdout);
-        return 0;
-    }
-    char msg[256];
-    snprintf(msg, sizeof msg, "unknown command '%.64s' (try: posprobe help)", cmd);
-    die_usage(msg);
-    return EXIT_USAGE;
+    return c->run(argc - 2, argv + 2);
 }

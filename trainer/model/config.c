@@ -113,21 +113,21 @@ void config_defaults(run_config *c) {
     memset(c, 0, sizeof *c);
     strcpy(c->task, "probe");
     strcpy(c->encoding, "learned");
-    strcpy(c->head, "auto");
-    strcpy(c->markers, "none");
-    strcpy(c->positions, "sequential");
-    strcpy(c->eval_positions, "same");
+    c->head = HEAD_AUTO;
+    c->markers = MARK_NONE;
+    c->positions = POS_SEQUENTIAL;
+    c->eval_positions = EVAL_POS_SAME;
     c->eos = 1;
     c->fit_acc = 0.99;
-    strcpy(c->decode, "cached");
-    strcpy(c->norm, "softmax");
-    strcpy(c->mask, "bidir");
-    strcpy(c->act, "gelu");
-    strcpy(c->ln, "pre");
-    strcpy(c->ln_kind, "layer");
-    strcpy(c->len_sampling, "auto");
-    strcpy(c->schedule, "constant");
-    strcpy(c->mult_pos, "learned");
+    c->decode = DECODE_CACHED;
+    c->norm = NORM_SOFTMAX;
+    c->mask = MASK_BIDIR;
+    c->act = ACT_GELU;
+    c->ln = LN_PRE;
+    c->ln_kind = LN_LAYER;
+    c->len_sampling = LEN_AUTO;
+    c->schedule = SCHED_CONSTANT;
+    c->mult_pos = MULT_LEARNED;
     c->layers = 2;
     c->heads = 2;
     c->dim = 32;
@@ -171,17 +171,31 @@ static const option_def *find_option(const char *key) {
     return NULL;
 }
 
-static int choice_ok(const char *choices, const char *v) {
+/* The index of v among choices ("a|b|c"), or -1. */
+static int choice_index(const char *choices, const char *v) {
     size_t n = strlen(v);
-    const char *p = choices;
-    while (*p) {
+    int k = 0;
+    for (const char *p = choices; *p; k++) {
         const char *bar = strchr(p, '|');
         size_t len = bar ? (size_t)(bar - p) : strlen(p);
-        if (len == n && strncmp(p, v, n) == 0) return 1;
+        if (len == n && strncmp(p, v, n) == 0) return k;
         if (!bar) break;
         p = bar + 1;
     }
-    return 0;
+    return -1;
+}
+
+/* The k-th of choices into buf, or NULL past the end. */
+static const char *choice_at(const char *choices, int k, char *buf, size_t len) {
+    const char *p = choices;
+    for (int i = 0; i < k && p; i++) {
+        p = strchr(p, '|');
+        if (p) p++;
+    }
+    if (!p || k < 0) return NULL;
+    const char *bar = strchr(p, '|');
+    snprintf(buf, len, "%.*s", (int)(bar ? (size_t)(bar - p) : strlen(p)), p);
+    return buf;
 }
 
 static int printable(const char *s) {
@@ -264,12 +278,15 @@ int config_set(run_config *c, const char *key, const char *value, char *err, siz
         *(double *)field = v == 0 ? 0 : v;   /* -0 is 0: one setting, one config.csv text */
         break;
     }
-    case T_CHOICE:
+    case T_CHOICE: {
+        int k = choice_index(o->choices, value);
+        if (k < 0) return errorf(err, errlen, "--%s: '%s' is not one of %s", key, value, o->choices);
+        *(int *)field = k;   /* every choice field is an enum in the choices' order */
+        break;
+    }
     case T_NAME:
-        if (o->type == T_CHOICE && !choice_ok(o->choices, value))
-            return errorf(err, errlen, "--%s: '%s' is not one of %s", key, value, o->choices);
         if (strlen(value) >= CONFIG_STR) return errorf(err, errlen, "--%s: '%.20s...' is too long", key, value);
-        if (o->type == T_NAME && name_check) {
+        if (name_check) {
             char msg[256];
             if (name_check(key, value, msg, sizeof msg)) return errorf(err, errlen, "--%s: %s", key, msg);
         }
@@ -379,7 +396,7 @@ int config_validate(run_config *c, char *err, size_t errlen) {
     if (c->warmup > c->steps) return errorf(err, errlen, "--warmup %d exceeds --steps %d", c->warmup, c->steps);
     if (c->stop_at_fit && c->eval_every <= 0)
         return errorf(err, errlen, "--stop-at-fit needs --eval-every K > 0: fitting is checked at evaluations");
-    if (strcmp(c->norm, "logscaled") == 0 && c->len_max < 2)
+    if (c->norm == NORM_LOGSCALED && c->len_max < 2)
         return errorf(err, errlen, "--norm logscaled needs a training length of at least 2");
     return 0;
 }
@@ -402,9 +419,23 @@ int config_option(const run_config *c, int index, const char **name, char *value
         break;
     }
     case T_LIST: int_list_format((const int_list *)field, value, len); break;
+    case T_CHOICE: {
+        char buf[CONFIG_STR];
+        const char *name = choice_at(o->choices, *(const int *)field, buf, sizeof buf);
+        snprintf(value, len, "%s", name ? name : "?");
+        break;
+    }
     default: snprintf(value, len, "%s", field); break;
     }
     return 1;
+}
+
+const char *config_choice_name(const char *key, int v) {
+    static char names[N_OPTS][8][CONFIG_STR];   /* choices split once per option and value, for callers to keep */
+    const option_def *o = find_option(key);
+    if (!o || o->type != T_CHOICE || v < 0 || v >= 8) return NULL;
+    char *slot = names[o - OPTS][v];
+    return slot[0] ? slot : choice_at(o->choices, v, slot, CONFIG_STR);
 }
 
 int config_option_help(int index, const char **name, const char **meta, const char **help, const char **choices) {

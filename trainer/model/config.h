@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 
+#include "engine.h"   /* attn_norm, attn_mask */
+
 #define CONFIG_MAX_LENS 512
 #define CONFIG_STR 64
 
@@ -13,16 +15,34 @@ typedef struct int_list {
     int v[CONFIG_MAX_LENS];
 } int_list;
 
+/* The choice options, parsed once: each enum's order is its option's
+ * choices in config.c (a test checks them against the names). */
+typedef enum { HEAD_AUTO, HEAD_CLASSIFICATION, HEAD_REGRESSION } head_kind;
+typedef enum { MARK_NONE, MARK_BOS, MARK_CLS_SEP } marker_kind;
+typedef enum { POS_SEQUENTIAL, POS_RANDOMIZED, POS_SHIFTED } pos_kind;
+typedef enum { EVAL_POS_SAME, EVAL_POS_SEQUENTIAL } eval_positions_kind;
+typedef enum { ACT_RELU, ACT_GELU, ACT_SWISH } act_kind;
+typedef enum { LN_PRE, LN_POST } ln_place;
+typedef enum { LN_LAYER, LN_RMS } ln_kind;
+typedef enum { MULT_LEARNED, MULT_SINUSOIDAL } mult_pos_kind;
+typedef enum { LEN_AUTO, LEN_FIXED, LEN_UNIFORM, LEN_CURRICULUM } len_sampling_kind;
+typedef enum { DECODE_CACHED, DECODE_RECOMPUTE } decode_mode;
+typedef enum { SCHED_CONSTANT, SCHED_COSINE, SCHED_LINEAR } lr_schedule;
+
 typedef struct run_config {
     /* what */
     char task[CONFIG_STR], encoding[CONFIG_STR];
-    char head[CONFIG_STR];          /* auto | classification | regression */
-    char markers[CONFIG_STR];       /* none | bos | cls-sep */
-    char positions[CONFIG_STR];     /* sequential | randomized | shifted */
-    char eval_positions[CONFIG_STR];/* same | sequential */
+    head_kind head;                 /* auto = the task's */
+    marker_kind markers;
+    pos_kind positions;             /* 0..n-1, a sorted random subset of [0, max-pos), or a random offset */
+    eval_positions_kind eval_positions;   /* in evaluation: as in training, or always 0..n-1 */
     int eos;                        /* decoder form: answers end with [EOS] and greedy decoding stops at it */
     /* model */
-    char norm[CONFIG_STR], mask[CONFIG_STR], act[CONFIG_STR], ln[CONFIG_STR], ln_kind[CONFIG_STR];
+    attn_norm norm;
+    attn_mask mask;
+    act_kind act;
+    ln_place ln;
+    ln_kind ln_kind;
     int layers, heads, dim, ff_mult;
     double dropout, init_scale;
     int max_pos;
@@ -33,22 +53,22 @@ typedef struct run_config {
     int clip_min, clip_max;          /* shaw / deberta / urpe offset clipping */
     int t5_buckets, t5_max_distance;
     double xpos_gamma, xpos_zeta;    /* xpos: scale zeta^(m/gamma) */
-    char mult_pos[CONFIG_STR];       /* multiplicative: learned | sinusoidal */
+    mult_pos_kind mult_pos;          /* multiplicative: the position vectors */
     int alibi_asym;                  /* alibi bidirectional: separate left/right slopes */
     /* task options */
     int vocab, grid_w;
     /* lengths */
     int len, len_min, len_max;
-    char len_sampling[CONFIG_STR];  /* auto | fixed | uniform | curriculum */
+    len_sampling_kind len_sampling;
     int_list eval_lens;
     int eval_every, eval_size;
     double fit_acc;                 /* a run has fitted when its mean exact match over the training lengths reaches this */
     int stop_at_fit;                /* stop training at the first evaluation that has fitted */
-    char decode[CONFIG_STR];        /* greedy decoding: cached | recompute */
+    decode_mode decode;             /* greedy decoding */
     /* optimisation */
     int steps, batch, warmup;
     double lr, wd, beta1, beta2, eps, clip, lr_min_ratio;
-    char schedule[CONFIG_STR];      /* constant | cosine | linear */
+    lr_schedule schedule;
     /* seeds: -1 = derived from seed */
     long seed, seed_init, seed_data, seed_pos, seed_dropout, seed_eval;
     /* output */
@@ -74,6 +94,10 @@ int config_set(run_config *c, const char *key, const char *value, char *err, siz
  * mark, a NUL byte or a line over 4094 bytes is an error naming it. Errors
  * name FILE:LINE; a key given twice is one. */
 int config_read_file(run_config *c, const char *path, char *err, size_t errlen);
+
+/* The name of choice option key's value v ("causal" for mask, MASK_CAUSAL),
+ * or NULL when key is not a choice option or v is out of range. */
+const char *config_choice_name(const char *key, int v);
 
 /* Cross-option checks after everything is set (lengths, heads | dim, ...).
  * Names of tasks and encodings are checked by the registries' callers. */

@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-decode_mode decode_mode_parse(const char *s) { return strcmp(s, "recompute") == 0 ? DECODE_RECOMPUTE : DECODE_CACHED; }
 
 void decoder_init(decoder *d, const model *m, int B, int max_rows, int max_cap, decode_mode mode) {
     memset(d, 0, sizeof *d);

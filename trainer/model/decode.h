@@ -14,10 +14,6 @@
 #include "kvcache.h"
 #include "model.h"
 
-typedef enum { DECODE_CACHED, DECODE_RECOMPUTE } decode_mode;
-
-decode_mode decode_mode_parse(const char *s);
-
 typedef struct decoder {
     decode_mode mode;
     int B, max_rows, max_cap;

@@ -10,12 +10,6 @@ static int marker_count(const layout *lo) {
     return lo->markers == MARK_BOS ? 1 : lo->markers == MARK_CLS_SEP ? 2 : 0;
 }
 
-pos_kind pos_kind_parse(const char *s) {
-    if (strcmp(s, "randomized") == 0) return POS_RANDOMIZED;
-    if (strcmp(s, "shifted") == 0) return POS_SHIFTED;
-    return POS_SEQUENTIAL;
-}
-
 int layout_init(layout *lo, const run_config *c, int max_n, char *err, size_t errlen) {
     memset(lo, 0, sizeof *lo);
     lo->task = task_find(c->task);
@@ -24,9 +18,9 @@ int layout_init(layout *lo, const run_config *c, int max_n, char *err, size_t er
     lo->info.grid_w = c->grid_w;
     lo->info.alphabet = c->vocab;
     if (lo->task->setup(&lo->info, err, errlen)) return -1;
-    lo->form = lo->task->shape == TASK_SEQ2SEQ && strcmp(c->mask, "causal") == 0 ? FORM_DECODER : FORM_ENCODER;
-    lo->markers = strcmp(c->markers, "bos") == 0 ? MARK_BOS : strcmp(c->markers, "cls-sep") == 0 ? MARK_CLS_SEP : MARK_NONE;
-    if (strcmp(c->head, "regression") == 0) {
+    lo->form = lo->task->shape == TASK_SEQ2SEQ && c->mask == MASK_CAUSAL ? FORM_DECODER : FORM_ENCODER;
+    lo->markers = c->markers;
+    if (c->head == HEAD_REGRESSION) {
         if (!(lo->task->flags & TASK_REGRESSION)) {
             snprintf(err, errlen, "--head regression: task '%s' has no numeric outputs", c->task);
             return -1;
@@ -42,7 +36,7 @@ int layout_init(layout *lo, const run_config *c, int max_n, char *err, size_t er
     lo->classes = lo->regression ? 1 : lo->task->shape == TASK_SEQ2SEQ ? lo->info.vocab : lo->info.classes;
     if (lo->form == FORM_DECODER && lo->markers != MARK_NONE) {
         snprintf(err, errlen, "--markers %s: the decoder form always has its own [BOS] and [SEP] (use --markers none)",
-                 c->markers);
+                 config_choice_name("markers", c->markers));
         return -1;
     }
     lo->eos = lo->form == FORM_DECODER && c->eos;

@@ -14,8 +14,6 @@
 enum { TOK_BOS = 0, TOK_SEP = 1, TOK_BLANK = 2, N_SPECIAL = 3 };
 
 typedef enum { FORM_ENCODER, FORM_DECODER } task_form;
-typedef enum { MARK_NONE, MARK_BOS, MARK_CLS_SEP } marker_kind;
-typedef enum { POS_SEQUENTIAL, POS_RANDOMIZED, POS_SHIFTED } pos_kind;
 
 typedef struct layout {
     const task_def *task;
@@ -60,6 +58,5 @@ void batch_alloc(batch *b, int B, int max_T);
 void batch_free(batch *b);
 /* B examples of input length n from data_rng; positions from pos_rng. */
 void layout_fill(const layout *lo, batch *b, int n, gsl_rng *data_rng, pos_kind pk, int max_pos, gsl_rng *pos_rng);
-pos_kind pos_kind_parse(const char *s);
 
 #endif

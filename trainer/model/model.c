@@ -9,10 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-act_kind act_parse(const char *s) {
-    return strcmp(s, "relu") == 0 ? ACT_RELU : strcmp(s, "swish") == 0 ? ACT_SWISH : ACT_GELU;
-}
-
 int model_rows(const layout *lo, int n) {
     int T = layout_seq_len(lo, n);
     return lo->form == FORM_DECODER && layout_decode_rows(lo, n) > T ? layout_decode_rows(lo, n) : T;
@@ -24,8 +20,8 @@ enc_options model_enc_options(const run_config *c) {
         .rope_trainable = c->rope_trainable, .sin_scale = c->sin_scale, .clip_min = c->clip_min,
         .clip_max = c->clip_max, .t5_buckets = c->t5_buckets, .t5_max_distance = c->t5_max_distance,
         .xpos_gamma = c->xpos_gamma, .xpos_zeta = c->xpos_zeta,
-        .mult_sinusoidal = strcmp(c->mult_pos, "sinusoidal") == 0, .alibi_asym = c->alibi_asym,
-        .sequential_positions = strcmp(c->positions, "sequential") == 0, .train_len_max = c->len_max,
+        .mult_sinusoidal = c->mult_pos == MULT_SINUSOIDAL, .alibi_asym = c->alibi_asym,
+        .sequential_positions = c->positions == POS_SEQUENTIAL, .train_len_max = c->len_max,
     };
 }
 
@@ -90,8 +86,8 @@ int model_build(model *m, const run_config *c, int max_n, char *err, size_t errl
     if (layout_init(&m->lo, &m->cfg, max_n, err, errlen)) return -1;
     m->enc = encoding_find(c->encoding);
     if (!m->enc) { snprintf(err, errlen, "unknown encoding '%s' (see: posprobe list encodings)", c->encoding); return -1; }
-    attn_mask_parse(c->mask, &m->mask);
-    attn_norm_parse(c->norm, &m->norm);
+    m->mask = c->mask;
+    m->norm = c->norm;
     if ((m->enc->flags & ENC_CAUSAL_ONLY) && m->mask != MASK_CAUSAL) {
         snprintf(err, errlen, "encoding '%s' is defined for --mask causal only", c->encoding);
         return -1;
@@ -103,14 +99,14 @@ int model_build(model *m, const run_config *c, int max_n, char *err, size_t errl
     m->F = c->dim * c->ff_mult;
     m->V = m->lo.vocab;
     m->K = m->lo.classes;
-    m->act = act_parse(c->act);
+    m->act = c->act;
     m->n_train = layout_seq_len(&m->lo, c->len_max);
     if (m->norm == NORM_LOGSCALED && m->n_train < 2) {
         snprintf(err, errlen, "--norm logscaled needs a training sequence of at least 2 tokens");
         return -1;
     }
-    m->post_ln = strcmp(c->ln, "post") == 0;
-    m->rms = strcmp(c->ln_kind, "rms") == 0;
+    m->post_ln = c->ln == LN_POST;
+    m->rms = c->ln_kind == LN_RMS;
     double s = c->init_scale;
     /* residual projections scaled by 1/sqrt(2L) (GPT-2), so depth does not blow up the stream */
     double s_res = s / sqrt(2.0 * m->L);

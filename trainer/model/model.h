@@ -11,7 +11,6 @@
 #include "params.h"
 #include "layout.h"
 
-typedef enum { ACT_RELU, ACT_GELU, ACT_SWISH } act_kind;
 
 typedef struct block_params {
     tensor *ln1_g, *ln1_b, *wq, *bq, *wk, *bk, *wv, *bv, *wo, *bo;   /* attention */
@@ -82,7 +81,5 @@ tensor *model_forward_frozen(model *m, arena *ar, const batch *b);
 /* Loss of the forward output against the batch's targets. */
 tensor *model_loss(model *m, graph *g, const batch *b, tensor *out);
 void model_free(model *m);
-
-act_kind act_parse(const char *s);
 
 #endif

@@ -44,7 +44,7 @@ static gsl_rng *stream(unsigned long seed) {
 
 /* Positions in evaluation: the training's kind, or 0..n-1 with --eval-positions sequential. */
 static pos_kind eval_pos_kind(const run_config *c) {
-    return strcmp(c->eval_positions, "sequential") == 0 ? POS_SEQUENTIAL : pos_kind_parse(c->positions);
+    return c->eval_positions == EVAL_POS_SEQUENTIAL ? POS_SEQUENTIAL : c->positions;
 }
 
 static int max_int(int a, int b) { return a > b ? a : b; }
@@ -165,7 +165,7 @@ int run_evaluate(model *m, const int_list *lens, int step, const char *run_id, c
     batch b;
     batch_alloc(&b, chunk, max_T);
     decoder dec;
-    if (decoding) decoder_init(&dec, m, chunk, max_T, max_cap, decode_mode_parse(c->decode));
+    if (decoding) decoder_init(&dec, m, chunk, max_T, max_cap, c->decode);
     arena ar;
     arena_init(&ar, 1 << 20);
     graph g;
@@ -229,10 +229,10 @@ int run_evaluate(model *m, const int_list *lens, int step, const char *run_id, c
 /* ------------------------------------------------------------ training */
 
 static int sample_length(const run_config *c, int step, gsl_rng *r) {
-    const char *s = c->len_sampling;
+    len_sampling_kind s = c->len_sampling;
     int lo = c->len_min, hi = c->len_max;
-    if (strcmp(s, "fixed") == 0 || (strcmp(s, "auto") == 0 && lo == hi)) return hi;
-    if (strcmp(s, "curriculum") == 0) /* uniform on [lo, cur], cur growing linearly to hi */
+    if (s == LEN_FIXED || (s == LEN_AUTO && lo == hi)) return hi;
+    if (s == LEN_CURRICULUM) /* uniform on [lo, cur], cur growing linearly to hi */
         hi = lo + (int)((double)(hi - lo) * step / (c->steps > 1 ? c->steps : 1) + 0.5);
     return lo + (int)gsl_rng_uniform_int(r, (unsigned long)(hi - lo + 1));
 }
@@ -241,8 +241,8 @@ static double lr_at(const run_config *c, int step) {
     if (c->warmup > 0 && step <= c->warmup) return c->lr * step / c->warmup;
     double p = (double)(step - c->warmup) / (c->steps - c->warmup > 0 ? c->steps - c->warmup : 1);
     double lo = c->lr * c->lr_min_ratio;
-    if (strcmp(c->schedule, "cosine") == 0) return lo + (c->lr - lo) * 0.5 * (1 + cos(M_PI * p));
-    if (strcmp(c->schedule, "linear") == 0) return c->lr + (lo - c->lr) * p;
+    if (c->schedule == SCHED_COSINE) return lo + (c->lr - lo) * 0.5 * (1 + cos(M_PI * p));
+    if (c->schedule == SCHED_LINEAR) return c->lr + (lo - c->lr) * p;
     return c->lr;
 }
 
@@ -361,7 +361,7 @@ static void path_join(char *dst, size_t len, const char *dir, const char *file) 
 int run_check_lengths(const model *m, const int *lens, int n, int n_train, char *err, size_t errlen) {
     const run_config *c = &m->cfg;
     char msg[512];
-    pos_kind train_pk = pos_kind_parse(c->positions);
+    pos_kind train_pk = c->positions;
     pos_kind eval_pk = eval_pos_kind(c);
     for (int i = 0; i < n; i++) {
         if (layout_check_len(&m->lo, lens[i], msg, sizeof msg)) return errorf(err, errlen, "%s", msg);
@@ -490,7 +490,7 @@ err_kind run_train(const run_config *cfg_in, run_result *res, char *err, size_t 
     arena_init(&ar, 1 << 20);
     graph g;
     graph_init(&g, &ar, 1);
-    pos_kind pk = pos_kind_parse(c.positions);
+    pos_kind pk = c.positions;
     int log_every = c.steps > 500 ? c.steps / 500 : 1;
     progress pr;
     char label[160];
@@ -653,7 +653,7 @@ err_kind run_eval_checkpoint(const char *dir, const int_list *lens, const char *
     checkpoint_info info;
     model m;
     if (checkpoint_load(path, &info, &m, err, errlen)) return ERR_IO;   /* unreadable, corrupt or too large: exit 1 */
-    if (decode) snprintf(m.cfg.decode, sizeof m.cfg.decode, "%s", decode);   /* how, not what: the rows are the same */
+    if (decode && config_set(&m.cfg, "decode", decode, err, errlen)) { model_free(&m); return ERR_USAGE; }   /* how, not what */
     if (run_check_lengths(&m, lens->v, lens->n, 0, err, errlen)) { model_free(&m); return ERR_USAGE; }   /* before any output */
     csv_out w;
     int rc = csv_out_open_or_stdout(&w, out_path, err, errlen);
