@@ -473,6 +473,194 @@ static void store_free(store *s) {
     free(s->runs);
 }
 
+static const char *const SUMMARY_HEADER[] = {"task", "encoding", "norm", "mask", "markers", "positions", "head",
+    "config_id", "variant", "eval_mode",
+    "length", "train_len", "n_seeds", "token_acc_mean", "token_acc_sd", "token_acc_ci_lo", "token_acc_ci_hi",
+    "token_acc_min", "token_acc_max", "seq_acc_mean", "seq_acc_sd", "seq_acc_ci_lo", "seq_acc_ci_hi",
+    "seq_acc_min", "seq_acc_max", "length_acc_mean", "length_acc_sd", "length_acc_ci_lo", "length_acc_ci_hi",
+    "length_acc_min", "length_acc_max", "n_diverged", "n_unfinished", "n_not_fitted", NULL};
+static const char *const HORIZONS_HEADER[] = {"task", "encoding", "norm", "mask", "markers", "positions", "head",
+    "config_id", "variant", "eval_mode",
+    "train_len", "n_seeds", "horizon_90", "horizon_50", "horizon_90_ratio", "horizon_50_ratio",
+    "acc_beyond_train", "n_lengths_beyond", "seq_horizon_90", "seq_horizon_50", "seq_acc_beyond_train",
+    "length_acc_beyond_train", "acc_beyond_ci_lo", "acc_beyond_ci_hi", "seq_acc_beyond_ci_lo", "seq_acc_beyond_ci_hi",
+    "n_diverged", "n_unfinished", "n_not_fitted", NULL};
+static const char *const RUNS_HEADER[] = {"run_id", "task", "encoding", "norm", "mask", "markers", "positions", "head",
+    "config_id", "variant", "seed",
+    "status", "fitted", "fit_step", "fit_seq_acc", "reason", "path", NULL};
+
+/* Buffers for one group's statistics, each of s.n + 1 entries (a group has
+ * at most s.n records). */
+typedef struct group_scratch {
+    double *tok, *seq, *lacc;   /* one length's values over seeds; then means per seed */
+    long *seed_slot;
+    int *seed_n;
+} group_scratch;
+
+/* summary.csv rows of the group of records [g0, g1) (sorted by length), one a
+ * length, and its horizons.csv row. */
+static void write_group(const store *s, size_t g0, size_t g1, csv_out *w, csv_out *h, const group_scratch *sc) {
+    double *tok = sc->tok, *seq = sc->seq, *lacc = sc->lacc;
+    long *seed_slot = sc->seed_slot;
+    int *seed_n = sc->seed_n;
+    int div = failed_runs(s, &s->r[g0], "diverged"), unf = failed_runs(s, &s->r[g0], NULL) - div;
+    int nfit = failed_runs(s, &s->r[g0], "not-fitted");
+    int train_len = s->r[g0].len_max, h90 = 0, h50 = 0, stop90 = 0, stop50 = 0, beyond_n = 0, seeds_max = 0;
+    int sh90 = 0, sh50 = 0, sstop90 = 0, sstop50 = 0, lbeyond_n = 0;
+    double beyond = 0, sbeyond = 0, lbeyond = 0;
+    for (size_t a = g0; a < g1;) {   /* one length at a time */
+        size_t b = a;
+        while (b < g1 && s->r[b].length == s->r[a].length) {
+            tok[b - a] = s->r[b].token_acc;
+            seq[b - a] = s->r[b].seq_acc;
+            lacc[b - a] = s->r[b].length_acc;
+            b++;
+        }
+        size_t n = b - a;
+        if ((int)n > seeds_max) seeds_max = (int)n;
+        stats ts = describe(tok, n), ss = describe(seq, n), ls = describe(lacc, n);
+        const record *r = &s->r[a];
+        for (int f = 0; f < N_FACTORS; f++) csv_out_str(w, r->key[f]);
+        csv_out_str(w, r->variant);
+        csv_out_str(w, r->mode);
+        csv_out_int(w, r->length);
+        csv_out_int(w, r->len_max);
+        csv_out_int(w, (long)n);
+        write_stats(w, ts);
+        write_stats(w, ss);
+        write_stats(w, ls);
+        csv_out_int(w, div);
+        csv_out_int(w, unf);
+        csv_out_int(w, nfit);
+        csv_out_end_row(w);
+        /* horizons: the largest length before mean accuracy first drops below the bar */
+        if (!stop90 && ts.mean >= 0.9) h90 = r->length; else stop90 = 1;
+        if (!stop50 && ts.mean >= 0.5) h50 = r->length; else stop50 = 1;
+        if (!sstop90 && ss.mean >= 0.9) sh90 = r->length; else sstop90 = 1;
+        if (!sstop50 && ss.mean >= 0.5) sh50 = r->length; else sstop50 = 1;
+        if (r->length > train_len) {
+            beyond += ts.mean;
+            sbeyond += ss.mean;
+            beyond_n++;
+            if (!isnan(ls.mean)) { lbeyond += ls.mean; lbeyond_n++; }
+        }
+        a = b;
+    }
+    /* the same beyond-training means per seed, for an interval over seeds */
+    size_t ns = 0;
+    long *sd_seed = seed_slot;
+    double *st_sum = tok, *ss_sum = seq;             /* tok and seq are free again here: reused per seed slot */
+    int *sn = seed_n;
+    for (size_t i = g0; i < g1; i++) {
+        if (s->r[i].length <= train_len) continue;
+        size_t k = 0;
+        while (k < ns && sd_seed[k] != s->r[i].seed) k++;
+        if (k == ns) { sd_seed[ns] = s->r[i].seed; st_sum[ns] = ss_sum[ns] = 0; sn[ns] = 0; ns++; }
+        st_sum[k] += s->r[i].token_acc;
+        ss_sum[k] += s->r[i].seq_acc;
+        sn[k]++;
+    }
+    for (size_t k = 0; k < ns; k++) { st_sum[k] /= sn[k]; ss_sum[k] /= sn[k]; }
+    stats bt = describe(st_sum, ns), bs = describe(ss_sum, ns);
+    const record *r = &s->r[g0];
+    for (int f = 0; f < N_FACTORS; f++) csv_out_str(h, r->key[f]);
+    csv_out_str(h, r->variant);
+    csv_out_str(h, r->mode);
+    csv_out_int(h, train_len);
+    csv_out_int(h, seeds_max);
+    csv_out_int(h, h90);
+    csv_out_int(h, h50);
+    csv_out_real(h, train_len ? (double)h90 / train_len : 0);
+    csv_out_real(h, train_len ? (double)h50 / train_len : 0);
+    if (beyond_n) csv_out_real(h, beyond / beyond_n);
+    else csv_out_str(h, "");
+    csv_out_int(h, beyond_n);
+    csv_out_int(h, sh90);
+    csv_out_int(h, sh50);
+    if (beyond_n) csv_out_real(h, sbeyond / beyond_n);
+    else csv_out_str(h, "");
+    if (lbeyond_n) csv_out_real(h, lbeyond / lbeyond_n);
+    else csv_out_str(h, "");
+    double ci[4] = {bt.lo, bt.hi, bs.lo, bs.hi};
+    for (int k = 0; k < 4; k++) {
+        if (isnan(ci[k])) csv_out_str(h, "");
+        else csv_out_real(h, ci[k]);
+    }
+    csv_out_int(h, div);
+    csv_out_int(h, unf);
+    csv_out_int(h, nfit);
+    csv_out_end_row(h);
+}
+
+/* horizons.csv rows of the groups whose every run failed (or, with
+ * fitted_only, did not fit): they have no records, only their counts. */
+static void write_failed_groups(const store *s, int fitted_only, csv_out *h) {
+    /* groups whose every run failed have no records: still one horizons row each, with their counts */
+    for (size_t i = 0; i < s->n_runs; i++) {
+        const run_info *ri = &s->runs[i];
+        int counted_out = strcmp(ri->status, "finished") != 0 || (fitted_only && ri->fitted == 0);
+        if (!counted_out || !ri->key[0][0] || strcmp(ri->status, "duplicate") == 0) continue;
+        int seen = 0;
+        for (size_t k = 0; k < s->n && !seen; k++) {
+            int same = 1;
+            for (int f = 0; f < N_FACTORS; f++) if (strcmp(s->r[k].key[f], ri->key[f])) same = 0;
+            seen = same;
+        }
+        for (size_t j = 0; j < i && !seen; j++) {
+            if (strcmp(s->runs[j].status, "finished") == 0 && !(fitted_only && s->runs[j].fitted == 0)) continue;
+            int same = 1;
+            for (int f = 0; f < N_FACTORS; f++) if (strcmp(s->runs[j].key[f], ri->key[f])) same = 0;
+            seen = same;
+        }
+        if (seen) continue;
+        record g;
+        memset(&g, 0, sizeof g);
+        memcpy(g.key, ri->key, sizeof g.key);
+        int div = failed_runs(s, &g, "diverged");
+        for (int f = 0; f < N_FACTORS; f++) csv_out_str(h, ri->key[f]);
+        csv_out_str(h, ri->variant);
+        csv_out_skip_to(h, "n_seeds");
+        csv_out_str(h, "0");
+        csv_out_skip_to(h, "n_diverged");
+        csv_out_int(h, div);
+        csv_out_int(h, failed_runs(s, &g, NULL) - div);
+        csv_out_int(h, failed_runs(s, &g, "not-fitted"));
+        csv_out_end_row(h);
+    }
+}
+
+static void write_runs(const store *s, csv_out *rw) {
+    for (size_t i = 0; i < s->n_runs; i++) {
+        const run_info *ri = &s->runs[i];
+        csv_out_str(rw, ri->id);
+        for (int f = 0; f < N_FACTORS; f++) csv_out_str(rw, ri->key[f]);
+        csv_out_str(rw, ri->variant);
+        csv_out_int(rw, ri->seed);
+        csv_out_str(rw, ri->status);
+        if (ri->fitted < 0) csv_out_str(rw, "");
+        else csv_out_int(rw, ri->fitted);
+        if (ri->fit_step < 0) csv_out_str(rw, "");
+        else csv_out_int(rw, ri->fit_step);
+        csv_out_str(rw, ri->fit_seq_acc);
+        csv_out_str(rw, ri->reason);
+        csv_out_str(rw, ri->path);
+        csv_out_end_row(rw);
+    }
+}
+
+/* The one line on stderr: how many runs were read, and what became of them. */
+static void print_totals(const store *s, int fitted_only) {
+    size_t fin = 0, nfit = 0, dup = 0;
+    for (size_t i = 0; i < s->n_runs; i++) {
+        fin += strcmp(s->runs[i].status, "finished") == 0;
+        nfit += strcmp(s->runs[i].status, "finished") == 0 && s->runs[i].fitted == 0;
+        dup += strcmp(s->runs[i].status, "duplicate") == 0;
+    }
+    fprintf(stderr, "posprobe: summarize: %zu runs, %zu finished (%zu did not fit their training lengths%s), "
+            "%zu diverged/interrupted/unreadable/unfinished, %zu duplicates\n", s->n_runs, fin, nfit,
+            fitted_only ? ": counted, not averaged" : "", s->n_runs - fin - dup, dup);
+}
+
 err_kind summarize_run(const char *dir, int quiet, int fitted_only, char *err, size_t errlen) {
     struct stat st;
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) return errorf_kind(err, errlen, ERR_USAGE, "%s is not a directory", dir);
@@ -492,187 +680,29 @@ err_kind summarize_run(const char *dir, int quiet, int fitted_only, char *err, s
     if (csv_out_open(&h, p, err, errlen)) { csv_out_abort(&w); store_free(&s); return ERR_IO; }
     snprintf(p, sizeof p, "%s/runs.csv", dir);
     if (csv_out_open(&rw, p, err, errlen)) { csv_out_abort(&w); csv_out_abort(&h); store_free(&s); return ERR_IO; }
-    static const char *const sh[] = {"task", "encoding", "norm", "mask", "markers", "positions", "head", "config_id",
-        "variant", "eval_mode",
-        "length", "train_len", "n_seeds", "token_acc_mean", "token_acc_sd", "token_acc_ci_lo", "token_acc_ci_hi",
-        "token_acc_min", "token_acc_max", "seq_acc_mean", "seq_acc_sd", "seq_acc_ci_lo", "seq_acc_ci_hi",
-        "seq_acc_min", "seq_acc_max", "length_acc_mean", "length_acc_sd", "length_acc_ci_lo", "length_acc_ci_hi",
-        "length_acc_min", "length_acc_max", "n_diverged", "n_unfinished", "n_not_fitted", NULL};
-    static const char *const hh[] = {"task", "encoding", "norm", "mask", "markers", "positions", "head", "config_id",
-        "variant", "eval_mode",
-        "train_len", "n_seeds", "horizon_90", "horizon_50", "horizon_90_ratio", "horizon_50_ratio",
-        "acc_beyond_train", "n_lengths_beyond", "seq_horizon_90", "seq_horizon_50", "seq_acc_beyond_train",
-        "length_acc_beyond_train", "acc_beyond_ci_lo", "acc_beyond_ci_hi", "seq_acc_beyond_ci_lo", "seq_acc_beyond_ci_hi",
-        "n_diverged", "n_unfinished", "n_not_fitted", NULL};
-    static const char *const rh[] = {"run_id", "task", "encoding", "norm", "mask", "markers", "positions", "head",
-        "config_id", "variant", "seed",
-        "status", "fitted", "fit_step", "fit_seq_acc", "reason", "path", NULL};
-    csv_out_header(&w, sh);
-    csv_out_header(&h, hh);
-    csv_out_header(&rw, rh);
-    double *tok = xmalloc((s.n + 1) * sizeof(double)), *seq = xmalloc((s.n + 1) * sizeof(double)),
-           *lacc = xmalloc((s.n + 1) * sizeof(double));
-    long *seed_slot = xmalloc((s.n + 1) * sizeof(long));
-    int *seed_n = xmalloc((s.n + 1) * sizeof(int));
-    for (size_t g0 = 0; g0 < s.n;) {
-        size_t g1 = g0;
-        while (g1 < s.n && same_group(&s.r[g0], &s.r[g1])) g1++;
-        int div = failed_runs(&s, &s.r[g0], "diverged"), unf = failed_runs(&s, &s.r[g0], NULL) - div;
-        int nfit = failed_runs(&s, &s.r[g0], "not-fitted");
-        int train_len = s.r[g0].len_max, h90 = 0, h50 = 0, stop90 = 0, stop50 = 0, beyond_n = 0, seeds_max = 0;
-        int sh90 = 0, sh50 = 0, sstop90 = 0, sstop50 = 0, lbeyond_n = 0;
-        double beyond = 0, sbeyond = 0, lbeyond = 0;
-        for (size_t a = g0; a < g1;) {   /* one length at a time */
-            size_t b = a;
-            while (b < g1 && s.r[b].length == s.r[a].length) {
-                tok[b - a] = s.r[b].token_acc;
-                seq[b - a] = s.r[b].seq_acc;
-                lacc[b - a] = s.r[b].length_acc;
-                b++;
-            }
-            size_t n = b - a;
-            if ((int)n > seeds_max) seeds_max = (int)n;
-            stats ts = describe(tok, n), ss = describe(seq, n), ls = describe(lacc, n);
-            const record *r = &s.r[a];
-            for (int f = 0; f < N_FACTORS; f++) csv_out_str(&w, r->key[f]);
-            csv_out_str(&w, r->variant);
-            csv_out_str(&w, r->mode);
-            csv_out_int(&w, r->length);
-            csv_out_int(&w, r->len_max);
-            csv_out_int(&w, (long)n);
-            write_stats(&w, ts);
-            write_stats(&w, ss);
-            write_stats(&w, ls);
-            csv_out_int(&w, div);
-            csv_out_int(&w, unf);
-            csv_out_int(&w, nfit);
-            csv_out_end_row(&w);
-            /* horizons: the largest length before mean accuracy first drops below the bar */
-            if (!stop90 && ts.mean >= 0.9) h90 = r->length; else stop90 = 1;
-            if (!stop50 && ts.mean >= 0.5) h50 = r->length; else stop50 = 1;
-            if (!sstop90 && ss.mean >= 0.9) sh90 = r->length; else sstop90 = 1;
-            if (!sstop50 && ss.mean >= 0.5) sh50 = r->length; else sstop50 = 1;
-            if (r->length > train_len) {
-                beyond += ts.mean;
-                sbeyond += ss.mean;
-                beyond_n++;
-                if (!isnan(ls.mean)) { lbeyond += ls.mean; lbeyond_n++; }
-            }
-            a = b;
-        }
-        /* the same beyond-training means per seed, for an interval over seeds */
-        size_t ns = 0;
-        long *sd_seed = seed_slot;
-        double *st_sum = tok, *ss_sum = seq;             /* tok and seq are free again here: reused per seed slot */
-        int *sn = seed_n;
-        for (size_t i = g0; i < g1; i++) {
-            if (s.r[i].length <= train_len) continue;
-            size_t k = 0;
-            while (k < ns && sd_seed[k] != s.r[i].seed) k++;
-            if (k == ns) { sd_seed[ns] = s.r[i].seed; st_sum[ns] = ss_sum[ns] = 0; sn[ns] = 0; ns++; }
-            st_sum[k] += s.r[i].token_acc;
-            ss_sum[k] += s.r[i].seq_acc;
-            sn[k]++;
-        }
-        for (size_t k = 0; k < ns; k++) { st_sum[k] /= sn[k]; ss_sum[k] /= sn[k]; }
-        stats bt = describe(st_sum, ns), bs = describe(ss_sum, ns);
-        const record *r = &s.r[g0];
-        for (int f = 0; f < N_FACTORS; f++) csv_out_str(&h, r->key[f]);
-        csv_out_str(&h, r->variant);
-        csv_out_str(&h, r->mode);
-        csv_out_int(&h, train_len);
-        csv_out_int(&h, seeds_max);
-        csv_out_int(&h, h90);
-        csv_out_int(&h, h50);
-        csv_out_real(&h, train_len ? (double)h90 / train_len : 0);
-        csv_out_real(&h, train_len ? (double)h50 / train_len : 0);
-        if (beyond_n) csv_out_real(&h, beyond / beyond_n);
-        else csv_out_str(&h, "");
-        csv_out_int(&h, beyond_n);
-        csv_out_int(&h, sh90);
-        csv_out_int(&h, sh50);
-        if (beyond_n) csv_out_real(&h, sbeyond / beyond_n);
-        else csv_out_str(&h, "");
-        if (lbeyond_n) csv_out_real(&h, lbeyond / lbeyond_n);
-        else csv_out_str(&h, "");
-        double ci[4] = {bt.lo, bt.hi, bs.lo, bs.hi};
-        for (int k = 0; k < 4; k++) {
-            if (isnan(ci[k])) csv_out_str(&h, "");
-            else csv_out_real(&h, ci[k]);
-        }
-        csv_out_int(&h, div);
-        csv_out_int(&h, unf);
-        csv_out_int(&h, nfit);
-        csv_out_end_row(&h);
-        g0 = g1;
+    csv_out_header(&w, SUMMARY_HEADER);
+    csv_out_header(&h, HORIZONS_HEADER);
+    csv_out_header(&rw, RUNS_HEADER);
+    group_scratch sc = {xmalloc((s.n + 1) * sizeof(double)), xmalloc((s.n + 1) * sizeof(double)),
+                        xmalloc((s.n + 1) * sizeof(double)), xmalloc((s.n + 1) * sizeof(long)),
+                        xmalloc((s.n + 1) * sizeof(int))};
+    for (size_t g0 = 0, g1; g0 < s.n; g0 = g1) {
+        for (g1 = g0; g1 < s.n && same_group(&s.r[g0], &s.r[g1]); g1++) {}
+        write_group(&s, g0, g1, &w, &h, &sc);
     }
-    /* groups whose every run failed have no records: still one horizons row each, with their counts */
-    for (size_t i = 0; i < s.n_runs; i++) {
-        const run_info *ri = &s.runs[i];
-        int counted_out = strcmp(ri->status, "finished") != 0 || (fitted_only && ri->fitted == 0);
-        if (!counted_out || !ri->key[0][0] || strcmp(ri->status, "duplicate") == 0) continue;
-        int seen = 0;
-        for (size_t k = 0; k < s.n && !seen; k++) {
-            int same = 1;
-            for (int f = 0; f < N_FACTORS; f++) if (strcmp(s.r[k].key[f], ri->key[f])) same = 0;
-            seen = same;
-        }
-        for (size_t j = 0; j < i && !seen; j++) {
-            if (strcmp(s.runs[j].status, "finished") == 0 && !(fitted_only && s.runs[j].fitted == 0)) continue;
-            int same = 1;
-            for (int f = 0; f < N_FACTORS; f++) if (strcmp(s.runs[j].key[f], ri->key[f])) same = 0;
-            seen = same;
-        }
-        if (seen) continue;
-        record g;
-        memset(&g, 0, sizeof g);
-        memcpy(g.key, ri->key, sizeof g.key);
-        int div = failed_runs(&s, &g, "diverged");
-        for (int f = 0; f < N_FACTORS; f++) csv_out_str(&h, ri->key[f]);
-        csv_out_str(&h, ri->variant);
-        for (int k = 0; k < 17; k++) csv_out_str(&h, k == 2 ? "0" : "");   /* eval_mode .. seq_acc_beyond_ci_hi */
-        csv_out_int(&h, div);
-        csv_out_int(&h, failed_runs(&s, &g, NULL) - div);
-        csv_out_int(&h, failed_runs(&s, &g, "not-fitted"));
-        csv_out_end_row(&h);
-    }
-    for (size_t i = 0; i < s.n_runs; i++) {
-        const run_info *ri = &s.runs[i];
-        csv_out_str(&rw, ri->id);
-        for (int f = 0; f < N_FACTORS; f++) csv_out_str(&rw, ri->key[f]);
-        csv_out_str(&rw, ri->variant);
-        csv_out_int(&rw, ri->seed);
-        csv_out_str(&rw, ri->status);
-        if (ri->fitted < 0) csv_out_str(&rw, "");
-        else csv_out_int(&rw, ri->fitted);
-        if (ri->fit_step < 0) csv_out_str(&rw, "");
-        else csv_out_int(&rw, ri->fit_step);
-        csv_out_str(&rw, ri->fit_seq_acc);
-        csv_out_str(&rw, ri->reason);
-        csv_out_str(&rw, ri->path);
-        csv_out_end_row(&rw);
-    }
-    free(tok);
-    free(seq);
-    free(lacc);
-    free(seed_slot);
-    free(seed_n);
+    write_failed_groups(&s, fitted_only, &h);
+    write_runs(&s, &rw);
+    free(sc.tok);
+    free(sc.seq);
+    free(sc.lacc);
+    free(sc.seed_slot);
+    free(sc.seed_n);
     int rc = csv_out_commit(&w, err, errlen);
     if (!rc) rc = csv_out_commit(&h, err, errlen);
     else csv_out_abort(&h);
     if (!rc) rc = csv_out_commit(&rw, err, errlen);
     else csv_out_abort(&rw);
-    if (!quiet) {
-        size_t fin = 0, nfit = 0, dup = 0;
-        for (size_t i = 0; i < s.n_runs; i++) {
-            fin += strcmp(s.runs[i].status, "finished") == 0;
-            nfit += strcmp(s.runs[i].status, "finished") == 0 && s.runs[i].fitted == 0;
-            dup += strcmp(s.runs[i].status, "duplicate") == 0;
-        }
-        fprintf(stderr, "posprobe: summarize: %zu runs, %zu finished (%zu did not fit their training lengths%s), "
-                "%zu diverged/interrupted/unreadable/unfinished, %zu duplicates\n", s.n_runs, fin, nfit,
-                fitted_only ? ": counted, not averaged" : "", s.n_runs - fin - dup, dup);
-    }
+    if (!quiet) print_totals(&s, fitted_only);
     store_free(&s);
     return rc ? ERR_IO : ERR_NONE;
 }

@@ -444,26 +444,146 @@ err_kind run_check_lines(const run_config *base, FILE *in, int n, char *err, siz
     return rc;
 }
 
+/* The lengths a run evaluates: all of them (--eval-lens and the fit lengths),
+ * the fit lengths, and the rest (all without the fit ones), which follow when
+ * a run stops at fit right after evaluating the fit lengths. */
+typedef struct run_lens {
+    int_list all, fit, rest;
+} run_lens;
+
+static void run_lens_of(const run_config *c, run_lens *l, char *err, size_t errlen) {
+    run_final_lens(c, &l->all, err, errlen);     /* checked by check_run: cannot fail here */
+    run_fit_lens(c, &l->fit);
+    l->rest.n = 0;
+    for (int i = 0, j = 0; i < l->all.n; i++) {
+        while (j < l->fit.n && l->fit.v[j] < l->all.v[i]) j++;
+        if (j >= l->fit.n || l->fit.v[j] != l->all.v[i]) l->rest.v[l->rest.n++] = l->all.v[i];
+    }
+}
+
+static const char *const TRAIN_HEADER[] = {"run_id", "step", "length", "loss", "token_acc", "lr", "grad_norm",
+                                           "elapsed_s", "tokens_per_s", NULL};
+
+/* The training loop: steps until --steps, a stop at fit, a non-finite loss or
+ * a signal (res->status), with an evaluation every --eval-every steps and the
+ * final one; rows to train_w and eval_w. -1 when an evaluation failed. */
+static int train_loop(model *m, const run_config *c, const run_lens *lens, gsl_rng *data_rng, gsl_rng *pos_rng,
+                      csv_out *train_w, csv_out *eval_w, run_result *res, char *err, size_t errlen) {
+    batch b;
+    batch_alloc(&b, c->batch, layout_seq_len(&m->lo, c->len_max));
+    arena ar;
+    arena_init(&ar, 1 << 20);
+    graph g;
+    graph_init(&g, &ar, 1);
+    int log_every = c->steps > 500 ? c->steps / 500 : 1;
+    progress pr;
+    char label[160];
+    snprintf(label, sizeof label, "posprobe %s", c->run_id);
+    progress_start(&pr, label, c->steps, c->quiet, c->progress_every);
+    double t0 = now_seconds(), last_t = t0;
+    long tokens_since = 0;
+    eval_totals tot;
+    memset(&tot, 0, sizeof tot);
+    res->status = RUN_FINISHED;
+    res->fit_step = -1;
+    int rc = 0, fit_now = 0;
+    for (int step = 1; step <= c->steps; step++) {
+        if (stop_requested) { res->status = RUN_INTERRUPTED; break; }
+        double ts = now_seconds();
+        int n = sample_length(c, step, data_rng);
+        layout_fill(&m->lo, &b, n, data_rng, c->positions, c->max_pos, pos_rng);
+        step_result st = run_step(m, &g, &b, step);
+        res->train_s += now_seconds() - ts;
+        res->train_loss = st.loss;
+        res->train_acc = st.token_acc;
+        if (st.diverged) {
+            res->status = RUN_DIVERGED;
+            res->diverged_step = step;
+            fprintf(stderr, "posprobe: error: %s: non-finite %s at step %d; the run stops with status 'diverged'\n",
+                    c->run_id, !isfinite(st.loss) ? "loss" : "gradient", step);
+            break;
+        }
+        tokens_since += (long)b.B * b.T;
+        res->steps_done = step;
+        if (c->eval_every > 0 && step % c->eval_every == 0 && step != c->steps) {
+            /* stopping at fit needs only the fit lengths; the rest follow if it stops here */
+            double te = now_seconds();
+            memset(&tot, 0, sizeof tot);
+            if (run_evaluate(m, c->stop_at_fit ? &lens->fit : &lens->all, step, c->run_id, eval_w, &tot, err, errlen)) {
+                rc = -1;
+                break;
+            }
+            res->eval_s += now_seconds() - te;
+            csv_out_flush(eval_w);
+            fit_now = tot.n_fit_lengths && eval_mean(tot.fit_seq_acc_sum, tot.n_fit_lengths) >= c->fit_acc;
+            if (fit_now && res->fit_step < 0) res->fit_step = step;
+        }
+        int stop = c->stop_at_fit && fit_now;
+        if (step % log_every == 0 || step == c->steps || stop) {
+            double now = now_seconds();
+            csv_out_str(train_w, c->run_id);
+            csv_out_int(train_w, step);
+            csv_out_int(train_w, n);
+            csv_out_real(train_w, st.loss);
+            csv_out_real(train_w, res->train_acc);
+            csv_out_real(train_w, st.lr);
+            csv_out_real(train_w, st.grad_norm);
+            csv_out_real(train_w, now - t0);
+            csv_out_real(train_w, tokens_since / (now - last_t > 0 ? now - last_t : 1e-9));
+            csv_out_end_row(train_w);
+            last_t = now;
+            tokens_since = 0;
+        }
+        progress_update(&pr, step, st.loss, res->train_acc);
+        if (stop) break;
+    }
+    if (!rc && res->status == RUN_FINISHED) {
+        /* the final evaluation, at the last step done; after a stop at fit the fit lengths were just evaluated */
+        double te = now_seconds();
+        int stopped = c->stop_at_fit && fit_now;
+        if (!stopped) memset(&tot, 0, sizeof tot);
+        if (run_evaluate(m, stopped ? &lens->rest : &lens->all, res->steps_done, c->run_id, eval_w, &tot, err, errlen))
+            rc = -1;
+        res->eval_s += now_seconds() - te;
+        res->eval_token_acc = eval_mean(tot.token_acc_sum, tot.n_lengths);
+        res->eval_seq_acc = eval_mean(tot.seq_acc_sum, tot.n_lengths);
+        res->fit_seq_acc = eval_mean(tot.fit_seq_acc_sum, tot.n_fit_lengths);
+        res->fitted = res->fit_seq_acc >= c->fit_acc;
+        if (res->fitted && res->fit_step < 0) res->fit_step = res->steps_done;
+    }
+    res->wall_s = now_seconds() - t0;
+    progress_end(&pr, rc ? "failed" : status_name(res->status));
+    batch_free(&b);
+    arena_free(&ar);
+    return rc;
+}
+
+/* Validates c (a copy with its run id filled in), builds its model and claims
+ * its run directory; the lock is held until the run's files are written. */
+static err_kind run_prepare(run_config *c, model *m, int *lock, char *err, size_t errlen) {
+    if (!c->out[0]) return errorf_kind(err, errlen, ERR_USAGE, "--out DIR is required");
+    if (config_validate(c, err, errlen)) return ERR_USAGE;
+    if (!c->run_id[0]) {
+        const char *slash = strrchr(c->out, '/');
+        const char *base = slash && slash[1] ? slash + 1 : c->out;
+        snprintf(c->run_id, sizeof c->run_id, "%.127s", base);
+    }
+    if (model_build(m, c, run_max_n(c), err, errlen)) { model_free(m); return ERR_USAGE; }
+    err_kind k = check_run(m, c, err, errlen);
+    if (!k) k = rundir_claim(&m->cfg, lock, err, errlen);
+    if (k) model_free(m);
+    return k;
+}
+
 err_kind run_train(const run_config *cfg_in, run_result *res, char *err, size_t errlen) {
     run_config c = *cfg_in;
     memset(res, 0, sizeof *res);
-    if (!c.out[0]) return errorf_kind(err, errlen, ERR_USAGE, "--out DIR is required");
-    if (config_validate(&c, err, errlen)) return ERR_USAGE;
-    if (!c.run_id[0]) {
-        const char *slash = strrchr(c.out, '/');
-        const char *base = slash && slash[1] ? slash + 1 : c.out;
-        snprintf(c.run_id, sizeof c.run_id, "%.127s", base);
-    }
-    int max_n = run_max_n(&c);
     model m;
-    if (model_build(&m, &c, max_n, err, errlen)) { model_free(&m); return ERR_USAGE; }
-    err_kind k = check_run(&m, &c, err, errlen);
     int lock;   /* held until the run's files are written: one writer per run directory */
-    if (!k) k = rundir_claim(&m.cfg, &lock, err, errlen);
-    if (k) { model_free(&m); return k; }
-
+    err_kind k = run_prepare(&c, &m, &lock, err, errlen);
+    if (k) return k;
+    int max_n = run_max_n(&c), rc = 0;
     char path[1200];
-    int rc = 0;
     path_join(path, sizeof path, c.out, "config.csv");
     if (write_config_csv(&m, path, max_n, err, errlen)) { model_free(&m); rundir_release(lock); return ERR_IO; }
 
@@ -478,112 +598,21 @@ err_kind run_train(const run_config *cfg_in, run_result *res, char *err, size_t 
     if (csv_out_open(&train_w, path, err, errlen)) rc = -1;
     path_join(path, sizeof path, c.out, "eval.csv");
     if (!rc && csv_out_open(&eval_w, path, err, errlen)) { csv_out_abort(&train_w); rc = -1; }
-    if (rc) { gsl_rng_free(data_rng); gsl_rng_free(pos_rng); model_free(&m); rundir_release(lock); return ERR_IO; }
-    static const char *const train_header[] = {"run_id", "step", "length", "loss", "token_acc", "lr", "grad_norm",
-                                               "elapsed_s", "tokens_per_s", NULL};
-    csv_out_header(&train_w, train_header);
-    csv_out_header(&eval_w, EVAL_HEADER);
-
-    batch b;
-    batch_alloc(&b, c.batch, layout_seq_len(&m.lo, c.len_max));
-    arena ar;
-    arena_init(&ar, 1 << 20);
-    graph g;
-    graph_init(&g, &ar, 1);
-    pos_kind pk = c.positions;
-    int log_every = c.steps > 500 ? c.steps / 500 : 1;
-    progress pr;
-    char label[160];
-    snprintf(label, sizeof label, "posprobe %s", c.run_id);
-    progress_start(&pr, label, c.steps, c.quiet, c.progress_every);
-    int_list final_lens, fit_lens, rest_lens;
-    run_final_lens(&c, &final_lens, err, errlen);     /* checked by check_run: cannot fail here */
-    run_fit_lens(&c, &fit_lens);
-    rest_lens.n = 0;                                    /* final_lens without fit_lens */
-    for (int i = 0, j = 0; i < final_lens.n; i++) {
-        while (j < fit_lens.n && fit_lens.v[j] < final_lens.v[i]) j++;
-        if (j >= fit_lens.n || fit_lens.v[j] != final_lens.v[i]) rest_lens.v[rest_lens.n++] = final_lens.v[i];
-    }
-    double t0 = now_seconds(), last_t = t0;
-    long tokens_since = 0;
-    eval_totals tot;
-    memset(&tot, 0, sizeof tot);
-    res->status = RUN_FINISHED;
-    res->fit_step = -1;
-    int step, fit_now = 0;
-    for (step = 1; step <= c.steps; step++) {
-        if (stop_requested) { res->status = RUN_INTERRUPTED; break; }
-        double ts = now_seconds();
-        int n = sample_length(&c, step, data_rng);
-        layout_fill(&m.lo, &b, n, data_rng, pk, c.max_pos, pos_rng);
-        step_result st = run_step(&m, &g, &b, step);
-        res->train_s += now_seconds() - ts;
-        double L = st.loss, gn = st.grad_norm, lr = st.lr;
-        res->train_loss = L;
-        res->train_acc = st.token_acc;
-        if (st.diverged) {
-            res->status = RUN_DIVERGED;
-            res->diverged_step = step;
-            fprintf(stderr, "posprobe: error: %s: non-finite %s at step %d; the run stops with status 'diverged'\n",
-                    c.run_id, !isfinite(L) ? "loss" : "gradient", step);
-            break;
-        }
-        tokens_since += (long)b.B * b.T;
-        res->steps_done = step;
-        if (c.eval_every > 0 && step % c.eval_every == 0 && step != c.steps) {
-            /* stopping at fit needs only the fit lengths; the rest follow if it stops here */
-            double te = now_seconds();
-            memset(&tot, 0, sizeof tot);
-            if (run_evaluate(&m, c.stop_at_fit ? &fit_lens : &final_lens, step, c.run_id, &eval_w, &tot, err, errlen)) {
-                rc = -1;
-                break;
-            }
-            res->eval_s += now_seconds() - te;
-            csv_out_flush(&eval_w);
-            fit_now = tot.n_fit_lengths && eval_mean(tot.fit_seq_acc_sum, tot.n_fit_lengths) >= c.fit_acc;
-            if (fit_now && res->fit_step < 0) res->fit_step = step;
-        }
-        int stop = c.stop_at_fit && fit_now;
-        if (step % log_every == 0 || step == c.steps || stop) {
-            double now = now_seconds();
-            csv_out_str(&train_w, c.run_id);
-            csv_out_int(&train_w, step);
-            csv_out_int(&train_w, n);
-            csv_out_real(&train_w, L);
-            csv_out_real(&train_w, res->train_acc);
-            csv_out_real(&train_w, lr);
-            csv_out_real(&train_w, gn);
-            csv_out_real(&train_w, now - t0);
-            csv_out_real(&train_w, tokens_since / (now - last_t > 0 ? now - last_t : 1e-9));
-            csv_out_end_row(&train_w);
-            last_t = now;
-            tokens_since = 0;
-        }
-        progress_update(&pr, step, L, res->train_acc);
-        if (stop) break;
-    }
-    if (!rc && res->status == RUN_FINISHED) {
-        /* the final evaluation, at the last step done; after a stop at fit the fit lengths were just evaluated */
-        double te = now_seconds();
-        int stopped = c.stop_at_fit && fit_now;
-        if (!stopped) memset(&tot, 0, sizeof tot);
-        if (run_evaluate(&m, stopped ? &rest_lens : &final_lens, res->steps_done, c.run_id, &eval_w, &tot, err, errlen))
+    if (!rc) {
+        csv_out_header(&train_w, TRAIN_HEADER);
+        csv_out_header(&eval_w, EVAL_HEADER);
+        run_lens lens;
+        run_lens_of(&c, &lens, err, errlen);
+        rc = train_loop(&m, &c, &lens, data_rng, pos_rng, &train_w, &eval_w, res, err, errlen);
+        if (rc) {
+            csv_out_abort(&train_w);
+            csv_out_abort(&eval_w);
+        } else if (csv_out_commit(&train_w, err, errlen)) {
+            csv_out_abort(&eval_w);
             rc = -1;
-        res->eval_s += now_seconds() - te;
-        res->eval_token_acc = eval_mean(tot.token_acc_sum, tot.n_lengths);
-        res->eval_seq_acc = eval_mean(tot.seq_acc_sum, tot.n_lengths);
-        res->fit_seq_acc = eval_mean(tot.fit_seq_acc_sum, tot.n_fit_lengths);
-        res->fitted = res->fit_seq_acc >= c.fit_acc;
-        if (res->fitted && res->fit_step < 0) res->fit_step = res->steps_done;
-    }
-    res->wall_s = now_seconds() - t0;
-    progress_end(&pr, rc ? "failed" : status_name(res->status));
-    if (rc) {
-        csv_out_abort(&train_w);
-        csv_out_abort(&eval_w);
-    } else {
-        if (csv_out_commit(&train_w, err, errlen)) { csv_out_abort(&eval_w); rc = -1; }
-        else if (csv_out_commit(&eval_w, err, errlen)) rc = -1;
+        } else {
+            rc = csv_out_commit(&eval_w, err, errlen);
+        }
     }
     if (!rc && res->status != RUN_DIVERGED) {
         path_join(path, sizeof path, c.out, "checkpoint.bin");
@@ -593,8 +622,6 @@ err_kind run_train(const run_config *cfg_in, run_result *res, char *err, size_t 
         path_join(path, sizeof path, c.out, "summary.csv");
         rc = write_summary(path, c.run_id, res, &m, err, errlen);
     }
-    batch_free(&b);
-    arena_free(&ar);
     gsl_rng_free(data_rng);
     gsl_rng_free(pos_rng);
     model_free(&m);

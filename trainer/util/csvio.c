@@ -209,15 +209,34 @@ void csv_out_float(csv_out *w, float v) {
     csv_out_str(w, buf);
 }
 
+/* A row that does not fit the header is a bug in posprobe, not bad input. */
+static _Noreturn void row_mismatch(const csv_out *w, const char *what) {
+    fprintf(stderr, "posprobe: internal error: %s: %s (row cell %d of %d)\n", w->path, what, w->fields_in_row, w->n_cols);
+    abort();
+}
+
 void csv_out_end_row(csv_out *w) {
     if (!w->f) return;
+    if (w->header && w->fields_in_row != w->n_cols) row_mismatch(w, "a row whose width is not the header's");
     if (fputc('\n', w->f) == EOF) note_error(w);
     w->fields_in_row = 0;
 }
 
 void csv_out_header(csv_out *w, const char *const *names) {
-    for (; *names; names++) csv_out_str(w, *names);
+    w->header = NULL;
+    int n = 0;
+    for (; names[n]; n++) csv_out_str(w, names[n]);
     csv_out_end_row(w);
+    w->header = names;
+    w->n_cols = n;
+}
+
+void csv_out_skip_to(csv_out *w, const char *name) {
+    if (!w->f) return;
+    int at = w->fields_in_row;
+    while (at < w->n_cols && strcmp(w->header[at], name) != 0) at++;
+    if (!w->header || at == w->n_cols) row_mismatch(w, "no such column after this cell");
+    while (w->fields_in_row < at) csv_out_str(w, "");
 }
 
 void csv_out_flush(csv_out *w) {

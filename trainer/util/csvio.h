@@ -11,6 +11,8 @@ typedef struct csv_out {
     FILE *f;
     char path[1100], tmp[1120];   /* the file written (a symlink's target), its temporary name */
     int fields_in_row;
+    const char *const *header;   /* the column names, once csv_out_header wrote them */
+    int n_cols;
     int failed;           /* a write failed: commit reports it */
     int saved_errno;
     int to_stdout;        /* writes go to stdout: nothing to rename or remove */
@@ -27,8 +29,13 @@ void csv_out_int(csv_out *w, long v);
 void csv_out_real(csv_out *w, double v);
 void csv_out_float(csv_out *w, float v);
 void csv_out_end_row(csv_out *w);
-/* Writes a header from a NULL-terminated list. */
+/* Writes a header from a NULL-terminated list, which must outlive the writer.
+ * Every row must then have one cell per column: a row of another width ends
+ * the program with an internal error naming the file (a cell written out of
+ * its place would otherwise shift every column after it). */
 void csv_out_header(csv_out *w, const char *const *names);
+/* Empty cells up to the column called name, the next one written. */
+void csv_out_skip_to(csv_out *w, const char *name);
 /* Flushes, fsyncs and renames the temporary file to PATH (flushes only, when
  * written through). */
 int csv_out_commit(csv_out *w, char *err, size_t errlen);
