@@ -205,15 +205,70 @@ done:
     return rc;
 }
 
+/* The stored config (cfg_len bytes of key=value lines) over defaults; options
+ * added later take, when a checkpoint predates them and stores no line, the
+ * value that reproduces what it was trained with. */
+static int read_stored_config(reader *r, uint32_t cfg_len, run_config *cfg, const char *path, char *err, size_t errlen) {
+    config_defaults(cfg);
+    cfg->eos = 0;         /* decoders were told the answer length */
+    cfg->sin_scale = 1;   /* the sinusoidal table was unscaled */
+    char *text = xmalloc((size_t)cfg_len + 1);
+    get(r, text, cfg_len);
+    text[cfg_len] = 0;
+    int rc = 0;
+    char *save = NULL;
+    for (char *line = strtok_r(text, "\n", &save); line && !rc; line = strtok_r(NULL, "\n", &save)) {
+        char *eq = strchr(line, '=');
+        char msg[512];
+        if (!eq) { rc = errorf(err, errlen, "%s: malformed config line", path); break; }
+        *eq = 0;
+        if (config_set(cfg, line, eq + 1, msg, sizeof msg) && eq[1]) rc = errorf(err, errlen, "%s: stored config: %s", path, msg);
+    }
+    free(text);
+    return rc;
+}
+
+/* The parameter table (names and shapes, which must be the model's) and the
+ * values, in the stored precision, into m; n is the file's size. */
+static int read_parameters(reader *r, model *m, uint32_t rbytes, size_t n, const char *path, char *err, size_t errlen) {
+    uint32_t n_entries = 0;
+    uint64_t n_params = 0;
+    if (get(r, &n_entries, 4) || (int)n_entries != m->ps.n_entries)
+        return errorf(err, errlen, "%s: %u parameter tensors, the model has %d", path, n_entries, m->ps.n_entries);
+    for (int i = 0; i < (int)n_entries; i++) {
+        const param_entry *e = &m->ps.entries[i];
+        uint16_t len;
+        char name[256];
+        unsigned char nd;
+        if (get(r, &len, 2) || len >= sizeof name || get(r, name, len))
+            return errorf(err, errlen, "%s: malformed parameter table", path);
+        name[len] = 0;
+        if (strcmp(name, e->name) != 0 || get(r, &nd, 1) || nd != e->t->ndim)
+            return errorf(err, errlen, "%s: parameter %d is '%s', the model expects '%s'", path, i, name, e->name);
+        for (int d = 0; d < nd; d++) {
+            uint32_t sz;
+            if (get(r, &sz, 4) || (int)sz != e->t->shape[d])
+                return errorf(err, errlen, "%s: parameter '%s' has another shape than the model's", path, name);
+        }
+    }
+    if (get(r, &n_params, 8) || n_params != m->ps.n || r->at + n_params * rbytes + 8 != n)
+        return errorf(err, errlen, "%s: %llu parameters stored, the model has %zu", path, (unsigned long long)n_params, m->ps.n);
+    for (size_t i = 0; i < m->ps.n; i++) {
+        if (rbytes == 4) { float v; get(r, &v, 4); m->ps.data[i] = (real)v; }
+        else { double v; get(r, &v, 8); m->ps.data[i] = (real)v; }
+    }
+    return 0;
+}
+
 int checkpoint_load(const char *path, checkpoint_info *info, model *m, char *err, size_t errlen) {
     unsigned char *data = NULL;
     size_t n = 0;
     if (read_checkpoint(path, &data, &n, err, errlen)) return -1;
-    int rc = -1, building = 0;
+    int rc = -1;
     reader r = {data, n, 0};
     char magic[8];
-    uint32_t version = 0, rbytes = 0, max_n = 0, steps = 0, cfg_len = 0, n_entries = 0;
-    uint64_t n_params = 0, stored_sum = 0;
+    uint32_t version = 0, rbytes = 0, max_n = 0, steps = 0, cfg_len = 0;
+    uint64_t stored_sum = 0;
     if (n < 8 + 8 || get(&r, magic, 8) || memcmp(magic, CK_MAGIC, 8) != 0) {
         errorf(err, errlen, "%s: not a posprobe checkpoint (bad magic)", path);
         goto done;
@@ -232,76 +287,20 @@ int checkpoint_load(const char *path, checkpoint_info *info, model *m, char *err
         errorf(err, errlen, "%s: malformed header", path);
         goto done;
     }
-    config_defaults(&info->cfg);
-    /* options added later take, when a checkpoint predates them and stores no line, the value that
-     * reproduces what it was trained with */
-    info->cfg.eos = 0;         /* decoders were told the answer length */
-    info->cfg.sin_scale = 1;   /* the sinusoidal table was unscaled */
     info->max_n = (int)max_n;
     info->steps_done = (int)steps;
-    {
-        char *text = malloc((size_t)cfg_len + 1);
-        if (!text) { errorf(err, errlen, "%s: out of memory", path); goto done; }
-        get(&r, text, cfg_len);
-        text[cfg_len] = 0;
-        char *save = NULL;
-        for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-            char *eq = strchr(line, '=');
-            char msg[512];
-            if (!eq) { free(text); errorf(err, errlen, "%s: malformed config line", path); goto done; }
-            *eq = 0;
-            if (config_set(&info->cfg, line, eq + 1, msg, sizeof msg) && eq[1]) {
-                free(text);
-                errorf(err, errlen, "%s: stored config: %s", path, msg);
-                goto done;
-            }
-        }
-        free(text);
-    }
+    if (read_stored_config(&r, cfg_len, &info->cfg, path, err, errlen)) goto done;
     if (!m) { rc = 0; goto done; }
-    building = 1;
-    {
-        char msg[512];
-        run_config cfg = info->cfg;
-        if (config_validate(&cfg, msg, sizeof msg) || model_build(m, &cfg, (int)max_n, msg, sizeof msg)) {
-            errorf(err, errlen, "%s: stored config: %s", path, msg);
-            goto done;
-        }
-    }
-    if (get(&r, &n_entries, 4) || (int)n_entries != m->ps.n_entries) {
-        errorf(err, errlen, "%s: %u parameter tensors, the model has %d", path, n_entries, m->ps.n_entries);
+    char msg[512];
+    run_config cfg = info->cfg;
+    if (config_validate(&cfg, msg, sizeof msg) || model_build(m, &cfg, (int)max_n, msg, sizeof msg)) {
+        errorf(err, errlen, "%s: stored config: %s", path, msg);
+        model_free(m);   /* model_build leaves a partly built model to free */
         goto done;
     }
-    for (int i = 0; i < (int)n_entries; i++) {
-        const param_entry *e = &m->ps.entries[i];
-        uint16_t len;
-        char name[256];
-        unsigned char nd;
-        if (get(&r, &len, 2) || len >= sizeof name || get(&r, name, len)) { errorf(err, errlen, "%s: malformed parameter table", path); goto done; }
-        name[len] = 0;
-        if (strcmp(name, e->name) != 0 || get(&r, &nd, 1) || nd != e->t->ndim) {
-            errorf(err, errlen, "%s: parameter %d is '%s', the model expects '%s'", path, i, name, e->name);
-            goto done;
-        }
-        for (int d = 0; d < nd; d++) {
-            uint32_t s;
-            if (get(&r, &s, 4) || (int)s != e->t->shape[d]) {
-                errorf(err, errlen, "%s: parameter '%s' has another shape than the model's", path, name);
-                goto done;
-            }
-        }
-    }
-    if (get(&r, &n_params, 8) || n_params != m->ps.n || r.at + n_params * rbytes + 8 != n) {
-        errorf(err, errlen, "%s: %llu parameters stored, the model has %zu", path, (unsigned long long)n_params, m->ps.n);
-        goto done;
-    }
-    for (size_t i = 0; i < m->ps.n; i++) {
-        if (rbytes == 4) { float v; get(&r, &v, 4); m->ps.data[i] = (real)v; }
-        else { double v; get(&r, &v, 8); m->ps.data[i] = (real)v; }
-    }
-    rc = 0;
+    rc = read_parameters(&r, m, rbytes, n, path, err, errlen);
+    if (rc) model_free(m);
 done:
-    if (rc && building) model_free(m);
     free(data);
     return rc;
 }
