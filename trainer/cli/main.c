@@ -326,6 +326,30 @@ static int cmd_diagnose(int argc, char **argv) {
     return command_end(diagnose_run(&c, flag_on(&own[0]), seeds, own[2].value, err, sizeof err), err);
 }
 
+/* --checkpoint DIR of eval and layerprobe: given, and holding a readable checkpoint.bin. */
+static void require_checkpoint(const char *cmd, const char *dir) {
+    char msg[1400];
+    if (!dir) {
+        snprintf(msg, sizeof msg, "%s: --checkpoint DIR is required", cmd);
+        die_usage(msg);
+    }
+    char ck[1200];
+    snprintf(ck, sizeof ck, "%s/checkpoint.bin", dir);
+    if (access(ck, R_OK) != 0) {
+        snprintf(msg, sizeof msg, "%s: %.1100s: no readable checkpoint (is DIR a finished run?)", cmd, ck);
+        die_usage(msg);
+    }
+}
+
+/* A LIST option's value, or a usage error naming the option. */
+static void parse_list(const char *option, const char *value, int_list *out) {
+    char err[256], msg[512];
+    if (int_list_parse(value, out, err, sizeof err)) {
+        snprintf(msg, sizeof msg, "--%s: %s", option, err);
+        die_usage(msg);
+    }
+}
+
 static int cmd_eval(int argc, char **argv) {
     if (wants_help(argc, argv)) {
         printf("usage: posprobe eval --checkpoint DIR [--eval-lens LIST] [--out FILE] [--dump-attention FILE]\n"
@@ -342,31 +366,15 @@ static int cmd_eval(int argc, char **argv) {
                      {"dump-attention", 0, NULL}, {"decode", 0, NULL}, {NULL, 0, NULL}};
     parse_args("eval", argc, argv, NULL, own, NULL, 0);
     const char *dir = own[0].value, *out = own[1].value, *lens = own[2].value, *dump = own[3].value, *decode = own[4].value;
-    char err[2048];
-    if (!dir) die_usage("eval: --checkpoint DIR is required");
     if (out && dump && strcmp(out, dump) == 0 && strcmp(out, "-") != 0)   /* one would overwrite the other */
         die_usage("eval: --out and --dump-attention name the same file");
     if (decode && strcmp(decode, "cached") != 0 && strcmp(decode, "recompute") != 0)
         die_usage("eval: --decode must be cached or recompute");
-    char ck[1200];
-    snprintf(ck, sizeof ck, "%s/checkpoint.bin", dir);
-    if (access(ck, R_OK) != 0) {
-        snprintf(err, sizeof err, "eval: %.1100s: no readable checkpoint (is DIR a finished run?)", ck);
-        die_usage(err);
-    }
+    require_checkpoint("eval", dir);
     int_list l;
-    if (!lens) {
-        char path[1200];
-        checkpoint_info info;
-        snprintf(path, sizeof path, "%s/checkpoint.bin", dir);
-        if (checkpoint_load(path, &info, NULL, err, sizeof err)) die_usage(err);
-        if (run_final_lens(&info.cfg, &l, err, sizeof err)) die_usage(err);
-    } else if (int_list_parse(lens, &l, err, sizeof err)) {
-        char msg[2200];
-        snprintf(msg, sizeof msg, "--eval-lens: %s", err);
-        die_usage(msg);
-    }
-    return command_end(run_eval_checkpoint(dir, &l, out, dump, decode, err, sizeof err), err);
+    if (lens) parse_list("eval-lens", lens, &l);
+    char err[2048];
+    return command_end(run_eval_checkpoint(dir, lens ? &l : NULL, out, dump, decode, err, sizeof err), err);
 }
 
 static int cmd_inspect(int argc, char **argv) {
@@ -431,25 +439,15 @@ static int cmd_layerprobe(int argc, char **argv) {
                      {"test-size", 0, NULL},  {"steps", 0, NULL}, {"seed", 0, NULL}, {NULL, 0, NULL}};
     parse_args("layerprobe", argc, argv, NULL, own, NULL, 0);
     const char *dir = own[0].value, *out = own[1].value;
-    char err[2048];
     layerprobe_opts o;
     layerprobe_defaults(&o);
-    if (own[2].value && int_list_parse(own[2].value, &o.lens, err, sizeof err)) {
-        char msg[2200];
-        snprintf(msg, sizeof msg, "--lens: %s", err);
-        die_usage(msg);
-    }
+    if (own[2].value) parse_list("lens", own[2].value, &o.lens);
     if (own[3].value) o.train_size = parse_count(own[3].value, "train-size", 1, 100000);
     if (own[4].value) o.test_size = parse_count(own[4].value, "test-size", 1, 100000);
     if (own[5].value) o.steps = parse_count(own[5].value, "steps", 1, 1000000);
     if (own[6].value) o.seed = parse_count(own[6].value, "seed", 0, 2000000000);
-    if (!dir) die_usage("layerprobe: --checkpoint DIR is required");
-    char ck[1200];
-    snprintf(ck, sizeof ck, "%s/checkpoint.bin", dir);
-    if (access(ck, R_OK) != 0) {
-        snprintf(err, sizeof err, "layerprobe: %.1100s: no readable checkpoint", ck);
-        die_usage(err);
-    }
+    require_checkpoint("layerprobe", dir);
+    char err[2048];
     return command_end(layerprobe_run(dir, &o, out, err, sizeof err), err);
 }
 

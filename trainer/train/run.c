@@ -681,6 +681,9 @@ err_kind run_eval_checkpoint(const char *dir, const int_list *lens, const char *
     model m;
     if (checkpoint_load(path, &info, &m, err, errlen)) return ERR_IO;   /* unreadable, corrupt or too large: exit 1 */
     if (decode && config_set(&m.cfg, "decode", decode, err, errlen)) { model_free(&m); return ERR_USAGE; }   /* how, not what */
+    int_list own;   /* no lens: the run's own, every length it evaluated */
+    if (!lens && run_final_lens(&m.cfg, &own, err, errlen)) { model_free(&m); return ERR_USAGE; }
+    if (!lens) lens = &own;
     if (run_check_lengths(&m, lens->v, lens->n, 0, err, errlen)) { model_free(&m); return ERR_USAGE; }   /* before any output */
     csv_out w;
     int rc = csv_out_open_or_stdout(&w, out_path, err, errlen);

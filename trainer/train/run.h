@@ -71,6 +71,7 @@ int run_evaluate(model *m, const int_list *lens, int step, const char *run_id, c
  * With dump_path, also the attention weights of every layer and head on the
  * first held-out sequence at the first length (layer,head,query,key,weight).
  * decode: "cached" or "recompute" for greedy decoding, NULL = the run's.
+ * lens NULL: the run's own evaluation lengths (--eval-lens and the fit lengths).
  * ERR_IO when the checkpoint cannot be read (or is too large), ERR_USAGE when
  * it cannot take lens. */
 err_kind run_eval_checkpoint(const char *dir, const int_list *lens, const char *out_path, const char *dump_path,
