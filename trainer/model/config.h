@@ -35,6 +35,7 @@ typedef struct run_config {
     double xpos_gamma, xpos_zeta;    /* xpos: scale zeta^(m/gamma) */
     char mult_pos[CONFIG_STR];       /* multiplicative: learned | sinusoidal */
     int alibi_asym;                  /* alibi bidirectional: separate left/right slopes */
+    int conv_kernel, conv_circular;  /* conv: kernel size; circular padding instead of zeros */
     /* task options */
     int vocab, grid_w;
     /* lengths */
