@@ -244,6 +244,9 @@ PARITY_RUNS := \
   "multiplicative_sin|--task copy --mask causal --encoding multiplicative --mult-pos sinusoidal --act swish|" \
   "recursive|--task copy --mask causal --encoding recursive --max-pos 32|--positions shifted" \
   "complex|--task sort --mask bidir --encoding complex|--positions shifted" \
+  "conv|--task copy --mask causal --encoding conv|--positions shifted" \
+  "conv_bidir|--task sort --mask bidir --encoding conv --conv-kernel 5|" \
+  "conv_circular|--task sort --mask bidir --encoding conv --conv-kernel 7 --conv-circular 1|" \
   "shaw|--task sort --mask bidir --encoding shaw --clip-min -3 --clip-max 2|" \
   "shaw_k|--task copy --mask causal --encoding shaw-k --clip-min -2 --clip-max 3|" \
   "xl|--task copy --mask causal --encoding xl|--positions shifted" \

@@ -15,10 +15,12 @@
  * (q0 = 0, Tq = T); cached decoding (kvcache.h) runs the new rows only, with
  * the keys and values of the earlier rows taken from the cache. embed and
  * rotate touch only the query rows (the rotated k and v of those rows are
- * what the cache keeps), so they must not read other rows. Under cached
- * decoding the scores hook gets k = NULL unless the encoding sets
- * ENC_READS_KEYS (the cached keys are not one contiguous tensor; copying them
- * costs a pass over the cache), and the values hook gets a copy of v.
+ * what the cache keeps), so they must not read other rows; an embed hook
+ * that does (a convolution) sets ENC_READS_PRIOR_ROWS, and then the model is
+ * never run incrementally: it always sees every row. Under cached decoding
+ * the scores hook gets k = NULL unless the encoding sets ENC_READS_KEYS (the
+ * cached keys are not one contiguous tensor; copying them costs a pass over
+ * the cache), and the values hook gets a copy of v.
  *
  * To add an encoding: write encodings/<name>.c defining one `encoding_def`,
  * and add one line to encodings/registry.c. */
@@ -55,6 +57,8 @@ typedef struct enc_options {
     double xpos_gamma, xpos_zeta;
     int mult_sinusoidal;        /* multiplicative: sinusoidal position vectors (else learned) */
     int alibi_asym;             /* bidirectional ALiBi: separate left and right slopes */
+    int conv_kernel;            /* conv: kernel size */
+    int conv_circular;          /* conv: circular padding (else zeros) */
     int sequential_positions;   /* position ids are 0..T-1 (not randomized or shifted) */
     int train_len_max;          /* longest training length (FIRE's L0) */
 } enc_options;
@@ -75,6 +79,8 @@ enum {
     ENC_2D = 1 << 2,           /* reads (x, y) on 2-D tasks */
     ENC_TABLE = 1 << 3,        /* a table indexed by position: ids must be < max-pos */
     ENC_READS_KEYS = 1 << 4,   /* the scores hook reads k (see above) */
+    ENC_READS_PRIOR_ROWS = 1 << 8, /* embed reads rows before the query rows (a convolution): no cached
+                                    * decoding (kv_cache_init refuses; decoding recomputes the prefix) */
     /* The symmetry classes of article 9105's argument (docs/articles.md), which
      * diagnose's predictions and the report's claims read from here: */
     ENC_DIRECTIONAL = 1 << 5,  /* the position term tells i - j from j - i */

@@ -3,7 +3,7 @@
 
 #include "encoding.h"
 
-extern const encoding_def enc_none, enc_learned, enc_sinusoidal, enc_multiplicative, enc_recursive, enc_complex,
+extern const encoding_def enc_none, enc_learned, enc_sinusoidal, enc_multiplicative, enc_recursive, enc_complex, enc_conv,
     enc_shaw, enc_shaw_k, enc_xl, enc_t5, enc_deberta, enc_tupe, enc_alibi, enc_kerple_log, enc_kerple_power,
     enc_sandwich, enc_fire, enc_cope, enc_rope, enc_rope_v, enc_rope2d, enc_xpos, enc_urpe;
 
@@ -15,6 +15,7 @@ static const encoding_def *const ENCODINGS[] = {
     &enc_multiplicative,
     &enc_recursive,
     &enc_complex,
+    &enc_conv,
     /* in the logits */
     &enc_shaw,
     &enc_shaw_k,

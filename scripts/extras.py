@@ -17,7 +17,7 @@ from csvrows import read
 
 CHOICES = {
     "probe": ({"task": "probe", "norm": "softmax", "mask": "bidir", "markers": "none", "positions": "sequential"},
-              ["learned", "sinusoidal", "rope", "shaw", "urpe", "none"], "16"),
+              ["learned", "sinusoidal", "rope", "shaw", "urpe", "none", "conv"], "16"),
     "extrapolation": ({"task": "copy", "norm": "softmax", "markers": "none", "positions": "sequential"},
                       ["learned", "rope", "alibi", "none"], "6"),
 }

@@ -118,6 +118,47 @@ def verdict_restores(rows, chance):
     return "inconclusive"
 
 
+def conv_claim(res, P, chance, claim):
+    """T6 (8130): the conv encoding's probe rows ([grid conv], [grid conv-circular]) by mask, kernel and
+    padding (read from the summary's variant, the conv options in which settings differ; defaults K = 3,
+    zero padding), with the layer probe of the embedded input (layer 0) where extras.py ran it."""
+    conv = []
+    for r in P.rows:
+        if (r["encoding"], r["norm"], r["markers"], r["positions"]) != ("conv", "softmax", "none", "sequential"):
+            continue
+        opts = dict(kv.split("=", 1) for kv in r.get("variant", "").split() if "=" in kv)
+        conv.append((r["mask"], int(opts.get("conv-kernel", "3")), opts.get("conv-circular", "0") == "1", r))
+    if not conv:
+        return
+    layer0 = {}   # config_id -> layer-0 probe accuracy of its seed-1 run
+    for run in read(os.path.join(res, "probe", "runs.csv")):
+        lp = read(os.path.join(res, "layerprobe", f"{run['run_id']}.csv")) if run.get("encoding") == "conv" else []
+        for x in lp:
+            if x["layer"] == "0":
+                layer0[run["config_id"]] = f(x["probe_acc"])
+    conv.sort(key=lambda x: (x[2], x[0], x[1]))
+    reach = [r for m, k, circ, r in conv if not circ and k >= P.n + 1]   # the kernel reaches every row from an end
+    circular = [r for m, k, circ, r in conv if circ]
+    means_z, means_c = [f(r["token_acc_mean"]) for r in reach], [f(r["token_acc_mean"]) for r in circular]
+    if not reach or not circular:
+        verdict = "inconclusive (not run)"
+    elif all(m >= PASS for m in means_z) and all(m <= chance + 0.02 for m in means_c):
+        verdict = "held"
+    elif any(m <= FAIL for m in means_z) or any(m >= FAIL for m in means_c):
+        verdict = "did not hold"
+    else:
+        verdict = "inconclusive"
+    rows = [(m, k, "circular" if circ else "zero", fmt(r),
+             f"{layer0[r['config_id']]:.3f}" if r["config_id"] in layer0 else "-") for m, k, circ, r in conv]
+    claim("T6", "8130 (on CNNs; Chu et al. 2021's conditional position encodings)",
+          "a convolution gets absolute position from zero padding, and none with circular padding",
+          "zero padding passes the probe when the kernel reaches every row (K >= n + 1); circular padding stays at 1/n; "
+          "a narrow kernel (K = 3) tells apart only the rows it reaches bidirectionally (at most 3/n), while causal "
+          "attention can count from the padded start",
+          table(rows, ["mask", "kernel K", "padding", "token accuracy", "layer-0 probe (seed 1)"]),
+          verdict, "every zero-padding mean with K >= n + 1 >= 0.95 and every circular mean within 0.02 of 1/n")
+
+
 def table(rows, header):
     out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     out += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
@@ -136,7 +177,9 @@ def load_classes(posprobe):
     encs, tasks = catalogue(posprobe, "encodings"), catalogue(posprobe, "tasks")
     names = lambda rows, keep: [r["name"] for r in rows if keep(r)]  # noqa: E731
     LOGITS_ONLY[:] = names(encs, lambda e: e["where"] in ("logits", "rotation") and e["value_side"] == "0")
-    ABSOLUTE_INPUT[:] = names(encs, lambda e: e["where"] == "input")
+    # conv reads neighbouring rows and no position id: its position comes from the padding (T6), not from an
+    # absolute position added to the input (R2)
+    ABSOLUTE_INPUT[:] = names(encs, lambda e: e["where"] == "input" and e.get("reads_prior_rows", "0") == "0")
     DIRECTIONAL[:] = names(encs, lambda e: e["directional"] == "1")
     SYMMETRIC[:] = names(encs, lambda e: e["symmetric"] == "1")
     RELATIVE[:] = names(encs, lambda e: e["relative"] == "1")
@@ -527,6 +570,7 @@ def probe_claims(rep, P, diag, chance):
                 ["encoding (bidirectional)", "norm", "token accuracy", "diagnose verdict"]),
           ("held" if ok else "did not hold") if rows and all(r for *_, r in rows) else "inconclusive (not run)",
           "every mean <= 1/2 + 1/n + 0.02 and every diagnose verdict mirror-tied", "diagnose_grid.png")
+    conv_claim(rep.res, P, chance, claim)
 
 
 def diagnose_section(rep, diag):

@@ -290,6 +290,33 @@ class ComplexOrder(Encoding):
         return torch.stack((r * torch.cos(a), r * torch.sin(a)), -1).flatten(-2)
 
 
+class ConvPE(Encoding):
+    """conv: a convolutional position encoding, the position encoding
+    generator (PEG) of Chu et al. 2021 ("Conditional Positional Encodings for
+    Vision Transformers", section 3.2) in 1-D, at the input: x + DWConv(x),
+    DWConv a depthwise convolution of K = --conv-kernel rows (default 3) with
+    its bias, "enc.conv.w" (K, C) and "enc.conv.b" (C): out_t = x_t + b +
+    sum_k w_k * x_{t+k-left}. Position enters only through the padding (Su,
+    8130, on CNNs; Islam et al. 2020): rows outside [0, T) are zeros, or with
+    --conv-circular 1 the rows mod T. posprobe's choices: one convolution at
+    the input (CPE places its PEG after the first encoder block); the kernel is
+    centred under --mask bidir (left = (K - 1) / 2, K odd) and causal under
+    --mask causal (left = K - 1, so no later token reaches a row); circular
+    padding only bidirectionally; no position id is read."""
+
+    def embed(self, m, x, tokens, P):
+        w, T = m.w("enc.conv.w"), x.shape[1]
+        K = w.shape[0]
+        left = K - 1 if m.causal else (K - 1) // 2
+        src = torch.arange(T)[:, None] + torch.arange(K)[None, :] - left          # (T, K): the row each tap reads
+        if self.cfg.get("conv-circular", "0") == "1":
+            src, inside = src % T, torch.ones(T, K, dtype=torch.bool)
+        else:
+            inside = (src >= 0) & (src < T)
+        taps = x[:, src.clamp(0, T - 1)] * inside[None, :, :, None].to(x.dtype)   # (B, T, K, C), zeros outside
+        return x + (taps * w).sum(2) + m.w("enc.conv.b")
+
+
 class Shaw(Encoding):
     """shaw: Shaw et al. 2018, section 3 (also NEZHA): relative keys and values,
         e_ij = q_i . (k_j + a^K_ij) / sqrt(D),   o_i = sum_j a_ij (v_j + a^V_ij),
@@ -582,7 +609,7 @@ class URPE(Encoding):
 
 ENCODINGS = {
     "none": NoPE, "learned": Learned, "sinusoidal": Sinusoidal, "multiplicative": Multiplicative,
-    "recursive": Recursive, "complex": ComplexOrder, "shaw": Shaw, "shaw-k": ShawK, "xl": TransformerXL,
+    "recursive": Recursive, "complex": ComplexOrder, "conv": ConvPE, "shaw": Shaw, "shaw-k": ShawK, "xl": TransformerXL,
     "t5": T5, "deberta": DeBERTa, "tupe": TUPE, "alibi": ALiBi, "kerple-log": KerpleLog,
     "kerple-power": KerplePower, "sandwich": Sandwich, "fire": FIRE, "cope": CoPE, "rope": RoPE,
     "rope-v": RoPEV, "rope2d": RoPE2D, "xpos": XPos, "urpe": URPE,

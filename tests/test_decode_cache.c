@@ -2,7 +2,9 @@
  * every encoding x normalizer, with markers, shifted and randomized positions,
  * 2-D positions, the decoder form, pre- and post-norm, every logit of the
  * prompt and of each later row run one at a time equals the full pass's; and
- * greedy decoding gives the same tokens cached and recomputed. */
+ * greedy decoding gives the same tokens cached and recomputed. An encoding
+ * whose embed hook reads earlier rows (ENC_READS_PRIOR_ROWS: conv) gets no
+ * cache, and its decoding recomputes the prefix. */
 #include "check.h"
 #include "config_helpers.h"
 
@@ -124,6 +126,14 @@ static void check_case(const cache_case *cc, unsigned long seed) {
     graph_reset(&g);
     int prompt = cc->prompt ? cc->prompt : b.answer_at + 1;
     kv_cache kc;
+    if (m.enc->flags & ENC_READS_PRIOR_ROWS) {   /* its embed reads earlier rows: no cache (encoding.h) */
+        assert_int_equal(kv_cache_init(&kc, &m, b.B, b.T), -1);
+        free(full);
+        arena_free(&ar);
+        batch_free(&b);
+        model_free(&m);
+        return;
+    }
     if (kv_cache_init(&kc, &m, b.B, b.T)) fail_msg("kv_cache_init failed");
     double err = cached_error(&m, &kc, &ar, &b, b.B, prompt, full);
     if (!(err <= CACHE_TOL))
@@ -216,6 +226,8 @@ static void test_greedy_cached_equals_recompute(void **state) {
                 decoder_init(&d[md], &m, b.B, b.pos_rows, cap, modes[md]);
                 decoder_run(&d[md], &m, &g, &b);
             }
+            /* an encoding that reads earlier rows at the input decodes by recomputing */
+            assert_int_equal(d[1].mode, m.enc->flags & ENC_READS_PRIOR_ROWS ? DECODE_RECOMPUTE : DECODE_CACHED);
             assert_int_equal(d[0].steps, d[1].steps);
             for (int s = 0; s < b.B; s++) {
                 assert_int_equal(d[0].len[s], d[1].len[s]);
@@ -249,8 +261,8 @@ static char *read_all(const char *path) {
  * recomputed, at lengths past training. */
 static void test_eval_rows_cached_equal_recompute(void **state) {
     (void)state;
-    const char *const enc[] = {"rope", "t5", "cope"};
-    for (int e = 0; e < 3; e++) {
+    const char *const enc[] = {"rope", "t5", "cope", "conv"};
+    for (int e = 0; e < 4; e++) {
         run_config c;
         config_defaults(&c);
         snprintf(c.task, sizeof c.task, "copy");

@@ -16,12 +16,14 @@
 #include "csvio.h"
 #include "curves.h"
 #include "diagnose.h"
+#include "layerprobe.h"
 #include "model.h"
 #include "rotary.h"
 #include "run.h"
 
 /* A one-layer model of `encoding` with random tokens and targets. */
 static const char *g_extra_key, *g_extra_value;   /* one more option for a variant */
+static int g_bidir_only;                           /* the variant is refused under the causal mask */
 
 static int build(model *m, batch *b, const char *encoding, const char *mask, int T, unsigned long seed) {
     run_config c;
@@ -70,6 +72,7 @@ static void check_encoding_gradients(const encoding_def *enc, int e) {
     {
         for (int mk = 0; mk < 2; mk++) {
             if ((enc->flags & ENC_CAUSAL_ONLY) && mk == 0) continue;
+            if (g_bidir_only && mk == 1) continue;
             model m;
             batch b;
             if (build(&m, &b, enc->name, masks[mk], 5, 40 + (unsigned long)e)) fail_msg("%s: build failed", enc->name);
@@ -121,13 +124,16 @@ static void test_encoding_gradients(void **state) {
     static const char *const variants[][3] = {
         {"rope", "rope-trainable", "1"}, {"rope", "rope-fraction", "0.5"}, {"rope2d", "rope-trainable", "1"},
         {"xpos", "rope-trainable", "1"}, {"alibi", "alibi-asym", "1"}, {"multiplicative", "mult-pos", "sinusoidal"},
+        {"conv", "conv-kernel", "7"}, {"conv", "conv-circular", "1"},
     };
     for (size_t v = 0; v < sizeof variants / sizeof *variants; v++) {
         g_extra_key = variants[v][1];
         g_extra_value = variants[v][2];
+        g_bidir_only = strcmp(variants[v][1], "conv-circular") == 0;   /* circular padding would read later rows */
         check_encoding_gradients(encoding_find(variants[v][0]), 100 + (int)v);
     }
     g_extra_key = g_extra_value = NULL;
+    g_bidir_only = 0;
 }
 
 /* Attention probabilities of layer 0 at positions p and p + shift. */
@@ -478,11 +484,187 @@ static void test_sinusoidal_scale_lets_tokens_through(void **state) {
         fail_msg("exact match at length 1: scaled %.3f (want >= 0.9), unscaled %.3f (want <= 0.5)", exact1[0], exact1[1]);
 }
 
+/* Under the causal mask no row sees a later token: changing the last token
+ * of each sequence leaves every earlier row's logits as they were (and
+ * changes the last row's), for every encoding and for conv's wider kernel. */
+static void check_no_future_leak(const encoding_def *enc, int e) {
+    model m;
+    batch b;
+    const int T = 6;
+    if (build(&m, &b, enc->name, "causal", T, 700 + (unsigned long)e)) fail_msg("%s: build failed", enc->name);
+    arena ar;
+    arena_init(&ar, 0);
+    graph g;
+    graph_init(&g, &ar, 0);
+    tensor *out = model_forward(&m, &g, &b, 0);                       /* (B*T, K) */
+    size_t n = out->n;
+    int K = m.K;
+    real *before = malloc(n * sizeof(real));
+    memcpy(before, out->data, n * sizeof(real));
+    graph_reset(&g);
+    for (int s = 0; s < b.B; s++) b.tokens[s * T + T - 1] = (b.tokens[s * T + T - 1] + 1) % m.V;
+    out = model_forward(&m, &g, &b, 0);
+    double earlier = 0, last = 0;
+    for (int s = 0; s < b.B; s++)
+        for (int t = 0; t < T; t++)
+            for (int k = 0; k < K; k++) {
+                size_t i = ((size_t)s * T + t) * K + k;
+                double d = fabs(out->data[i] - before[i]);
+                if (t < T - 1) earlier = fmax(earlier, d);
+                else last = fmax(last, d);
+            }
+    if (!(earlier <= EXACT_TOL)) fail_msg("%s causal: a later token moved an earlier row by %.3g", enc->name, earlier);
+    if (!(last > 1e-6)) fail_msg("%s causal: the changed token did not reach its own row", enc->name);
+    free(before);
+    arena_free(&ar);
+    batch_free(&b);
+    model_free(&m);
+}
+
+static void test_causal_no_future_leak(void **state) {
+    (void)state;
+    for (int e = 0; encoding_at(e); e++) check_no_future_leak(encoding_at(e), e);
+    g_extra_key = "conv-kernel";
+    g_extra_value = "4";
+    check_no_future_leak(encoding_find("conv"), 99);
+    g_extra_key = g_extra_value = NULL;
+}
+
+/* conv on a constant input, untrained: with zero padding the rows within
+ * reach of the padding ((K - 1) / 2 of either end bidirectionally, K - 1
+ * from the start causally) differ from the rest, which are all equal; with
+ * circular padding every row is equal. */
+static void test_conv_padding_boundary(void **state) {
+    (void)state;
+    static const struct { const char *mask, *kernel, *circular; int head, tail; } cases[] = {
+        {"bidir", "3", "0", 1, 1}, {"bidir", "5", "0", 2, 2}, {"causal", "3", "0", 2, 0},
+        {"bidir", "3", "1", 0, 0}, {"bidir", "5", "1", 0, 0},
+    };
+    const int T = 9;
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        run_config c;
+        config_defaults(&c);
+        char err[512];
+        snprintf(c.encoding, sizeof c.encoding, "conv");
+        set_choice(&c, "mask", cases[k].mask);
+        if (config_set(&c, "conv-kernel", cases[k].kernel, err, sizeof err) ||
+            config_set(&c, "conv-circular", cases[k].circular, err, sizeof err))
+            fail_msg("%s", err);
+        c.dim = 8;
+        c.heads = 2;
+        c.init_scale = 0.3;
+        c.len = c.len_min = c.len_max = T;
+        model m;
+        if (config_validate(&c, err, sizeof err) || model_build(&m, &c, T, err, sizeof err)) fail_msg("%s", err);
+        gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+        gsl_rng_set(r, 5 + k);
+        model_init_params(&m, r);
+        batch b;
+        batch_alloc(&b, 1, T);
+        layout_fill(&m.lo, &b, T, r, POS_SEQUENTIAL, c.max_pos, r);   /* the probe: identical tokens */
+        gsl_rng_free(r);
+        for (int t = 1; t < T; t++) assert_int_equal(b.tokens[t], b.tokens[0]);
+        tensor *hidden[3];
+        m.hidden = hidden;
+        arena ar;
+        model_forward_frozen(&m, &ar, &b);
+        const real *h = hidden[0]->data, *mid = h + (size_t)(T / 2) * m.C;   /* after the encoding */
+        for (int t = 0; t < T; t++) {
+            double d = 0;
+            for (int i = 0; i < m.C; i++) d = fmax(d, fabs(h[(size_t)t * m.C + i] - mid[i]));
+            int reached = t < cases[k].head || t >= T - cases[k].tail;
+            if (reached ? !(d > 1e-3) : !(d <= EXACT_TOL))
+                fail_msg("conv %s K=%s circular=%s: row %d differs from the middle row by %.3g", cases[k].mask,
+                         cases[k].kernel, cases[k].circular, t, d);
+        }
+        m.hidden = NULL;
+        arena_free(&ar);
+        batch_free(&b);
+        model_free(&m);
+    }
+    /* refused: circular padding under the causal mask, an even kernel under the bidirectional one */
+    static const char *const refused[][3] = {{"causal", "3", "1"}, {"bidir", "4", "0"}};
+    for (int k = 0; k < 2; k++) {
+        run_config c;
+        config_defaults(&c);
+        char err[512] = "";
+        snprintf(c.encoding, sizeof c.encoding, "conv");
+        set_choice(&c, "mask", refused[k][0]);
+        c.conv_kernel = atoi(refused[k][1]);
+        c.conv_circular = atoi(refused[k][2]);
+        model m;
+        assert_int_equal(config_validate(&c, err, sizeof err), 0);
+        assert_int_not_equal(model_build(&m, &c, c.len, err, sizeof err), 0);
+        assert_non_null(strstr(err, "conv"));
+        model_free(&m);
+    }
+}
+
+/* Claim T6 (8130): position reaches a convolutional model through zero
+ * padding. A short probe run (n = 8, bidirectional) of conv with a kernel
+ * that reaches the middle from both ends (K = 9) fits with zero padding, and
+ * the layer probe reads every position from the embedded input (layer 0);
+ * with circular padding the same run stays at chance (1/n) at every layer;
+ * with K = 3 only the rows next to an end are told apart (at most 3 classes
+ * of 8). */
+static void conv_probe_run(const char *name, int kernel, int circular, double *acc, double *layer0) {
+    run_config c;
+    config_defaults(&c);
+    char err[512];
+    snprintf(c.task, sizeof c.task, "probe");
+    snprintf(c.encoding, sizeof c.encoding, "conv");
+    c.mask = MASK_BIDIR;
+    c.conv_kernel = kernel;
+    c.conv_circular = circular;
+    c.len = c.len_min = c.len_max = 8;
+    c.dim = 16;
+    c.steps = 150;
+    c.lr = 0.003;
+    c.batch = 16;
+    c.eval_size = 16;
+    c.quiet = 1;
+    snprintf(c.out, sizeof c.out, "%s/%s", test_tmpdir, name);
+    run_result res;
+    if (config_validate(&c, err, sizeof err) || run_train(&c, &res, err, sizeof err)) fail_msg("%s", err);
+    char path[1200];
+    snprintf(path, sizeof path, "%s/eval.csv", c.out);
+    csv_table t;
+    if (csv_read(path, &t, err, sizeof err)) fail_msg("%s", err);
+    *acc = strtod(csv_get(&t, t.n_rows - 1, "token_acc"), NULL);
+    csv_table_free(&t);
+    layerprobe_opts o;
+    layerprobe_defaults(&o);
+    snprintf(path, sizeof path, "%s/%s.layers.csv", test_tmpdir, name);
+    if (layerprobe_run(c.out, &o, path, err, sizeof err)) fail_msg("%s", err);
+    if (csv_read(path, &t, err, sizeof err)) fail_msg("%s", err);
+    assert_string_equal(csv_get(&t, 0, "layer"), "0");
+    *layer0 = strtod(csv_get(&t, 0, "probe_acc"), NULL);
+    for (int r = 0; r < t.n_rows && circular; r++)   /* circular: no layer knows any position */
+        if (!(strtod(csv_get(&t, r, "probe_acc"), NULL) <= 0.125 + 1e-9))
+            fail_msg("conv circular: layer %s probe accuracy %s", csv_get(&t, r, "layer"), csv_get(&t, r, "probe_acc"));
+    csv_table_free(&t);
+}
+
+static void test_conv_zero_padding_passes_probe(void **state) {
+    (void)state;
+    double zero, circ, narrow, zero0, circ0, narrow0;
+    conv_probe_run("zero", 9, 0, &zero, &zero0);
+    conv_probe_run("circular", 9, 1, &circ, &circ0);
+    conv_probe_run("narrow", 3, 0, &narrow, &narrow0);
+    if (!(zero >= 0.9 && zero0 >= 0.9 && circ <= 0.125 + 1e-9 && narrow <= 3.0 / 8 + 1e-9 && narrow0 <= 3.0 / 8 + 1e-9))
+        fail_msg("probe accuracy (layer-0 probe): zero padding K=9 %.3f (%.3f), want >= 0.9; circular %.3f (%.3f), "
+                 "want 1/8; zero padding K=3 %.3f (%.3f), want <= 3/8",
+                 zero, zero0, circ, circ0, narrow, narrow0);
+}
+
 static const struct CMUnitTest TESTS[] = {
     cmocka_unit_test(test_encoding_flags_consistent),
     cmocka_unit_test_setup_teardown(test_diagnose_matches_symmetry_argument, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test(test_encoding_gradients),
     cmocka_unit_test(test_relative_shift_invariance),
+    cmocka_unit_test(test_causal_no_future_leak),
+    cmocka_unit_test(test_conv_padding_boundary),
+    cmocka_unit_test_setup_teardown(test_conv_zero_padding_passes_probe, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test(test_rope_properties),
     cmocka_unit_test(test_rope2d_properties),
     cmocka_unit_test(test_sinusoid_relative_inner_product),

@@ -3,6 +3,7 @@
 #include "check.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include <gsl/gsl_rng.h>
@@ -144,6 +145,54 @@ static void test_embedding(void **state) {
         for (int c = 0; c < 3; c++) assert_true(e->data[i * 3 + c] == table->data[EMB_IDS[i] * 3 + c]);
     arena_free(&ar);
     pt_free(table);
+}
+
+/* ---- depthwise convolution: zero and circular padding, causal and centred,
+ * a kernel wider than the sequence (every row reads the padding) */
+typedef struct { int left, circular; } conv_ctx;
+static tensor *b_dwconv(graph *g, tensor **x, void *c) {
+    conv_ctx *cc = c;
+    return op_dwconv1d(g, x[0], x[1], cc->left, cc->circular);
+}
+
+static void test_dwconv1d(void **state) {
+    (void)state;
+    const int K[] = {3, 3, 2, 7, 7}, LEFT[] = {1, 1, 1, 6, 3}, CIRC[] = {0, 1, 0, 0, 1};
+    for (int v = 0; v < 5; v++) {
+        tensor *x = pt_new3(2, 5, 3, 1), *w = pt_new2(K[v], 3, 1);
+        pt_fill(x, 40 + (unsigned long)v, -1, 1, 0);
+        pt_fill(w, 50 + (unsigned long)v, -1, 1, 0.1);
+        tensor *in[2] = {x, w};
+        conv_ctx cc = {LEFT[v], CIRC[v]};
+        char what[64];
+        snprintf(what, sizeof what, "dwconv1d K=%d left=%d circular=%d", K[v], LEFT[v], CIRC[v]);
+        check_op(what, b_dwconv, in, 2, &cc);
+        /* the values against the sum written out */
+        arena ar; graph g;
+        arena_init(&ar, 0);
+        graph_init(&g, &ar, 0);
+        tensor *y = op_dwconv1d(&g, x, w, LEFT[v], CIRC[v]);
+        for (int b = 0; b < 2; b++)
+            for (int t = 0; t < 5; t++)
+                for (int c = 0; c < 3; c++) {
+                    double want = 0;
+                    for (int k = 0; k < K[v]; k++) {
+                        int s = t + k - LEFT[v];
+                        if (CIRC[v]) s = (s + 5 * K[v]) % 5;
+                        if (s >= 0 && s < 5) want += w->data[k * 3 + c] * x->data[(b * 5 + s) * 3 + c];
+                    }
+                    assert_true(fabs(y->data[(b * 5 + t) * 3 + c] - want) <= EXACT_TOL);
+                }
+        /* zero padding: the first row differs from the others on a constant input, circular: no row does */
+        for (size_t i = 0; i < x->n; i++) x->data[i] = (real)0.5;
+        graph_reset(&g);
+        y = op_dwconv1d(&g, x, w, LEFT[v], CIRC[v]);
+        double d0 = fabs(y->data[0] - y->data[2 * 3]);
+        if (CIRC[v]) assert_true(d0 <= EXACT_TOL);
+        else assert_true(d0 > 1e-3);
+        arena_free(&ar);
+        pt_free(x); pt_free(w);
+    }
 }
 
 /* ---- reshape, split/merge heads */
@@ -503,6 +552,7 @@ static const struct CMUnitTest TESTS[] = {
     cmocka_unit_test(test_bmm),
     cmocka_unit_test(test_linear),
     cmocka_unit_test(test_embedding),
+    cmocka_unit_test(test_dwconv1d),
     cmocka_unit_test(test_reshape_heads),
     cmocka_unit_test(test_norms),
     cmocka_unit_test(test_activations),

@@ -136,6 +136,9 @@ static void test_parity_multiplicative(void **state) { (void)state; check_fixtur
 static void test_parity_multiplicative_sin(void **state) { (void)state; check_fixture("multiplicative_sin"); }
 static void test_parity_recursive(void **state) { (void)state; check_fixture("recursive"); }
 static void test_parity_complex(void **state) { (void)state; check_fixture("complex"); }
+static void test_parity_conv(void **state) { (void)state; check_fixture("conv"); }
+static void test_parity_conv_bidir(void **state) { (void)state; check_fixture("conv_bidir"); }
+static void test_parity_conv_circular(void **state) { (void)state; check_fixture("conv_circular"); }
 static void test_parity_shaw(void **state) { (void)state; check_fixture("shaw"); }
 static void test_parity_shaw_k(void **state) { (void)state; check_fixture("shaw_k"); }
 static void test_parity_xl(void **state) { (void)state; check_fixture("xl"); }
@@ -175,6 +178,9 @@ static const struct CMUnitTest TESTS[] = {
     cmocka_unit_test(test_parity_multiplicative_sin),
     cmocka_unit_test(test_parity_recursive),
     cmocka_unit_test(test_parity_complex),
+    cmocka_unit_test(test_parity_conv),
+    cmocka_unit_test(test_parity_conv_bidir),
+    cmocka_unit_test(test_parity_conv_circular),
     cmocka_unit_test(test_parity_shaw),
     cmocka_unit_test(test_parity_shaw_k),
     cmocka_unit_test(test_parity_xl),

@@ -201,18 +201,19 @@ static int cmd_list(int argc, char **argv) {
     if (parse_args("list", argc, argv, NULL, own, &what, 1) != 1) die_usage("usage: posprobe list encodings|tasks|norms [--csv]");
     int csv = flag_on(&own[0]);
     enum { MAX_ROWS = 64 };
-    const char *cells[MAX_ROWS][12];
+    const char *cells[MAX_ROWS][13];
     const char *const *rows[MAX_ROWS];
     int n = 0;
     if (strcmp(what, "encodings") == 0) {
         static const char *const header[] = {"name", "where", "relative", "directional", "symmetric", "value_side",
-                                             "causal_only", "two_d", "table", "summary", NULL};
+                                             "causal_only", "two_d", "table", "reads_prior_rows", "summary", NULL};
         for (const encoding_def *e; (e = encoding_at(n)) && n < MAX_ROWS; n++) {
             if (!csv) { printf("%-16s %-9s %s\n", e->name, enc_where_name(e->where), e->summary); continue; }
             const char *row[] = {e->name, enc_where_name(e->where), yes_no(e->flags, ENC_RELATIVE),
                                  yes_no(e->flags, ENC_DIRECTIONAL), yes_no(e->flags, ENC_SYMMETRIC),
                                  yes_no(e->flags, ENC_VALUE_SIDE), yes_no(e->flags, ENC_CAUSAL_ONLY),
-                                 yes_no(e->flags, ENC_2D), yes_no(e->flags, ENC_TABLE), e->summary};
+                                 yes_no(e->flags, ENC_2D), yes_no(e->flags, ENC_TABLE),
+                                 yes_no(e->flags, ENC_READS_PRIOR_ROWS), e->summary};
             memcpy(cells[n], row, sizeof row);
             rows[n] = cells[n];
         }
@@ -359,7 +360,8 @@ static int cmd_eval(int argc, char **argv) {
                "to FILE or stdout. --dump-attention FILE also writes the attention weights of every layer and\n"
                "head on the first held-out sequence at the first length: layer,head,query,key,query_token,\n"
                "key_token,weight. --decode: greedy decoding (decoder form) with cached keys and values, or\n"
-               "the whole prefix recomputed at every step; the same tokens either way (default: cached).\n");
+               "the whole prefix recomputed at every step; the same tokens either way (default: cached;\n"
+               "conv, which reads earlier rows at the input, always recomputes).\n");
         return 0;
     }
     cmd_opt own[] = {{"checkpoint", 0, NULL}, {"out", 0, NULL},    {"eval-lens", 0, NULL},

@@ -263,6 +263,11 @@ tensor *op_bmm(graph *g, tensor *a, tensor *b, int trans_a, int trans_b);
 /* x (.., C) W (C, F) + bias (F) -> (.., F); bias may be NULL. */
 tensor *op_linear(graph *g, tensor *x, tensor *w, tensor *bias);
 
+/* Depthwise 1-D convolution over the rows: x (B, T, C), w (K, C) -> (B, T, C),
+ * y[b, t, c] = sum_k w[k, c] x[b, t + k - left, c] with 0 <= left < K (left =
+ * K - 1: causal; (K - 1) / 2 for odd K: centred); rows outside [0, T) are
+ * zeros, or with circular = 1 the rows mod T. No bias. */
+tensor *op_dwconv1d(graph *g, tensor *x, tensor *w, int left, int circular);
 /* table (V, C), ids (N) -> (N, C); an id outside [0, V) is an error. */
 tensor *op_embedding(graph *g, tensor *table, const int *ids, int n);
 /* A view with another shape and the same data (and gradient) memory. */

@@ -1,5 +1,5 @@
 /* Products and data movement: matmul, bmm, linear, embedding, reshape,
- * split/merge heads. */
+ * split/merge heads, the depthwise convolution. */
 #include "engine.h"
 
 #include <string.h>
@@ -185,3 +185,51 @@ static tensor *heads_permute(graph *g, const char *name, tensor *x, int heads, i
 
 tensor *op_split_heads(graph *g, tensor *x, int heads) { return heads_permute(g, "split_heads", x, heads, 1); }
 tensor *op_merge_heads(graph *g, tensor *x, int heads) { return heads_permute(g, "merge_heads", x, heads, 0); }
+
+/* ---- depthwise 1-D convolution over the rows of x (B, T, C), kernel w (K, C):
+ * y[b, t, c] = sum_k w[k, c] x[b, t + k - left, c], a row outside [0, T)
+ * being zero (zero padding) or row (t + k - left) mod T (circular). */
+static int conv_src(int t, int k, int left, int T, int circular) {
+    int s = t + k - left;
+    if (circular) return ((s % T) + T) % T;
+    return s >= 0 && s < T ? s : -1;
+}
+
+static void dwconv1d_backward(node *nd) {
+    tensor *x = nd->in[0], *w = nd->in[1], *y = nd->out;
+    int B = x->shape[0], T = x->shape[1], C = x->shape[2], K = w->shape[0], left = nd->iarg[0], circ = nd->iarg[1];
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++) {
+            const real *dy = y->grad + ((size_t)b * T + t) * C;
+            for (int k = 0; k < K; k++) {
+                int s = conv_src(t, k, left, T, circ);
+                if (s < 0) continue;                                        /* a zero of the padding */
+                size_t xs = ((size_t)b * T + s) * C;
+                const real *wk = w->data + (size_t)k * C;
+                if (x->grad) for (int c = 0; c < C; c++) x->grad[xs + c] += wk[c] * dy[c];            /* dx[s] += w[k] dy[t] */
+                if (w->grad) for (int c = 0; c < C; c++) w->grad[(size_t)k * C + c] += x->data[xs + c] * dy[c];   /* dw[k] += x[s] dy[t] */
+            }
+        }
+}
+
+tensor *op_dwconv1d(graph *g, tensor *x, tensor *w, int left, int circular) {
+    if (x->ndim != 3 || w->ndim != 2 || w->shape[1] != x->shape[2])
+        shape_fail("dwconv1d", x, w, "x must be (B, T, C) and w (K, C)");
+    int B = x->shape[0], T = x->shape[1], C = x->shape[2], K = w->shape[0];
+    if (left < 0 || left >= K) engine_fail("dwconv1d", "left padding %d outside [0, %d)", left, K);
+    tensor *y = tensor_new3(g, B, T, C, graph_needs_grad(g, x, w, NULL, NULL));
+    memset(y->data, 0, y->n * sizeof(real));
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++) {
+            real *yt = y->data + ((size_t)b * T + t) * C;
+            for (int k = 0; k < K; k++) {
+                int s = T > 0 ? conv_src(t, k, left, T, circular) : -1;
+                if (s < 0) continue;
+                const real *xs = x->data + ((size_t)b * T + s) * C, *wk = w->data + (size_t)k * C;
+                for (int c = 0; c < C; c++) yt[c] += wk[c] * xs[c];
+            }
+        }
+    node *nd = graph_record(g, "dwconv1d", dwconv1d_backward, y, x, w, NULL, NULL);
+    if (nd) { nd->iarg[0] = left; nd->iarg[1] = circular; }
+    return y;
+}

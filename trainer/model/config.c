@@ -63,6 +63,8 @@ static const option_def OPTS[] = {
     {"xpos-zeta", T_REAL, O(xpos_zeta), 0, 10, NULL, "Z", "xPos zeta offset, above 0 (0.4 in the paper)", 0},
     {"mult-pos", T_CHOICE, O(mult_pos), 0, 0, "learned|sinusoidal", "K", "multiplicative: the position vectors", 0},
     {"alibi-asym", T_FLAG, O(alibi_asym), 0, 1, NULL, "0|1", "alibi bidirectional: separate left/right slopes", 0},
+    {"conv-kernel", T_INT, O(conv_kernel), 1, 255, NULL, "K", "conv: kernel size (odd under --mask bidir)", 0},
+    {"conv-circular", T_FLAG, O(conv_circular), 0, 1, NULL, "0|1", "conv: circular padding instead of zeros (--mask bidir)", 0},
     {"vocab", T_INT, O(vocab), 2, 4096, NULL, "V", "task alphabet size (where a task has one)", 0},
     {"grid-w", T_INT, O(grid_w), 1, 4096, NULL, "W", "probe2d: grid width (length = rows * W)", 0},
     {"len", T_INT, O(len), 0, 1 << 16, NULL, "N", "training length; --len-min and --len-max, given together, set a range instead", 0},
@@ -143,6 +145,7 @@ void config_defaults(run_config *c) {
     c->t5_max_distance = 128;
     c->xpos_gamma = 512;
     c->xpos_zeta = 0.4;
+    c->conv_kernel = 3;
     c->vocab = 8;
     c->grid_w = 4;
     c->len = 16;

@@ -55,6 +55,7 @@ typedef struct run_config {
     double xpos_gamma, xpos_zeta;    /* xpos: scale zeta^(m/gamma) */
     mult_pos_kind mult_pos;          /* multiplicative: the position vectors */
     int alibi_asym;                  /* alibi bidirectional: separate left/right slopes */
+    int conv_kernel, conv_circular;  /* conv: kernel size; circular padding instead of zeros */
     /* task options */
     int vocab, grid_w;
     /* lengths */

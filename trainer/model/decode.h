@@ -7,7 +7,8 @@
  * the cap is reached (layout_decode_cap: 2 m + 4 tokens with [EOS], m
  * without). Two ways to compute a step, which give the same tokens:
  *   DECODE_RECOMPUTE  the whole prefix through model_forward at every step
- *   DECODE_CACHED     keys and values cached, one new row per step */
+ *   DECODE_CACHED     keys and values cached, one new row per step (an
+ *                     encoding with ENC_READS_PRIOR_ROWS recomputes instead) */
 #ifndef POSPROBE_DECODE_H
 #define POSPROBE_DECODE_H
 

@@ -7,7 +7,7 @@
 
 int kv_cache_init(kv_cache *kc, const model *m, int B, int max_T) {
     memset(kc, 0, sizeof *kc);
-    if (m->mask != MASK_CAUSAL || B < 1 || max_T < 1 || m->logits) return -1;
+    if (m->mask != MASK_CAUSAL || B < 1 || max_T < 1 || m->logits || (m->enc->flags & ENC_READS_PRIOR_ROWS)) return -1;
     kc->B = kc->B_cap = B;
     kc->max_T = max_T;
     kc->L = m->L;

@@ -25,7 +25,9 @@ typedef struct kv_cache {
 
 /* All allocation happens here, once: room for B sequences of max_T rows of m.
  * Returns -1 (nothing allocated) unless m has a causal mask, B >= 1 and
- * max_T >= 1. m must not be capturing pre-normalizer logits (m->logits). */
+ * max_T >= 1. m must not be capturing pre-normalizer logits (m->logits), nor
+ * have an encoding that reads earlier rows at the input (ENC_READS_PRIOR_ROWS:
+ * conv), which the cache does not keep. */
 int kv_cache_init(kv_cache *kc, const model *m, int B, int max_T);
 /* Length back to 0 for a new batch of B <= the initial B sequences. */
 void kv_cache_reset(kv_cache *kc, int B);
