@@ -266,14 +266,14 @@ static void test_sinusoid_relative_inner_product(void **state) {
     for (int r = -20; r <= 20; r += 5) {
         double first = 0;
         for (int m = 0; m < 60; m += 13) {
-            sinusoid_fill(pm, C, m + r, 10000);
-            sinusoid_fill(pn, C, m, 10000);
+            sinusoid_fill(pm, C, m + r, 10000, ROPE_SCHEDULE_GEOMETRIC);
+            sinusoid_fill(pn, C, m, 10000, ROPE_SCHEDULE_GEOMETRIC);
             double dot = 0;
             for (int c = 0; c < C; c++) dot += (double)pm[c] * pn[c];
             if (m == 0) first = dot;
             else assert_true(fabs(dot - first) < EXACT_TOL * 100);
         }
-        assert_true(fabs(first - curve_sinusoid_inner(C, r, 10000)) < EXACT_TOL * 100);
+        assert_true(fabs(first - curve_sinusoid_inner(C, r, 10000, ROPE_SCHEDULE_GEOMETRIC)) < EXACT_TOL * 100);
     }
 }
 
@@ -348,16 +348,16 @@ static void test_decay_curves(void **state) {
     (void)state;
     const double r1[14] = {0, 1, 2, 4, 8, 16, 32, 64, 96, 128, 160, 192, 224, 256};
     const double f1[14] = {32.5, 31.54, 28.96, 22.60, 19.82, 15.78, 13.38, 10.09, 9.75, 9.27, 9.80, 7.33, 7.38, 6.54};
-    for (int i = 0; i < 14; i++) assert_true(fabs(curve_rope_decay_bound(128, r1[i], 10000) - f1[i]) < 0.006);
+    for (int i = 0; i < 14; i++) assert_true(fabs(curve_rope_decay_bound(128, r1[i], 10000, ROPE_SCHEDULE_GEOMETRIC) - f1[i]) < 0.006);
     const double r2[11] = {0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512};
     const double v2[11] = {64, 62.09, 57.38, 48.59, 45.72, 39.70, 35.68, 30.52, 21.30, 20.53, 14.04};
-    for (int i = 0; i < 11; i++) assert_true(fabs(curve_sinusoid_inner(128, r2[i], 10000) - v2[i]) < 0.006);
+    for (int i = 0; i < 11; i++) assert_true(fabs(curve_sinusoid_inner(128, r2[i], 10000, ROPE_SCHEDULE_GEOMETRIC) - v2[i]) < 0.006);
     const double x3[9] = {0, 1, 2, 4, 8, 16, 32, 64, 128};
     const double b4[9] = {1.0, 0.974, 0.908, 0.772, 0.725, 0.635, 0.563, 0.487, 0.411};
     const double b3[9] = {1.0, 0.965, 0.877, 0.695, 0.633, 0.513, 0.417, 0.317, 0.216};
     for (int i = 0; i < 9; i++) {
-        assert_true(fabs(curve_sinusoid_integral(x3[i], 10000) - b4[i]) < 0.0006);
-        assert_true(fabs(curve_sinusoid_integral(x3[i], 1000) - b3[i]) < 0.0011);
+        assert_true(fabs(curve_sinusoid_integral(x3[i], 10000, ROPE_SCHEDULE_GEOMETRIC) - b4[i]) < 0.0006);
+        assert_true(fabs(curve_sinusoid_integral(x3[i], 1000, ROPE_SCHEDULE_GEOMETRIC) - b3[i]) < 0.0011);
     }
     /* Sandwich is 0 at distance 0 and negative elsewhere */
     assert_true(sandwich_bias(0, 0, 4, 10000) == 0);

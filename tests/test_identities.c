@@ -63,8 +63,8 @@ static double sinusoidal_table(int C, int n, double *P) {
 /* p_m^T H p_n for diagonal H = diag(h), on the table as posprobe builds it. */
 static double diag_form(const double *h, int C, int m, int n) {
     real pm[64], pn[64];
-    sinusoid_fill(pm, C, m, 10000);
-    sinusoid_fill(pn, C, n, 10000);
+    sinusoid_fill(pm, C, m, 10000, ROPE_SCHEDULE_GEOMETRIC);
+    sinusoid_fill(pn, C, n, 10000, ROPE_SCHEDULE_GEOMETRIC);
     double v = 0;
     for (int c = 0; c < C; c++) v += h[c] * (double)pm[c] * pn[c];
     return v;

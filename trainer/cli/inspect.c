@@ -78,12 +78,13 @@ static int is_rotation(const encoding_def *e) { return e->where == ENC_AT_ROTATI
 static int inspect_decay(const run_config *c, csv_out *w, char *err, size_t errlen) {
     const encoding_def *e = encoding_find(c->encoding);
     int d = c->dim;
+    rope_schedule sched = model_enc_options(c).rope_schedule;
     if (is_rotation(e)) {
         static const char *const header[] = {"distance", "rope_decay_bound", NULL};
         csv_out_header(w, header);
         for (int r = 0; r <= c->len; r++) {
             csv_out_int(w, r);
-            csv_out_real(w, curve_rope_decay_bound(d, r, c->rope_base));
+            csv_out_real(w, curve_rope_decay_bound(d, r, c->rope_base, sched));
             csv_out_end_row(w);
         }
         return 0;
@@ -93,8 +94,8 @@ static int inspect_decay(const run_config *c, csv_out *w, char *err, size_t errl
         csv_out_header(w, header);
         for (int r = 0; r <= c->len; r++) {
             csv_out_int(w, r);
-            csv_out_real(w, curve_sinusoid_inner(d, r, c->rope_base));
-            csv_out_real(w, d / 2 * curve_sinusoid_integral(r, c->rope_base));
+            csv_out_real(w, curve_sinusoid_inner(d, r, c->rope_base, sched));
+            csv_out_real(w, d / 2 * curve_sinusoid_integral(r, c->rope_base, sched));
             csv_out_end_row(w);
         }
         return 0;
