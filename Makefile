@@ -263,6 +263,8 @@ PARITY_RUNS := \
   "rope|--task copy --mask causal --encoding rope --rope-base 100|--positions shifted" \
   "rope_partial|--task sort --mask bidir --encoding rope --rope-fraction 0.5 --rope-trainable 1|" \
   "rope_v|--task copy --mask causal --encoding rope-v|" \
+  "rope_power2|--task copy --mask causal --encoding rope --rope-schedule power2 --rope-trainable 1|" \
+  "sinusoidal_constant|--task sort --mask bidir --encoding sinusoidal --rope-schedule constant --rope-base 4|" \
   "rope2d|--task probe2d --mask bidir --encoding rope2d --grid-w 3 --len 2 --rope-trainable 1|" \
   "xpos|--task copy --mask causal --encoding xpos --xpos-gamma 8|" \
   "urpe|--task copy --mask causal --encoding urpe --clip-min -4 --clip-max 3|" \

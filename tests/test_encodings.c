@@ -120,6 +120,10 @@ static void test_encoding_gradients(void **state) {
     static const char *const variants[][3] = {
         {"rope", "rope-trainable", "1"}, {"rope", "rope-fraction", "0.5"}, {"rope2d", "rope-trainable", "1"},
         {"xpos", "rope-trainable", "1"}, {"alibi", "alibi-asym", "1"}, {"multiplicative", "mult-pos", "sinusoidal"},
+        /* frequency schedules (8231): every encoding that takes one, each schedule somewhere */
+        {"rope", "rope-schedule", "power2"}, {"rope-v", "rope-schedule", "linear"}, {"rope2d", "rope-schedule", "power4"},
+        {"xpos", "rope-schedule", "constant"}, {"sinusoidal", "rope-schedule", "linear"}, {"xl", "rope-schedule", "power2"},
+        {"complex", "rope-schedule", "constant"},
     };
     for (size_t v = 0; v < sizeof variants / sizeof *variants; v++) {
         g_extra_key = variants[v][1];
@@ -364,6 +368,61 @@ static void test_decay_curves(void **state) {
     for (int d = 1; d < 50; d++) assert_true(sandwich_bias(d, 1, 4, 10000) < 0);
 }
 
+/* --rope-schedule reaches the frequencies: every name the option accepts is a
+ * schedule; rope's theta_k and the sinusoidal table follow rope_schedule_theta
+ * at t = 2k/d (geometric: base^-t, the values of before, to the bit); the
+ * schedules differ from each other; sandwich refuses all but geometric. */
+static void test_rope_schedules(void **state) {
+    (void)state;
+    const char *name, *meta, *help, *choices = NULL;
+    for (int i = 0; config_option_help(i, &name, &meta, &help, &choices); i++)
+        if (strcmp(name, "rope-schedule") == 0) break;
+    assert_non_null(choices);
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", choices);
+    int n = 0;
+    for (char *tok = strtok(buf, "|"); tok; tok = strtok(NULL, "|"), n++) {
+        assert_int_equal(rope_schedule_parse(tok), n);   /* in the enum's order */
+        assert_string_equal(rope_schedule_name((rope_schedule)n), tok);
+    }
+    assert_int_equal(n, ROPE_SCHEDULE_COUNT);
+    assert_int_equal(rope_schedule_parse("geometrical"), -1);
+    const int D = 8, K = D / 2;
+    double first[ROPE_SCHEDULE_COUNT][4];
+    for (int s = 0; s < ROPE_SCHEDULE_COUNT; s++) {
+        run_config c;
+        config_defaults(&c);
+        char err[256];
+        if (config_set(&c, "rope-schedule", rope_schedule_name((rope_schedule)s), err, sizeof err)) fail_msg("%s", err);
+        enc_dims d = {D, 1, D, 1, 4, 64, MASK_BIDIR, model_enc_options(&c), 0};
+        assert_int_equal(d.opt.rope_schedule, s);
+        param_store ps;
+        params_init(&ps);
+        rope_state *st = rope_state_new(&ps, &d, K, K, 0);
+        for (int k = 0; k < K; k++) {
+            double want = rope_schedule_theta((rope_schedule)s, 2.0 * k / D, 10000);
+            assert_true(st->theta->data[k] == (real)want);
+            if (s == ROPE_SCHEDULE_GEOMETRIC) assert_true(st->theta->data[k] == (real)pow(10000, -2.0 * k / D));
+            first[s][k] = want;
+        }
+        real row[8];
+        sinusoid_fill(row, D, 3, 10000, (rope_schedule)s);
+        for (int k = 0; k < K; k++) assert_true(row[2 * k] == (real)sin(3 * first[s][k]));
+        rope_state_free(st);
+        param_store ps2;
+        params_init(&ps2);
+        void *sw = encoding_find("sandwich")->create(&ps2, &d, err, sizeof err);
+        if (s == ROPE_SCHEDULE_GEOMETRIC) { assert_non_null(sw); free(sw); }
+        else { assert_null(sw); assert_non_null(strstr(err, "geometric")); }
+        params_free(&ps2);
+        params_free(&ps);
+    }
+    for (int a = 0; a < ROPE_SCHEDULE_COUNT; a++)
+        for (int b = a + 1; b < ROPE_SCHEDULE_COUNT; b++)
+            assert_true(memcmp(first[a], first[b], sizeof first[a]) != 0);
+    assert_true(first[ROPE_SCHEDULE_CONSTANT][0] == first[ROPE_SCHEDULE_CONSTANT][3]);   /* one common theta */
+}
+
 /* The declared classes agree with the hooks (diagnose's predictions, checked
  * numerically below, and the report's claims read these flags). */
 static void test_encoding_flags_consistent(void **state) {
@@ -489,6 +548,7 @@ static const struct CMUnitTest TESTS[] = {
     cmocka_unit_test(test_t5_buckets),
     cmocka_unit_test(test_alibi_slopes),
     cmocka_unit_test(test_decay_curves),
+    cmocka_unit_test(test_rope_schedules),
     cmocka_unit_test_setup_teardown(test_sinusoidal_scale_lets_tokens_through, test_tmpdir_setup, test_tmpdir_teardown),
 };
 const test_group test_group_encodings = {"encodings", TESTS, sizeof TESTS / sizeof *TESTS};

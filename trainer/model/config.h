@@ -28,6 +28,7 @@ typedef struct run_config {
     int max_pos;
     /* encoding options */
     double rope_base, rope_fraction;
+    char rope_schedule[CONFIG_STR];  /* geometric | linear | power2 | power4 | constant */
     double sin_scale;                /* sinusoidal: scale of the table (0: init-scale * sqrt 2, the token embeddings') */
     int rope_trainable;
     int clip_min, clip_max;          /* shaw / deberta / urpe offset clipping */

@@ -26,6 +26,7 @@ enc_options model_enc_options(const run_config *c) {
         .xpos_gamma = c->xpos_gamma, .xpos_zeta = c->xpos_zeta,
         .mult_sinusoidal = strcmp(c->mult_pos, "sinusoidal") == 0, .alibi_asym = c->alibi_asym,
         .sequential_positions = strcmp(c->positions, "sequential") == 0, .train_len_max = c->len_max,
+        .rope_schedule = (rope_schedule)rope_schedule_parse(c->rope_schedule),
     };
 }
 
