@@ -72,7 +72,7 @@ STEP_BIN   := $(BUILD)/bench_step
 DECODE_BIN := $(BUILD)/bench_decode
 
 .PHONY: FORCE all test test-one test-unit test-engine asan valgrind bench bench-one clean help fuzz check-all parity-fixtures parity-roundtrip golden same-behaviour \
-        probe extrapolation curves diagnose extras plots report reproduce
+        probe extrapolation schedules curves diagnose extras plots report reproduce
 all: $(POSPROBE) $(TEST_BIN)
 	@if [ "$(PRECISION)" = float ] && [ -z "$(SAN)" ]; then ln -sf $(BUILD)/posprobe posprobe; fi
 
@@ -194,11 +194,18 @@ probe: $(POSPROBE)
 extrapolation: $(POSPROBE)
 	$(SUITE_RUN) scripts/suites/extrapolation.suite --results $(RESULTS)/extrapolation
 
+schedules: $(POSPROBE)
+	$(SUITE_RUN) scripts/suites/schedules.suite --results $(RESULTS)/schedules
+	$(PYTHON) scripts/frequencies.py $(RESULTS)/schedules --posprobe $(POSPROBE)
+
 curves: $(POSPROBE)
 	@mkdir -p $(RESULTS)/curves
 	$(RUN_ENV) $(POSPROBE) inspect --encoding rope --what decay --dim 128 --len 256 --out $(RESULTS)/curves/rope_decay.csv
 	$(RUN_ENV) $(POSPROBE) inspect --encoding sinusoidal --what decay --dim 128 --len 512 --out $(RESULTS)/curves/sinusoidal_inner.csv
 	$(RUN_ENV) $(POSPROBE) inspect --encoding sinusoidal --what decay --dim 128 --len 512 --rope-base 1000 --out $(RESULTS)/curves/sinusoidal_inner_base1000.csv
+	for s in linear power2 power4 constant; do \
+	  $(RUN_ENV) $(POSPROBE) inspect --encoding sinusoidal --what decay --dim 128 --len 512 --rope-schedule $$s --out $(RESULTS)/curves/sinusoidal_inner_$$s.csv || exit 1; \
+	  $(RUN_ENV) $(POSPROBE) inspect --encoding rope --what decay --dim 128 --len 256 --rope-schedule $$s --out $(RESULTS)/curves/rope_decay_$$s.csv || exit 1; done
 	for e in alibi kerple-log t5 sandwich fire; do \
 	  $(RUN_ENV) $(POSPROBE) inspect --encoding $$e --what decay --len 64 --heads 4 --dim 32 --out $(RESULTS)/curves/$${e}_bias.csv || exit 1; done
 
@@ -222,6 +229,7 @@ reproduce: all
 	@mkdir -p $(RESULTS) && printf 'stage,unix_s\nstart,%s\n' "$$(date +%s.%N)" > $(RESULTS)/stages.csv
 	@$(call STAGE,probe)
 	@$(call STAGE,extrapolation)
+	@$(call STAGE,schedules)
 	@$(call STAGE,curves)
 	@$(call STAGE,diagnose)
 	@$(call STAGE,extras)
@@ -266,6 +274,8 @@ PARITY_RUNS := \
   "rope|--task copy --mask causal --encoding rope --rope-base 100|--positions shifted" \
   "rope_partial|--task sort --mask bidir --encoding rope --rope-fraction 0.5 --rope-trainable 1|" \
   "rope_v|--task copy --mask causal --encoding rope-v|" \
+  "rope_power2|--task copy --mask causal --encoding rope --rope-schedule power2 --rope-trainable 1|" \
+  "sinusoidal_constant|--task sort --mask bidir --encoding sinusoidal --rope-schedule constant --rope-base 4|" \
   "rope2d|--task probe2d --mask bidir --encoding rope2d --grid-w 3 --len 2 --rope-trainable 1|" \
   "xpos|--task copy --mask causal --encoding xpos --xpos-gamma 8|" \
   "urpe|--task copy --mask causal --encoding urpe --clip-min -4 --clip-max 3|" \
@@ -339,6 +349,7 @@ help:
 	@echo "  make reproduce        every stage below, then RESULTS/timing.csv"
 	@echo "  make probe            the probe suite (RESULTS/probe)"
 	@echo "  make extrapolation    the length-generalization suite (RESULTS/extrapolation)"
+	@echo "  make schedules        frequency schedules and trainable RoPE frequencies, claims S6, P4 (RESULTS/schedules)"
 	@echo "  make curves           the encodings' decay and bias curves, no training (RESULTS/curves)"
 	@echo "  make diagnose         the symmetry diagnostics of every encoding (RESULTS/diagnose.csv)"
 	@echo "  make extras           the layer probe and attention dumps (scripts/extras.py)"

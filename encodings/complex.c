@@ -14,6 +14,7 @@ typedef struct {
     tensor *amp, *freq, *phase;   /* (V, C/2) each */
     int C;
     double base;
+    rope_schedule sched;
 } complex_state;
 
 /* saved: nothing; recomputes angles in backward. iarg: T */
@@ -40,6 +41,7 @@ static void *complex_create(param_store *ps, const enc_dims *d, char *err, size_
     complex_state *s = xcalloc(1, sizeof *s);
     s->C = d->C;
     s->base = d->opt.rope_base;
+    s->sched = d->opt.rope_schedule;
     int Lc = d->C / 2;
     s->amp = params_declare(ps, "enc.amplitude", 2, (int[]){d->V, Lc}, INIT_NORMAL, 1.0, 0);
     s->freq = params_declare(ps, "enc.frequency", 2, (int[]){d->V, Lc}, INIT_CUSTOM, 0, 0);
@@ -53,7 +55,7 @@ static void complex_init(void *st, gsl_rng *r) {
     int V = s->amp->shape[0], Lc = s->C / 2;
     for (int v = 0; v < V; v++)
         for (int l = 0; l < Lc; l++) {
-            s->freq->data[(size_t)v * Lc + l] = (real)pow(s->base, -2.0 * l / s->C);
+            s->freq->data[(size_t)v * Lc + l] = (real)rope_schedule_theta(s->sched, 2.0 * l / s->C, s->base);
             s->phase->data[(size_t)v * Lc + l] = (real)(M_PI * (2 * gsl_rng_uniform(r) - 1));
         }
 }

@@ -44,11 +44,29 @@ typedef struct positions {
     const int *y;     /* (T) column of each token on 2-D tasks, else NULL */
 } positions;
 
+/* Frequency schedules (8231; --rope-schedule): the frequency theta_t of the
+ * pair at t = 2i/d in [0, 1) (i-th of d/2 pairs). One place for every
+ * encoding that builds the ladder through sinusoid_fill or rotary_ladder. */
+typedef enum {
+    ROPE_SCHEDULE_GEOMETRIC,  /* base^-t: the standard ladder (default) */
+    ROPE_SCHEDULE_LINEAR,     /* t (crosses zero, 8231) */
+    ROPE_SCHEDULE_POWER2,     /* t^2 */
+    ROPE_SCHEDULE_POWER4,     /* t^4 */
+    ROPE_SCHEDULE_CONSTANT,   /* base^-1/2 for every pair: one common theta (S6) */
+    ROPE_SCHEDULE_COUNT
+} rope_schedule;
+/* theta_t of a schedule; base matters for geometric and constant only. */
+double rope_schedule_theta(rope_schedule s, double t, double base);
+/* The schedule's name ("geometric", ...), and back: -1 for an unknown name. */
+const char *rope_schedule_name(rope_schedule s);
+int rope_schedule_parse(const char *name);
+
 /* The run's encoding options (--init-scale, --rope-base, ...), filled by the
  * model layer from the command line; an encoding reads what it needs. */
 typedef struct enc_options {
     double init_scale;          /* std of normally initialised parameters */
     double rope_base;           /* frequency base of sinusoidal, rotary and their kin */
+    rope_schedule rope_schedule;/* their frequency schedule (--rope-schedule) */
     double rope_fraction;       /* share of each head's pairs rotated */
     int rope_trainable;         /* rotary frequencies are parameters */
     double sin_scale;           /* sinusoidal table scale (0: init_scale * sqrt 2) */
@@ -126,7 +144,7 @@ const encoding_def *encoding_find(const char *name);
 const encoding_def *encoding_at(int index);
 
 /* Shared helper: the sinusoidal table p_{k,2i} = sin(k w_i), p_{k,2i+1} = cos(k w_i),
- * w_i = base^(-2i/C), for position k. */
-void sinusoid_fill(real *dst, int C, double k, double base);
+ * w_i = rope_schedule_theta(sched, 2i/C, base) (base^(-2i/C) when geometric), for position k. */
+void sinusoid_fill(real *dst, int C, double k, double base, rope_schedule sched);
 
 #endif

@@ -12,6 +12,7 @@ typedef struct {
     tensor *table;     /* (max_pos, C) learned, or NULL */
     int C, sinusoidal;
     double base, init_scale;
+    rope_schedule sched;
 } mult_state;
 
 static void *mult_create(param_store *ps, const enc_dims *d, char *err, size_t errlen) {
@@ -19,6 +20,7 @@ static void *mult_create(param_store *ps, const enc_dims *d, char *err, size_t e
     mult_state *s = xcalloc(1, sizeof *s);
     s->C = d->C;
     s->base = d->opt.rope_base;
+    s->sched = d->opt.rope_schedule;
     s->init_scale = d->opt.init_scale;
     s->sinusoidal = d->opt.mult_sinusoidal;
     if (!s->sinusoidal)
@@ -41,7 +43,7 @@ static tensor *mult_embed(void *st, graph *g, tensor *x, const positions *pos) {
         p = op_embedding(g, s->table, qp, Tq);                           /* (Tq, C) */
     } else {
         p = tensor_new2(g, Tq, s->C, 0);
-        for (int t = 0; t < Tq; t++) sinusoid_fill(p->data + (size_t)t * s->C, s->C, qp[t], s->base);
+        for (int t = 0; t < Tq; t++) sinusoid_fill(p->data + (size_t)t * s->C, s->C, qp[t], s->base, s->sched);
     }
     return op_mul(g, x, p);                                              /* (B, Tq, C) (.) (Tq, C) */
 }

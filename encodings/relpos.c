@@ -37,9 +37,9 @@ void relpos_offset_range(const positions *pos, int *lo, int *hi) {
     *hi = mx - mn;
 }
 
-tensor *relpos_sinusoid_table(graph *g, int lo, int R, int C, double base) {
+tensor *relpos_sinusoid_table(graph *g, int lo, int R, int C, double base, rope_schedule sched) {
     tensor *t = tensor_new2(g, R, C, 0);
-    for (int r = 0; r < R; r++) sinusoid_fill(t->data + (size_t)r * C, C, lo + r, base);
+    for (int r = 0; r < R; r++) sinusoid_fill(t->data + (size_t)r * C, C, lo + r, base, sched);
     return t;
 }
 

@@ -30,7 +30,7 @@ tensor *op_rel_scores(graph *g, tensor *q, tensor *table, const int *idx, int S,
 tensor *op_rel_values(graph *g, tensor *A, tensor *table, const int *idx);
 
 /* (R, C) sinusoids of offsets lo..lo+R-1 (no gradient). */
-tensor *relpos_sinusoid_table(graph *g, int lo, int R, int C, double base);
+tensor *relpos_sinusoid_table(graph *g, int lo, int R, int C, double base, rope_schedule sched);
 
 /* Range of pos[i] - pos[j] over all T positions (a superset of the query rows' offsets). */
 void relpos_offset_range(const positions *pos, int *lo, int *hi);

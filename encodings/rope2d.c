@@ -22,8 +22,8 @@ static void rope2d_init(void *st, gsl_rng *r) {
     rope_state *s = st;
     (void)r;
     if (s->theta != &s->fixed) {
-        rotary_ladder(s->theta->data, s->K / 2, s->base);
-        rotary_ladder(s->theta->data + s->K / 2, s->K - s->K / 2, s->base);
+        rotary_ladder(s->theta->data, s->K / 2, s->base, s->sched);
+        rotary_ladder(s->theta->data + s->K / 2, s->K - s->K / 2, s->base, s->sched);
     }
 }
 

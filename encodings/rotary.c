@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-void rotary_ladder(real *theta, int n, double base) {
-    for (int k = 0; k < n; k++) theta[k] = (real)pow(base, -2.0 * k / (2.0 * n));
+void rotary_ladder(real *theta, int n, double base, rope_schedule sched) {
+    for (int k = 0; k < n; k++) theta[k] = (real)rope_schedule_theta(sched, 2.0 * k / (2.0 * n), base);
 }
 
 typedef struct {
@@ -81,12 +81,13 @@ rope_state *rope_state_new(param_store *ps, const enc_dims *d, int K, int ladder
     s->K = K;
     s->D = d->D;
     s->base = d->opt.rope_base;
+    s->sched = d->opt.rope_schedule;
     if (trainable) {
         s->theta = params_declare(ps, "enc.theta", 1, (int[]){K > 0 ? K : 1}, INIT_CUSTOM, 0, 0);
     } else {
         s->fixed = tensor_view(xcalloc((size_t)K + 1, sizeof(real)), NULL, 1, (int[]){K});
         s->theta = &s->fixed;
-        for (int k = 0; k < K; k += ladder) rotary_ladder(s->fixed.data + k, K - k < ladder ? K - k : ladder, s->base);
+        for (int k = 0; k < K; k += ladder) rotary_ladder(s->fixed.data + k, K - k < ladder ? K - k : ladder, s->base, s->sched);
     }
     (void)ladder;
     return s;
@@ -96,7 +97,7 @@ void rope_state_init(void *st, gsl_rng *r) {
     rope_state *s = st;
     (void)r;
     if (s->theta != &s->fixed) /* trainable: start at the standard values (8265) */
-        rotary_ladder(s->theta->data, s->K, s->base);
+        rotary_ladder(s->theta->data, s->K, s->base, s->sched);
 }
 
 void rope_state_free(void *st) {

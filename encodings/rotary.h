@@ -20,8 +20,9 @@ typedef struct rotary_spec {
 /* x (P, T, D), theta (n_pairs), trainable or not -> (P, T, D). */
 tensor *op_rotary(graph *g, tensor *x, tensor *theta, const rotary_spec *spec);
 
-/* theta_k = base^(-2k / (2 n)) for k < n: the standard ladder over n pairs. */
-void rotary_ladder(real *theta, int n, double base);
+/* theta_k = rope_schedule_theta(sched, 2k / (2 n), base) for k < n: the
+ * ladder over n pairs (base^(-2k / (2 n)) when geometric, the standard one). */
+void rotary_ladder(real *theta, int n, double base, rope_schedule sched);
 
 /* State shared by the RoPE family: the frequencies (a parameter when
  * trainable), and optional per-pair coordinate choice and xPos scale. */
@@ -30,6 +31,7 @@ typedef struct rope_state {
     tensor fixed;
     int K, D;
     double base;
+    rope_schedule sched;
     unsigned char *which;     /* rope2d: pair k rotates by coordinate which[k] */
     real *zeta;               /* xpos: (K) scale bases */
     double gamma;

@@ -6,6 +6,7 @@
  *   b_h(i, j) = sum_{k < dbar/2} cos((i - j) / (r_h base^(2k/dbar))) - dbar/2.
  * No parameters. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "curves.h"
@@ -25,7 +26,12 @@ double sandwich_bias(int offset, int head, int H, double base) {
 }
 
 static void *sandwich_create(param_store *ps, const enc_dims *d, char *err, size_t errlen) {
-    (void)ps; (void)err; (void)errlen;
+    (void)ps;
+    if (d->opt.rope_schedule != ROPE_SCHEDULE_GEOMETRIC) {   /* its own compressed ladder: base^-t only */
+        snprintf(err, errlen, "sandwich uses the geometric frequency schedule only (--rope-schedule %s)",
+                 rope_schedule_name(d->opt.rope_schedule));
+        return NULL;
+    }
     sandwich_state *s = xcalloc(1, sizeof *s);
     s->H = d->H;
     s->base = d->opt.rope_base;

@@ -12,18 +12,19 @@
 
 #include "encoding.h"
 
-void sinusoid_fill(real *dst, int C, double k, double base) {
+void sinusoid_fill(real *dst, int C, double k, double base, rope_schedule sched) {
     for (int i = 0; i < C / 2; i++) {
-        double w = pow(base, -2.0 * i / C);
+        double w = rope_schedule_theta(sched, 2.0 * i / C, base);
         dst[2 * i] = (real)sin(k * w);
         dst[2 * i + 1] = (real)cos(k * w);
     }
-    if (C % 2) dst[C - 1] = (real)sin(k * pow(base, -1.0 * (C - 1) / C));
+    if (C % 2) dst[C - 1] = (real)sin(k * rope_schedule_theta(sched, 1.0 * (C - 1) / C, base));
 }
 
 typedef struct {
     int C;
     double base, scale;
+    rope_schedule sched;
 } sinusoidal_state;
 
 static void *sinusoidal_create(param_store *ps, const enc_dims *d, char *err, size_t errlen) {
@@ -31,6 +32,7 @@ static void *sinusoidal_create(param_store *ps, const enc_dims *d, char *err, si
     sinusoidal_state *s = xcalloc(1, sizeof *s);
     s->C = d->C;
     s->base = d->opt.rope_base;
+    s->sched = d->opt.rope_schedule;
     s->scale = d->opt.sin_scale > 0 ? d->opt.sin_scale : d->opt.init_scale * sqrt(2.0);
     return s;
 }
@@ -39,14 +41,14 @@ static tensor *sinusoidal_embed(void *st, graph *g, tensor *x, const positions *
     sinusoidal_state *s = st;
     int Tq = pos->Tq;
     tensor *p = tensor_new2(g, Tq, s->C, 0);                             /* (Tq, C), no gradient */
-    for (int t = 0; t < Tq; t++) sinusoid_fill(p->data + (size_t)t * s->C, s->C, pos->p[pos->q0 + t], s->base);
+    for (int t = 0; t < Tq; t++) sinusoid_fill(p->data + (size_t)t * s->C, s->C, pos->p[pos->q0 + t], s->base, s->sched);
     for (size_t i = 0; i < p->n; i++) p->data[i] *= (real)s->scale;
     return op_add(g, x, p);
 }
 
 const encoding_def enc_sinusoidal = {
     .name = "sinusoidal",
-    .summary = "fixed sin/cos absolute positions added to the input (base = --rope-base)",
+    .summary = "fixed sin/cos absolute positions added to the input (--rope-base, --rope-schedule)",
     .where = ENC_AT_INPUT,
     .create = sinusoidal_create,
     .embed = sinusoidal_embed,

@@ -13,6 +13,7 @@ typedef struct {
     tensor **w_kr, **u, **w;   /* (L): (C, C), (H, 1, D), (H, 1, D) */
     int C, H, D;
     double base;
+    rope_schedule sched;
 } xl_state;
 
 static void *xl_create(param_store *ps, const enc_dims *d, char *err, size_t errlen) {
@@ -20,6 +21,7 @@ static void *xl_create(param_store *ps, const enc_dims *d, char *err, size_t err
     xl_state *s = xcalloc(1, sizeof *s);
     s->C = d->C; s->H = d->H; s->D = d->D;
     s->base = d->opt.rope_base;
+    s->sched = d->opt.rope_schedule;
     s->w_kr = xcalloc((size_t)d->L, sizeof *s->w_kr);
     s->u = xcalloc((size_t)d->L, sizeof *s->u);
     s->w = xcalloc((size_t)d->L, sizeof *s->w);
@@ -49,7 +51,7 @@ static tensor *xl_scores(void *st, graph *g, int layer, tensor *q, tensor *k, co
     int lo, hi;
     relpos_offset_range(pos, &lo, &hi);
     int R = hi - lo + 1;
-    tensor *rk = op_linear(g, relpos_sinusoid_table(g, lo, R, s->C, s->base), s->w_kr[layer], NULL);  /* (R, C) */
+    tensor *rk = op_linear(g, relpos_sinusoid_table(g, lo, R, s->C, s->base, s->sched), s->w_kr[layer], NULL);  /* (R, C) */
     rk = op_split_heads(g, op_reshape(g, rk, 3, (int[]){1, R, s->C}), s->H);                        /* (H, R, D) */
     tensor *qv = op_add(g, q, op_tile(g, s->w[layer], pos->Tq));                                       /* q + v */
     int *lo_copy = arena_alloc(g->mem, sizeof(int));

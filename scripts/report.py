@@ -14,6 +14,7 @@ import argparse
 import datetime
 import math
 import os
+import statistics
 import sys
 from collections import defaultdict
 
@@ -471,6 +472,158 @@ def extrapolation_section(res, hz, xruns, claim):
     return L
 
 
+# The frequency schedules of `make curves` (--rope-schedule) for claim S4 (8231): file suffix, label
+SCHEDULE_CURVES = [("", "10000^-t"), ("_base1000", "1000^-t"), ("_linear", "t"), ("_power2", "t^2"),
+                   ("_power4", "t^4"), ("_constant", "one common theta 10000^-1/2")]
+
+
+def decay_stats(vals):
+    """A curve r = 0..512 relative to its value at 0: long-range envelope, minimum and three means
+    (tests/test_identities.c's decay_of, on the same curves)."""
+    v = [x / vals[0] for x in vals]
+    return {"envelope": max(abs(x) for x in v[256:513]), "min": min(v[:513]), "short": sum(v[1:33]) / 32,
+            "long": sum(v[256:513]) / 257, "mean": sum(v[1:513]) / 512}
+
+
+def schedule_curves(res):
+    """Claim S4 from RESULTS/curves/sinusoidal_inner*.csv: (table rows, verdict, lines judging each part), or None."""
+    st = {}
+    for suffix, label in SCHEDULE_CURVES:
+        rows = read(os.path.join(res, "curves", f"sinusoidal_inner{suffix}.csv"))
+        if len(rows) < 513:
+            return None
+        st[label] = {"sum": decay_stats([f(r["inner_product"]) for r in rows]),
+                     "integral": decay_stats([f(r["integral_approximation"]) for r in rows])}
+    rows = [(lab, kind, *(f"{st[lab][kind][k]:.3f}" for k in ("envelope", "min", "short", "long", "mean")))
+            for lab, _ in [(x[1], 0) for x in SCHEDULE_CURVES] for kind in ("sum", "integral")]
+    geo, geo3, lin, p2, p4, one = (x[1] for x in SCHEDULE_CURVES)
+    monotone = [geo, geo3, p2, p4]
+
+    def both(test):
+        """held on both curves, failed on both, or split"""
+        r = [test(k) for k in ("sum", "integral")]
+        return "held" if all(r) else "did not hold" if not any(r) else "inconclusive"
+
+    parts = [
+        ("the monotone schedules " + ", ".join(monotone) + " decay",
+         both(lambda k: all(st[s][k]["envelope"] <= 0.5 for s in monotone))),
+        ("theta_t = t crosses zero and the other monotone schedules do not",
+         both(lambda k: st[lin][k]["min"] < 0 and all(st[s][k]["min"] > 0 for s in monotone))),
+        ("power laws decay faster than exponentials at short range (both power laws against both bases)",
+         both(lambda k: all(st[p][k]["short"] < st[e][k]["short"] for p in (p2, p4) for e in (geo, geo3)))),
+        ("exponentials decay faster than power laws at long range (both bases against both power laws)",
+         both(lambda k: all(st[e][k]["long"] < st[p][k]["long"] for p in (p2, p4) for e in (geo, geo3)))),
+        ("the closer theta_t stays to 0 the slower the decay: t^4 > t^2 > t and 10000^-t > 1000^-t (mean 1..512)",
+         both(lambda k: st[p4][k]["mean"] > st[p2][k]["mean"] > st[lin][k]["mean"] and
+              st[geo][k]["mean"] > st[geo3][k]["mean"])),
+    ]
+    verdict = ("held" if all(v == "held" for _, v in parts) else
+               "did not hold" if any(v == "did not hold" for _, v in parts) else "inconclusive")
+    lines = [f"- {text}: **{v}**" for text, v in parts]
+    lines.append(f"- for comparison, {one}: envelope {st[one]['sum']['envelope']:.3f}, "
+                 f"minimum {st[one]['sum']['min']:.3f}: cos(r theta), no decay (claim S6)")
+    return rows, verdict, lines
+
+
+
+def variant_of(r):
+    """A row's variant ("rope-base=4 rope-schedule=constant") as a dict."""
+    return dict(w.split("=", 1) for w in r.get("variant", "").split() if "=" in w)
+
+
+def theta_label(v):
+    """geometric, or one common theta with its value (base^-1/2)."""
+    if v.get("rope-schedule", "geometric") == "geometric":
+        return "geometric"
+    return f"one theta = {float(v.get('rope-base', '10000')) ** -0.5:g}"
+
+
+def schedules_section(res, claim):
+    """Claims S6 and P4 from RESULTS/schedules (make schedules); lines for after the claims (none)."""
+    summ = read(os.path.join(res, "schedules", "summary.csv"))
+    hz = read(os.path.join(res, "schedules", "horizons.csv"))
+    runs = read(os.path.join(res, "schedules", "runs.csv"))
+    if summ and runs:
+        def constant_or_geometric(v):
+            return v.get("rope-trainable", "0") != "1" and v.get("rope-schedule") in ("geometric", "constant")
+        rows, worse, better, n = [], 0, 0, 0
+
+        def compare(what, enc, task, base_v, const_v, fmt_v):
+            nonlocal worse, better, n
+            d = const_v - base_v
+            n += 1
+            worse += d <= -0.05
+            better += d >= 0.05
+            return (what, task, enc, fmt_v(base_v), fmt_v(const_v), f"{d:+.3f}")
+        probe = {}
+        for r in summ:
+            v = variant_of(r)
+            if r["task"] == "probe" and constant_or_geometric(v):
+                probe[(r["encoding"], theta_label(v))] = f(r["token_acc_mean"])
+        for (enc, lab), acc in sorted(probe.items()):
+            if lab != "geometric" and (enc, "geometric") in probe:
+                rows.append(compare(f"probe token accuracy ({lab})", enc, "probe", probe[(enc, "geometric")], acc,
+                                    lambda x: f"{x:.3f}"))
+        fit, beyond = {}, {}
+        for r in runs:
+            v = variant_of(r)
+            if r["task"] != "probe" and constant_or_geometric(v) and r["status"] == "finished":
+                fit.setdefault((r["task"], r["encoding"], theta_label(v)), []).append(r["fitted"] == "1")
+        for r in hz:
+            v = variant_of(r)
+            if r["task"] != "probe" and r["eval_mode"] == "greedy" and constant_or_geometric(v):
+                beyond[(r["task"], r["encoding"], theta_label(v))] = f(r["seq_acc_beyond_train"])
+        for (task, enc, lab) in sorted(fit):
+            g = (task, enc, "geometric")
+            if lab == "geometric" or g not in fit:
+                continue
+            share = lambda xs: sum(xs) / len(xs)
+            rows.append(compare(f"share of seeds fitted ({lab})", enc, task, share(fit[g]), share(fit[(task, enc, lab)]),
+                                lambda x: f"{x:.2f}"))
+            if g in beyond and (task, enc, lab) in beyond:
+                rows.append(compare(f"exact match beyond N ({lab})", enc, task, beyond[g], beyond[(task, enc, lab)],
+                                    lambda x: f"{x:.3f}"))
+        seeds = sorted({r["seed"] for r in runs})
+        verdict = ("inconclusive (not run)" if not n else "held" if worse * 2 > n and not better else
+                   "did not hold" if not worse else "inconclusive")
+        claim("S6", "8231 (a comment reply)", "one common theta for every pair works poorly compared with the "
+              "geometric schedule",
+              "worse on the probe and in the decoder's fitting and extrapolation",
+              [f"`make schedules` ([grid probe], [grid probe-constant-fast], [grid decoder], "
+               f"[grid decoder-constant-fast]), {len(seeds)} seeds per setting; one common theta = base^-1/2 "
+               f"(0.01 with base 10000, 0.5 with base 4); decoder: train 1..6, exact match on 7..12 over every seed, "
+               f"fitted or not; worse/better: {worse}/{better} of {n} comparisons", ""] +
+              table(rows, ["measure", "task", "encoding", "geometric", "one theta", "difference"]),
+              verdict, "a comparison counts as worse when one common theta is at least 0.05 below the geometric "
+              "ladder, better when at least 0.05 above; held if more than half are worse and none better, did not "
+              "hold if none is worse, else inconclusive")
+    freq = read(os.path.join(res, "schedules", "frequencies.csv"))
+    if freq:
+        pairs = sorted({int(r["pair"]) for r in freq})
+        nruns = len({r["run_id"] for r in freq})
+        rows, meds = [], []
+        for p in pairs:
+            rs = [r for r in freq if int(r["pair"]) == p]
+            rel = sorted(f(r["relative_change"]) for r in rs)
+            ab = sorted(abs(f(r["theta_final"]) - f(r["theta_initial"])) for r in rs)
+            med = statistics.median(abs(x) for x in rel)
+            meds.append(med)
+            rows.append((p, f"{f(rs[0]['theta_initial']):.3g}", f"{med:.3f}", f"{rel[0]:+.3f}", f"{rel[-1]:+.3f}",
+                         f"{statistics.median(ab):.4f}"))
+        steps = sorted(int(r["steps_done"]) for r in freq)
+        verdict = "held" if max(meds) <= 0.1 else "did not hold" if max(meds) > 0.5 else "inconclusive"
+        claim("P4", "8265", "trainable frequencies initialised at 10000^(-2i/d) barely change during training",
+              "every theta_i within a few percent of its start",
+              [f"`make schedules` [grid trainable]: rope, --rope-trainable 1, decoder copy and reverse, {nruns} runs "
+               f"(stopped at fit after {steps[0]}..{steps[-1]} steps, AdamW lr 0.001, no weight decay on theta); "
+               f"theta_i read from each checkpoint (`posprobe inspect --what frequencies`)", ""] +
+              table(rows, ["pair i", "theta_i at start", "median size of the relative change", "smallest",
+                           "largest", "median size of the absolute change"]),
+              verdict, "held if every pair's median |relative change| over runs is at most 0.1, did not hold if "
+              "some pair's exceeds 0.5, else inconclusive")
+    return []
+
+
 class Report:
     """The claims section as it is built: each claim's lines, and (claim, verdict) for the summary."""
 
@@ -614,6 +767,26 @@ def curve_claims(rep, res):
               "rope_decay.png")
 
 
+def schedule_claim(rep, res):
+    """S4: which frequency schedules make the inner product decay, from make curves' schedule curves."""
+    s4 = schedule_curves(res)
+    if not s4:
+        return
+    rows, verdict, parts = s4
+    rep.claim("S4", "8231",
+              "almost any smooth monotone frequency schedule makes the inner product decay; theta_t = t is the "
+              "exception (it crosses zero); power laws decay faster at short range and exponentials at long range; "
+              "the closer theta_t stays to 0 the slower the decay",
+              "each part below holds", table(rows, ["schedule", "curve", "long-range envelope", "min", "mean 1..32",
+                                                    "mean 256..512", "mean 1..512"]) + [""] + parts,
+              verdict, "sum_i cos(r theta_i) with d = 128 and its integral approximation (d/2) Re int_0^1 "
+              "e^{i r theta_t} dt, r = 0..512, divided by their value at 0; a curve decays if its long-range "
+              "envelope (max |value| over r = 256..512) is at most 0.5 and crosses zero if its minimum is below 0; "
+              "'faster at short range' compares means over r = 1..32, 'at long range' means over 256..512, "
+              "'slower' means over 1..512; each part is judged on both curves; held if every part holds, "
+              "did not hold if any part fails on both curves, else inconclusive")
+
+
 def tested_claims_lines():
     """The claims the test suite checks, named with their tests."""
     return ["### Claims checked by the test suite", "",
@@ -658,6 +831,8 @@ def main():
     xruns = read(os.path.join(res, "extrapolation", "runs.csv"))
     ext_lines = extrapolation_section(res, hz, xruns, rep.claim) if hz else []
     curve_claims(rep, res)
+    schedule_claim(rep, res)
+    sched_lines = schedules_section(res, rep.claim)
     rep.lines += tested_claims_lines()
     claims = rep.claims
     held = sum(v == "held" for _, v in claims)
@@ -665,7 +840,7 @@ def main():
     summary += table([(c, v) for c, v in claims], ["claim", "verdict"]) + [""]
     summary += ["Not testable here: R9, S8 and P7 (their claims are about pre-training at scale, which a CPU harness "
                 "of tiny models cannot reach).", ""]
-    doc = header + summary + ["## Claims", ""] + rep.lines + ext_lines
+    doc = header + summary + ["## Claims", ""] + rep.lines + ext_lines + sched_lines
     try:
         write_text(os.path.join(res, "REPORT.md"), "\n".join(doc) + "\n")   # a symlink or device stays what it is
     except OSError as e:

@@ -138,19 +138,44 @@ class Positions:
 
 # ------------------------------------------------------------- shared parts
 
-def sinusoid(k, C, base):
+def schedule_theta(t, schedule, base):
+    """The frequency of the pair at t = 2i/d in [0, 1) under --rope-schedule
+    (article 8231): geometric base^-t (Vaswani et al., RoFormer), t, t^2, t^4,
+    or one common base^-1/2 (8231's comment reply)."""
+    t = torch.as_tensor(t, dtype=torch.float64)
+    if schedule == "geometric":
+        return base ** (-t)
+    if schedule == "linear":
+        return t
+    if schedule == "power2":
+        return t ** 2
+    if schedule == "power4":
+        return t ** 4
+    if schedule == "constant":
+        return torch.full_like(t, base ** -0.5)
+    raise ValueError(f"unknown --rope-schedule {schedule!r}")
+
+
+def rope_schedule(cfg):
+    """A config's --rope-schedule (checkpoints from before it: geometric)."""
+    return cfg.get("rope-schedule", "geometric")
+
+
+def sinusoid(k, C, base, schedule="geometric"):
     """Vaswani et al. 2017, section 3.5: PE(k, 2i) = sin(k / base^(2i/C)),
     PE(k, 2i+1) = cos(k / base^(2i/C)), for positions k of any shape (...)
-    -> (..., C). An odd C ends with one more sine."""
+    -> (..., C). An odd C ends with one more sine. Other schedules put
+    schedule_theta(2i/C) in place of base^(-2i/C)."""
     c = torch.arange(C, dtype=torch.float64)
-    w = base ** (-2.0 * torch.div(c, 2, rounding_mode="floor") / C)
+    w = schedule_theta(2.0 * torch.div(c, 2, rounding_mode="floor") / C, schedule, base)
     a = torch.as_tensor(k, dtype=torch.float64)[..., None] * w
     return torch.where(c.long() % 2 == 0, torch.sin(a), torch.cos(a))
 
 
-def rope_ladder(n, base):
-    """RoFormer (Su et al. 2021, section 3.2.2): theta_i = base^(-2i/d), i < d/2, over n pairs (d = 2n)."""
-    return base ** (-2.0 * torch.arange(n, dtype=torch.float64) / (2 * n))
+def rope_ladder(n, base, schedule="geometric"):
+    """RoFormer (Su et al. 2021, section 3.2.2): theta_i = base^(-2i/d), i < d/2, over n pairs (d = 2n);
+    other schedules: schedule_theta(2i/d)."""
+    return schedule_theta(2.0 * torch.arange(n, dtype=torch.float64) / (2 * n), schedule, base)
 
 
 def rotate_pairs(x, angle, scale=None):
@@ -243,7 +268,7 @@ class Sinusoidal(Encoding):
     def embed(self, m, x, tokens, P):
         s = float(self.cfg.get("sin-scale", "1"))    # checkpoints from before --sin-scale: unscaled
         s = s if s > 0 else float(self.cfg["init-scale"]) * math.sqrt(2)
-        return x + s * sinusoid(P.p, m.C, float(self.cfg["rope-base"])).to(x.dtype)
+        return x + s * sinusoid(P.p, m.C, float(self.cfg["rope-base"]), rope_schedule(self.cfg)).to(x.dtype)
 
 
 class Multiplicative(Encoding):
@@ -254,7 +279,7 @@ class Multiplicative(Encoding):
 
     def embed(self, m, x, tokens, P):
         if self.cfg.get("mult-pos", "learned") == "sinusoidal":
-            return x * sinusoid(P.p, m.C, float(self.cfg["rope-base"])).to(x.dtype)
+            return x * sinusoid(P.p, m.C, float(self.cfg["rope-base"]), rope_schedule(self.cfg)).to(x.dtype)
         return x * m.w("enc.pos_mult")[P.p]
 
 
@@ -359,7 +384,8 @@ class TransformerXL(Encoding):
         return q + m.w(f"enc.block{l}.u"), k, v
 
     def scores(self, m, l, q, k, P):
-        R = sinusoid(P.off, m.C, float(self.cfg["rope-base"])).to(q.dtype) @ m.w(f"enc.block{l}.w_kr")   # (T, S, C)
+        R = sinusoid(P.off, m.C, float(self.cfg["rope-base"]), rope_schedule(self.cfg)).to(q.dtype)
+        R = R @ m.w(f"enc.block{l}.w_kr")                                                        # (T, S, C)
         qv = q + m.w(f"enc.block{l}.v_minus_u")                                                         # q + v
         return torch.einsum("bhid,ijhd->bhij", qv, R.unflatten(-1, (m.H, m.D))) / math.sqrt(m.D)
 
@@ -461,6 +487,8 @@ class Sandwich(Encoding):
     is shifted by -d'/2 so it is 0 at distance 0; base --rope-base."""
 
     def scores(self, m, l, q, k, P):
+        if rope_schedule(self.cfg) != "geometric":
+            raise ValueError("sandwich uses the geometric frequency schedule only (as posprobe refuses others)")
         dbar = 128
         r = 8.0 * torch.arange(1, m.H + 1, dtype=torch.float64) / m.H                        # (H)
         w = float(self.cfg["rope-base"]) ** (2.0 * torch.arange(dbar // 2, dtype=torch.float64) / dbar)
@@ -533,7 +561,7 @@ class RoPE(Encoding):
     def theta(self, m):
         if m.has("enc.theta"):
             return m.w("enc.theta")
-        return rope_ladder(self.pairs(m), float(self.cfg["rope-base"]))
+        return rope_ladder(self.pairs(m), float(self.cfg["rope-base"]), rope_schedule(self.cfg))
 
     def angles(self, m, P):
         th = self.theta(m)
@@ -565,8 +593,8 @@ class RoPE2D(RoPE):
     def theta(self, m):
         if m.has("enc.theta"):
             return m.w("enc.theta")
-        K, base = m.D // 2, float(self.cfg["rope-base"])
-        return torch.cat((rope_ladder(K // 2, base), rope_ladder(K - K // 2, base)))
+        K, base, sched = m.D // 2, float(self.cfg["rope-base"]), rope_schedule(self.cfg)
+        return torch.cat((rope_ladder(K // 2, base, sched), rope_ladder(K - K // 2, base, sched)))
 
     def angles(self, m, P):
         th, K = self.theta(m), m.D // 2

@@ -12,7 +12,9 @@
 # their timing columns (elapsed_s, tokens_per_s; train_s, eval_s, wall_s),
 # the rows of `posprobe eval` on the checkpoint, and the error message when
 # a configuration is refused (it must be refused by both, in the same words).
-# Both binaries must come from the same compiler, flags and BLAS: results
+# The encodings and options are the new binary's: against a base older than
+# one of them, its configurations differ (the base refuses them), as they
+# should. Both binaries must come from the same compiler, flags and BLAS: results
 # differ in the last bits between BLAS libraries. Prints one line per
 # configuration and a summary; exits 1 if any differs.
 set -uo pipefail
@@ -42,6 +44,9 @@ configs+=("--task repeat --mask causal --encoding rope --eos 0")
 configs+=("--task recall --mask causal --encoding rope --rope-fraction 0.5 --rope-trainable 1")
 configs+=("--task parity --encoding t5 --t5-buckets 8 --t5-max-distance 16")
 configs+=("--task even_pairs --encoding alibi --alibi-asym 1")
+configs+=("--task copy --mask bidir --encoding conv --conv-kernel 5 --conv-circular 1")
+configs+=("--task copy --mask causal --encoding rope --rope-schedule power2")
+configs+=("--task probe --encoding sinusoidal --rope-schedule linear")
 
 strip_cols() {   # file cols... -> the CSV without the named columns
     /usr/bin/python3 - "$@" <<'EOF'

@@ -329,6 +329,46 @@ static void test_inspect(void **state) {
     assert_int_equal(run("diagnose --encoding nosuch", NULL), 2);
 }
 
+/* inspect --what frequencies: a trainable rope run's theta_i against its start
+ * (claim P4): the start is the run's own schedule (power2 here: (2k/D)^2), the
+ * end the checkpoint's, and a run without trainable frequencies is refused. */
+static void test_inspect_frequencies(void **state) {
+    (void)state;
+    char args[1024], path[256], run_dir[256], err[512];
+    snprintf(run_dir, sizeof run_dir, "%s/run", test_tmpdir);
+    snprintf(args, sizeof args, "train --task copy --encoding rope --rope-trainable 1 --rope-schedule power2 --mask causal "
+             "--dim 16 --heads 2 --layers 1 --len 4 --steps 30 --lr 0.01 --quiet 1 --out '%s'", run_dir);
+    assert_int_equal(run(args, NULL), 0);
+    snprintf(path, sizeof path, "%s/freq.csv", test_tmpdir);
+    snprintf(args, sizeof args, "inspect --what frequencies --checkpoint '%s' --out '%s'", run_dir, path);
+    assert_int_equal(run(args, NULL), 0);
+    csv_table t;
+    if (csv_read(path, &t, err, sizeof err)) fail_msg("%s", err);
+    assert_int_equal(t.n_rows, 4);   /* head size 8: 4 pairs */
+    int moved = 0;
+    for (int k = 0; k < 4; k++) {
+        double init = strtod(csv_get(&t, k, "theta_initial"), NULL), fin = strtod(csv_get(&t, k, "theta_final"), NULL);
+        double rel = strtod(csv_get(&t, k, "relative_change"), NULL);
+        assert_true(fabs(init - (k / 4.0) * (k / 4.0)) < 1e-7);
+        if (k == 0) assert_true(isnan(rel));
+        else assert_true(fabs(rel - (fin - init) / init) < 1e-5 * (1 + fabs(rel)));
+        moved += fin != init;
+    }
+    assert_true(moved >= 3);
+    csv_table_free(&t);
+    snprintf(run_dir, sizeof run_dir, "%s/fixed", test_tmpdir);
+    snprintf(args, sizeof args, "train --task copy --encoding rope --dim 16 --heads 2 --layers 1 --len 4 --steps 2 --quiet 1 --out '%s'",
+             run_dir);
+    assert_int_equal(run(args, NULL), 0);
+    snprintf(path, sizeof path, "%s/err.txt", test_tmpdir);
+    snprintf(args, sizeof args, "inspect --what frequencies --checkpoint '%s'", run_dir);
+    assert_int_equal(run(args, path), 2);
+    assert_non_null(strstr(test_tmpdir_text("err.txt"), "--rope-trainable 1"));
+    assert_int_equal(run("inspect --what frequencies", NULL), 2);
+    snprintf(args, sizeof args, "inspect --encoding rope --what decay --checkpoint '%s'", run_dir);
+    assert_int_equal(run(args, NULL), 2);
+}
+
 /* layerprobe: a learned table puts position in layer 0; NoPE on the probe has it nowhere. */
 static void test_layerprobe(void **state) {
     (void)state;
@@ -715,6 +755,7 @@ static const struct CMUnitTest TESTS[] = {
     cmocka_unit_test(test_golden_examples),
     cmocka_unit_test_setup_teardown(test_layerprobe, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test_setup_teardown(test_inspect, test_tmpdir_setup, test_tmpdir_teardown),
+    cmocka_unit_test_setup_teardown(test_inspect_frequencies, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test_setup_teardown(test_determinism, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test_setup_teardown(test_checkpoint_eval_reproduces, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test_setup_teardown(test_config_file_precedence, test_tmpdir_setup, test_tmpdir_teardown),

@@ -125,6 +125,10 @@ static void test_encoding_gradients(void **state) {
         {"rope", "rope-trainable", "1"}, {"rope", "rope-fraction", "0.5"}, {"rope2d", "rope-trainable", "1"},
         {"xpos", "rope-trainable", "1"}, {"alibi", "alibi-asym", "1"}, {"multiplicative", "mult-pos", "sinusoidal"},
         {"conv", "conv-kernel", "7"}, {"conv", "conv-circular", "1"},
+        /* frequency schedules (8231): every encoding that takes one, each schedule somewhere */
+        {"rope", "rope-schedule", "power2"}, {"rope-v", "rope-schedule", "linear"}, {"rope2d", "rope-schedule", "power4"},
+        {"xpos", "rope-schedule", "constant"}, {"sinusoidal", "rope-schedule", "linear"}, {"xl", "rope-schedule", "power2"},
+        {"complex", "rope-schedule", "constant"},
     };
     for (size_t v = 0; v < sizeof variants / sizeof *variants; v++) {
         g_extra_key = variants[v][1];
@@ -273,14 +277,14 @@ static void test_sinusoid_relative_inner_product(void **state) {
     for (int r = -20; r <= 20; r += 5) {
         double first = 0;
         for (int m = 0; m < 60; m += 13) {
-            sinusoid_fill(pm, C, m + r, 10000);
-            sinusoid_fill(pn, C, m, 10000);
+            sinusoid_fill(pm, C, m + r, 10000, ROPE_SCHEDULE_GEOMETRIC);
+            sinusoid_fill(pn, C, m, 10000, ROPE_SCHEDULE_GEOMETRIC);
             double dot = 0;
             for (int c = 0; c < C; c++) dot += (double)pm[c] * pn[c];
             if (m == 0) first = dot;
             else assert_true(fabs(dot - first) < EXACT_TOL * 100);
         }
-        assert_true(fabs(first - curve_sinusoid_inner(C, r, 10000)) < EXACT_TOL * 100);
+        assert_true(fabs(first - curve_sinusoid_inner(C, r, 10000, ROPE_SCHEDULE_GEOMETRIC)) < EXACT_TOL * 100);
     }
 }
 
@@ -355,20 +359,75 @@ static void test_decay_curves(void **state) {
     (void)state;
     const double r1[14] = {0, 1, 2, 4, 8, 16, 32, 64, 96, 128, 160, 192, 224, 256};
     const double f1[14] = {32.5, 31.54, 28.96, 22.60, 19.82, 15.78, 13.38, 10.09, 9.75, 9.27, 9.80, 7.33, 7.38, 6.54};
-    for (int i = 0; i < 14; i++) assert_true(fabs(curve_rope_decay_bound(128, r1[i], 10000) - f1[i]) < 0.006);
+    for (int i = 0; i < 14; i++) assert_true(fabs(curve_rope_decay_bound(128, r1[i], 10000, ROPE_SCHEDULE_GEOMETRIC) - f1[i]) < 0.006);
     const double r2[11] = {0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512};
     const double v2[11] = {64, 62.09, 57.38, 48.59, 45.72, 39.70, 35.68, 30.52, 21.30, 20.53, 14.04};
-    for (int i = 0; i < 11; i++) assert_true(fabs(curve_sinusoid_inner(128, r2[i], 10000) - v2[i]) < 0.006);
+    for (int i = 0; i < 11; i++) assert_true(fabs(curve_sinusoid_inner(128, r2[i], 10000, ROPE_SCHEDULE_GEOMETRIC) - v2[i]) < 0.006);
     const double x3[9] = {0, 1, 2, 4, 8, 16, 32, 64, 128};
     const double b4[9] = {1.0, 0.974, 0.908, 0.772, 0.725, 0.635, 0.563, 0.487, 0.411};
     const double b3[9] = {1.0, 0.965, 0.877, 0.695, 0.633, 0.513, 0.417, 0.317, 0.216};
     for (int i = 0; i < 9; i++) {
-        assert_true(fabs(curve_sinusoid_integral(x3[i], 10000) - b4[i]) < 0.0006);
-        assert_true(fabs(curve_sinusoid_integral(x3[i], 1000) - b3[i]) < 0.0011);
+        assert_true(fabs(curve_sinusoid_integral(x3[i], 10000, ROPE_SCHEDULE_GEOMETRIC) - b4[i]) < 0.0006);
+        assert_true(fabs(curve_sinusoid_integral(x3[i], 1000, ROPE_SCHEDULE_GEOMETRIC) - b3[i]) < 0.0011);
     }
     /* Sandwich is 0 at distance 0 and negative elsewhere */
     assert_true(sandwich_bias(0, 0, 4, 10000) == 0);
     for (int d = 1; d < 50; d++) assert_true(sandwich_bias(d, 1, 4, 10000) < 0);
+}
+
+/* --rope-schedule reaches the frequencies: every name the option accepts is a
+ * schedule; rope's theta_k and the sinusoidal table follow rope_schedule_theta
+ * at t = 2k/d (geometric: base^-t, the values of before, to the bit); the
+ * schedules differ from each other; sandwich refuses all but geometric. */
+static void test_rope_schedules(void **state) {
+    (void)state;
+    const char *name, *meta, *help, *choices = NULL;
+    for (int i = 0; config_option_help(i, &name, &meta, &help, &choices); i++)
+        if (strcmp(name, "rope-schedule") == 0) break;
+    assert_non_null(choices);
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", choices);
+    int n = 0;
+    for (char *tok = strtok(buf, "|"); tok; tok = strtok(NULL, "|"), n++) {
+        assert_int_equal(rope_schedule_parse(tok), n);   /* in the enum's order */
+        assert_string_equal(rope_schedule_name((rope_schedule)n), tok);
+    }
+    assert_int_equal(n, ROPE_SCHEDULE_COUNT);
+    assert_int_equal(rope_schedule_parse("geometrical"), -1);
+    const int D = 8, K = D / 2;
+    double first[ROPE_SCHEDULE_COUNT][4];
+    for (int s = 0; s < ROPE_SCHEDULE_COUNT; s++) {
+        run_config c;
+        config_defaults(&c);
+        char err[256];
+        if (config_set(&c, "rope-schedule", rope_schedule_name((rope_schedule)s), err, sizeof err)) fail_msg("%s", err);
+        enc_dims d = {D, 1, D, 1, 4, 64, MASK_BIDIR, model_enc_options(&c), 0};
+        assert_int_equal(d.opt.rope_schedule, s);
+        param_store ps;
+        params_init(&ps);
+        rope_state *st = rope_state_new(&ps, &d, K, K, 0);
+        for (int k = 0; k < K; k++) {
+            double want = rope_schedule_theta((rope_schedule)s, 2.0 * k / D, 10000);
+            assert_true(st->theta->data[k] == (real)want);
+            if (s == ROPE_SCHEDULE_GEOMETRIC) assert_true(st->theta->data[k] == (real)pow(10000, -2.0 * k / D));
+            first[s][k] = want;
+        }
+        real row[8];
+        sinusoid_fill(row, D, 3, 10000, (rope_schedule)s);
+        for (int k = 0; k < K; k++) assert_true(row[2 * k] == (real)sin(3 * first[s][k]));
+        rope_state_free(st);
+        param_store ps2;
+        params_init(&ps2);
+        void *sw = encoding_find("sandwich")->create(&ps2, &d, err, sizeof err);
+        if (s == ROPE_SCHEDULE_GEOMETRIC) { assert_non_null(sw); free(sw); }
+        else { assert_null(sw); assert_non_null(strstr(err, "geometric")); }
+        params_free(&ps2);
+        params_free(&ps);
+    }
+    for (int a = 0; a < ROPE_SCHEDULE_COUNT; a++)
+        for (int b = a + 1; b < ROPE_SCHEDULE_COUNT; b++)
+            assert_true(memcmp(first[a], first[b], sizeof first[a]) != 0);
+    assert_true(first[ROPE_SCHEDULE_CONSTANT][0] == first[ROPE_SCHEDULE_CONSTANT][3]);   /* one common theta */
 }
 
 /* The declared classes agree with the hooks (diagnose's predictions, checked
@@ -672,6 +731,7 @@ static const struct CMUnitTest TESTS[] = {
     cmocka_unit_test(test_t5_buckets),
     cmocka_unit_test(test_alibi_slopes),
     cmocka_unit_test(test_decay_curves),
+    cmocka_unit_test(test_rope_schedules),
     cmocka_unit_test_setup_teardown(test_sinusoidal_scale_lets_tokens_through, test_tmpdir_setup, test_tmpdir_teardown),
 };
 const test_group test_group_encodings = {"encodings", TESTS, sizeof TESTS / sizeof *TESTS};

@@ -1,5 +1,6 @@
 /* The articles' exact identities that no training run needs (the claims
- * ledger, CLAIMS.md, names each test): S5 and S7 on the sinusoidal table the
+ * ledger, CLAIMS.md, names each test): S4 on the decay curves of every
+ * frequency schedule, S5 and S7 on the sinusoidal table the
  * `sinusoidal` encoding adds, Q3 on the probe2d layout, Q4 with quaternions,
  * Q5 and Q6 with GSL's matrix exponential and the rotary matrices of `rope`
  * and `rope2d`. Pure arithmetic is checked in double in both builds (within
@@ -21,6 +22,7 @@
 #include <gsl/gsl_matrix.h>
 #include <gsl/gsl_rng.h>
 
+#include "curves.h"
 #include "layout.h"
 #include "model.h"
 
@@ -63,8 +65,8 @@ static double sinusoidal_table(int C, int n, double *P) {
 /* p_m^T H p_n for diagonal H = diag(h), on the table as posprobe builds it. */
 static double diag_form(const double *h, int C, int m, int n) {
     real pm[64], pn[64];
-    sinusoid_fill(pm, C, m, 10000);
-    sinusoid_fill(pn, C, n, 10000);
+    sinusoid_fill(pm, C, m, 10000, ROPE_SCHEDULE_GEOMETRIC);
+    sinusoid_fill(pn, C, n, 10000, ROPE_SCHEDULE_GEOMETRIC);
     double v = 0;
     for (int c = 0; c < C; c++) v += h[c] * (double)pm[c] * pn[c];
     return v;
@@ -516,7 +518,98 @@ static void test_commuting_skew_generators(void **state) {
     gsl_rng_free(r);
 }
 
+/* ---- S4: frequency schedules and the decay of the inner product */
+
+/* What S4's rules read from one curve f(r), r = 0..512, relative to f(0): the
+ * long-range envelope max |f| over 256..512, the minimum over 0..512, and the
+ * means over 1..32 (short range), 256..512 (long range) and 1..512. The same
+ * rules as scripts/report.py's claim S4, on the same curves (`make curves`). */
+typedef struct { double envelope, min, short_mean, long_mean, mean; } decay_stats;
+
+static decay_stats decay_of(rope_schedule sched, double base, int integral) {
+    enum { RMAX = 512 };
+    double f[RMAX + 1];
+    for (int r = 0; r <= RMAX; r++)   /* d = 128; the integral times d/2 is on the same scale */
+        f[r] = integral ? 64 * curve_sinusoid_integral(r, base, sched) : curve_sinusoid_inner(128, r, base, sched);
+    decay_stats st = {0, INFINITY, 0, 0, 0};
+    for (int r = 0; r <= RMAX; r++) {
+        double v = f[r] / f[0];
+        if (r >= 256) { st.envelope = fmax(st.envelope, fabs(v)); st.long_mean += v / (RMAX - 255); }
+        if (r >= 1 && r <= 32) st.short_mean += v / 32;
+        if (r >= 1) st.mean += v / RMAX;
+        st.min = fmin(st.min, v);
+    }
+    return st;
+}
+
+/* S4 (8231) on the sinusoidal inner product sum_i cos(r theta_i), d = 128,
+ * and on its integral approximation (d/2) Re int_0^1 e^{i r theta_t} dt, with
+ * the schedules of --rope-schedule: base^-t (bases 10000 and 1000), t, t^2,
+ * t^4, and one common theta. The rules: a curve decays if its long-range
+ * envelope is at most 0.5; it crosses zero if its minimum is below 0. The
+ * verdicts (CLAIMS.md): the monotone schedules decay, t (and the constant)
+ * crosses zero in the integral form that 8231 analyses, the schedule closer
+ * to 0 decays slower, power laws decay faster at short range -- and, against
+ * the claim, 10000^-t is not below t^2 or t^4 at long range (it decays the
+ * slowest there). The sum at d = 128 with theta_t = t is periodic (every
+ * theta a multiple of 1/64: period 128 pi = 402), so it returns to f(0)
+ * instead of decaying; 1000^-t (from r = 361) and t^2 (from r = 203) dip
+ * below 0 in the sum but not in the integral. A change of a curve or of a
+ * schedule shows here. */
+static void test_frequency_schedules_decay(void **state) {
+    (void)state;
+    enum { GEO4, GEO3, LIN, POW2, POW4, CONST, N_SCHED };
+    static const char *const label[N_SCHED] = {"10000^-t", "1000^-t", "t", "t^2", "t^4", "constant"};
+    const rope_schedule sched[N_SCHED] = {ROPE_SCHEDULE_GEOMETRIC, ROPE_SCHEDULE_GEOMETRIC, ROPE_SCHEDULE_LINEAR,
+                                          ROPE_SCHEDULE_POWER2, ROPE_SCHEDULE_POWER4, ROPE_SCHEDULE_CONSTANT};
+    const double base[N_SCHED] = {10000, 1000, 10000, 10000, 10000, 10000};
+    decay_stats sum[N_SCHED], in[N_SCHED];
+    for (int k = 0; k < N_SCHED; k++) {
+        sum[k] = decay_of(sched[k], base[k], 0);
+        in[k] = decay_of(sched[k], base[k], 1);
+    }
+    /* almost any smooth monotone schedule decays (sum and integral) */
+    for (int k = GEO4; k <= POW4; k++) {
+        if (k == LIN) continue;
+        if (!(sum[k].envelope <= 0.5 && in[k].envelope <= 0.5))
+            fail_msg("S4: %s does not decay: envelope %.3f (sum), %.3f (integral)", label[k], sum[k].envelope, in[k].envelope);
+    }
+    /* theta_t = t: the integral (sin r / r) decays and crosses zero; the sum is periodic */
+    assert_true(in[LIN].envelope <= 0.5 && in[LIN].min < 0 && sum[LIN].min < 0);
+    assert_true(sum[LIN].envelope > 0.9);
+    assert_true(curve_sinusoid_inner(128, 4, 10000, ROPE_SCHEDULE_LINEAR) < 0);   /* below 0 at short range */
+    /* the other monotone schedules stay above 0 in the integral form */
+    for (int k = GEO4; k <= POW4; k++)
+        if (k != LIN && !(in[k].min > 0)) fail_msg("S4: %s crosses zero in the integral form (min %.3f)", label[k], in[k].min);
+    assert_true(sum[GEO4].min > 0 && sum[POW4].min > 0 && sum[GEO3].min < 0 && sum[POW2].min < 0);
+    /* one common theta: cos(r theta), no decay, crosses zero */
+    assert_true(sum[CONST].envelope > 0.99 && sum[CONST].min < -0.99);
+    /* the closer theta_t stays to 0, the slower the decay: pointwise t^4 <= t^2 <= t and 10000^-t <= 1000^-t */
+    for (int f = 0; f < 2; f++) {
+        const decay_stats *v = f ? in : sum;
+        if (!(v[POW4].mean > v[POW2].mean && v[POW2].mean > v[LIN].mean && v[GEO4].mean > v[GEO3].mean))
+            fail_msg("S4 (%s): means t^4 %.3f, t^2 %.3f, t %.3f, 10000^-t %.3f, 1000^-t %.3f", f ? "integral" : "sum",
+                     v[POW4].mean, v[POW2].mean, v[LIN].mean, v[GEO4].mean, v[GEO3].mean);
+    }
+    for (int r = 1; r <= 512; r++)   /* 10000^-t above 1000^-t at every distance */
+        if (!(curve_sinusoid_inner(128, r, 10000, ROPE_SCHEDULE_GEOMETRIC) > curve_sinusoid_inner(128, r, 1000, ROPE_SCHEDULE_GEOMETRIC)))
+            fail_msg("S4: base 1000 above base 10000 at distance %d", r);
+    /* power laws decay faster at short range than either exponential ... */
+    for (int p = POW2; p <= POW4; p += POW4 - POW2)
+        for (int e = GEO4; e <= GEO3; e++)
+            if (!(sum[p].short_mean < sum[e].short_mean && in[p].short_mean < in[e].short_mean))
+                fail_msg("S4: %s not below %s at short range", label[p], label[e]);
+    /* ... but the exponentials are not the faster ones at long range: 10000^-t
+     * stays above both power laws, 1000^-t above t^2 and below t^4 */
+    for (int f = 0; f < 2; f++) {
+        const decay_stats *v = f ? in : sum;
+        assert_true(v[GEO4].long_mean > v[POW2].long_mean && v[GEO4].long_mean > v[POW4].long_mean);
+        assert_true(v[GEO3].long_mean > v[POW2].long_mean && v[GEO3].long_mean < v[POW4].long_mean);
+    }
+}
+
 static const struct CMUnitTest TESTS[] = {
+    cmocka_unit_test(test_frequency_schedules_decay),
     cmocka_unit_test(test_sinusoid_diagonal_h_absolute_term),
     cmocka_unit_test(test_sinusoid_shift_is_rotation),
     cmocka_unit_test(test_flattened_grid_distances),

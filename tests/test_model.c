@@ -171,6 +171,9 @@ static void test_choice_enums_match_names(void **state) {
     (void)state;
     for (int k = 0; k < NORM_COUNT; k++) assert_string_equal(config_choice_name("norm", k), attn_norm_name((attn_norm)k));
     assert_null(config_choice_name("norm", NORM_COUNT));
+    for (int k = 0; k < ROPE_SCHEDULE_COUNT; k++)
+        assert_string_equal(config_choice_name("rope-schedule", k), rope_schedule_name((rope_schedule)k));
+    assert_null(config_choice_name("rope-schedule", ROPE_SCHEDULE_COUNT));
     static const struct { const char *key; int last; const char *name; } cases[] = {
         {"mask", MASK_CAUSAL, "causal"},          {"head", HEAD_REGRESSION, "regression"},
         {"markers", MARK_CLS_SEP, "cls-sep"},     {"positions", POS_SHIFTED, "shifted"},

@@ -158,6 +158,8 @@ static void test_parity_cope(void **state) { (void)state; check_fixture("cope");
 static void test_parity_rope(void **state) { (void)state; check_fixture("rope"); }
 static void test_parity_rope_partial(void **state) { (void)state; check_fixture("rope_partial"); }
 static void test_parity_rope_v(void **state) { (void)state; check_fixture("rope_v"); }
+static void test_parity_rope_power2(void **state) { (void)state; check_fixture("rope_power2"); }
+static void test_parity_sinusoidal_constant(void **state) { (void)state; check_fixture("sinusoidal_constant"); }
 static void test_parity_rope2d(void **state) { (void)state; check_fixture("rope2d"); }
 static void test_parity_xpos(void **state) { (void)state; check_fixture("xpos"); }
 static void test_parity_urpe(void **state) { (void)state; check_fixture("urpe"); }
@@ -200,6 +202,8 @@ static const struct CMUnitTest TESTS[] = {
     cmocka_unit_test(test_parity_rope),
     cmocka_unit_test(test_parity_rope_partial),
     cmocka_unit_test(test_parity_rope_v),
+    cmocka_unit_test(test_parity_rope_power2),
+    cmocka_unit_test(test_parity_sinusoidal_constant),
     cmocka_unit_test(test_parity_rope2d),
     cmocka_unit_test(test_parity_xpos),
     cmocka_unit_test(test_parity_urpe),

@@ -11,6 +11,7 @@
 
 #include <gsl/gsl_rng.h>
 
+#include "checkpoint.h"
 #include "csvio.h"
 #include "curves.h"
 #include "model.h"
@@ -78,12 +79,13 @@ static int is_rotation(const encoding_def *e) { return e->where == ENC_AT_ROTATI
 static int inspect_decay(const run_config *c, csv_out *w, char *err, size_t errlen) {
     const encoding_def *e = encoding_find(c->encoding);
     int d = c->dim;
+    rope_schedule sched = model_enc_options(c).rope_schedule;
     if (is_rotation(e)) {
         static const char *const header[] = {"distance", "rope_decay_bound", NULL};
         csv_out_header(w, header);
         for (int r = 0; r <= c->len; r++) {
             csv_out_int(w, r);
-            csv_out_real(w, curve_rope_decay_bound(d, r, c->rope_base));
+            csv_out_real(w, curve_rope_decay_bound(d, r, c->rope_base, sched));
             csv_out_end_row(w);
         }
         return 0;
@@ -93,8 +95,8 @@ static int inspect_decay(const run_config *c, csv_out *w, char *err, size_t errl
         csv_out_header(w, header);
         for (int r = 0; r <= c->len; r++) {
             csv_out_int(w, r);
-            csv_out_real(w, curve_sinusoid_inner(d, r, c->rope_base));
-            csv_out_real(w, d / 2 * curve_sinusoid_integral(r, c->rope_base));
+            csv_out_real(w, curve_sinusoid_inner(d, r, c->rope_base, sched));
+            csv_out_real(w, d / 2 * curve_sinusoid_integral(r, c->rope_base, sched));
             csv_out_end_row(w);
         }
         return 0;
@@ -185,6 +187,56 @@ static int inspect_positions(const run_config *c, int draws, csv_out *w, char *e
     batch_free(&b);
     model_free(&m);
     return 0;
+}
+
+/* frequencies: a trained run's rotary frequencies (enc.theta, --rope-trainable 1)
+ * against the values the run started from (8265, claim P4). */
+err_kind inspect_frequencies(const char *dir, const char *out_path, char *err, size_t errlen) {
+    char path[1200], msg[1500];
+    snprintf(path, sizeof path, "%s/checkpoint.bin", dir);
+    checkpoint_info info;
+    model m, m0;
+    memset(&m, 0, sizeof m);
+    memset(&m0, 0, sizeof m0);
+    if (checkpoint_load(path, &info, &m, msg, sizeof msg)) return errorf_kind(err, errlen, ERR_USAGE, "%s", msg);
+    const tensor *fin = NULL, *init = NULL;
+    for (int i = 0; i < m.ps.n_entries; i++)
+        if (strcmp(m.ps.entries[i].name, "enc.theta") == 0) fin = m.ps.entries[i].t;
+    if (!fin) {
+        model_free(&m);
+        return errorf_kind(err, errlen, ERR_USAGE, "%s: no trained frequencies (a rotary encoding with --rope-trainable 1)", path);
+    }
+    /* the start: a model of the same config, initialised (the ladder does not depend on the seed) */
+    if (model_build(&m0, &info.cfg, info.max_n, msg, sizeof msg)) {
+        model_free(&m);
+        model_free(&m0);
+        return errorf_kind(err, errlen, ERR_USAGE, "%s: %s", path, msg);
+    }
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(r, 1);
+    model_init_params(&m0, r);
+    gsl_rng_free(r);
+    for (int i = 0; i < m0.ps.n_entries; i++)
+        if (strcmp(m0.ps.entries[i].name, "enc.theta") == 0) init = m0.ps.entries[i].t;
+    csv_out w;
+    err_kind rc = ERR_NONE;
+    if (!init || init->n != fin->n) rc = errorf_kind(err, errlen, ERR_USAGE, "%s: enc.theta does not match its config", path);
+    else if (csv_out_open_or_stdout(&w, out_path, err, errlen)) rc = ERR_IO;
+    else {
+        static const char *const header[] = {"pair", "theta_initial", "theta_final", "relative_change", NULL};
+        csv_out_header(&w, header);
+        for (size_t k = 0; k < fin->n; k++) {
+            csv_out_int(&w, (int)k);
+            csv_out_real(&w, init->data[k]);
+            csv_out_real(&w, fin->data[k]);
+            csv_out_real(&w, init->data[k] != 0 ? (fin->data[k] - init->data[k]) / fabs(init->data[k]) : NAN);
+            csv_out_end_row(&w);
+        }
+        rc = csv_out_finish(&w, 0, err, errlen) ? ERR_IO : ERR_NONE;
+    }
+    model_free(&m);
+    model_free(&m0);
+    return rc;
 }
 
 err_kind inspect_run(const run_config *c, const char *what, int draws, const char *out_path, char *err, size_t errlen) {

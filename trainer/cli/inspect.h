@@ -13,4 +13,9 @@
  * the output cannot be written. */
 err_kind inspect_run(const run_config *c, const char *what, int draws, const char *out_path, char *err, size_t errlen);
 
+/* A trained run's rotary frequencies from DIR/checkpoint.bin against their
+ * initial values: pair,theta_initial,theta_final,relative_change
+ * ((final - initial) / |initial|; nan where the initial value is 0). */
+err_kind inspect_frequencies(const char *dir, const char *out_path, char *err, size_t errlen);
+
 #endif

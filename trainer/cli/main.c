@@ -382,7 +382,8 @@ static int cmd_eval(int argc, char **argv) {
 static int cmd_inspect(int argc, char **argv) {
     if (wants_help(argc, argv)) {
         printf("usage: posprobe inspect --encoding E --what bias|decay|rotation|positions [--len N] [--dim D]\n"
-               "                        [--heads H] [--draws K] [--out FILE] [any train option]\n\n"
+               "                        [--heads H] [--draws K] [--out FILE] [any train option]\n"
+               "       posprobe inspect --what frequencies --checkpoint DIR [--out FILE]\n\n"
                "An encoding's own quantities as CSV, without training (a randomly initialised model on the\n"
                "constant probe input where a model is needed):\n"
                "  bias       pre-normalizer scores of every layer: layer,head,query,key,offset,value\n"
@@ -391,17 +392,24 @@ static int cmd_inspect(int argc, char **argv) {
                "             the head-mean score at query n-1 vs key n-1-r\n"
                "  rotation   the vector (1,0,1,0,...)/sqrt(D/2) rotated at each position: position,dim,value\n"
                "  positions  --draws K batches of position ids as --positions samples them: draw,index,position\n"
+               "  frequencies  a trained run's rotary frequencies (--rope-trainable 1) against their initial\n"
+               "             values (8265): pair,theta_initial,theta_final,relative_change\n"
                "e.g. posprobe inspect --encoding rope --what decay --dim 128 --len 256 reproduces the\n"
                "values of 8265's bound in docs/articles.md.\n");
         return 0;
     }
     run_config c;
     config_defaults(&c);
-    cmd_opt own[] = {{"what", 0, NULL}, {"draws", 0, NULL}, {"out", 0, NULL}, {NULL, 0, NULL}};
+    cmd_opt own[] = {{"what", 0, NULL}, {"draws", 0, NULL}, {"out", 0, NULL}, {"checkpoint", 0, NULL}, {NULL, 0, NULL}};
     parse_args("inspect", argc, argv, &c, own, NULL, 0);
-    if (!own[0].value) die_usage("inspect: --what bias|decay|rotation|positions is required");
-    int draws = own[1].value ? parse_count(own[1].value, "draws", 1, 100000) : 4;
+    if (!own[0].value) die_usage("inspect: --what bias|decay|rotation|positions|frequencies is required");
     char err[2048];
+    if (strcmp(own[0].value, "frequencies") == 0) {
+        if (!own[3].value) die_usage("inspect: --what frequencies needs --checkpoint DIR");
+        return command_end(inspect_frequencies(own[3].value, own[2].value, err, sizeof err), err);
+    }
+    if (own[3].value) die_usage("inspect: --checkpoint goes with --what frequencies only");
+    int draws = own[1].value ? parse_count(own[1].value, "draws", 1, 100000) : 4;
     return command_end(inspect_run(&c, own[0].value, draws, own[2].value, err, sizeof err), err);
 }
 

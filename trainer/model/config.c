@@ -51,6 +51,7 @@ static const option_def OPTS[] = {
     {"init-scale", T_REAL, O(init_scale), 1e-6, 10, NULL, "S", "std of the normal initialisation", 0},
     {"max-pos", T_INT, O(max_pos), 1, 1 << 20, NULL, "N", "position table size / range of randomized positions", 0},
     {"rope-base", T_REAL, O(rope_base), 1.0001, 1e12, NULL, "B", "base of sinusoidal/rotary frequencies", 0},
+    {"rope-schedule", T_CHOICE, O(rope_schedule), 0, 0, "geometric|linear|power2|power4|constant", "S", "frequency of pair t = 2i/d of sinusoidal/rotary ladders: base^-t, t, t^2, t^4, or base^-1/2 for every pair (8231)", 0},
     {"sin-scale", T_REAL, O(sin_scale), 0, 100, NULL, "S",
      "sinusoidal: the table is multiplied by S; 0 = init-scale * sqrt 2, the token embeddings' scale per coordinate", 0},
     {"rope-fraction", T_REAL, O(rope_fraction), 0, 1, NULL, "F", "fraction of head dimensions rotated", 0},
@@ -138,6 +139,7 @@ void config_defaults(run_config *c) {
     c->init_scale = 0.02;
     c->max_pos = 256;
     c->rope_base = 10000;
+    c->rope_schedule = 0;   /* geometric */
     c->rope_fraction = 1;
     c->clip_min = -16;
     c->clip_max = 16;

@@ -48,6 +48,7 @@ typedef struct run_config {
     int max_pos;
     /* encoding options */
     double rope_base, rope_fraction;
+    int rope_schedule;               /* a rope_schedule (encoding.h), in the order of its choices */
     double sin_scale;                /* sinusoidal: scale of the table (0: init-scale * sqrt 2, the token embeddings') */
     int rope_trainable;
     int clip_min, clip_max;          /* shaw / deberta / urpe offset clipping */

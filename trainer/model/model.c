@@ -23,6 +23,7 @@ enc_options model_enc_options(const run_config *c) {
         .mult_sinusoidal = c->mult_pos == MULT_SINUSOIDAL, .alibi_asym = c->alibi_asym,
         .sequential_positions = c->positions == POS_SEQUENTIAL, .train_len_max = c->len_max,
         .conv_kernel = c->conv_kernel, .conv_circular = c->conv_circular,
+        .rope_schedule = (rope_schedule)c->rope_schedule,
     };
 }
 
