@@ -38,6 +38,12 @@ def catalogue(posprobe, what):
     return list(csv.DictReader(io.StringIO(p.stdout)))
 
 
+# The evaluation mode each form is judged by (eval.csv's eval_mode): the
+# encoder form (answer slots, bidirectional mask) by its parallel scoring, the
+# decoder form (causal mask) by greedy decoding until [EOS].
+FORM_MODE = {"bidir": "parallel", "causal": "greedy"}
+
+
 def fnum(x):
     """A cell as a float; NaN when it is empty or not a number."""
     try:

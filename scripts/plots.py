@@ -30,9 +30,8 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-from csvrows import CatalogueError, catalogue, default_posprobe, fnum, read  # noqa: E402
+from csvrows import FORM_MODE, CatalogueError, catalogue, default_posprobe, fnum, read  # noqa: E402
 
-FORM_MODE = {"bidir": "parallel", "causal": "greedy"}
 FORM_NAME = {"bidir": "encoder (bidirectional)", "causal": "decoder (causal, greedy until [EOS])"}
 # what each form is judged by: per-token accuracy (Delétang et al.), exact match (Kazemnejad et al.)
 FORM_METRIC = {"bidir": ("token_acc", "token accuracy"), "causal": ("seq_acc", "exact match")}

@@ -18,7 +18,7 @@ import statistics
 import sys
 from collections import defaultdict
 
-from csvrows import CatalogueError, catalogue, default_posprobe
+from csvrows import FORM_MODE, CatalogueError, catalogue, default_posprobe
 from csvrows import fnum as f
 from csvrows import read, write_text
 
@@ -194,8 +194,8 @@ def cannot_fit(mask, encoding, markers, task):
     return mask == "bidir" and encoding == "none" and markers == "none" and task not in CONTROLS["bidir"]
 
 
-PRIMARY = {"causal": ("greedy", "seq_acc_beyond_train", "seq_acc_beyond_ci", "seq_horizon_90", "exact match"),
-           "bidir": ("parallel", "acc_beyond_train", "acc_beyond_ci", "horizon_90", "token accuracy")}
+PRIMARY = {"causal": (FORM_MODE["causal"], "seq_acc_beyond_train", "seq_acc_beyond_ci", "seq_horizon_90", "exact match"),
+           "bidir": (FORM_MODE["bidir"], "acc_beyond_train", "acc_beyond_ci", "horizon_90", "token accuracy")}
 
 
 def enc_label(r):

@@ -45,6 +45,9 @@ from csvrows import write_text
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ID_FACTORS = ["task", "encoding", "norm", "mask", "markers", "positions"]
+# posprobe train's exit statuses (docs/cli.md; trainer/cli/main.c sets them, tests/report_script.sh
+# checks these against it)
+EXIT_USAGE, EXIT_DIVERGED = 2, 3
 SUITE_KEYS = ["name", "seeds", "fitted-only"]
 SECTIONS = "[suite], [defaults], [quick] or [grid NAME]"
 # what the runner sets itself for every run, or what would keep a run from training
@@ -348,9 +351,9 @@ class Runner:
             _, err = p.communicate()
             with self.lock:
                 self.procs.discard(p)
-            if p.returncode in (0, 3):
-                return "diverged" if p.returncode == 3 else "finished"
-            if p.returncode == 2:
+            if p.returncode in (0, EXIT_DIVERGED):
+                return "diverged" if p.returncode == EXIT_DIVERGED else "finished"
+            if p.returncode == EXIT_USAGE:
                 raise SuiteError(f"run {rid}: {err.strip()}")
             return f"failed ({p.returncode}): {err.strip()[:300]}"
         finally:

@@ -33,6 +33,12 @@ $py scripts/report.py --help > "$dir/help" 2>&1 || fail "report.py --help failed
 grep -q '^usage: report.py' "$dir/help" || fail "report.py --help prints no usage"
 $py scripts/suite.py --help > "$dir/help" 2>&1 || fail "suite.py --help failed"
 tr '\n' ' ' < "$dir/help" | grep -q 'shows overall progress, and summarizes\.' || fail "suite.py --help is cut short"
+# suite.py reads posprobe's exit statuses by name: the numbers main.c maps kinds to
+for name in EXIT_USAGE EXIT_DIVERGED; do
+    c=$(grep -o "$name = [0-9]*" trainer/cli/main.c | head -1 | awk '{print $3}')
+    py_v=$($py -c "import sys; sys.path.insert(0, 'scripts'); import suite; print(suite.$name)")
+    [ -n "$c" ] && [ "$c" = "$py_v" ] || fail "suite.py's $name is $py_v, main.c's is '$c'"
+done
 mkdir "$dir/empty"
 st=0; $py scripts/report.py "$dir/empty" --posprobe "$dir/no-such-posprobe" 2> "$dir/err" || st=$?
 [ "$st" = 2 ] && [ "$(wc -l < "$dir/err")" = 1 ] && grep -q '^posprobe: error: .*no-such-posprobe: cannot run' "$dir/err" \
