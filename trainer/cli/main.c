@@ -71,6 +71,10 @@ static void print_train_help(FILE *f) {
         config_option(&d, i, &n2, value, sizeof value);
         char left[96];
         snprintf(left, sizeof left, "--%s %s", name, meta);
+        /* defaults that are not a value of their own but follow another option */
+        static const char *const derived[][2] = {{"len-min", "--len"}, {"len-max", "--len"}};
+        for (size_t k = 0; k < sizeof derived / sizeof *derived; k++)
+            if (strcmp(name, derived[k][0]) == 0) snprintf(value, sizeof value, "%s", derived[k][1]);
         fprintf(f, "  %-40s %s [%s]\n", left, help, value[0] ? value : "none");
     }
 }

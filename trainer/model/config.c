@@ -73,7 +73,7 @@ static const option_def OPTS[] = {
     {"len-max", T_INT, O(len_max), 0, 1 << 16, NULL, "B", "longest training length", 0},
     {"len-sampling", T_CHOICE, O(len_sampling), 0, 0, "auto|fixed|uniform|curriculum", "S",
      "per batch: len-max (fixed), uniform on [len-min, len-max], or growing from len-min to len-max; auto = fixed when len-min = len-max, else uniform", 0},
-    {"eval-lens", T_LIST, O(eval_lens), 0, 0, NULL, "LIST", "evaluation lengths, e.g. 8,16,32 or 1-64 (default: len-max)", 0},
+    {"eval-lens", T_LIST, O(eval_lens), 0, 0, NULL, "LIST", "evaluation lengths besides the training lengths (every evaluation includes those), e.g. 8,16,32 or 1-64", 0},
     {"eval-every", T_INT, O(eval_every), 0, 1 << 30, NULL, "K", "evaluate every K steps (0: only at the end)", 0},
     {"eval-size", T_INT, O(eval_size), 1, 1 << 20, NULL, "N", "held-out sequences per evaluated length", 0},
     {"fit-acc", T_REAL, O(fit_acc), 0, 1, NULL, "A",
