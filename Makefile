@@ -229,7 +229,6 @@ reproduce: all
 	@mkdir -p $(RESULTS) && printf 'stage,unix_s\nstart,%s\n' "$$(date +%s.%N)" > $(RESULTS)/stages.csv
 	@$(call STAGE,probe)
 	@$(call STAGE,extrapolation)
-	@$(call STAGE,schedules)
 	@$(call STAGE,curves)
 	@$(call STAGE,diagnose)
 	@$(call STAGE,extras)
@@ -346,7 +345,7 @@ help:
 	@echo "  make clean            remove build/"
 	@echo "Experiments (RESULTS=dir, default results/; J=jobs; QUICK=1 for a one-seed smoke run;"
 	@echo "             ENCODINGS=\"a b\" and SEEDS=n override the suites):"
-	@echo "  make reproduce        every stage below, then RESULTS/timing.csv"
+	@echo "  make reproduce        every stage below but schedules, then RESULTS/timing.csv"
 	@echo "  make probe            the probe suite (RESULTS/probe)"
 	@echo "  make extrapolation    the length-generalization suite (RESULTS/extrapolation)"
 	@echo "  make schedules        frequency schedules and trainable RoPE frequencies, claims S6, P4 (RESULTS/schedules)"

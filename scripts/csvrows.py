@@ -26,6 +26,15 @@ def default_posprobe():
     return os.environ.get("POSPROBE_BIN") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "posprobe")
 
 
+# The columns the scripts read from each catalogue: a posprobe without them
+# (another program, or a version before them) is refused, never guessed from.
+CATALOGUE_COLUMNS = {
+    "encodings": ["name", "where", "relative", "directional", "symmetric", "value_side", "reads_prior_rows"],
+    "tasks": ["name", "control_encoder", "control_decoder"],
+    "norms": ["name"],
+}
+
+
 def catalogue(posprobe, what):
     """posprobe's own list of encodings, tasks or norms (`posprobe list WHAT --csv`) as dicts, in its order:
     the one source of the encoding classes, the controls and the normalizers (the scripts keep no lists)."""
@@ -34,8 +43,15 @@ def catalogue(posprobe, what):
     except OSError as e:
         raise CatalogueError(f"{posprobe}: cannot run ({e.strerror}); build it (make all) or name it with --posprobe")
     if p.returncode != 0:
-        raise CatalogueError(f"{posprobe} list {what} --csv: exit {p.returncode}: {p.stderr.strip()}")
-    return list(csv.DictReader(io.StringIO(p.stdout)))
+        raise CatalogueError(f"{posprobe} list {what} --csv: exit {p.returncode}: {p.stderr.strip() or 'no message'}")
+    reader = csv.DictReader(io.StringIO(p.stdout))
+    rows = list(reader)
+    missing = [c for c in CATALOGUE_COLUMNS[what] if c not in (reader.fieldnames or [])]
+    if missing or not rows or any(not r.get("name") for r in rows):
+        raise CatalogueError(f"{posprobe} list {what} --csv: not posprobe's catalogue "
+                             f"({'no column ' + ', '.join(missing) if missing else 'no rows'}); "
+                             "build it (make all) or name the right binary with --posprobe")
+    return rows
 
 
 # The evaluation mode each form is judged by (eval.csv's eval_mode): the

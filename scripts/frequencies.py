@@ -23,35 +23,55 @@ COLUMNS = ["run_id", "task", "encoding", "seed", "fitted", "steps_done", "pair",
            "relative_change"]
 
 
+def fail(msg):
+    print(f"posprobe: error: {msg}", file=sys.stderr)
+    return 2
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("results")
     ap.add_argument("--posprobe", default=default_posprobe())
     a = ap.parse_args()
+    runs_csv = os.path.join(a.results, "runs.csv")
+    if not os.path.isdir(a.results):
+        return fail(f"{a.results}: not a directory")
+    if not os.path.isfile(runs_csv):   # not a suite's results: nothing to read, nothing to write
+        return fail(f"{runs_csv}: no such file (SUITE_RESULTS is a directory scripts/suite.py wrote, e.g. results/schedules)")
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\n")
     w.writerow(COLUMNS)
     n = 0
-    for r in read(os.path.join(a.results, "runs.csv")):
+    for r in read(runs_csv):
         d = os.path.join(a.results, "runs", r["run_id"])
         cfg = {row["key"]: row["value"] for row in read(os.path.join(d, "config.csv"))}
         if r["status"] != "finished" or cfg.get("rope-trainable") != "1":
             continue
-        p = subprocess.run([a.posprobe, "inspect", "--what", "frequencies", "--checkpoint", d],
-                           capture_output=True, text=True, check=False)
+        try:
+            p = subprocess.run([a.posprobe, "inspect", "--what", "frequencies", "--checkpoint", d],
+                               capture_output=True, text=True, check=False)
+        except OSError as e:
+            return fail(f"{a.posprobe}: cannot run ({e.strerror}); build it (make all) or name it with --posprobe")
         if p.returncode != 0:
-            print(f"posprobe frequencies: {r['run_id']}: {p.stderr.strip()}", file=sys.stderr)
-            return 1
+            return fail(f"{r['run_id']}: posprobe inspect exit {p.returncode}: {p.stderr.strip() or 'no message'}")
+        rows = list(csv.DictReader(io.StringIO(p.stdout)))
+        if not rows or any(k not in rows[0] for k in COLUMNS[6:]):
+            return fail(f"{r['run_id']}: {a.posprobe} inspect --what frequencies wrote no frequencies "
+                        "(is it posprobe, and this version?)")
         summary = read(os.path.join(d, "summary.csv"))
         steps = summary[0]["steps_done"] if summary else ""
-        for f in csv.DictReader(io.StringIO(p.stdout)):
+        for f in rows:
             w.writerow([r["run_id"], r["task"], r["encoding"], r["seed"], r["fitted"], steps] +
                        [f[k] for k in COLUMNS[6:]])
         n += 1
-    write_text(os.path.join(a.results, "frequencies.csv"), out.getvalue())
-    print(f"posprobe frequencies: {n} runs with trainable frequencies; {a.results}/frequencies.csv", file=sys.stderr)
+    path = os.path.join(a.results, "frequencies.csv")
+    try:
+        write_text(path, out.getvalue())
+    except OSError as e:
+        print(f"posprobe: error: {path}: cannot write: {e.strerror or e}", file=sys.stderr)
+        return 1
+    print(f"posprobe frequencies: {n} runs with trainable frequencies; {path}", file=sys.stderr)
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -8,7 +8,8 @@ suites' runs.csv and the runs' train.csv, RESULTS/curves/*.csv,
 RESULTS/diagnose.csv, RESULTS/attention/*.csv and RESULTS/layerprobe/*.csv
 where they exist, and writes PNG figures to RESULTS/figures/. Missing inputs
 skip their figures. The normalizers are ordered as posprobe lists them
-(`posprobe list norms --csv`; BIN defaults to $POSPROBE_BIN, else ./posprobe).
+(`posprobe list norms --csv`; BIN defaults to $POSPROBE_BIN, else the
+repository's posprobe beside scripts/).
 """
 import glob
 import gzip
@@ -438,12 +439,20 @@ def layerprobe(res, out, made):
 def main():
     args = sys.argv[1:]
     posprobe = default_posprobe()
-    if len(args) == 3 and args[1] == "--posprobe":
-        posprobe, args = args[2], args[:1]
+    if "--posprobe" in args:   # before or after RESULTS
+        i = args.index("--posprobe")
+        if i + 1 >= len(args):
+            print(__doc__, file=sys.stderr)
+            return 2
+        posprobe = args[i + 1]
+        del args[i:i + 2]
     if len(args) != 1 or args[0].startswith("-"):
         print(__doc__, file=sys.stderr)
         return 2
     res = args[0]
+    if not os.path.isdir(res):   # a typo is not a new results directory
+        print(f"posprobe: error: {res}: not a directory", file=sys.stderr)
+        return 2
     try:
         NORMS[:] = [r["name"] for r in catalogue(posprobe, "norms")]
     except CatalogueError as e:

@@ -180,7 +180,7 @@ def load_classes(posprobe):
     LOGITS_ONLY[:] = names(encs, lambda e: e["where"] in ("logits", "rotation") and e["value_side"] == "0")
     # conv reads neighbouring rows and no position id: its position comes from the padding (T6), not from an
     # absolute position added to the input (R2)
-    ABSOLUTE_INPUT[:] = names(encs, lambda e: e["where"] == "input" and e.get("reads_prior_rows", "0") == "0")
+    ABSOLUTE_INPUT[:] = names(encs, lambda e: e["where"] == "input" and e["reads_prior_rows"] == "0")
     DIRECTIONAL[:] = names(encs, lambda e: e["directional"] == "1")
     SYMMETRIC[:] = names(encs, lambda e: e["symmetric"] == "1")
     RELATIVE[:] = names(encs, lambda e: e["relative"] == "1")
@@ -806,7 +806,7 @@ def main():
     ap.add_argument("results", metavar="RESULTS", help="the results directory (make reproduce's RESULTS)")
     ap.add_argument("--posprobe", default=default_posprobe(), metavar="BIN",
                     help="the posprobe binary whose catalogue names the encoding classes and controls "
-                         "(default: $POSPROBE_BIN, else ./posprobe)")
+                         "(default: $POSPROBE_BIN, else the repository's posprobe beside scripts/)")
     args = ap.parse_args()
     res = args.results
     if not os.path.isdir(res):

@@ -32,6 +32,7 @@ that tests/test_parity.c checks) and by the speed benchmarks (make bench:
 key/value cache, CachedDecoder).
 """
 import math
+import os
 import struct
 
 import torch
@@ -43,10 +44,21 @@ MAGIC = b"POSPRBCK"
 # --------------------------------------------------------------- checkpoints
 
 def read_checkpoint(path):
-    """checkpoint.bin (format: trainer/checkpoint.h) -> (config dict of
+    """checkpoint.bin (format: trainer/model/checkpoint.h) -> (config dict of
     strings, max_n, steps, [(name, shape, float64 tensor)] in declaration
-    order). Checks the magic, the version and the checksum (trainer/hash.h)."""
+    order). Checks the magic, the version and the checksum (trainer/util/hash.h);
+    a run directory stands for its checkpoint.bin. A file that is not a whole
+    checkpoint raises ValueError."""
+    if os.path.isdir(path):
+        path = os.path.join(path, "checkpoint.bin")
     data = open(path, "rb").read()
+    try:
+        return _parse_checkpoint(path, data)
+    except struct.error:
+        raise ValueError(f"{path}: truncated or damaged checkpoint") from None
+
+
+def _parse_checkpoint(path, data):
     if data[:8] != MAGIC:
         raise ValueError(f"{path}: not a posprobe checkpoint")
     at = 8

@@ -23,4 +23,8 @@ $py scripts/plots.py "$dir/empty" > "$dir/log" 2>&1 || fail "plots.py on an empt
 grep -q '^posprobe plots: 0 figures in ' "$dir/log" && ! grep -q 'Traceback\|Warning' "$dir/log" \
     || fail "plots.py on an empty directory: $(cat "$dir/log")"
 [ -z "$(ls "$dir/empty/figures")" ] || fail "plots.py on an empty directory wrote $(ls "$dir/empty/figures")"
+# a results directory that does not exist is refused, not created
+st=0; $py scripts/plots.py "$dir/no-such-results" > "$dir/log" 2>&1 || st=$?
+[ "$st" = 2 ] && [ ! -e "$dir/no-such-results" ] && grep -q '^posprobe: error: .*not a directory' "$dir/log" \
+    || fail "plots.py on a missing directory: exit $st, $(cat "$dir/log")"
 echo "plots.py: 14 figures from the fixture checked; an empty directory gives none"

@@ -40,6 +40,11 @@ for name in EXIT_USAGE EXIT_DIVERGED; do
     [ -n "$c" ] && [ "$c" = "$py_v" ] || fail "suite.py's $name is $py_v, main.c's is '$c'"
 done
 mkdir "$dir/empty"
+# a --posprobe that prints something else than posprobe's catalogue: refused, REPORT.md not written
+printf '#!/bin/sh\necho garbage\n' > "$dir/garbage" && chmod +x "$dir/garbage"
+st=0; $py scripts/report.py "$dir/empty" --posprobe "$dir/garbage" 2> "$dir/err" || st=$?
+[ "$st" = 2 ] && [ "$(wc -l < "$dir/err")" = 1 ] && grep -q "not posprobe's catalogue" "$dir/err" && [ ! -e "$dir/empty/REPORT.md" ] \
+    || fail "report.py with a --posprobe that is not posprobe: exit $st: $(cat "$dir/err")"
 st=0; $py scripts/report.py "$dir/empty" --posprobe "$dir/no-such-posprobe" 2> "$dir/err" || st=$?
 [ "$st" = 2 ] && [ "$(wc -l < "$dir/err")" = 1 ] && grep -q '^posprobe: error: .*no-such-posprobe: cannot run' "$dir/err" \
     || fail "report.py without a posprobe to ask: exit $st: $(cat "$dir/err")"

@@ -198,7 +198,7 @@ err_kind inspect_frequencies(const char *dir, const char *out_path, char *err, s
     model m, m0;
     memset(&m, 0, sizeof m);
     memset(&m0, 0, sizeof m0);
-    if (checkpoint_load(path, &info, &m, msg, sizeof msg)) return errorf_kind(err, errlen, ERR_USAGE, "%s", msg);
+    if (checkpoint_load(path, &info, &m, msg, sizeof msg)) return errorf_kind(err, errlen, ERR_IO, "%s", msg);   /* as in eval */
     const tensor *fin = NULL, *init = NULL;
     for (int i = 0; i < m.ps.n_entries; i++)
         if (strcmp(m.ps.entries[i].name, "enc.theta") == 0) fin = m.ps.entries[i].t;

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "checkpoint.h"
@@ -195,7 +196,7 @@ static int cmd_list(int argc, char **argv) {
     if (argc == 1 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)) {
         printf("usage: posprobe list encodings|tasks|norms [--csv]\n"
                "The catalogue: one line each for people, or CSV with every property as a column (--csv):\n"
-               "encodings: name,where,relative,directional,symmetric,value_side,causal_only,two_d,table,summary\n"
+               "encodings: name,where,relative,directional,symmetric,value_side,causal_only,two_d,table,reads_prior_rows,summary\n"
                "tasks: name,shape,two_d,regression,control_encoder,control_decoder,n_means,summary\n"
                "norms: name,summary\n");
         return 0;
@@ -331,12 +332,24 @@ static int cmd_diagnose(int argc, char **argv) {
     return command_end(diagnose_run(&c, flag_on(&own[0]), seeds, own[2].value, err, sizeof err), err);
 }
 
-/* --checkpoint DIR of eval and layerprobe: given, and holding a readable checkpoint.bin. */
-static void require_checkpoint(const char *cmd, const char *dir) {
+/* --checkpoint DIR of eval and layerprobe: given, and holding a file
+ * checkpoint.bin that can be opened (a DIR that has none is a usage error; a
+ * checkpoint.bin that cannot be loaded is exit 1, when it is read). The path
+ * of checkpoint.bin itself names its directory. Returns the directory. */
+static const char *require_checkpoint(const char *cmd, const char *dir) {
+    static char parent[1100];
     char msg[1400];
     if (!dir) {
         snprintf(msg, sizeof msg, "%s: --checkpoint DIR is required", cmd);
         die_usage(msg);
+    }
+    const char *base = strrchr(dir, '/');
+    struct stat st;
+    if (strcmp(base ? base + 1 : dir, "checkpoint.bin") == 0 && stat(dir, &st) == 0 && S_ISREG(st.st_mode) &&
+        strlen(dir) < sizeof parent) {
+        snprintf(parent, sizeof parent, "%.*s", base ? (int)(base - dir) : 1, base ? dir : ".");
+        if (!parent[0]) snprintf(parent, sizeof parent, "/");
+        dir = parent;
     }
     char ck[1200];
     snprintf(ck, sizeof ck, "%s/checkpoint.bin", dir);
@@ -344,6 +357,7 @@ static void require_checkpoint(const char *cmd, const char *dir) {
         snprintf(msg, sizeof msg, "%s: %.1100s: no readable checkpoint (is DIR a finished run?)", cmd, ck);
         die_usage(msg);
     }
+    return dir;
 }
 
 /* A LIST option's value, or a usage error naming the option. */
@@ -374,9 +388,13 @@ static int cmd_eval(int argc, char **argv) {
     const char *dir = own[0].value, *out = own[1].value, *lens = own[2].value, *dump = own[3].value, *decode = own[4].value;
     if (out && dump && strcmp(out, dump) == 0 && strcmp(out, "-") != 0)   /* one would overwrite the other */
         die_usage("eval: --out and --dump-attention name the same file");
-    if (decode && strcmp(decode, "cached") != 0 && strcmp(decode, "recompute") != 0)
-        die_usage("eval: --decode must be cached or recompute");
-    require_checkpoint("eval", dir);
+    if (decode) {   /* checked as the option table checks --decode */
+        run_config probe;
+        char msg[512];
+        config_defaults(&probe);
+        if (config_set(&probe, "decode", decode, msg, sizeof msg)) die_usage(msg);
+    }
+    dir = require_checkpoint("eval", dir);
     int_list l;
     if (lens) parse_list("eval-lens", lens, &l);
     char err[2048];
@@ -460,7 +478,7 @@ static int cmd_layerprobe(int argc, char **argv) {
     if (own[4].value) o.test_size = parse_count(own[4].value, "test-size", 1, 100000);
     if (own[5].value) o.steps = parse_count(own[5].value, "steps", 1, 1000000);
     if (own[6].value) o.seed = parse_count(own[6].value, "seed", 0, 2000000000);
-    require_checkpoint("layerprobe", dir);
+    dir = require_checkpoint("layerprobe", dir);
     char err[2048];
     return command_end(layerprobe_run(dir, &o, out, err, sizeof err), err);
 }
@@ -576,5 +594,11 @@ int main(int argc, char **argv) {
         snprintf(msg, sizeof msg, "unknown command '%.64s' (try: posprobe help)", argv[1]);
         die_usage(msg);
     }
-    return c->run(argc - 2, argv + 2);
+    int status = c->run(argc - 2, argv + 2);
+    /* what went to stdout (help, lists, examples) must have arrived: a full disk is an error */
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "posprobe: error: stdout: write failed\n");
+        return status ? status : EXIT_IO;
+    }
+    return status;
 }
