@@ -335,8 +335,9 @@ static int read_line(FILE *f, char *line, size_t cap) {
 }
 
 int config_read_file(run_config *c, const char *path, char *err, size_t errlen) {
-    /* opened without blocking: a FIFO with no writer reads as empty instead of waiting forever; a pipe
-     * (--config <(...)) is read as it comes; a device or directory is refused, never read forever */
+    /* opened without blocking: a FIFO with no writer is refused instead of waited on forever (nor read
+     * as an empty file: that would train the defaults nobody asked for); a pipe (--config <(...)) is
+     * read as it comes; a device or directory is refused, never read forever */
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     struct stat st;
     if (fd < 0) return errorf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
@@ -379,6 +380,8 @@ int config_read_file(run_config *c, const char *path, char *err, size_t errlen) 
         if (config_set(c, key, value, msg, sizeof msg)) { rc = errorf(err, errlen, "%s:%d: %s", path, lineno, msg); break; }
     }
     if (!rc && ferror(f)) rc = errorf(err, errlen, "%s: read error", path);
+    if (!rc && lineno == 0 && S_ISFIFO(st.st_mode))
+        rc = errorf(err, errlen, "%s: a FIFO with nothing to read (no writer); give a file, or write the options into it", path);
     fclose(f);
     return rc;
 }
