@@ -306,7 +306,7 @@ def curves(res, out, made):
         save(fig, out, "bias_curves.png", made)
 
 
-# diagnose's verdicts (trainer/diagnose.c), each its own colour; a combination
+# diagnose's verdicts (trainer/cli/diagnose.c), each its own colour; a combination
 # with no row is 'not run', grey and hatched
 VERDICTS = [("indistinguishable", "#d62728"), ("mirror-tied", "#ff9f1c"), ("distinguishable", "#2ca02c"),
             ("mixed", "#7b3fa0"), ("non-finite", "#000000")]

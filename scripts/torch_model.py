@@ -9,7 +9,7 @@ posprobe checkpoints.
     logits = model(torch.tensor([[3, 1, 4, 1, 5]]))                 # (B, T, K)
     loss = model.loss(logits, torch.tensor([[1, 1, 4, -1, 5]]))     # -1: not scored
 
-The model (trainer/model.c): token embedding -> encoding -> L x [attention +
+The model (trainer/model/model.c): token embedding -> encoding -> L x [attention +
 MLP] with residuals, pre- or post-norm, layer or RMS norm (eps 1e-5) -> final
 norm (pre-norm only) -> linear head (classes, or one number with --head
 regression). Attention: q, k, v = h W + b, split into H heads of D = C/H,
@@ -89,7 +89,7 @@ def _parse_checkpoint(path, data):
     fmt = "f" if rbytes == 4 else "d"
     values = torch.tensor(struct.unpack_from(f"<{n_params}{fmt}", data, at), dtype=torch.float64)
     at += n_params * rbytes
-    h = 1469598103934665603    # trainer/hash.h's offset basis (standard FNV-1a's is 14695981039346656037)
+    h = 1469598103934665603    # trainer/util/hash.h's offset basis (standard FNV-1a's is 14695981039346656037)
     for byte in data[:at]:
         h = ((h ^ byte) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
     if struct.unpack_from("<Q", data, at)[0] != h:
@@ -126,7 +126,7 @@ _TASK_LENS = {
 
 
 def seq_len(cfg, n):
-    """Model rows for task length n (probes/layout.c: layout_seq_len)."""
+    """Model rows for task length n (trainer/model/layout.c: layout_seq_len)."""
     markers = {"none": 0, "bos": 1, "cls-sep": 2}[cfg["markers"]]
     lens = _TASK_LENS[cfg["task"]]
     if lens is None:
@@ -191,7 +191,7 @@ def rope_ladder(n, base, schedule="geometric"):
 
 
 def rotate_pairs(x, angle, scale=None):
-    """RoFormer section 3.4.2 (the efficient form of R_m x; SEEDS 4.3): the interleaved pairs
+    """RoFormer section 3.4.2 (the efficient form of R_m x; 8265): the interleaved pairs
     (x_2i, x_2i+1) of x (..., T, D) turned by angle (T, K), K <= D/2 pairs;
     pairs from K on are left as they are (partial rotation). xPos: each pair
     also multiplied by scale (T, K)."""
@@ -265,7 +265,7 @@ class NoPE(Encoding):
 class Learned(Encoding):
     """learned: trained absolute positions added to the input (Gehring et al.
     2017; BERT, GPT): x_k + p_k, p a (max-pos, C) table "enc.pos"
-    (SEEDS 2.1a)."""
+    (8130 (a))."""
 
     def embed(self, m, x, tokens, P):
         return x + m.w("enc.pos")[P.p]
@@ -285,7 +285,7 @@ class Sinusoidal(Encoding):
 
 class Multiplicative(Encoding):
     """multiplicative: absolute positions multiplied into the input,
-    x_k (.) p_k (SEEDS 2.1d, after the Zhihu experiment cited by Su, 8130).
+    x_k (.) p_k (8130 (d), after the Zhihu experiment cited by Su).
     --mult-pos learned: p a trained (max-pos, C) table "enc.pos_mult" (starts
     at 1 + noise); sinusoidal: p = PE(k) of Vaswani et al., unscaled."""
 
@@ -297,7 +297,7 @@ class Multiplicative(Encoding):
 
 class Recursive(Encoding):
     """recursive: FLOATER (Liu et al. 2020: positions as the solution of
-    the ODE dp/dt = h(p, t)) as a discrete recurrence (SEEDS 2.1c):
+    the ODE dp/dt = h(p, t)) as a discrete recurrence (8130 (c)):
     p_{k+1} = p_k + f(p_k), f(p) = tanh(p W1 + b1) W2 + b2, p_0 learned, added
     to the input ("enc.p0", "enc.f.w1/w2", "enc.f.b" rows b1, b2). Choices:
     one Euler step per position instead of an ODE solver, f without a time
@@ -378,7 +378,7 @@ class Shaw(Encoding):
 
 class ShawK(Shaw):
     """shaw-k: Shaw et al. 2018 with relative keys a^K_ij alone, no value
-    term (a^V = 0), so position enters the logits only (SEEDS 9, item 6)."""
+    term (a^V = 0), so position enters the logits only (9105)."""
     values = None
 
 
@@ -559,7 +559,7 @@ class CoPE(Encoding):
 
 
 class RoPE(Encoding):
-    """rope: RoFormer (Su et al. 2021, section 3.2.2; SEEDS 4.3): q_m -> R_m q_m,
+    """rope: RoFormer (Su et al. 2021, section 3.2.2; 8265): q_m -> R_m q_m,
     k_n -> R_n k_n, interleaved pairs, theta_i = base^(-2i/d). Choices:
     --rope-fraction rotates the first K = floor(fraction D/2) pairs of each
     head with the ladder over them (d = 2K), the rest unrotated (partial
@@ -586,14 +586,14 @@ class RoPE(Encoding):
 
 class RoPEV(RoPE):
     """rope-v: RoPE applied to the values too, o_i = sum_j a_ij R_j v_j (Su,
-    8130 "fusion" remark, SEEDS 2.3k: "if explicit absolute information is also
+    8130 "fusion" remark, entry (k): "if explicit absolute information is also
     wanted, apply it to v too"). Choice: the output is not rotated back, so it
     carries absolute position."""
     rotate_v = True
 
 
 class RoPE2D(RoPE):
-    """rope2d: 2-D RoPE (Su, 8397; SEEDS 5.2): R_{x,y} = blockdiag(R(x theta),
+    """rope2d: 2-D RoPE (Su, 8397): R_{x,y} = blockdiag(R(x theta),
     R(y theta)): the first half of each head's pairs turned by the row x, the
     second half by the column y. Choices: each half has its own ladder
     theta_k = base^(-2k/(D/2)) (the article uses one theta); on 1-D tasks x = 0
@@ -636,7 +636,7 @@ class XPos(RoPE):
 
 class URPE(Encoding):
     """urpe: Luo et al. 2022 (URPE, "Your Transformer May Not be as Powerful
-    as You Expect"), its URPE attention, and 9105 countermeasure A (SEEDS 1.4):
+    as You Expect"), its URPE attention, and 9105 remedy A:
     O = (A (.) C) V with a learned Toeplitz C, c_ij = g_h(clip(i - j)) per head
     and layer "enc.blockL.toeplitz" (H, R). Choices: clipped offsets
     (--clip-min..--clip-max) so C has finitely many parameters; g starts at
@@ -660,7 +660,7 @@ ENCODINGS = {
 
 def normalize(b, visible, norm, n_train):
     """Scores b (..., T, S) and visible (T, S) -> attention weights, 0 where
-    masked (trainer/attention.c; article 9105, SEEDS 1.5-1.6):
+    masked (trainer/engine/attention.c; article 9105, remedies B and C):
       softmax    e^b / sum_j e^b
       l2         e^b / sqrt(sum_j e^2b)             (9105 countermeasure C)
       nodenom    e^b                                (9105 countermeasure B)
@@ -948,7 +948,7 @@ def selftest():
     checks.append(("alibi slopes, 8 heads", close(alibi_slopes(8), [2.0 ** -k for k in range(1, 9)])))
     checks.append(("alibi slopes, 6 heads", close(alibi_slopes(6), [2.0 ** -2, 2.0 ** -4, 2.0 ** -6, 2.0 ** -8,
                                                                    2.0 ** -1, 2.0 ** -3])))
-    # T5's bidirectional buckets at 32/128 (SEEDS 2.2g, the article's table): magnitudes 0..7 exact,
+    # T5's bidirectional buckets at 32/128 (8130 (g), the article's table): magnitudes 0..7 exact,
     # 8..11 -> 8, 12..15 -> 9, 16..22 -> 10, 23..31 -> 11, 32.. -> 12, the last bucket (15) from 91
     r = torch.arange(0, 200)
     want = torch.tensor([d if d < 8 else 8 if d < 12 else 9 if d < 16 else 10 if d < 23 else 11 if d < 32 else -1
