@@ -147,7 +147,7 @@ int run_final_lens(const run_config *c, int_list *out, char *err, size_t errlen)
 double eval_mean(double sum, int n) { return n ? sum / n : 0; }
 
 int run_evaluate(model *m, const int_list *lens, int step, const char *run_id, csv_out *w, eval_totals *tot,
-                 char *err, size_t errlen) {
+                 arena *scratch, char *err, size_t errlen) {
     if (lens->n == 0) return 0;   /* e.g. after a stop at fit when the evaluation lengths are the fit lengths */
     const run_config *c = &m->cfg;
     const layout *lo = &m->lo;
@@ -166,10 +166,10 @@ int run_evaluate(model *m, const int_list *lens, int step, const char *run_id, c
     batch_alloc(&b, chunk, max_T);
     decoder dec;
     if (decoding) decoder_init(&dec, m, chunk, max_T, max_cap, c->decode);
-    arena ar;
-    arena_init(&ar, 1 << 20);
+    arena own, *ar = scratch ? scratch : &own;   /* a caller's arena keeps its pages from one evaluation to the next */
+    if (!scratch) arena_init(&own, 1 << 20);
     graph g;
-    graph_init(&g, &ar, 0);
+    graph_init(&g, ar, 0);
     pos_kind pk = eval_pos_kind(c);
     int rc = 0;
     for (int li = 0; li < lens->n && !rc; li++) {
@@ -220,7 +220,8 @@ int run_evaluate(model *m, const int_list *lens, int step, const char *run_id, c
         tot->n_lengths++;
         if (n >= c->len_min && n <= c->len_max) { tot->fit_seq_acc_sum += sacc; tot->n_fit_lengths++; }
     }
-    arena_free(&ar);
+    if (scratch) arena_reset(scratch);
+    else arena_free(&own);
     batch_free(&b);
     if (decoding) decoder_free(&dec);
     return rc;
@@ -475,6 +476,8 @@ static int train_loop(model *m, const run_config *c, const run_lens *lens, gsl_r
     arena_init(&ar, 1 << 20);
     graph g;
     graph_init(&g, &ar, 1);
+    arena eval_ar;   /* every evaluation's activations: kept across evaluations, so their pages are touched once */
+    arena_init(&eval_ar, 1 << 20);
     int log_every = c->steps > 500 ? c->steps / 500 : 1;
     progress pr;
     char label[160];
@@ -509,7 +512,8 @@ static int train_loop(model *m, const run_config *c, const run_lens *lens, gsl_r
             /* stopping at fit needs only the fit lengths; the rest follow if it stops here */
             double te = now_seconds();
             memset(&tot, 0, sizeof tot);
-            if (run_evaluate(m, c->stop_at_fit ? &lens->fit : &lens->all, step, c->run_id, eval_w, &tot, err, errlen)) {
+            if (run_evaluate(m, c->stop_at_fit ? &lens->fit : &lens->all, step, c->run_id, eval_w, &tot, &eval_ar, err,
+                             errlen)) {
                 rc = -1;
                 break;
             }
@@ -542,7 +546,8 @@ static int train_loop(model *m, const run_config *c, const run_lens *lens, gsl_r
         double te = now_seconds();
         int stopped = c->stop_at_fit && fit_now;
         if (!stopped) memset(&tot, 0, sizeof tot);
-        if (run_evaluate(m, stopped ? &lens->rest : &lens->all, res->steps_done, c->run_id, eval_w, &tot, err, errlen))
+        if (run_evaluate(m, stopped ? &lens->rest : &lens->all, res->steps_done, c->run_id, eval_w, &tot, &eval_ar, err,
+                         errlen))
             rc = -1;
         res->eval_s += now_seconds() - te;
         res->eval_token_acc = eval_mean(tot.token_acc_sum, tot.n_lengths);
@@ -555,6 +560,7 @@ static int train_loop(model *m, const run_config *c, const run_lens *lens, gsl_r
     progress_end(&pr, rc ? "failed" : status_name(res->status));
     batch_free(&b);
     arena_free(&ar);
+    arena_free(&eval_ar);
     return rc;
 }
 
@@ -691,7 +697,7 @@ err_kind run_eval_checkpoint(const char *dir, const int_list *lens, const char *
         csv_out_header(&w, EVAL_HEADER);
         eval_totals tot;
         memset(&tot, 0, sizeof tot);
-        rc = run_evaluate(&m, lens, info.steps_done, info.cfg.run_id, &w, &tot, err, errlen);
+        rc = run_evaluate(&m, lens, info.steps_done, info.cfg.run_id, &w, &tot, NULL, err, errlen);
         rc = csv_out_finish(&w, rc, err, errlen);
     }
     if (!rc && dump_path) rc = dump_attention(&m, lens->v[0], dump_path, err, errlen);

@@ -64,8 +64,10 @@ int run_fit_lens(const run_config *c, int_list *out);
 /* The lengths of every evaluation: --eval-lens and the fit lengths; -1 with a
  * message when they are too many. */
 int run_final_lens(const run_config *c, int_list *out, char *err, size_t errlen);
+/* scratch: an arena for the activations, reset (not freed) at the end so the
+ * next evaluation reuses its pages; NULL: one of its own. */
 int run_evaluate(model *m, const int_list *lens, int step, const char *run_id, csv_out *w, eval_totals *tot,
-                 char *err, size_t errlen);
+                 arena *scratch, char *err, size_t errlen);
 
 /* posprobe eval: the checkpoint in dir at lens; rows to out_path (or stdout).
  * With dump_path, also the attention weights of every layer and head on the
