@@ -6,6 +6,7 @@ import math
 import os
 import stat
 import subprocess
+import sys
 import tempfile
 
 
@@ -58,6 +59,21 @@ def catalogue(posprobe, what):
 # encoder form (answer slots, bidirectional mask) by its parallel scoring, the
 # decoder form (causal mask) by greedy decoding until [EOS].
 FORM_MODE = {"bidir": "parallel", "causal": "greedy"}
+
+
+def error(msg, status=2):
+    """posprobe's one error line on stderr; returns status, for `return error(...)` (2: bad input)."""
+    print(f"posprobe: error: {msg}", file=sys.stderr)
+    return status
+
+
+def write_output(path, text):
+    """write_text, or posprobe's one error line when it cannot: 0 when written, 1 when not."""
+    try:
+        write_text(path, text)
+    except OSError as e:
+        return error(f"{path}: cannot write: {e.strerror or e}", 1)
+    return 0
 
 
 def fnum(x):

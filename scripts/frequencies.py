@@ -17,15 +17,10 @@ import os
 import subprocess
 import sys
 
-from csvrows import default_posprobe, read, write_text
+from csvrows import default_posprobe, error, read, write_output
 
 COLUMNS = ["run_id", "task", "encoding", "seed", "fitted", "steps_done", "pair", "theta_initial", "theta_final",
            "relative_change"]
-
-
-def fail(msg):
-    print(f"posprobe: error: {msg}", file=sys.stderr)
-    return 2
 
 
 def main():
@@ -35,9 +30,9 @@ def main():
     a = ap.parse_args()
     runs_csv = os.path.join(a.results, "runs.csv")
     if not os.path.isdir(a.results):
-        return fail(f"{a.results}: not a directory")
+        return error(f"{a.results}: not a directory")
     if not os.path.isfile(runs_csv):   # not a suite's results: nothing to read, nothing to write
-        return fail(f"{runs_csv}: no such file (SUITE_RESULTS is a directory scripts/suite.py wrote, e.g. results/schedules)")
+        return error(f"{runs_csv}: no such file (SUITE_RESULTS is a directory scripts/suite.py wrote, e.g. results/schedules)")
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\n")
     w.writerow(COLUMNS)
@@ -51,12 +46,12 @@ def main():
             p = subprocess.run([a.posprobe, "inspect", "--what", "frequencies", "--checkpoint", d],
                                capture_output=True, text=True, check=False)
         except OSError as e:
-            return fail(f"{a.posprobe}: cannot run ({e.strerror}); build it (make all) or name it with --posprobe")
+            return error(f"{a.posprobe}: cannot run ({e.strerror}); build it (make all) or name it with --posprobe")
         if p.returncode != 0:
-            return fail(f"{r['run_id']}: posprobe inspect exit {p.returncode}: {p.stderr.strip() or 'no message'}")
+            return error(f"{r['run_id']}: posprobe inspect exit {p.returncode}: {p.stderr.strip() or 'no message'}")
         rows = list(csv.DictReader(io.StringIO(p.stdout)))
         if not rows or any(k not in rows[0] for k in COLUMNS[6:]):
-            return fail(f"{r['run_id']}: {a.posprobe} inspect --what frequencies wrote no frequencies "
+            return error(f"{r['run_id']}: {a.posprobe} inspect --what frequencies wrote no frequencies "
                         "(is it posprobe, and this version?)")
         summary = read(os.path.join(d, "summary.csv"))
         steps = summary[0]["steps_done"] if summary else ""
@@ -65,10 +60,7 @@ def main():
                        [f[k] for k in COLUMNS[6:]])
         n += 1
     path = os.path.join(a.results, "frequencies.csv")
-    try:
-        write_text(path, out.getvalue())
-    except OSError as e:
-        print(f"posprobe: error: {path}: cannot write: {e.strerror or e}", file=sys.stderr)
+    if write_output(path, out.getvalue()):
         return 1
     print(f"posprobe frequencies: {n} runs with trainable frequencies; {path}", file=sys.stderr)
     return 0

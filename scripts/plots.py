@@ -31,7 +31,7 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-from csvrows import FORM_MODE, CatalogueError, catalogue, default_posprobe, fnum, read  # noqa: E402
+from csvrows import FORM_MODE, CatalogueError, catalogue, default_posprobe, error, fnum, read  # noqa: E402
 
 FORM_NAME = {"bidir": "encoder (bidirectional)", "causal": "decoder (causal, greedy until [EOS])"}
 # what each form is judged by: per-token accuracy (Delétang et al.), exact match (Kazemnejad et al.)
@@ -451,13 +451,11 @@ def main():
         return 2
     res = args[0]
     if not os.path.isdir(res):   # a typo is not a new results directory
-        print(f"posprobe: error: {res}: not a directory", file=sys.stderr)
-        return 2
+        return error(f"{res}: not a directory")
     try:
         NORMS[:] = [r["name"] for r in catalogue(posprobe, "norms")]
     except CatalogueError as e:
-        print(f"posprobe: error: {e}", file=sys.stderr)
-        return 2
+        return error(str(e))
     out = os.path.join(res, "figures")
     os.makedirs(out, exist_ok=True)
     made = []

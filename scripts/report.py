@@ -18,9 +18,9 @@ import statistics
 import sys
 from collections import defaultdict
 
-from csvrows import FORM_MODE, CatalogueError, catalogue, default_posprobe
+from csvrows import FORM_MODE, CatalogueError, catalogue, default_posprobe, error
 from csvrows import fnum as f
-from csvrows import read, write_text
+from csvrows import read, write_output
 
 # The classes of encodings and tasks the claims are about, read from posprobe's
 # own catalogue (`posprobe list encodings|tasks --csv`, set by load_classes):
@@ -810,13 +810,11 @@ def main():
     args = ap.parse_args()
     res = args.results
     if not os.path.isdir(res):
-        print(f"posprobe: error: {res}: not a directory", file=sys.stderr)
-        return 2
+        return error(f"{res}: not a directory")
     try:
         load_classes(args.posprobe)
     except CatalogueError as e:
-        print(f"posprobe: error: {e}", file=sys.stderr)
-        return 2
+        return error(str(e))
     P = Probe(res)
     chance = 1.0 / P.n if P.n else math.nan
     diag = read(os.path.join(res, "diagnose.csv"))
@@ -841,10 +839,7 @@ def main():
     summary += ["Not testable here: R9, S8 and P7 (their claims are about pre-training at scale, which a CPU harness "
                 "of tiny models cannot reach).", ""]
     doc = header + summary + ["## Claims", ""] + rep.lines + ext_lines + sched_lines
-    try:
-        write_text(os.path.join(res, "REPORT.md"), "\n".join(doc) + "\n")   # a symlink or device stays what it is
-    except OSError as e:
-        print(f"posprobe: error: {os.path.join(res, 'REPORT.md')}: cannot write: {e.strerror or e}", file=sys.stderr)
+    if write_output(os.path.join(res, "REPORT.md"), "\n".join(doc) + "\n"):   # a symlink or device stays what it is
         return 1
     print(f"posprobe report: {held} of {len(claims)} claims held; {os.path.join(res, 'REPORT.md')}", file=sys.stderr)
     return 0

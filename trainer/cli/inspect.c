@@ -199,9 +199,8 @@ err_kind inspect_frequencies(const char *dir, const char *out_path, char *err, s
     memset(&m, 0, sizeof m);
     memset(&m0, 0, sizeof m0);
     if (checkpoint_load(path, &info, &m, msg, sizeof msg)) return errorf_kind(err, errlen, ERR_IO, "%s", msg);   /* as in eval */
-    const tensor *fin = NULL, *init = NULL;
-    for (int i = 0; i < m.ps.n_entries; i++)
-        if (strcmp(m.ps.entries[i].name, "enc.theta") == 0) fin = m.ps.entries[i].t;
+    const param_entry *fe = params_find(&m.ps, "enc.theta"), *ie = NULL;
+    const tensor *fin = fe ? fe->t : NULL, *init = NULL;
     if (!fin) {
         model_free(&m);
         return errorf_kind(err, errlen, ERR_USAGE, "%s: no trained frequencies (a rotary encoding with --rope-trainable 1)", path);
@@ -216,8 +215,7 @@ err_kind inspect_frequencies(const char *dir, const char *out_path, char *err, s
     gsl_rng_set(r, 1);
     model_init_params(&m0, r);
     gsl_rng_free(r);
-    for (int i = 0; i < m0.ps.n_entries; i++)
-        if (strcmp(m0.ps.entries[i].name, "enc.theta") == 0) init = m0.ps.entries[i].t;
+    if ((ie = params_find(&m0.ps, "enc.theta"))) init = ie->t;
     csv_out w;
     err_kind rc = ERR_NONE;
     if (!init || init->n != fin->n) rc = errorf_kind(err, errlen, ERR_USAGE, "%s: enc.theta does not match its config", path);

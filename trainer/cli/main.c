@@ -172,6 +172,12 @@ static int parse_args(const char *cmd, int argc, char **argv, run_config *c, cmd
     return n_pos;
 }
 
+static int wants_help(int argc, char **argv) {
+    for (int i = 0; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) return 1;
+    return 0;
+}
+
 /* list encodings|tasks|norms [--csv]: the catalogue, for people (aligned
  * columns) or for scripts (CSV with every property as a column: report.py and
  * plots.py read their encoding classes, controls and normalizers here). */
@@ -193,7 +199,7 @@ static void list_csv(const char *const *header, const char *const *const *rows, 
 static const char *yes_no(unsigned flags, unsigned flag) { return flags & flag ? "1" : "0"; }
 
 static int cmd_list(int argc, char **argv) {
-    if (argc == 1 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)) {
+    if (wants_help(argc, argv)) {
         printf("usage: posprobe list encodings|tasks|norms [--csv]\n"
                "The catalogue: one line each for people, or CSV with every property as a column (--csv):\n"
                "encodings: name,where,relative,directional,symmetric,value_side,causal_only,two_d,table,reads_prior_rows,summary\n"
@@ -254,12 +260,6 @@ static int cmd_list(int argc, char **argv) {
         snprintf(msg, sizeof msg, "list: unknown category '%.64s' (encodings, tasks or norms)", what);
         die_usage(msg);
     }
-    return 0;
-}
-
-static int wants_help(int argc, char **argv) {
-    for (int i = 0; i < argc; i++)
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) return 1;
     return 0;
 }
 
@@ -518,7 +518,7 @@ static int check_name(const char *key, const char *value, char *err, size_t errl
 }
 
 static int cmd_version(int argc, char **argv) {
-    if (argc == 1 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)) {
+    if (wants_help(argc, argv)) {
         printf("usage: posprobe version\nThe program version, its precision (float or double), BLAS library and kernel.\n");
         return 0;
     }

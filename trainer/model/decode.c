@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 void decoder_init(decoder *d, const model *m, int B, int max_rows, int max_cap, decode_mode mode) {
     memset(d, 0, sizeof *d);
     /* an encoding whose embed hook reads earlier rows cannot run from the cache:
