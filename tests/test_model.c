@@ -206,7 +206,30 @@ static void test_choice_enums_match_names(void **state) {
     assert_int_equal(c.mask, MASK_CAUSAL);   /* a refused value changes nothing */
 }
 
+/* Randomized and shifted positions are drawn once per batch: evaluation
+ * splits each length's held-out set into RUN_EVAL_POSITION_DRAWS batches so
+ * its accuracy does not rest on one draw; sequential positions keep one batch
+ * of up to 64. */
+static void test_eval_sub_batches_per_position_draw(void **state) {
+    (void)state;
+    static const struct { const char *positions, *eval_positions; int eval_size, expect; } cases[] = {
+        {"sequential", "same", 32, 32}, {"sequential", "same", 100, 64},
+        {"randomized", "same", 32, 4},  {"randomized", "same", 100, 13},
+        {"randomized", "same", 5, 1},   {"shifted", "same", 32, 4},
+        {"randomized", "sequential", 32, 32},   /* evaluated on 0..n-1: nothing drawn */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        run_config c;
+        config_defaults(&c);
+        set_choice(&c, "positions", cases[i].positions);
+        set_choice(&c, "eval-positions", cases[i].eval_positions);
+        c.eval_size = cases[i].eval_size;
+        assert_int_equal(run_eval_sub_batch(&c), cases[i].expect);
+    }
+}
+
 static const struct CMUnitTest TESTS[] = {
+    cmocka_unit_test(test_eval_sub_batches_per_position_draw),
     cmocka_unit_test(test_choice_enums_match_names),
     cmocka_unit_test(test_model_gradients),
     cmocka_unit_test(test_model_full_gradcheck),

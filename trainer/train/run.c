@@ -49,6 +49,15 @@ static pos_kind eval_pos_kind(const run_config *c) {
 
 static int max_int(int a, int b) { return a > b ? a : b; }
 
+/* Randomized and shifted positions are drawn once per batch, so a held-out
+ * length evaluated as one batch would rest on a single draw (one unlucky draw
+ * decided whether a run had fitted). */
+int run_eval_sub_batch(const run_config *c) {
+    int chunk = c->eval_size < 64 ? c->eval_size : 64;
+    int per_draw = (c->eval_size + RUN_EVAL_POSITION_DRAWS - 1) / RUN_EVAL_POSITION_DRAWS;
+    return eval_pos_kind(c) != POS_SEQUENTIAL && per_draw < chunk ? per_draw : chunk;
+}
+
 static int run_max_n(const run_config *c) {
     int n = c->len_max;
     for (int i = 0; i < c->eval_lens.n; i++) n = max_int(n, c->eval_lens.v[i]);
@@ -151,7 +160,8 @@ int run_evaluate(model *m, const int_list *lens, int step, const char *run_id, c
     if (lens->n == 0) return 0;   /* e.g. after a stop at fit when the evaluation lengths are the fit lengths */
     const run_config *c = &m->cfg;
     const layout *lo = &m->lo;
-    int chunk = c->eval_size < 64 ? c->eval_size : 64;
+    pos_kind pk = eval_pos_kind(c);
+    int chunk = run_eval_sub_batch(c);
     int max_T = 0, max_cap = 1;
     int decoding = lo->form == FORM_DECODER;
     for (int i = 0; i < lens->n; i++) {
@@ -170,7 +180,6 @@ int run_evaluate(model *m, const int_list *lens, int step, const char *run_id, c
     if (!scratch) arena_init(&own, 1 << 20);
     graph g;
     graph_init(&g, ar, 0);
-    pos_kind pk = eval_pos_kind(c);
     int rc = 0;
     for (int li = 0; li < lens->n && !rc; li++) {
         int n = lens->v[li];

@@ -64,6 +64,13 @@ int run_fit_lens(const run_config *c, int_list *out);
 /* The lengths of every evaluation: --eval-lens and the fit lengths; -1 with a
  * message when they are too many. */
 int run_final_lens(const run_config *c, int_list *out, char *err, size_t errlen);
+/* The sequences of one evaluation batch: at most 64; with randomized or
+ * shifted positions, which are drawn once per batch, eval-size /
+ * RUN_EVAL_POSITION_DRAWS (rounded up), so each length's accuracy averages
+ * over several draws (Ruoss et al. 2023 evaluate 512 sequences per length in
+ * 8 sub-batches of 64, each with its own draw). */
+#define RUN_EVAL_POSITION_DRAWS 8
+int run_eval_sub_batch(const run_config *c);
 /* scratch: an arena for the activations, reset (not freed) at the end so the
  * next evaluation reuses its pages; NULL: one of its own. */
 int run_evaluate(model *m, const int_list *lens, int step, const char *run_id, csv_out *w, eval_totals *tot,
