@@ -72,7 +72,7 @@ STEP_BIN   := $(BUILD)/bench_step
 DECODE_BIN := $(BUILD)/bench_decode
 
 .PHONY: FORCE all test test-one test-unit test-engine asan valgrind bench bench-one clean help fuzz check-all parity-fixtures parity-roundtrip golden same-behaviour \
-        probe extrapolation schedules curves diagnose extras plots report reproduce
+        probe extrapolation catalogue schedules curves diagnose extras plots report reproduce
 all: $(POSPROBE) $(TEST_BIN)
 	@if [ "$(PRECISION)" = float ] && [ -z "$(SAN)" ]; then ln -sf $(BUILD)/posprobe posprobe; fi
 
@@ -193,6 +193,9 @@ probe: $(POSPROBE)
 
 extrapolation: $(POSPROBE)
 	$(SUITE_RUN) scripts/suites/extrapolation.suite --results $(RESULTS)/extrapolation
+
+catalogue: $(POSPROBE)
+	$(SUITE_RUN) scripts/suites/catalogue.suite --results $(RESULTS)/catalogue
 
 schedules: $(POSPROBE)
 	$(SUITE_RUN) scripts/suites/schedules.suite --results $(RESULTS)/schedules
@@ -345,9 +348,10 @@ help:
 	@echo "  make clean            remove build/"
 	@echo "Experiments (RESULTS=dir, default results/; J=jobs; QUICK=1 for a one-seed smoke run;"
 	@echo "             ENCODINGS=\"a b\" and SEEDS=n override the suites):"
-	@echo "  make reproduce        every stage below but schedules, then RESULTS/timing.csv"
+	@echo "  make reproduce        every stage below but catalogue and schedules, then RESULTS/timing.csv"
 	@echo "  make probe            the probe suite (RESULTS/probe)"
 	@echo "  make extrapolation    the length-generalization suite (RESULTS/extrapolation)"
+	@echo "  make catalogue        the decoder study for shaw, recursive, multiplicative, claims T1, T3, T4 (RESULTS/catalogue)"
 	@echo "  make schedules        frequency schedules and trainable RoPE frequencies, claims S6, P4 (RESULTS/schedules)"
 	@echo "  make curves           the encodings' decay and bias curves, no training (RESULTS/curves)"
 	@echo "  make diagnose         the symmetry diagnostics of every encoding (RESULTS/diagnose.csv)"

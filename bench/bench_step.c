@@ -239,6 +239,20 @@ int main(int argc, char **argv) {
         double a = time_attention(&s, quick ? 3 : 10);
         printf("%-6d %5d %10.3f %12.3f %9.0f%%\n", s.C, s.T, 1e3 * t.median, 1e3 * a, 100 * a / t.median);
     }
+    /* claim T3 (8130): a recursive encoding is slow, being sequential. Its
+     * recurrence runs once per position up to the largest id, one (C) row at
+     * a time, where learned gathers its table's rows in one go. */
+    printf("\nrecursive against learned (claim T3; batch 32, 2 layers, width 64):\n");
+    printf("%5s %12s %14s %8s\n", "T", "learned ms", "recursive ms", "ratio");
+    const int Tr[3] = {16, 64, 256};
+    for (int i = 0; i < (quick ? 2 : 3); i++) {
+        shape l = {Tr[i], 64, 4, 2, 128, 32, 29, 32, "learned"}, rc = l;
+        rc.encoding = "recursive";
+        timing tl, tr;
+        if (time_steps(&l, 2, quick ? 3 : 10, &tl, NULL, NULL) || time_steps(&rc, 2, quick ? 3 : 10, &tr, NULL, NULL))
+            return 1;
+        printf("%5d %12.3f %14.3f %8.2f\n", l.T, 1e3 * tl.median, 1e3 * tr.median, tr.median / tl.median);
+    }
     unlink(ckpt_file);
     rmdir(ckpt);
     return 0;

@@ -18,6 +18,26 @@ def read(path):
         return list(csv.DictReader(f))
 
 
+def read_maybe_gz(path):
+    """read(), falling back to path.gz (the committed reference gzips large summaries)."""
+    if os.path.exists(path) or not os.path.exists(path + ".gz"):
+        return read(path)
+    import gzip
+    with gzip.open(path + ".gz", "rt", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+# The suites whose runs form the length-generalization tables: extrapolation.suite
+# and catalogue.suite, whose decoder grid repeats extrapolation's settings for more
+# encodings (test_catalogue_suite_matches checks that it does).
+LENGTH_SUITES = ("extrapolation", "catalogue")
+
+
+def read_length_suites(res, name):
+    """The rows of file `name` (runs.csv, horizons.csv, summary.csv) of every length suite under res, pooled."""
+    return [r for s in LENGTH_SUITES for r in read_maybe_gz(os.path.join(res, s, name))]
+
+
 class CatalogueError(Exception):
     """posprobe could not be asked for its catalogue (the message says why)."""
 

@@ -3,7 +3,7 @@
 
 usage: scripts/plots.py RESULTS [--posprobe BIN]
 
-Reads RESULTS/{probe,extrapolation}/summary.csv (or summary.csv.gz), the
+Reads RESULTS/{probe,extrapolation,catalogue}/summary.csv (or .csv.gz), the
 suites' runs.csv and the runs' train.csv, RESULTS/curves/*.csv,
 RESULTS/diagnose.csv, RESULTS/attention/*.csv and RESULTS/layerprobe/*.csv
 where they exist, and writes PNG figures to RESULTS/figures/. Missing inputs
@@ -12,9 +12,6 @@ skip their figures. The normalizers are ordered as posprobe lists them
 repository's posprobe beside scripts/).
 """
 import glob
-import gzip
-import io
-import csv
 import math
 import os
 import re
@@ -31,7 +28,7 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-from csvrows import FORM_MODE, CatalogueError, catalogue, default_posprobe, error, fnum, read  # noqa: E402
+from csvrows import FORM_MODE, CatalogueError, catalogue, default_posprobe, error, fnum, read, read_length_suites  # noqa: E402
 
 FORM_NAME = {"bidir": "encoder (bidirectional)", "causal": "decoder (causal, greedy until [EOS])"}
 # what each form is judged by: per-token accuracy (Delétang et al.), exact match (Kazemnejad et al.)
@@ -51,14 +48,6 @@ def save(fig, out, name, made):
     fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
     made.append(name)
-
-
-def read_summary(path):
-    """read(), falling back to path.gz (the committed reference gzips the extrapolation summary)."""
-    if os.path.exists(path) or not os.path.exists(path + ".gz"):
-        return read(path)
-    with gzip.open(path + ".gz", "rt", newline="") as f:
-        return list(csv.DictReader(io.StringIO(f.read())))
 
 
 def label(r):
@@ -184,7 +173,7 @@ def probe_training_curves(res, out, made):
 
 
 def extrapolation(res, out, made):
-    rows = [r for r in read_summary(os.path.join(res, "extrapolation", "summary.csv")) if r["norm"] == "softmax"]
+    rows = [r for r in read_length_suites(res, "summary.csv") if r["norm"] == "softmax"]
     if not rows:
         return
     style = Styles({label(r) for r in rows})   # one colour per encoding in every figure

@@ -454,6 +454,46 @@ static void test_encoding_flags_consistent(void **state) {
     assert_int_equal(n_sym, 4);   /* alibi, kerple-log, kerple-power, sandwich */
 }
 
+/* Claim T1 (8130): a clipped relative encoding (Shaw et al.) handles any
+ * length with a fixed number of parameters. A model is built for 16 and for
+ * 4096 positions: the encodings with a position table (ENC_TABLE, whose ids
+ * must stay below --max-pos) grow by its rows, CoPE's interpolation table
+ * (clipped, so any length runs) grows too, and shaw and the other clipped or
+ * functional relative encodings keep the same parameters (at 65536 too). */
+static size_t params_at(const char *encoding, int max_pos) {
+    run_config c;
+    config_defaults(&c);
+    char err[512];
+    snprintf(c.encoding, sizeof c.encoding, "%s", encoding);
+    if (encoding_find(encoding)->flags & ENC_CAUSAL_ONLY) c.mask = MASK_CAUSAL;
+    c.layers = 1;
+    c.heads = 2;
+    c.dim = 8;
+    c.max_pos = max_pos;
+    c.len = c.len_min = c.len_max = 4;
+    if (config_validate(&c, err, sizeof err)) fail_msg("%s: %s", encoding, err);
+    model m;
+    if (model_build(&m, &c, 8, err, sizeof err)) fail_msg("%s: %s", encoding, err);
+    size_t n = m.ps.n;
+    model_free(&m);
+    return n;
+}
+
+static void test_parameters_fixed_at_any_length(void **state) {
+    (void)state;
+    for (int i = 0; encoding_at(i); i++) {
+        const encoding_def *e = encoding_at(i);
+        size_t small = params_at(e->name, 16), large = params_at(e->name, 4096);
+        if (large < small) fail_msg("%s: fewer parameters at 4096 positions than at 16", e->name);
+        if ((e->flags & ENC_TABLE) && large == small) fail_msg("%s has a position table of fixed size", e->name);
+    }
+    static const char *const fixed[] = {"shaw", "shaw-k", "t5", "alibi", "rope", "xl", "fire", "none"};
+    for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
+        if (params_at(fixed[i], 16) != params_at(fixed[i], 1 << 16)) fail_msg("%s: parameters grow with --max-pos", fixed[i]);
+    assert_true(params_at("cope", 4096) > params_at("cope", 16));   /* its table is clipped, not fixed */
+    assert_true(params_at("learned", 4096) - params_at("learned", 16) == (4096 - 16) * 8);   /* (max-pos, C) */
+}
+
 /* diagnose --all agrees with the expected verdicts wherever the symmetry argument predicts. */
 static void test_diagnose_matches_symmetry_argument(void **state) {
     (void)state;
@@ -718,6 +758,7 @@ static void test_conv_zero_padding_passes_probe(void **state) {
 
 static const struct CMUnitTest TESTS[] = {
     cmocka_unit_test(test_encoding_flags_consistent),
+    cmocka_unit_test(test_parameters_fixed_at_any_length),
     cmocka_unit_test_setup_teardown(test_diagnose_matches_symmetry_argument, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test(test_encoding_gradients),
     cmocka_unit_test(test_relative_shift_invariance),

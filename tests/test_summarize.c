@@ -31,8 +31,8 @@ static void fake_run_named(const char *root, const char *name, int seed, int fit
              "head,auto\nseed,%d\nlen-max,2\nrun-id,%s\nquiet,1\nversion,0.1.0\n%s", seed, name, extra);
     write_text(path, text);
     snprintf(path, sizeof path, "%s/summary.csv", dir);
-    snprintf(text, sizeof text, "run_id,status,fitted,fit_step,fit_seq_acc\n%s,finished,%d,%s,%s\n", name, fitted,
-             fitted ? "100" : "", fitted ? "1" : "0.40625");
+    snprintf(text, sizeof text, "run_id,status,fitted,fit_step,fit_seq_acc,steps_done,train_s\n%s,finished,%d,%s,%s,%d,%s\n",
+             name, fitted, fitted ? "100" : "", fitted ? "1" : "0.40625", fitted ? 100 : 200, fitted ? "1.5" : "3.25");
     write_text(path, text);
     snprintf(path, sizeof path, "%s/eval.csv", dir);
     snprintf(text, sizeof text,
@@ -262,7 +262,11 @@ static void test_summarize_runs_csv(void **state) {
         assert_string_equal(csv_get(&t, r, "path"), want);
     }
     assert_string_equal(csv_get(&t, 1, "run_id"), "a1");
+    assert_string_equal(csv_get(&t, 0, "steps_done"), "100");   /* copied from the run's summary.csv */
+    assert_string_equal(csv_get(&t, 0, "train_s"), "1.5");
     assert_string_equal(csv_get(&t, 2, "status"), "unfinished");
+    assert_string_equal(csv_get(&t, 2, "steps_done"), "");
+    assert_string_equal(csv_get(&t, 2, "train_s"), "");
     assert_string_equal(csv_get(&t, 2, "reason"), "summary.csv is empty or has no row");
     assert_string_equal(csv_get(&t, 3, "status"), "unreadable");
     assert_string_equal(csv_get(&t, 3, "fitted"), "");

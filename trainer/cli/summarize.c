@@ -53,6 +53,8 @@ typedef struct run_info {
     int fitted;          /* summary.csv's fitted: 1, 0, or -1 when absent (runs before it existed count as fitted) */
     int fit_step;
     char fit_seq_acc[32]; /* summary.csv's mean exact match over the fit lengths, as written; "" if absent */
+    int steps_done;       /* summary.csv's steps_done; -1 if absent */
+    char train_s[32];     /* summary.csv's train_s (seconds in training steps), as written; "" if absent */
 } run_info;
 
 /* A directory already read, by identity: a symlink or a loop back to it is not read twice. */
@@ -89,7 +91,7 @@ static run_info *push_run(store *s) {
     s->runs = grow(s->runs, s->n_runs, &s->cap_runs, sizeof *s->runs, 256);
     run_info *r = &s->runs[s->n_runs++];
     memset(r, 0, sizeof *r);
-    r->fitted = r->fit_step = -1;   /* blank until a summary.csv says otherwise */
+    r->fitted = r->fit_step = r->steps_done = -1;   /* blank until a summary.csv says otherwise */
     return r;
 }
 
@@ -268,6 +270,11 @@ static void read_run(store *s, const char *path, const char *name, int quiet, in
         double v = fa ? strtod(fa, &end) : NAN;
         if (fa && *fa && !*end && v >= 0 && v <= 1 && strlen(fa) < sizeof ri->fit_seq_acc)
             snprintf(ri->fit_seq_acc, sizeof ri->fit_seq_acc, "%s", fa);
+        ri->steps_done = int_cell(&sum, "steps_done", -1);
+        const char *ts = csv_get(&sum, 0, "train_s");
+        v = ts ? strtod(ts, &end) : NAN;
+        if (ts && *ts && !*end && v >= 0 && isfinite(v) && strlen(ts) < sizeof ri->train_s)
+            snprintf(ri->train_s, sizeof ri->train_s, "%s", ts);
     } else {
         set_skipped(ri, "unreadable", quiet, "summary.csv: fitted is '%.40s', not 0, 1 or empty", fitted);
     }
@@ -487,7 +494,7 @@ static const char *const HORIZONS_HEADER[] = {"task", "encoding", "norm", "mask"
     "n_diverged", "n_unfinished", "n_not_fitted", NULL};
 static const char *const RUNS_HEADER[] = {"run_id", "task", "encoding", "norm", "mask", "markers", "positions", "head",
     "config_id", "variant", "seed",
-    "status", "fitted", "fit_step", "fit_seq_acc", "reason", "path", NULL};
+    "status", "fitted", "fit_step", "fit_seq_acc", "steps_done", "train_s", "reason", "path", NULL};
 
 /* Buffers for one group's statistics, each of s.n + 1 entries (a group has
  * at most s.n records). */
@@ -642,6 +649,9 @@ static void write_runs(const store *s, csv_out *rw) {
         if (ri->fit_step < 0) csv_out_str(rw, "");
         else csv_out_int(rw, ri->fit_step);
         csv_out_str(rw, ri->fit_seq_acc);
+        if (ri->steps_done < 0) csv_out_str(rw, "");
+        else csv_out_int(rw, ri->steps_done);
+        csv_out_str(rw, ri->train_s);
         csv_out_str(rw, ri->reason);
         csv_out_str(rw, ri->path);
         csv_out_end_row(rw);

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# catalogue.suite repeats extrapolation.suite's [grid decoder] for other
+# encodings, and scripts/report.py pools the two suites' runs in one table:
+# every catalogue run must have the options of a decoder-grid run but its
+# encoding. And the check goes red on a catalogue suite that drifted.
+# Usage: catalogue_suite.sh POSPROBE (unused: the check is pure Python)
+set -euo pipefail
+dir=$(mktemp -d /tmp/posprobe-catalogue-XXXXXX)
+trap 'rm -rf "$dir"' EXIT
+check() {   # CATALOGUE-SUITE
+    /usr/bin/python3 - "$1" <<'PY'
+import sys
+sys.path.insert(0, "scripts")
+import suite
+def options(path, pick):
+    return {tuple(sorted((k, v) for k, v in o.items() if k != "encoding")) for _, o in suite.expand(path)[1] if pick(o)}
+decoder = options("scripts/suites/extrapolation.suite",
+                  lambda o: o.get("mask") == "causal" and "norm" not in o and "rope-fraction" not in o)
+cat = options(sys.argv[1], lambda o: True)
+extra = cat - decoder
+if extra:
+    print("catalogue runs whose options no extrapolation decoder run has:", sorted(dict(e).items() for e in extra)[0])
+    sys.exit(1)
+PY
+}
+check scripts/suites/catalogue.suite || { echo "catalogue.suite does not repeat extrapolation.suite's decoder grid"; exit 1; }
+sed 's/^steps = 5000$/steps = 4000/' scripts/suites/catalogue.suite > "$dir/drift.suite"
+cmp -s scripts/suites/catalogue.suite "$dir/drift.suite" && { echo "the edit changed nothing"; exit 1; }
+if check "$dir/drift.suite" > "$dir/out"; then echo "a drifted catalogue suite passed"; exit 1; fi
+grep -q "('steps', '4000')" "$dir/out" || { echo "the drift was not named: $(cat "$dir/out")"; exit 1; }
+echo "catalogue suite: its decoder grid repeats extrapolation's"
