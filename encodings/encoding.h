@@ -70,6 +70,7 @@ typedef struct enc_options {
     double rope_fraction;       /* share of each head's pairs rotated */
     int rope_trainable;         /* rotary frequencies are parameters */
     double sin_scale;           /* sinusoidal table scale (0: init_scale * sqrt 2) */
+    double rec_scale;           /* recursive: weight of the states at the input (0: init_scale) */
     int clip_min, clip_max;     /* relative offsets clipped to [clip_min, clip_max] */
     int t5_buckets, t5_max_distance;
     double xpos_gamma, xpos_zeta;

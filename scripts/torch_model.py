@@ -299,7 +299,7 @@ class Recursive(Encoding):
     """recursive: FLOATER (Liu et al. 2020: positions as the solution of
     the ODE dp/dt = h(p, t)) as a discrete recurrence (8130 (c)):
     p_{k+1} = p_k + f(p_k), f(p) = tanh(p W1 + b1) W2 + b2, p_0 learned, added
-    to the input ("enc.p0", "enc.f.w1/w2", "enc.f.b" rows b1, b2). Choices:
+    to the input times s = --rec-scale, by default init-scale ("enc.p0", "enc.f.w1/w2", "enc.f.b" rows b1, b2). Choices:
     one Euler step per position instead of an ODE solver, f without a time
     input, one recurrence at the input only (FLOATER injects at every layer)."""
 
@@ -309,7 +309,9 @@ class Recursive(Encoding):
         for _ in range(int(P.p.max())):               # the recurrence is sequential by definition
             p = states[-1]
             states.append(p + torch.tanh(p @ m.w("enc.f.w1") + b[0]) @ m.w("enc.f.w2") + b[1])
-        return x + torch.stack(states)[P.p]
+        s = float(self.cfg.get("rec-scale", "1"))    # checkpoints from before --rec-scale: unscaled
+        s = s if s > 0 else float(self.cfg["init-scale"])
+        return x + s * torch.stack(states)[P.p]
 
 
 class ComplexOrder(Encoding):

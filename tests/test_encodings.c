@@ -460,20 +460,26 @@ static void test_encoding_flags_consistent(void **state) {
  * must stay below --max-pos) grow by its rows, CoPE's interpolation table
  * (clipped, so any length runs) grows too, and shaw and the other clipped or
  * functional relative encodings keep the same parameters (at 65536 too). */
+/* A model of the default configuration with this encoding (and the causal
+ * mask if the encoding needs it) for tasks up to length n. */
+static void build_default(model *m, run_config *c, const char *encoding, int n) {
+    char err[512];
+    snprintf(c->encoding, sizeof c->encoding, "%s", encoding);
+    if (encoding_find(encoding)->flags & ENC_CAUSAL_ONLY) c->mask = MASK_CAUSAL;
+    c->len = c->len_min = c->len_max = n;
+    if (config_validate(c, err, sizeof err)) fail_msg("%s: %s", encoding, err);
+    if (model_build(m, c, n, err, sizeof err)) fail_msg("%s: %s", encoding, err);
+}
+
 static size_t params_at(const char *encoding, int max_pos) {
     run_config c;
     config_defaults(&c);
-    char err[512];
-    snprintf(c.encoding, sizeof c.encoding, "%s", encoding);
-    if (encoding_find(encoding)->flags & ENC_CAUSAL_ONLY) c.mask = MASK_CAUSAL;
     c.layers = 1;
     c.heads = 2;
     c.dim = 8;
     c.max_pos = max_pos;
-    c.len = c.len_min = c.len_max = 4;
-    if (config_validate(&c, err, sizeof err)) fail_msg("%s: %s", encoding, err);
     model m;
-    if (model_build(&m, &c, 8, err, sizeof err)) fail_msg("%s: %s", encoding, err);
+    build_default(&m, &c, encoding, 4);
     size_t n = m.ps.n;
     model_free(&m);
     return n;
@@ -581,6 +587,68 @@ static void test_sinusoidal_scale_lets_tokens_through(void **state) {
     }
     if (!(exact1[0] >= 0.9 && exact1[1] <= 0.5))
         fail_msg("exact match at length 1: scaled %.3f (want >= 0.9), unscaled %.3f (want <= 0.5)", exact1[0], exact1[1]);
+}
+
+/* Input-side encodings add positions at the token embeddings' scale, so at
+ * initialisation neither drowns the other (issue 13: the unit-scale
+ * sinusoid table, and the recursion's unit-scale states, drowned tokens
+ * initialised at 0.02, and those models could not copy). For every encoding
+ * applied at the input, on 16 positions: RMS(embedded - tokens) / RMS(tokens)
+ * is at most 8 (sinusoidal at --sin-scale 1 is at ~35, recursive unscaled at
+ * ~50; multiplicative, x (.) p with p near 1, is at ~0.02 by design). */
+static double position_to_token_ratio(const char *encoding, double sin_scale) {
+    run_config c;
+    config_defaults(&c);
+    c.sin_scale = sin_scale;
+    const int T = 16;
+    model m;
+    build_default(&m, &c, encoding, T);
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(r, 11);
+    model_init_params(&m, r);
+    batch b;
+    batch_alloc(&b, 4, T);
+    layout_fill(&m.lo, &b, T, r, POS_SEQUENTIAL, c.max_pos, r);
+    for (int i = 0; i < b.B * b.T; i++) b.tokens[i] = (int)gsl_rng_uniform_int(r, (unsigned long)m.V);
+    gsl_rng_free(r);
+    tensor *hidden[16] = {0};
+    assert_true(m.L < 16);
+    m.hidden = hidden;
+    arena ar;
+    arena_init(&ar, 0);
+    graph g;
+    graph_init(&g, &ar, 0);
+    model_forward(&m, &g, &b, 0);
+    double dpos = 0, dtok = 0;
+    for (int i = 0; i < b.B * b.T; i++)
+        for (int k = 0; k < m.C; k++) {
+            double tok = m.tok_emb->data[(size_t)b.tokens[i] * m.C + k], x = hidden[0]->data[(size_t)i * m.C + k];
+            dpos += (x - tok) * (x - tok);
+            dtok += tok * tok;
+        }
+    arena_free(&ar);
+    m.hidden = NULL;
+    batch_free(&b);
+    model_free(&m);
+    return sqrt(dpos / dtok);
+}
+
+static void test_input_encodings_keep_tokens_visible(void **state) {
+    (void)state;
+    int n = 0;
+    for (int i = 0; encoding_at(i); i++) {
+        const encoding_def *e = encoding_at(i);
+        /* complex replaces the token embedding by its own (per-token amplitude, frequency and phase): there
+         * is no token embedding beside it to drown */
+        if (e->where != ENC_AT_INPUT || strcmp(e->name, "complex") == 0) continue;
+        double q = position_to_token_ratio(e->name, 0);
+        printf("  %-15s position / token RMS at initialisation: %.3f\n", e->name, q);
+        if (!(q <= 8)) fail_msg("%s: position / token RMS %.3f at initialisation, more than 8: the positions drown "
+                                "the tokens (scale them as sinusoidal.c does)", e->name, q);
+        n++;
+    }
+    assert_true(n >= 5);
+    assert_true(position_to_token_ratio("sinusoidal", 1) > 8);   /* the unscaled table: the check can fail */
 }
 
 /* Under the causal mask no row sees a later token: changing the last token
@@ -759,6 +827,7 @@ static void test_conv_zero_padding_passes_probe(void **state) {
 static const struct CMUnitTest TESTS[] = {
     cmocka_unit_test(test_encoding_flags_consistent),
     cmocka_unit_test(test_parameters_fixed_at_any_length),
+    cmocka_unit_test(test_input_encodings_keep_tokens_visible),
     cmocka_unit_test_setup_teardown(test_diagnose_matches_symmetry_argument, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test(test_encoding_gradients),
     cmocka_unit_test(test_relative_shift_invariance),

@@ -212,6 +212,7 @@ static int read_stored_config(reader *r, uint32_t cfg_len, run_config *cfg, cons
     config_defaults(cfg);
     cfg->eos = 0;         /* decoders were told the answer length */
     cfg->sin_scale = 1;   /* the sinusoidal table was unscaled */
+    cfg->rec_scale = 1;   /* so were the recursive states */
     char *text = xmalloc((size_t)cfg_len + 1);
     get(r, text, cfg_len);
     text[cfg_len] = 0;

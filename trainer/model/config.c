@@ -54,6 +54,8 @@ static const option_def OPTS[] = {
     {"rope-schedule", T_CHOICE, O(rope_schedule), 0, 0, "geometric|linear|power2|power4|constant", "S", "frequency of pair t = 2i/d of sinusoidal/rotary ladders: base^-t, t, t^2, t^4, or base^-1/2 for every pair (8231)", 0},
     {"sin-scale", T_REAL, O(sin_scale), 0, 100, NULL, "S",
      "sinusoidal: the table is multiplied by S; 0 = init-scale * sqrt 2, the token embeddings' scale per coordinate", 0},
+    {"rec-scale", T_REAL, O(rec_scale), 0, 100, NULL, "S",
+     "recursive: the states are added times S; 0 = init-scale, the token embeddings' scale", 0},
     {"rope-fraction", T_REAL, O(rope_fraction), 0, 1, NULL, "F", "fraction of head dimensions rotated", 0},
     {"rope-trainable", T_FLAG, O(rope_trainable), 0, 1, NULL, "0|1", "train the rotary frequencies", 0},
     {"clip-min", T_INT, O(clip_min), -1000000, 0, NULL, "N", "smallest relative offset i-j kept (shaw, deberta, urpe)", 0},

@@ -50,6 +50,7 @@ typedef struct run_config {
     double rope_base, rope_fraction;
     int rope_schedule;               /* a rope_schedule (encoding.h), in the order of its choices */
     double sin_scale;                /* sinusoidal: scale of the table (0: init-scale * sqrt 2, the token embeddings') */
+    double rec_scale;                /* recursive: weight of the states at the input (0: init-scale) */
     int rope_trainable;
     int clip_min, clip_max;          /* shaw / deberta / urpe offset clipping */
     int t5_buckets, t5_max_distance;

@@ -17,7 +17,7 @@ int model_rows(const layout *lo, int n) {
 enc_options model_enc_options(const run_config *c) {
     return (enc_options){
         .init_scale = c->init_scale, .rope_base = c->rope_base, .rope_fraction = c->rope_fraction,
-        .rope_trainable = c->rope_trainable, .sin_scale = c->sin_scale, .clip_min = c->clip_min,
+        .rope_trainable = c->rope_trainable, .sin_scale = c->sin_scale, .rec_scale = c->rec_scale, .clip_min = c->clip_min,
         .clip_max = c->clip_max, .t5_buckets = c->t5_buckets, .t5_max_distance = c->t5_max_distance,
         .xpos_gamma = c->xpos_gamma, .xpos_zeta = c->xpos_zeta,
         .mult_sinusoidal = c->mult_pos == MULT_SINUSOIDAL, .alibi_asym = c->alibi_asym,
