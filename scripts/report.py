@@ -515,6 +515,33 @@ def extrapolation_section(res, hz, xruns, claim):
               verdict, "held: multiplicative's exact match beyond N at least 0.05 above learned's over at least 3 "
               "copy-family tasks where both fitted; did not hold: at least 0.05 below; else inconclusive",
               "extrapolation_heatmap_causal.png")
+    # S7, its extrapolation half: sinusoidal against learned in both forms, on the tasks (controls aside) where both
+    # have fitted runs
+    labels_any = {enc_label(h) for mask in ("causal", "bidir") for h in rows_of(mask, positions="sequential")}
+    if {"sinusoidal", "learned"} <= labels_any:
+        rows, diffs = [], []
+        for mask in ("causal", "bidir"):
+            tasks = sorted({h["task"] for h in rows_of(mask)} - CONTROLS[mask])
+            common = sorted(fitted_tasks(mask, "sinusoidal", tasks, "sequential") &
+                            fitted_tasks(mask, "learned", tasks, "sequential"))
+            for t in common:
+                a, b = mean_over(mask, "sinusoidal", [t], "sequential")[0], mean_over(mask, "learned", [t], "sequential")[0]
+                rows.append(("decoder" if mask == "causal" else "encoder", t, f"{a:.3f}", f"{b:.3f}", f"{a - b:+.3f}"))
+                diffs.append(a - b)
+        mean_d = sum(diffs) / len(diffs) if diffs else math.nan
+        ahead, behind = sum(d > 0.02 for d in diffs), sum(d < -0.02 for d in diffs)
+        verdict = ("inconclusive (fewer than 3 tasks where both fitted)" if len(diffs) < 3 else
+                   "held" if mean_d >= 0.05 and not behind else "did not hold" if mean_d <= 0 else "inconclusive")
+        claim("S7", "8130", "sinusoidal positions extrapolate 'somewhat' (p_{a+b} is a fixed rotation of p_a; the "
+              "identity half is test_sinusoid_shift_is_rotation)",
+              "beyond N, sinusoidal above learned (a trained table, which T2 finds does not extrapolate)",
+              table(rows, ["form", "task", "sinusoidal beyond N", "learned beyond N", "difference"]) +
+              ["", f"Mean difference over {len(diffs)} task-form pairs: {mean_d:+.3f}; sinusoidal more than 0.02 "
+                   f"ahead on {ahead}, behind on {behind}, within 0.02 on {len(diffs) - ahead - behind} (decoder: exact "
+                   "match; encoder: token accuracy; controls aside; fitted runs only)."],
+              verdict, "over the task-form pairs where both fitted (at least 3): held: sinusoidal at least 0.05 above "
+              "learned on average and more than 0.02 behind on none; did not hold: not above on average; else "
+              "inconclusive", "extrapolation_heatmap_causal.png")
     # R11
     rows, wins, total = [], 0, 0
     for mask in ("bidir", "causal"):
