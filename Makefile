@@ -72,7 +72,7 @@ STEP_BIN   := $(BUILD)/bench_step
 DECODE_BIN := $(BUILD)/bench_decode
 
 .PHONY: FORCE all test test-one test-unit test-engine asan valgrind bench bench-one clean help fuzz check-all parity-fixtures parity-roundtrip golden same-behaviour \
-        probe extrapolation schedules curves diagnose extras plots report reproduce
+        probe extrapolation schedules curves diagnose extras plots report reproduce compare
 all: $(POSPROBE) $(TEST_BIN)
 	@if [ "$(PRECISION)" = float ] && [ -z "$(SAN)" ]; then ln -sf $(BUILD)/posprobe posprobe; fi
 
@@ -181,8 +181,9 @@ check-all:
 	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=20
 
 # ---- the main job: suites, curves, summaries, plots, report
-# QUICK=1: the suites' [quick] variants into results/quick; ENCODINGS="a b" and
-# SEEDS=N override the suites' factors; J=N runs N trainings at a time.
+# QUICK=1: the suites' [quick] variants into results/quick; ENCODINGS="a b"
+# replaces, ENCODINGS="+a +b" adds to, the encodings of every grid that compares
+# encodings; SEEDS=N overrides the suites' seeds; J=N runs N trainings at a time.
 RESULTS   ?= results$(if $(QUICK),/quick)
 J         ?= $(shell nproc 2>/dev/null || echo 2)
 SUITE_RUN  = $(RUN_ENV) $(PYTHON) scripts/suite.py --posprobe $(POSPROBE) -j $(J) $(if $(QUICK),--quick) \
@@ -221,6 +222,15 @@ plots: $(POSPROBE)
 
 report: $(POSPROBE)
 	$(PYTHON) scripts/report.py $(RESULTS) --posprobe $(POSPROBE)
+
+# A scorecard of one encoding against the committed reference (REFERENCE, default results/reference):
+# only ENCODING's runs, the reference's configurations and seeds, into RESULTS/compare-ENCODING/SCORECARD.md.
+# QUICK=1: the suites' [compare-quick] subset, seed 1; ENCODINGS="a b" sets only these baselines beside it,
+# ENCODINGS="+a" the reference's and a (a baseline the reference lacks is run too).
+REFERENCE ?= results/reference
+compare: $(POSPROBE)
+	$(RUN_ENV) $(PYTHON) scripts/compare.py "$(ENCODING)" --reference $(REFERENCE) --out $(RESULTS)/compare-$(ENCODING) \
+	  --posprobe $(POSPROBE) -j $(J) $(if $(QUICK),--quick) $(if $(ENCODINGS),--baselines "$(ENCODINGS)")
 
 # Each finished stage appends its end time to RESULTS/stages.csv; scripts/timing.py turns them,
 # and the runs' own train_s/eval_s/wall_s, into RESULTS/timing.csv.
@@ -344,7 +354,7 @@ help:
 	@echo "  make same-behaviour   compare short runs of every encoding with a build of BASE (default HEAD), byte for byte"
 	@echo "  make clean            remove build/"
 	@echo "Experiments (RESULTS=dir, default results/; J=jobs; QUICK=1 for a one-seed smoke run;"
-	@echo "             ENCODINGS=\"a b\" and SEEDS=n override the suites):"
+	@echo "             ENCODINGS=\"a b\" replaces, ENCODINGS=\"+a\" adds to the suites' encodings; SEEDS=n):"
 	@echo "  make reproduce        every stage below but schedules, then RESULTS/timing.csv"
 	@echo "  make probe            the probe suite (RESULTS/probe)"
 	@echo "  make extrapolation    the length-generalization suite (RESULTS/extrapolation)"
@@ -354,6 +364,7 @@ help:
 	@echo "  make extras           the layer probe and attention dumps (scripts/extras.py)"
 	@echo "  make plots            the figures (RESULTS/figures)"
 	@echo "  make report           RESULTS/REPORT.md, the claims with their verdicts"
+	@echo "  make compare ENCODING=name  only its runs, beside the committed reference: RESULTS/compare-name/SCORECARD.md"
 
 -include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(UNIT_TEST_OBJ:.o=.d) $(ENGINE_TEST_OBJ:.o=.d) $(BUILD)/trainer/cli/main.d $(BUILD)/bench/bench_step.d $(BUILD)/bench/bench_ops.d \
          $(BUILD)/bench/bench_decode.d

@@ -416,6 +416,9 @@ static void test_concurrent_runners(void **state) { (void)state; run_script("tes
 static void test_report_script_cli(void **state) { (void)state; run_script("tests/report_script.sh"); }
 /* plots.py renders every figure from a fixture, each checked before it is saved and as a PNG (tests/plots_script.sh). */
 static void test_plots_script(void **state) { (void)state; run_script("tests/plots_script.sh"); }
+/* make compare: one encoding's runs beside a tiny reference, in every table of SCORECARD.md, with the warnings
+ * (tests/compare_script.sh); suite.py --encodings adds or replaces. */
+static void test_compare_script(void **state) { (void)state; run_script("tests/compare_script.sh"); }
 /* CLAIMS.md covers every claim id and names only tests and report sections that exist (tests/claims_ledger.sh). */
 static void test_claims_ledger(void **state) { (void)state; run_script("tests/claims_ledger.sh"); }
 /* The committed golden output of every generator (make golden regenerates it). */
@@ -750,6 +753,7 @@ static const struct CMUnitTest TESTS[] = {
     cmocka_unit_test_setup_teardown(test_suite_parallel, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test_setup_teardown(test_report_script_cli, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test_setup_teardown(test_plots_script, test_tmpdir_setup, test_tmpdir_teardown),
+    cmocka_unit_test_setup_teardown(test_compare_script, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test_setup_teardown(test_claims_ledger, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test_setup_teardown(test_layers, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test(test_golden_examples),
