@@ -71,7 +71,7 @@ BENCH_BIN  := $(BUILD)/bench_ops
 STEP_BIN   := $(BUILD)/bench_step
 DECODE_BIN := $(BUILD)/bench_decode
 
-.PHONY: FORCE all test test-one test-unit test-engine asan valgrind bench bench-one clean help fuzz check-all parity-fixtures parity-roundtrip golden same-behaviour \
+.PHONY: FORCE all test test-one test-unit test-engine test-encodings asan valgrind bench bench-one clean help fuzz check-all parity-fixtures parity-roundtrip golden same-behaviour \
         probe extrapolation schedules curves diagnose extras plots report reproduce compare
 all: $(POSPROBE) $(TEST_BIN)
 	@if [ "$(PRECISION)" = float ] && [ -z "$(SAN)" ]; then ln -sf $(BUILD)/posprobe posprobe; fi
@@ -136,6 +136,13 @@ test-engine: $(ENGINE_TEST_BIN)
 # AddressSanitizer + UBSan (with LeakSanitizer) builds of the tests, both precisions.
 asan:
 	$(MAKE) --no-print-directory SAN=1 test
+
+# The catalogue tests, which check every registered encoding (a new one included): flags, finite differences
+# through the model, shift invariance, no future leak, diagnose, cached decoding, option ranges, the memory
+# estimate. Seconds; docs/encodings.md "Adding your own encoding".
+ENCODING_TESTS := encoding_ diagnose_matches shift_invariance no_future_leak cache memory_estimate
+test-encodings: $(TEST_BIN) $(POSPROBE)
+	$(RUN_ENV) POSPROBE_BIN=$(abspath $(POSPROBE)) $(TEST_BIN) $(ENCODING_TESTS)
 
 valgrind: $(TEST_BIN) $(POSPROBE)
 	$(RUN_ENV) POSPROBE_BIN=$(abspath $(POSPROBE)) valgrind --error-exitcode=1 --leak-check=full \
@@ -342,6 +349,7 @@ help:
 	@echo "  make test-one         every test in the build's PRECISION"
 	@echo "  make test-unit        the unit tests only: in process, no posprobe binary (T=SUBSTRING filters)"
 	@echo "  make test-engine      the engine's tests, linked with trainer/engine/ alone (T=SUBSTRING filters)"
+	@echo "  make test-encodings   the catalogue tests, which check every registered encoding (seconds)"
 	@echo "  make asan             every test under AddressSanitizer + UBSan, both precisions"
 	@echo "  make valgrind         every test under valgrind"
 	@echo "  make fuzz             libFuzzer on the config, list, CSV and checkpoint readers (FUZZ_SECONDS per target)"
