@@ -121,6 +121,9 @@ def provenance_warnings(name, refdir, outdir):
     commits = sorted({r.get("commit", "") for r in ref} - {""})
     now = suite.source_commit()
     for c in commits:
+        if c == now:   # the same commit (uncommitted changes, -dirty, on either side cannot be told apart)
+            notes.append(f"{name}: the reference was made at this tree's commit, {c}")
+            continue
         changed = code_changes(c)
         if changed is None:
             warns.append(f"{name}: the reference was made at commit {c}, which git here cannot compare with "
@@ -128,7 +131,7 @@ def provenance_warnings(name, refdir, outdir):
         elif changed:
             warns.append(f"{name}: the training code differs from the reference's commit {c} in "
                          f"{len(changed)} files ({', '.join(changed[:6])}{', ...' if len(changed) > 6 else ''})")
-        elif c != now:
+        else:
             notes.append(f"{name}: the training code (trainer/, probes/, encodings/ but registry.c and new "
                          f"files) is the reference's commit {c}'s")
     return notes, warns

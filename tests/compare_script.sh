@@ -132,6 +132,16 @@ grep -q '^probe: the reference was made with precision elsewhere, these runs wit
     || fail "no warning for another precision: $(cat "$dir/warns")"
 grep -q 'ref2/extrapolation records no provenance.csv' "$dir/warns" || fail "no warning for a reference without provenance: $(cat "$dir/warns")"
 [ "$(wc -l < "$dir/warns")" = 2 ] || fail "warnings: $(cat "$dir/warns")"
+# a reference made at a commit whose training code differs from this tree's (where git can tell)
+first=$(git rev-list --max-parents=0 HEAD 2>/dev/null | tail -1 || true)
+if [ -n "$first" ] && ! git diff --quiet "$first" -- trainer 2>/dev/null; then
+    sed -i "2s/,[^,]*\$/,$first/" "$dir/ref2/probe/provenance.csv"
+    (cd scripts && $py -c "
+import compare
+print(*compare.provenance_warnings('probe', '$dir/ref2/probe', '$cmp/probe')[1], sep='\n')") > "$dir/warns"
+    grep -q "^probe: the training code differs from the reference's commit $first in [0-9]* files (" "$dir/warns" \
+        || fail "no warning for another commit's code: $(cat "$dir/warns")"
+fi
 # a suite changed since the reference was made: the cells are not like-for-like, and the scorecard says so
 cp -r "$dir/suites" "$dir/suites2"
 sed -i 's/^steps = 40$/steps = 41/' "$dir/suites2/probe.suite"
