@@ -71,8 +71,8 @@ BENCH_BIN  := $(BUILD)/bench_ops
 STEP_BIN   := $(BUILD)/bench_step
 DECODE_BIN := $(BUILD)/bench_decode
 
-.PHONY: FORCE all test test-one test-unit test-engine asan valgrind bench bench-one clean help fuzz check-all parity-fixtures parity-roundtrip golden same-behaviour \
-        probe extrapolation catalogue schedules curves diagnose extras plots report reproduce
+.PHONY: FORCE all test test-one test-unit test-engine test-encodings asan valgrind bench bench-one clean help fuzz check-all parity-fixtures parity-roundtrip golden same-behaviour \
+        probe extrapolation catalogue schedules curves diagnose extras plots report reproduce compare
 all: $(POSPROBE) $(TEST_BIN)
 	@if [ "$(PRECISION)" = float ] && [ -z "$(SAN)" ]; then ln -sf $(BUILD)/posprobe posprobe; fi
 
@@ -137,6 +137,13 @@ test-engine: $(ENGINE_TEST_BIN)
 asan:
 	$(MAKE) --no-print-directory SAN=1 test
 
+# The catalogue tests, which check every registered encoding (a new one included): flags, finite differences
+# through the model, shift invariance, no future leak, diagnose, cached decoding, option ranges, the memory
+# estimate. Seconds; docs/encodings.md "Adding your own encoding".
+ENCODING_TESTS := encoding_ diagnose_matches shift_invariance no_future_leak cache memory_estimate
+test-encodings: $(TEST_BIN) $(POSPROBE)
+	$(RUN_ENV) POSPROBE_BIN=$(abspath $(POSPROBE)) $(TEST_BIN) $(ENCODING_TESTS)
+
 valgrind: $(TEST_BIN) $(POSPROBE)
 	$(RUN_ENV) POSPROBE_BIN=$(abspath $(POSPROBE)) valgrind --error-exitcode=1 --leak-check=full \
 	  --errors-for-leak-kinds=definite,indirect $(TEST_BIN)
@@ -181,8 +188,9 @@ check-all:
 	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=20
 
 # ---- the main job: suites, curves, summaries, plots, report
-# QUICK=1: the suites' [quick] variants into results/quick; ENCODINGS="a b" and
-# SEEDS=N override the suites' factors; J=N runs N trainings at a time.
+# QUICK=1: the suites' [quick] variants into results/quick; ENCODINGS="a b"
+# replaces, ENCODINGS="+a +b" adds to, the encodings of every grid that compares
+# encodings; SEEDS=N overrides the suites' seeds; J=N runs N trainings at a time.
 RESULTS   ?= results$(if $(QUICK),/quick)
 J         ?= $(shell nproc 2>/dev/null || echo 2)
 SUITE_RUN  = $(RUN_ENV) $(PYTHON) scripts/suite.py --posprobe $(POSPROBE) -j $(J) $(if $(QUICK),--quick) \
@@ -224,6 +232,15 @@ plots: $(POSPROBE)
 
 report: $(POSPROBE)
 	$(PYTHON) scripts/report.py $(RESULTS) --posprobe $(POSPROBE)
+
+# A scorecard of one encoding against the committed reference (REFERENCE, default results/reference):
+# only ENCODING's runs, the reference's configurations and seeds, into RESULTS/compare-ENCODING/SCORECARD.md.
+# QUICK=1: the suites' [compare-quick] subset, seed 1; ENCODINGS="a b" sets only these baselines beside it,
+# ENCODINGS="+a" the reference's and a (a baseline the reference lacks is run too).
+REFERENCE ?= results/reference
+compare: $(POSPROBE)
+	$(RUN_ENV) $(PYTHON) scripts/compare.py "$(ENCODING)" --reference $(REFERENCE) --out $(RESULTS)/compare-$(ENCODING) \
+	  --posprobe $(POSPROBE) -j $(J) $(if $(QUICK),--quick) $(if $(ENCODINGS),--baselines "$(ENCODINGS)")
 
 # Each finished stage appends its end time to RESULTS/stages.csv; scripts/timing.py turns them,
 # and the runs' own train_s/eval_s/wall_s, into RESULTS/timing.csv.
@@ -335,6 +352,7 @@ help:
 	@echo "  make test-one         every test in the build's PRECISION"
 	@echo "  make test-unit        the unit tests only: in process, no posprobe binary (T=SUBSTRING filters)"
 	@echo "  make test-engine      the engine's tests, linked with trainer/engine/ alone (T=SUBSTRING filters)"
+	@echo "  make test-encodings   the catalogue tests, which check every registered encoding (seconds)"
 	@echo "  make asan             every test under AddressSanitizer + UBSan, both precisions"
 	@echo "  make valgrind         every test under valgrind"
 	@echo "  make fuzz             libFuzzer on the config, list, CSV and checkpoint readers (FUZZ_SECONDS per target)"
@@ -347,7 +365,7 @@ help:
 	@echo "  make same-behaviour   compare short runs of every encoding with a build of BASE (default HEAD), byte for byte"
 	@echo "  make clean            remove build/"
 	@echo "Experiments (RESULTS=dir, default results/; J=jobs; QUICK=1 for a one-seed smoke run;"
-	@echo "             ENCODINGS=\"a b\" and SEEDS=n override the suites):"
+	@echo "             ENCODINGS=\"a b\" replaces, ENCODINGS=\"+a\" adds to the suites' encodings; SEEDS=n):"
 	@echo "  make reproduce        every stage below but catalogue and schedules, then RESULTS/timing.csv"
 	@echo "  make probe            the probe suite (RESULTS/probe)"
 	@echo "  make extrapolation    the length-generalization suite (RESULTS/extrapolation)"
@@ -358,6 +376,7 @@ help:
 	@echo "  make extras           the layer probe and attention dumps (scripts/extras.py)"
 	@echo "  make plots            the figures (RESULTS/figures)"
 	@echo "  make report           RESULTS/REPORT.md, the claims with their verdicts"
+	@echo "  make compare ENCODING=name  only its runs, beside the committed reference: RESULTS/compare-name/SCORECARD.md"
 
 -include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(UNIT_TEST_OBJ:.o=.d) $(ENGINE_TEST_OBJ:.o=.d) $(BUILD)/trainer/cli/main.d $(BUILD)/bench/bench_step.d $(BUILD)/bench/bench_ops.d \
          $(BUILD)/bench/bench_decode.d

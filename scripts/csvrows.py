@@ -1,6 +1,7 @@
 """Reading the CSV files posprobe writes, for the plotting and report scripts,
 and writing a file the way posprobe does (write_text)."""
 import csv
+import gzip
 import io
 import math
 import os
@@ -18,13 +19,12 @@ def read(path):
         return list(csv.DictReader(f))
 
 
-def read_maybe_gz(path):
-    """read(), falling back to path.gz (the committed reference gzips large summaries)."""
+def read_summary(path):
+    """read(), falling back to path.gz (the committed reference gzips the extrapolation summary)."""
     if os.path.exists(path) or not os.path.exists(path + ".gz"):
         return read(path)
-    import gzip
     with gzip.open(path + ".gz", "rt", newline="") as f:
-        return list(csv.DictReader(f))
+        return list(csv.DictReader(io.StringIO(f.read())))
 
 
 # The suites whose runs form the length-generalization tables: extrapolation.suite
@@ -35,7 +35,15 @@ LENGTH_SUITES = ("extrapolation", "catalogue")
 
 def read_length_suites(res, name):
     """The rows of file `name` (runs.csv, horizons.csv, summary.csv) of every length suite under res, pooled."""
-    return [r for s in LENGTH_SUITES for r in read_maybe_gz(os.path.join(res, s, name))]
+    return [r for s in LENGTH_SUITES for r in read_summary(os.path.join(res, s, name))]
+
+
+def enc_label(r):
+    """A summary row's encoding as the tables and figures name it: the encoding, +rand for randomized positions,
+    and how the setting differs from its siblings (its variant; a quarter of RoPE rotated as "1/4 rotated")."""
+    v = " ".join(x for x in r.get("variant", "").split() if x != "rope-fraction=1")
+    v = v.replace("rope-fraction=0.25", "1/4 rotated")
+    return r["encoding"] + ("+rand" if r.get("positions") == "randomized" else "") + (f" ({v})" if v else "")
 
 
 class CatalogueError(Exception):

@@ -29,11 +29,13 @@ from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from csvrows import FORM_MODE, CatalogueError, catalogue, default_posprobe, error, fnum, read, read_length_suites  # noqa: E402
+from csvrows import enc_label as label  # noqa: E402
 
 FORM_NAME = {"bidir": "encoder (bidirectional)", "causal": "decoder (causal, greedy until [EOS])"}
 # what each form is judged by: per-token accuracy (Delétang et al.), exact match (Kazemnejad et al.)
 FORM_METRIC = {"bidir": ("token_acc", "token accuracy"), "causal": ("seq_acc", "exact match")}
 NORMS = []   # in posprobe's order (list norms), set by main
+HIGHLIGHT = set()   # encodings named in bold and drawn thicker (scripts/compare.py's new encoding)
 
 # Ten colours; past ten names the colours come round again with another line
 # style, so no two lines of a figure share both (see Styles).
@@ -48,12 +50,6 @@ def save(fig, out, name, made):
     fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
     made.append(name)
-
-
-def label(r):
-    v = " ".join(x for x in r.get("variant", "").split() if x != "rope-fraction=1")
-    v = v.replace("rope-fraction=0.25", "1/4 rotated")
-    return r["encoding"] + ("+rand" if r.get("positions") == "randomized" else "") + (f" ({v})" if v else "")
 
 
 class Styles:
@@ -72,6 +68,18 @@ class Styles:
         i = self.index[base]
         ls = LINESTYLES[(2 * (i // len(COLOURS)) + int(dashed)) % len(LINESTYLES)]
         return {"color": COLOURS[i % len(COLOURS)], "linestyle": ls}
+
+
+def highlighted(name):
+    """whether a label (enc_label: 'rope+rand (1/4 rotated)') names an encoding of HIGHLIGHT"""
+    return name.split(" ")[0].removesuffix("+rand") in HIGHLIGHT
+
+
+def emphasize(ticklabels):
+    """HIGHLIGHT's encodings in bold among an axis's tick labels"""
+    for t in ticklabels:
+        if highlighted(t.get_text()):
+            t.set_fontweight("bold")
 
 
 def outside_legend(ax, handles=None, title=None):
@@ -137,6 +145,7 @@ def probe_grids(res, out, made):
             im = ax.imshow(grid, vmin=0, vmax=1, cmap="viridis", aspect="auto")
             ax.set_xticks(range(len(norms)), norms, rotation=45, ha="right")
             ax.set_yticks(range(len(encs)), encs)
+            emphasize(ax.get_yticklabels())
             ax.set_title(f"mask {mask}")
             for i in range(len(encs)):
                 for j in range(len(norms)):
@@ -197,7 +206,7 @@ def extrapolation(res, out, made):
                 lo = [v if math.isnan(fnum(r[f"{metric}_ci_lo"])) else fnum(r[f"{metric}_ci_lo"]) for v, r in zip(y, g)]
                 hi = [v if math.isnan(fnum(r[f"{metric}_ci_hi"])) else fnum(r[f"{metric}_ci_hi"]) for v, r in zip(y, g)]
                 st = style(name)
-                ax.plot(x, y, label=name, lw=1.3, **st)
+                ax.plot(x, y, label=name, lw=2.6 if highlighted(name) else 1.3, **st)
                 ax.fill_between(x, lo, hi, color=st["color"], alpha=0.12, lw=0)
                 names.add(name)
                 same[tuple(zip(x, (round(v, 3) for v in y)))].append(name)
@@ -212,7 +221,7 @@ def extrapolation(res, out, made):
             ax.yaxis.set_tick_params(labelleft=True)
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.set_ylim(-0.02, 1.02)
-        handles = [Line2D([], [], lw=1.3, label=n, **style(n)) for n in sorted(names)]
+        handles = [Line2D([], [], lw=2.6 if highlighted(n) else 1.3, label=n, **style(n)) for n in sorted(names)]
         handles.append(Patch(color="grey", alpha=0.25, label="training lengths"))
         outside_legend(axes[0][-1], handles)
         fig.suptitle(f"{task}: accuracy by length, fitted runs, mean over seeds (band: 95% CI)")
@@ -242,6 +251,7 @@ def extrapolation(res, out, made):
                            extent=(lens[0] - 0.5, lens[-1] + 0.5, len(names) - 0.5, -0.5))
             ax.axvline(int(sub[0]["train_len"]) + 0.5, color="red", lw=1.2)
             ax.set_yticks(range(len(names)), names, fontsize=8)
+            emphasize(ax.get_yticklabels())
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.set_title(task, fontsize=10)
             ax.set_xlabel("length n", fontsize=9)
@@ -331,6 +341,7 @@ def diagnose(res, out, made):
         ax.imshow(grid, cmap=cmap, norm=norm, aspect="auto", interpolation="nearest")
         ax.set_xticks(range(len(norms)), norms, rotation=90, fontsize=8)
         ax.set_yticks(range(len(encs)), encs, fontsize=8)
+        emphasize(ax.get_yticklabels())
         ax.set_title(f"{mask}\nmarkers {mk}", fontsize=9)
     handles = [Patch(facecolor=c, label=v) for v, c in VERDICTS if v in seen or v in ("mixed",)]
     handles.append(Patch(facecolor=NOT_RUN, hatch="///", edgecolor="white", label="not run"))

@@ -21,10 +21,12 @@ from collections import defaultdict
 
 from csvrows import FORM_MODE, CatalogueError, catalogue, default_posprobe, error
 from csvrows import fnum as f
-from csvrows import read, read_length_suites, write_output
+from csvrows import enc_label, read, read_length_suites, write_output
 
 # The classes of encodings and tasks the claims are about, read from posprobe's
 # own catalogue (`posprobe list encodings|tasks --csv`, set by load_classes):
+ENCODINGS = []        # every encoding, in the catalogue's order
+NORMS = []            # every normalizer, in the catalogue's order
 LOGITS_ONLY = []      # positions only in the logits or a rotation of q and k (not the input, not the values)
 ABSOLUTE_INPUT = []   # absolute positions at the input
 DIRECTIONAL = []      # the position term tells i - j from j - i
@@ -76,7 +78,8 @@ class Probe:
 def fmt(r):
     if r is None:
         return "not run"
-    return (f"{f(r['token_acc_mean']):.3f} [{max(0, f(r['token_acc_ci_lo'])):.3f}, {min(1, f(r['token_acc_ci_hi'])):.3f}]"
+    lo, hi = f(r["token_acc_ci_lo"]), f(r["token_acc_ci_hi"])   # no interval for one seed
+    return (f"{f(r['token_acc_mean']):.3f}" + (f" [{max(0, lo):.3f}, {min(1, hi):.3f}]" if not math.isnan(lo) else "") +
             f" (n={r['n_seeds']}" + (f", {r['n_diverged']} diverged" if r.get("n_diverged", "0") != "0" else "") + ")")
 
 
@@ -166,6 +169,38 @@ def table(rows, header):
     out += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
     return out
 
+def outcome(r):
+    """a probe summary row's mean token accuracy [95% interval] (and its diverged runs); - when not run"""
+    if r is None:
+        return "-"
+    m, lo, hi = f(r["token_acc_mean"]), f(r["token_acc_ci_lo"]), f(r["token_acc_ci_hi"])
+    c = "-" if math.isnan(m) else f"{m:.3f}" + (f" [{lo:.3f}, {hi:.3f}]" if not math.isnan(lo) else "")
+    return c + (f" ({r['n_diverged']} diverged)" if r.get("n_diverged", "0") not in ("0", "") else "")
+
+
+def probe_outcomes(summary, mark=str):
+    """Every setting of the probe suite at its training length, one table per task, mask, markers, positions
+    and head: encoding (enc_label, in the catalogue's order) x normalizer (outcome); mark(label) names a row."""
+    rows = [r for r in summary if r["length"] == r["train_len"]]
+    group = lambda r: (r["task"], r["mask"], r["markers"], r["positions"], r["head"])  # noqa: E731
+    order = lambda e: ENCODINGS.index(e) if e in ENCODINGS else len(ENCODINGS)  # noqa: E731
+    L = []
+    for g in sorted({group(r) for r in rows}, key=lambda g: (g[0] != "probe", g)):
+        sub = [r for r in rows if group(r) == g]
+        norms = [n for n in NORMS if any(r["norm"] == n for r in sub)]
+        norms += sorted({r["norm"] for r in sub} - set(norms))
+        labels = sorted({(order(r["encoding"]), enc_label(r)) for r in sub})
+        by = {(enc_label(r), r["norm"]): r for r in sub}
+        task, mask, markers, positions, head = g
+        L += [f"**{task}**, n = {sub[0]['train_len']}, mask {mask}, markers {markers}" +
+              (f", positions {positions}" if positions != "sequential" else "") +
+              (f", head {head}" if head != "auto" else "") +
+              f" (seeds per cell: {', '.join(sorted({r['n_seeds'] for r in sub}))}):", ""]
+        L += table([[mark(lab)] + [outcome(by.get((lab, n))) for n in norms] for _, lab in labels],
+                   ["encoding"] + norms) + [""]
+    return L
+
+
 COPY_FAMILY = ["repeat", "repeat2", "copy", "reverse", "duplicate"]
 # Tasks whose answer needs no position information in that form: every answer
 # slot of repeat/repeat2 holds the same token, and a parity is a function of
@@ -178,6 +213,8 @@ def load_classes(posprobe):
     (the flags of encodings/encoding.h and probes/task.h)."""
     encs, tasks = catalogue(posprobe, "encodings"), catalogue(posprobe, "tasks")
     names = lambda rows, keep: [r["name"] for r in rows if keep(r)]  # noqa: E731
+    ENCODINGS[:] = names(encs, lambda e: True)
+    NORMS[:] = names(catalogue(posprobe, "norms"), lambda n: True)
     LOGITS_ONLY[:] = names(encs, lambda e: e["where"] in ("logits", "rotation") and e["value_side"] == "0")
     # conv reads neighbouring rows and no position id: its position comes from the padding (T6), not from an
     # absolute position added to the input (R2)
@@ -199,55 +236,120 @@ PRIMARY = {"causal": (FORM_MODE["causal"], "seq_acc_beyond_train", "seq_acc_beyo
            "bidir": (FORM_MODE["bidir"], "acc_beyond_train", "acc_beyond_ci", "horizon_90", "token accuracy")}
 
 
-def enc_label(r):
-    """encoding, +rand for randomized positions, and how the setting differs from its siblings."""
-    v = " ".join(x for x in r.get("variant", "").split() if x != "rope-fraction=1")
-    v = v.replace("rope-fraction=0.25", "1/4 rotated")
-    return r["encoding"] + ("+rand" if r["positions"] == "randomized" else "") + (f" ({v})" if v else "")
+class Fits:
+    """Who fitted, from a suite's runs.csv: fit[(mask, norm, label, task)] = [fitted, finished, runs]. Each
+    setting and seed counts once (a repeat, or a rerun left unfinished, is no second run); diverged and
+    not-fitted runs stay in the denominator as not fitted. missed: the same key -> fit_seq_acc of the finished
+    runs that did not fit; structural: the keys that cannot fit by construction (cannot_fit)."""
+
+    def __init__(self, xruns):
+        self.fit = defaultdict(lambda: [0, 0, 0])
+        self.missed = defaultdict(list)
+        self.structural = set()
+        seen = set()
+        for r in xruns:
+            if r["status"] not in ("finished", "diverged") or (setting(r), r["seed"]) in seen:
+                continue
+            seen.add((setting(r), r["seed"]))
+            k = (r["mask"], r["norm"], enc_label(r), r["task"])
+            self.fit[k][2] += 1
+            if cannot_fit(r["mask"], r["encoding"], r["markers"], r["task"]):
+                self.structural.add(k)
+            if r["status"] == "finished":
+                self.fit[k][1] += 1
+                self.fit[k][0] += r.get("fitted", "1") != "0"
+                if r.get("fitted", "1") == "0" and not math.isnan(f(r.get("fit_seq_acc", ""))):
+                    self.missed[k].append(f(r["fit_seq_acc"]))
+
+    def count(self, k):
+        """fitted/runs of a key ('-' when it has no run)"""
+        return f"{self.fit[k][0]}/{self.fit[k][2]}" if k in self.fit else "-"
+
+    def cell(self, k):
+        """fitted/runs, the mean exact match over 1..N of the runs that did not fit, x if it cannot fit"""
+        if k not in self.fit:
+            return "-"
+        c = self.count(k)
+        if self.missed[k]:
+            c += f" ({sum(self.missed[k]) / len(self.missed[k]):.2f})"
+        return c + (" x" if k in self.structural else "")
+
+    def keys(self, mask, norm="softmax"):
+        return [k for k in self.fit if k[0] == mask and k[1] == norm]
+
+
+def rows_of(hz, mask, norm="softmax", positions=None):
+    """horizons.csv's rows of a form (mask) and normalizer in its primary evaluation mode"""
+    mode = PRIMARY[mask][0]
+    return [h for h in hz if h["mask"] == mask and h["norm"] == norm and h["eval_mode"] == mode
+            and (positions is None or h["positions"] == positions)]
+
+
+def beyond(h):
+    """a horizons.csv row's primary score beyond N (exact match in the decoder form, token accuracy in the
+    encoder form) and its 95% interval over seeds: (mean, lo, hi), NaN where empty"""
+    _, col, ci, _, _ = PRIMARY[h["mask"]]
+    return f(h[col]), f(h[ci + "_lo"]), f(h[ci + "_hi"])
+
+
+def beyond_cell(h, fits):
+    """beyond [interval] (fitted/runs), or - (fitted/runs fitted) where no run fitted"""
+    n = fits.count((h["mask"], h["norm"], enc_label(h), h["task"]))
+    m, lo, hi = beyond(h)
+    if math.isnan(m):
+        return f"- ({n} fitted)"
+    return f"{m:.2f}" + (f" [{lo:.2f}, {hi:.2f}]" if not math.isnan(lo) else "") + f" ({n})"
+
+
+def form_name(mask):
+    return "Decoder" if mask == "causal" else "Encoder"
+
+
+def fit_form_table(fits, mask, mark=str):
+    """The fit table of a form (softmax): encoding x task, fits.cell in each; mark(label) writes a row's name."""
+    keys = fits.keys(mask)
+    if not keys:
+        return []
+    tasks = sorted({k[3] for k in keys})
+    labels = sorted({k[2] for k in keys})
+    return [f"{form_name(mask)} form (softmax):", ""] + \
+        table([[mark(lab)] + [fits.cell((mask, "softmax", lab, t)) for t in tasks] for lab in labels],
+              ["encoding"] + tasks) + [""]
+
+
+def beyond_form_tables(hz, fits, mask, mark=str):
+    """A form's (softmax) score beyond N, encoding x task with intervals and fitted/runs; in the decoder form
+    also the share of right answer lengths on the copy family; then its heatmap."""
+    keys = fits.keys(mask)
+    if not keys:
+        return []
+    tasks = sorted({k[3] for k in keys})
+    labels = sorted({k[2] for k in keys})
+    by = {(enc_label(h), h["task"]): h for h in rows_of(hz, mask)}
+
+    def cell_or_fit(lab, t):
+        if (lab, t) in by:
+            return beyond_cell(by[(lab, t)], fits)
+        k = (mask, "softmax", lab, t)
+        return f"- ({fits.count(k)})" if k in fits.fit else "not run"
+    L = [f"### {form_name(mask)} form: {PRIMARY[mask][4]} beyond N", ""]
+    L += table([[mark(lab)] + [cell_or_fit(lab, t) for t in tasks] for lab in labels], ["encoding"] + tasks)
+    if mask == "causal":
+        L += ["", "Share of answers with the right length beyond N (greedy decoding stopped by [EOS] right after "
+              "the answer), the copy family:", ""]
+        fam = [t for t in COPY_FAMILY if t in tasks]
+        L += table([[mark(lab)] + [f"{f(by[(lab, t)]['length_acc_beyond_train']):.2f}" if (lab, t) in by else "-"
+                                   for t in fam] for lab in labels], ["encoding"] + fam)
+    return L + ["", f"Figure: [figures/extrapolation_heatmap_{mask}.png](figures/extrapolation_heatmap_{mask}.png)", ""]
 
 
 def extrapolation_section(res, hz, xruns, claim):
     """Fit table, decoder and encoder tables, and claims E1-E3, T2, R11."""
-    # (mask, norm, label, task) -> fitted, finished, runs. Each setting and seed
-    # counts once (a repeat, or a rerun left unfinished, is no second run);
-    # diverged and not-fitted runs stay in the denominator as not fitted.
-    fit = defaultdict(lambda: [0, 0, 0])
-    missed = defaultdict(list)   # same key -> fit_seq_acc of the finished runs that did not fit
-    structural = set()           # keys that cannot fit by construction (cannot_fit)
-    seen = set()
-    for r in xruns:
-        if r["status"] not in ("finished", "diverged") or (setting(r), r["seed"]) in seen:
-            continue
-        seen.add((setting(r), r["seed"]))
-        k = (r["mask"], r["norm"], enc_label(r), r["task"])
-        fit[k][2] += 1
-        if cannot_fit(r["mask"], r["encoding"], r["markers"], r["task"]):
-            structural.add(k)
-        if r["status"] == "finished":
-            fit[k][1] += 1
-            fit[k][0] += r.get("fitted", "1") != "0"
-            if r.get("fitted", "1") == "0" and not math.isnan(f(r.get("fit_seq_acc", ""))):
-                missed[k].append(f(r["fit_seq_acc"]))
-
-    def rows_of(mask, norm="softmax", positions=None):
-        mode = PRIMARY[mask][0]
-        return [h for h in hz if h["mask"] == mask and h["norm"] == norm and h["eval_mode"] == mode
-                and (positions is None or h["positions"] == positions)]
-
-    def beyond(h, mask):
-        _, col, ci, _, _ = PRIMARY[mask]
-        return f(h[col]), f(h[ci + "_lo"]), f(h[ci + "_hi"])
-
-    def cell(h, mask):
-        k = (mask, h["norm"], enc_label(h), h["task"])
-        n = f"{fit[k][0]}/{fit[k][2]}"
-        m, lo, hi = beyond(h, mask)
-        if math.isnan(m):
-            return f"- ({n} fitted)"
-        return f"{m:.2f}" + (f" [{lo:.2f}, {hi:.2f}]" if not math.isnan(lo) else "") + f" ({n})"
+    fits = Fits(xruns)
+    fit, missed, structural = fits.fit, fits.missed, fits.structural
 
     def mean_over(mask, label, tasks, positions=None):
-        vals = [beyond(h, mask)[0] for h in rows_of(mask, positions=positions) if enc_label(h) == label
+        vals = [beyond(h)[0] for h in rows_of(hz, mask, positions=positions) if enc_label(h) == label
                 and h["task"] in tasks]
         vals = [v for v in vals if not math.isnan(v)]
         return (sum(vals) / len(vals), len(vals)) if vals else (math.nan, 0)
@@ -297,54 +399,20 @@ def extrapolation_section(res, hz, xruns, claim):
         L += ["Cells read fitted/runs, then in brackets the mean exact match over 1..N at the last evaluation of "
               "the runs that did not fit.", ""]
 
-    def fit_cell(k):
-        if k not in fit:
-            return "-"
-        c = f"{fit[k][0]}/{fit[k][2]}"
-        if missed[k]:
-            c += f" ({sum(missed[k]) / len(missed[k]):.2f})"
-        return c + (" x" if k in structural else "")
     for mask in ("causal", "bidir"):
-        keys = [k for k in fit if k[0] == mask and k[1] == "softmax"]
-        if not keys:
-            continue
-        tasks = sorted({k[3] for k in keys})
-        labels = sorted({k[2] for k in keys})
-        L += [f"{'Decoder' if mask == 'causal' else 'Encoder'} form (softmax):", ""]
-        L += table([[lab] + [fit_cell((mask, "softmax", lab, t)) for t in tasks] for lab in labels],
-                   ["encoding"] + tasks) + [""]
-    # result tables
+        L += fit_form_table(fits, mask)
     for mask in ("causal", "bidir"):
-        sub = rows_of(mask)
-        keys = [k for k in fit if k[0] == mask and k[1] == "softmax"]
-        if not keys:
-            continue
-        tasks = sorted({k[3] for k in keys})
-        labels = sorted({k[2] for k in keys})
-        by = {(enc_label(h), h["task"]): h for h in sub}
-        L += [f"### {'Decoder' if mask == 'causal' else 'Encoder'} form: {PRIMARY[mask][4]} beyond N", ""]
-        def cell_or_fit(lab, t):
-            if (lab, t) in by:
-                return cell(by[(lab, t)], mask)
-            k = (mask, "softmax", lab, t)
-            return f"- ({fit[k][0]}/{fit[k][2]})" if k in fit else "not run"
-        L += table([[lab] + [cell_or_fit(lab, t) for t in tasks] for lab in labels], ["encoding"] + tasks)
-        if mask == "causal":
-            L += ["", "Share of answers with the right length beyond N (greedy decoding stopped by [EOS] right after "
-                  "the answer), the copy family:", ""]
-            fam = [t for t in COPY_FAMILY if t in tasks]
-            L += table([[lab] + [f"{f(by[(lab, t)]['length_acc_beyond_train']):.2f}" if (lab, t) in by else "-"
-                                 for t in fam] for lab in labels], ["encoding"] + fam)
-        L += ["", f"Figure: [figures/extrapolation_heatmap_{mask}.png](figures/extrapolation_heatmap_{mask}.png)", ""]
+        L += beyond_form_tables(hz, fits, mask)
+
     def fitted_tasks(mask, label, tasks, positions):
         """the tasks of the list on which this encoding has fitted runs (a value beyond N)"""
-        return {h["task"] for h in rows_of(mask, positions=positions) if enc_label(h) == label and h["task"] in tasks
-                and not math.isnan(beyond(h, mask)[0])}
+        return {h["task"] for h in rows_of(hz, mask, positions=positions) if enc_label(h) == label and h["task"] in tasks
+                and not math.isnan(beyond(h)[0])}
 
     # Encodings are compared on the tasks where every compared one has fitted runs: a mean over the tasks an
     # encoding happened to fit would set its easy tasks against the others' hard ones.
     # E1
-    dec_labels = sorted({enc_label(h) for h in rows_of("causal", positions="sequential")})
+    dec_labels = sorted({enc_label(h) for h in rows_of(hz, "causal", positions="sequential")})
     ahead, behind = ["none", "t5"], ["rope", "learned", "sinusoidal"]
     if dec_labels:
         compared = [x for x in ahead + behind if x in dec_labels]
@@ -373,10 +441,10 @@ def extrapolation_section(res, hz, xruns, claim):
               "and t5 each at least 0.05 above each of rope, learned, sinusoidal; did not hold: one of them at least "
               "0.05 below one of those; else inconclusive", "extrapolation_heatmap_causal.png")
     # E2
-    enc_seq = {enc_label(h) for h in rows_of("bidir", positions="sequential")}
-    pairs = sorted(e for e in enc_seq if e + "+rand" in {enc_label(h) for h in rows_of("bidir", positions="randomized")})
+    enc_seq = {enc_label(h) for h in rows_of(hz, "bidir", positions="sequential")}
+    pairs = sorted(e for e in enc_seq if e + "+rand" in {enc_label(h) for h in rows_of(hz, "bidir", positions="randomized")})
     if pairs:
-        tasks = sorted({h["task"] for h in rows_of("bidir")} - CONTROLS["bidir"])
+        tasks = sorted({h["task"] for h in rows_of(hz, "bidir")} - CONTROLS["bidir"])
         rows, diffs, n_pairs = [], [], 0
         for e in pairs:
             common = sorted(fitted_tasks("bidir", e, tasks, "sequential") &
@@ -405,13 +473,13 @@ def extrapolation_section(res, hz, xruns, claim):
               "higher for every encoding and by at least 0.05 for most; did not hold: not higher for most; else "
               "inconclusive", "extrapolation_heatmap_bidir.png")
     # E3
-    enc_rows = rows_of("bidir", positions="sequential")
+    enc_rows = rows_of(hz, "bidir", positions="sequential")
     if enc_rows:
         chance = {"parity": 0.5, "even_pairs": 0.5}
         fail_tasks, gen_tasks = ["parity", "reverse", "duplicate"], ["even_pairs", "sort"]
         rows, worst_gap, best = [], -1.0, {}
         for t in fail_tasks + gen_tasks:
-            vals = [(enc_label(h), beyond(h, "bidir")[0]) for h in enc_rows if h["task"] == t]
+            vals = [(enc_label(h), beyond(h)[0]) for h in enc_rows if h["task"] == t]
             vals = [(e, v) for e, v in vals if not math.isnan(v)]
             if not vals:
                 continue
@@ -435,7 +503,7 @@ def extrapolation_section(res, hz, xruns, claim):
               "both even_pairs and sort; did not hold: some encoding more than 0.25 above chance, or the best below "
               "0.75 on even_pairs or sort; else inconclusive", "extrapolation_heatmap_bidir.png")
     # T2
-    learned = [h for mask in ("bidir", "causal") for h in rows_of(mask, positions="sequential")
+    learned = [h for mask in ("bidir", "causal") for h in rows_of(hz, mask, positions="sequential")
                if h["encoding"] == "learned" and h["task"] not in CONTROLS[mask] and h["variant"] in ("", "rope-fraction=1")]
     if learned:
         hcol = {"bidir": "horizon_90", "causal": "seq_horizon_90"}
@@ -443,7 +511,7 @@ def extrapolation_section(res, hz, xruns, claim):
         claim("T2", "8130", "a trained absolute encoding does not extrapolate beyond its training lengths",
               "the 90% horizon (decoder: exact match; encoder: token accuracy) never passes the training length, on "
               "tasks that need positions (controls excluded)",
-              table([(h["task"], h["mask"], h[hcol[h["mask"]]], h["train_len"], f"{beyond(h, h['mask'])[0]:.3f}")
+              table([(h["task"], h["mask"], h[hcol[h["mask"]]], h["train_len"], f"{beyond(h)[0]:.3f}")
                      for h in learned], ["task", "mask", "90% horizon", "training length", "beyond N"]),
               "held" if not over else "did not hold", "no task's 90% horizon exceeds the training length",
               "extrapolation_heatmap_bidir.png")
@@ -472,7 +540,7 @@ def extrapolation_section(res, hz, xruns, claim):
         return ["", "Fitted runs on the copy family: " + "; ".join(f"{lab} {fits[lab][0]}/{fits[lab][1]}"
                                                                     for lab in labels if lab in fits) + "."]
     if "shaw" in dec_labels:
-        shaw = [h for h in rows_of("causal", positions="sequential") if enc_label(h) == "shaw"]
+        shaw = [h for h in rows_of(hz, "causal", positions="sequential") if enc_label(h) == "shaw"]
         full = all(int(h["n_lengths_beyond"] or 0) >= int(h["train_len"]) for h in shaw)
         rows, diffs = versus("shaw", [x for x in ("t5", "none", "rope", "learned") if x in dec_labels])
         claim("T1", "8130", "Shaw et al.'s clipped relative encoding handles any length with a fixed number of "
@@ -517,11 +585,11 @@ def extrapolation_section(res, hz, xruns, claim):
               "extrapolation_heatmap_causal.png")
     # S7, its extrapolation half: sinusoidal against learned in both forms, on the tasks (controls aside) where both
     # have fitted runs
-    labels_any = {enc_label(h) for mask in ("causal", "bidir") for h in rows_of(mask, positions="sequential")}
+    labels_any = {enc_label(h) for mask in ("causal", "bidir") for h in rows_of(hz, mask, positions="sequential")}
     if {"sinusoidal", "learned"} <= labels_any:
         rows, diffs = [], []
         for mask in ("causal", "bidir"):
-            tasks = sorted({h["task"] for h in rows_of(mask)} - CONTROLS[mask])
+            tasks = sorted({h["task"] for h in rows_of(hz, mask)} - CONTROLS[mask])
             common = sorted(fitted_tasks(mask, "sinusoidal", tasks, "sequential") &
                             fitted_tasks(mask, "learned", tasks, "sequential"))
             for t in common:
@@ -545,13 +613,13 @@ def extrapolation_section(res, hz, xruns, claim):
     # R11
     rows, wins, total = [], 0, 0
     for mask in ("bidir", "causal"):
-        base = {(h["task"], h["encoding"]): beyond(h, mask)[0] for h in rows_of(mask, positions="sequential")}
+        base = {(h["task"], h["encoding"]): beyond(h)[0] for h in rows_of(hz, mask, positions="sequential")}
         for h in hz:
             if h["mask"] != mask or h["norm"] not in ("nodenom", "relu2n", "l2", "logscaled") or \
                     h["eval_mode"] != PRIMARY[mask][0]:
                 continue
             b = base.get((h["task"], h["encoding"]), math.nan)
-            v = beyond(h, mask)[0]
+            v = beyond(h)[0]
             rows.append((h["task"], h["encoding"], mask, h["norm"], f"{b:.3f}", f"{v:.3f}"))
             if h["norm"] in ("nodenom", "relu2n") and not math.isnan(b) and not math.isnan(v):
                 total += 1
@@ -723,20 +791,22 @@ def schedules_section(res, claim):
 class Report:
     """The claims section as it is built: each claim's lines, and (claim, verdict) for the summary."""
 
-    def __init__(self, res):
+    def __init__(self, res, figures=None):
         self.res = res
+        self.figures = figures or os.path.join(res, "figures")   # where the figures a claim names are looked for
         self.lines = []
         self.claims = []
+        self.blocks = []   # (claim, verdict, its lines), in order
 
     def claim(self, cid, source, statement, expected, rows_text, verdict, rule, fig=None):
         self.claims.append((cid, verdict))
-        self.lines.extend([f"### {cid}: {statement}", "", f"- Source: {source}", f"- Expected: {expected}",
-                           f"- Verdict: **{verdict}** (rule: {rule})"])
-        if fig and os.path.exists(os.path.join(self.res, "figures", fig)):
-            self.lines.append(f"- Figure: [figures/{fig}](figures/{fig})")
-        self.lines.append("")
-        self.lines.extend(rows_text)
-        self.lines.append("")
+        block = [f"### {cid}: {statement}", "", f"- Source: {source}", f"- Expected: {expected}",
+                 f"- Verdict: **{verdict}** (rule: {rule})"]
+        if fig and os.path.exists(os.path.join(self.figures, fig)):
+            block.append(f"- Figure: [figures/{fig}](figures/{fig})")
+        block += [""] + rows_text + [""]
+        self.blocks.append((cid, verdict, block))
+        self.lines.extend(block)
 
 
 def header_lines(res, runs, P, chance):
@@ -800,7 +870,9 @@ def probe_claims(rep, P, diag, chance):
     claim("R7", "9105, citing Luo et al. 2022", "O = (A (.) C) V with a learned Toeplitz C passes the probe", "passes",
           table([(m, fmt(r)) for m, r in rows], ["mask", "token accuracy (urpe, softmax)"]),
           verdict_pass([r for _, r in rows]), "every mean >= 0.95")
-    rows = [(e, m, P.get(e, norm="swishl2", mask=m)) for e in ("t5", "alibi", "rope", "none") for m in ("bidir", "causal")]
+    # every encoding run with swishl2 whose positions are not added at the input (those pass the probe anyway)
+    rows = [(e, m, P.get(e, norm="swishl2", mask=m)) for e in ENCODINGS if e not in ABSOLUTE_INPUT
+            for m in ("bidir", "causal")]
     rows = [x for x in rows if x[2]]
     best = max((f(r["token_acc_mean"]) for *_, r in rows), default=math.nan)
     claim("R8", "9105", "swish(b) + l2 normalisation 'has some feasibility'",
@@ -829,16 +901,19 @@ def diagnose_section(rep, diag):
         return
     pred = [d for d in diag if d.get("expected")]
     agree = sum(d["verdict"] == d["expected"] for d in pred)
-    rep.claims.append(("diagnose", "held" if pred and agree == len(pred) else "did not hold"))
-    L += ["### The symmetry argument on random models (`posprobe diagnose --all`)", "",
-          f"{len(diag)} configurations (encoding x normalizer x mask x markers, {diag[0]['seeds']} random seeds each); "
-          f"the argument predicts a verdict for {len(pred)} of them and **{agree} of {len(pred)} agree**. "
-          f"Tolerance for 'identical': relative spread below {diag[0]['tolerance']}.", ""]
+    verdict = "held" if pred and agree == len(pred) else "did not hold"
+    rep.claims.append(("diagnose", verdict))
+    block = ["### The symmetry argument on random models (`posprobe diagnose --all`)", "",
+             f"{len(diag)} configurations (encoding x normalizer x mask x markers, {diag[0]['seeds']} random seeds "
+             f"each); the argument predicts a verdict for {len(pred)} of them and **{agree} of {len(pred)} agree**. "
+             f"Tolerance for 'identical': relative spread below {diag[0]['tolerance']}.", ""]
     for v in ("indistinguishable", "mirror-tied", "distinguishable"):
         sub = [f(d["spread_max"]) for d in diag if d["verdict"] == v]
         if sub:
-            L.append(f"- {v}: {len(sub)} configurations, largest spread {max(sub):.2e}, smallest {min(sub):.2e}")
-    L += ["", "Figure: [figures/diagnose_grid.png](figures/diagnose_grid.png)", ""]
+            block.append(f"- {v}: {len(sub)} configurations, largest spread {max(sub):.2e}, smallest {min(sub):.2e}")
+    block += ["", "Figure: [figures/diagnose_grid.png](figures/diagnose_grid.png)", ""]
+    rep.blocks.append(("diagnose", verdict, block))
+    L += block
 
 
 def curve_claims(rep, res):
@@ -896,6 +971,21 @@ def tested_claims_lines():
           "`test_constant_values_row_sums`", ""]
 
 
+def judge(res, figures=None):
+    """The claims the probe and extrapolation suites and diagnose judge, from their CSV under res (in the
+    report's order): (Report, Probe, the length-generalization tables). figures: where the figures are
+    looked for (default res/figures)."""
+    P = Probe(res)
+    chance = 1.0 / P.n if P.n else math.nan
+    diag = read(os.path.join(res, "diagnose.csv"))
+    rep = Report(res, figures)
+    probe_claims(rep, P, diag, chance)
+    diagnose_section(rep, diag)
+    hz = read_length_suites(res, "horizons.csv")
+    xruns = read_length_suites(res, "runs.csv")
+    return rep, P, extrapolation_section(res, hz, xruns, rep.claim) if hz else []
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0],
                                  epilog=__doc__.split("\n\n", 2)[2], formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -911,19 +1001,11 @@ def main():
         load_classes(args.posprobe)
     except CatalogueError as e:
         return error(str(e))
-    P = Probe(res)
-    chance = 1.0 / P.n if P.n else math.nan
-    diag = read(os.path.join(res, "diagnose.csv"))
     runs = read(os.path.join(res, "probe", "runs.csv")) + read_length_suites(res, "runs.csv")
     # The document is built in its order: header, then the summary (known only once every claim is judged),
     # then the claims, then the length-generalization tables.
-    header = header_lines(res, runs, P, chance)
-    rep = Report(res)
-    probe_claims(rep, P, diag, chance)
-    diagnose_section(rep, diag)
-    hz = read_length_suites(res, "horizons.csv")
-    xruns = read_length_suites(res, "runs.csv")
-    ext_lines = extrapolation_section(res, hz, xruns, rep.claim) if hz else []
+    rep, P, ext_lines = judge(res)
+    header = header_lines(res, runs, P, 1.0 / P.n if P.n else math.nan)
     curve_claims(rep, res)
     schedule_claim(rep, res)
     sched_lines = schedules_section(res, rep.claim)
@@ -934,7 +1016,12 @@ def main():
     summary += table([(c, v) for c, v in claims], ["claim", "verdict"]) + [""]
     summary += ["Not testable here: R9, S8 and P7 (their claims are about pre-training at scale, which a CPU harness "
                 "of tiny models cannot reach).", ""]
-    doc = header + summary + ["## Claims", ""] + rep.lines + ext_lines + sched_lines
+    probe_lines = []
+    if P.rows:
+        probe_lines = ["## Probe outcomes", "", "Every setting of the probe suite: final token accuracy at the training "
+                       "length, mean [95% t-interval] over seeds (none for one seed); `-`: not run. The claims above "
+                       "read these cells.", ""] + probe_outcomes(read(os.path.join(res, "probe", "summary.csv")))
+    doc = header + summary + ["## Claims", ""] + rep.lines + probe_lines + ext_lines + sched_lines
     if write_output(os.path.join(res, "REPORT.md"), "\n".join(doc) + "\n"):   # a symlink or device stays what it is
         return 1
     print(f"posprobe report: {held} of {len(claims)} claims held; {os.path.join(res, 'REPORT.md')}", file=sys.stderr)

@@ -4,7 +4,7 @@ runs that already finished, runs the rest in parallel (one single-threaded
 process per core), shows overall progress, and summarizes.
 
 usage: scripts/suite.py SUITE_FILE [--results DIR] [-j N] [--quick]
-                        [--encodings "a b c"] [--seeds N] [--posprobe PATH]
+                        [--encodings "a b c" | "+a +b"] [--seeds N] [--posprobe PATH]
                         [--emit parallel|slurm] [--only RUN_ID] [--list]
 
 A suite file has a [suite] section (name, seeds), [defaults] (posprobe train
@@ -12,6 +12,12 @@ options for every run), an optional [quick] section (options, and factor
 values to keep, used with --quick), and [grid NAME] sections: every key of a
 grid is an option; a value with several space-separated words is a factor,
 and the grid's runs are the product of its factors (times the seeds).
+--encodings "a b" replaces, --encodings "+a +b" adds to, the encoding factor
+of every grid that compares encodings (one that lists two or more); a grid of
+one encoding (about its own options) runs only if that encoding is named in a
+replacement, and stays as it is with an addition. An optional [compare-quick]
+section (factor values to keep, and seeds; no options) is the subset that
+scripts/compare.py --quick runs with the suite's own configurations.
 Unknown sections, empty grids, options the runner sets itself (out, run-id,
 seed, quiet, force, ...), bad seeds and names other than letters, digits,
 '.', '_' and '-' are errors; a suite has at most 100000 runs. Each distinct
@@ -29,6 +35,7 @@ import argparse
 import csv
 import fcntl
 import hashlib
+import io
 import math
 import os
 import re
@@ -41,7 +48,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from csvrows import write_text
+from csvrows import read, write_text
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ID_FACTORS = ["task", "encoding", "norm", "mask", "markers", "positions"]
@@ -49,7 +56,7 @@ ID_FACTORS = ["task", "encoding", "norm", "mask", "markers", "positions"]
 # checks these against it)
 EXIT_USAGE, EXIT_DIVERGED = 2, 3
 SUITE_KEYS = ["name", "seeds", "fitted-only"]
-SECTIONS = "[suite], [defaults], [quick] or [grid NAME]"
+SECTIONS = "[suite], [defaults], [quick], [compare-quick] or [grid NAME]"
 # what the runner sets itself for every run, or what would keep a run from training
 RESERVED = {"out": "the runner sets --out", "run-id": "the runner sets --run-id",
             "seed": "seeds come from [suite] seeds", "seeds": "seeds belong in [suite] or [quick]",
@@ -97,7 +104,8 @@ def parse_suite(path):
                 raise SuiteError(f"{path}:{no}: malformed section header")
             current = " ".join(line[1:-1].split())
             words = current.split(" ")
-            if current not in ("suite", "defaults", "quick") and not (len(words) == 2 and words[0] == "grid"):
+            if current not in ("suite", "defaults", "quick", "compare-quick") and \
+                    not (len(words) == 2 and words[0] == "grid"):
                 raise SuiteError(f"{path}:{no}: unknown section [{current}] (sections: {SECTIONS})")
             if words[0] == "grid" and not NAME.match(words[1]):
                 raise SuiteError(f"{path}:{no}: grid name '{words[1]}': letters, digits, '.', '_' and '-', "
@@ -116,7 +124,7 @@ def parse_suite(path):
             raise SuiteError(f"{path}:{no}: empty key or value")
         if not OPTION.match(key):
             raise SuiteError(f"{path}:{no}: '{key}' is not an option name")
-        if key in RESERVED and current != "suite" and not (current == "quick" and key == "seeds"):
+        if key in RESERVED and current != "suite" and not (current in ("quick", "compare-quick") and key == "seeds"):
             raise SuiteError(f"{path}:{no}: '{key}' cannot be set in a suite ({RESERVED[key]})")
         if any(k == key for k, _, _ in sections[current]):
             raise SuiteError(f"{path}:{no}: '{key}' is set twice in [{current}]")
@@ -170,8 +178,45 @@ def integer(v):
     return int(v)
 
 
-def expand(path, quick=False, encodings=None, seeds=None):
-    """The suite's runs: a list of (run_id, {option: value}) in a stable order."""
+def encoding_change(words):
+    """--encodings' words as (mode, names): "a b" replaces the encoding factor ("replace"), "+a +b" adds to it
+    ("add"); SuiteError for a mix of the two, a bare '+' or no words."""
+    if not words:
+        raise SuiteError("--encodings is empty")
+    plus = [w.startswith("+") for w in words]
+    if any(plus) and not all(plus):
+        raise SuiteError(f"--encodings '{' '.join(words)}': either every name with '+' (add to the suite's "
+                         "encodings) or none (replace them)")
+    names = [w[1:] if w.startswith("+") else w for w in words]
+    if any(not n for n in names):
+        raise SuiteError("--encodings: '+' without a name")
+    return ("add" if all(plus) else "replace"), list(dict.fromkeys(names))
+
+
+def compares_encodings(grid_items):
+    """A grid compares encodings when its encoding factor lists two or more; a grid of one encoding is about
+    that encoding's own options (conv's kernel, a quarter of RoPE rotated) and is left to it."""
+    return any(k == "encoding" and len(v.split()) > 1 for k, v, _ in grid_items)
+
+
+def change_encodings(factors, compares, change):
+    """The grid's encoding values after --encodings (change: encoding_change's (mode, names)); [] drops the grid."""
+    mode, names = change
+    own = factors["encoding"]
+    if compares:
+        return names if mode == "replace" else own + [n for n in names if n not in own]
+    return own if mode == "add" or set(own) <= set(names) else []
+
+
+def comparing_grids(path):
+    """The names of the suite's grids that compare encodings (compares_encodings)."""
+    return [s[5:] for s, items in parse_suite(path).items() if s.startswith("grid ") and compares_encodings(items)]
+
+
+def expand(path, quick=False, encodings=None, seeds=None, subset=False, grids=None):
+    """The suite's runs: a list of (run_id, {option: value}) in a stable order. quick: the [quick] variant;
+    subset: the [compare-quick] subset (its factor values kept, its seeds, no option changed); encodings:
+    --encodings' words (encoding_change); grids: only the grids of these names."""
     sec = parse_suite(path)
     for k, _, no in sec.get("suite", []):
         if k not in SUITE_KEYS:   # a typo (fitted_only) would silently change the summary
@@ -182,17 +227,22 @@ def expand(path, quick=False, encodings=None, seeds=None):
         raise SuiteError(f"{path}: [suite] needs a name")
     defaults = dict((k, v) for k, v, _ in sec.get("defaults", []))
     quick_opts = dict((k, v) for k, v, _ in sec.get("quick", [])) if quick else {}
+    if subset and "compare-quick" not in sec:
+        raise SuiteError(f"{path}: no [compare-quick] section (the subset a quick comparison runs)")
+    keep = dict((k, v) for k, v, _ in sec.get("compare-quick", [])) if subset else {}
     n_seeds = seed_count(path, "[suite] seeds", meta.get("seeds", "1"))
-    if "seeds" in quick_opts:
-        n_seeds = seed_count(path, "[quick] seeds", quick_opts["seeds"])
+    for sname, opts in (("quick", quick_opts), ("compare-quick", keep)):
+        if "seeds" in opts:
+            n_seeds = seed_count(path, f"[{sname}] seeds", opts["seeds"])
     if seeds is not None:
         n_seeds = seed_count(path, "--seeds", seeds)
+    change = encoding_change(encodings) if encodings is not None else None
     if not NAME.match(name):   # it names the results directory: results/NAME
         raise SuiteError(f"{path}: [suite] name '{name}': letters, digits, '.', '_' and '-', not first, at most 64")
-    grids = [(s[5:], items) for s, items in sec.items() if s.startswith("grid ")]
+    grids = [(s[5:], items) for s, items in sec.items() if s.startswith("grid ") and (grids is None or s[5:] in grids)]
     if not grids:
         raise SuiteError(f"{path}: no [grid NAME] section")
-    plans = []
+    plans, filtered = [], set()
     for gname, items in grids:
         opts = dict(defaults)
         factors = {}
@@ -206,15 +256,21 @@ def expand(path, quick=False, encodings=None, seeds=None):
             if k == "seeds":
                 continue
             if k in factors:
-                keep = [w for w in factors[k] if w in v.split()]
-                factors[k] = keep
+                factors[k] = [w for w in factors[k] if w in v.split()]
             elif k not in ID_FACTORS:
                 opts[k] = v
-        if encodings is not None and "encoding" in factors:
-            factors["encoding"] = list(encodings)
+        for k, v in keep.items():   # filters only: a like-for-like subset changes no option
+            if k in factors:
+                filtered.add(k)
+                factors[k] = [w for w in factors[k] if w in v.split()]
+        if change is not None and "encoding" in factors:
+            factors["encoding"] = change_encodings(factors, compares_encodings(items), change)
         if any(not vals for vals in factors.values()):
-            continue  # --quick kept no value of some factor: the grid drops out
+            continue  # --quick, [compare-quick] or --encodings kept no value of some factor: the grid drops out
         plans.append((opts, factors))
+    for k, _, no in sec.get("compare-quick", []) if subset else []:
+        if k != "seeds" and k not in filtered:   # a typo would silently keep everything
+            raise SuiteError(f"{path}:{no}: [compare-quick] '{k}' is not a factor of any grid")
     total = sum(math.prod(len(v) for v in f.values()) for _, f in plans) * n_seeds
     if total > MAX_RUNS:   # counted before anything is expanded
         raise SuiteError(f"{path}: {total} runs, more than the limit of {MAX_RUNS} runs a suite "
@@ -236,15 +292,17 @@ def expand(path, quick=False, encodings=None, seeds=None):
                 runs.append((rid, dict(o, seed=str(seed))))
     if not runs:   # else "0 runs" would start and summarize would fail on an empty directory
         raise SuiteError(f"{path}: no runs" + (" with --quick" if quick else "") +
+                         (" in [compare-quick]" if subset else "") +
                          (" with --encodings" if encodings is not None else "") + " (every grid dropped out)")
     return name, runs
 
 
-def validate(posprobe, runs, suite_file):
+def first_invalid(posprobe, runs):
     """Checks every distinct option set (seeds aside) as training would, in one
     `posprobe train --check-stdin` process (one line of tab-separated key=value
-    options per set), so a bad suite fails before anything is written. Its
-    progress lines pass through; its error becomes one line naming the run."""
+    options per set). Returns (number of sets checked, None) when all are valid,
+    else (n, (run id or None, posprobe's message)) for the first one refused.
+    Its progress lines pass through."""
     seen, lines, rids = set(), [], []
     for rid, o in runs:
         key = tuple(sorted((k, v) for k, v in o.items() if k != "seed"))
@@ -277,12 +335,22 @@ def validate(posprobe, runs, suite_file):
                 print(line, end="", file=sys.stderr, flush=True)
     p.wait()
     writer.join()
-    if p.returncode != 0:
-        m = re.match(r"stdin line (\d+): (.*)", error or "")
-        if m and 1 <= int(m.group(1)) <= len(rids):
-            raise SuiteError(f"{suite_file}: run {rids[int(m.group(1)) - 1]}: {m.group(2)}")
-        raise SuiteError(f"{suite_file}: validation failed (exit {p.returncode}): {error or 'no message'}")
-    return len(lines)
+    if p.returncode == 0:
+        return len(lines), None
+    m = re.match(r"stdin line (\d+): (.*)", error or "")
+    if m and 1 <= int(m.group(1)) <= len(rids):
+        return len(lines), (rids[int(m.group(1)) - 1], m.group(2))
+    return len(lines), (None, f"validation failed (exit {p.returncode}): {error or 'no message'}")
+
+
+def validate(posprobe, runs, suite_file):
+    """first_invalid, with a refusal as one SuiteError naming the run, so a bad suite fails before anything is
+    written; the number of option sets checked."""
+    n, bad = first_invalid(posprobe, runs)
+    if bad:
+        rid, msg = bad
+        raise SuiteError(f"{suite_file}: run {rid}: {msg}" if rid else f"{suite_file}: {msg}")
+    return n
 
 
 def run_status(run_dir):
@@ -415,6 +483,42 @@ class Runner:
         return 130 if self.stop else (1 if self.failed else 0)
 
 
+# what made a run (config.csv's extra keys, results/README.md): results differ in the last bits between them
+PROVENANCE = ["version", "precision", "blas", "blas_kernel"]
+
+
+def source_commit():
+    """The commit of this repository (git describe --always --dirty), '' outside a git checkout."""
+    try:
+        p = subprocess.run(["git", "-C", ROOT, "describe", "--always", "--dirty", "--abbrev=12"],
+                           capture_output=True, text=True, check=False)
+    except OSError:
+        return ""
+    return p.stdout.strip() if p.returncode == 0 else ""
+
+
+def provenance(results):
+    """One row per distinct version, precision, BLAS and kernel among the config.csv of the runs below
+    results/runs, with how many runs each made and the source commit now."""
+    count = {}
+    for rid in sorted(os.listdir(os.path.join(results, "runs"))) if os.path.isdir(os.path.join(results, "runs")) else []:
+        cfg = {r.get("key"): r.get("value", "") for r in read(os.path.join(results, "runs", rid, "config.csv"))}
+        if cfg:
+            k = tuple(cfg.get(x, "") for x in PROVENANCE)
+            count[k] = count.get(k, 0) + 1
+    commit = source_commit()
+    return [dict(zip(PROVENANCE, k), runs=str(n), commit=commit) for k, n in sorted(count.items())]
+
+
+def write_provenance(results):
+    """results/provenance.csv (provenance()), beside the summaries, so a committed reference keeps it."""
+    out = io.StringIO()
+    w = csv.DictWriter(out, PROVENANCE + ["runs", "commit"], lineterminator="\n")
+    w.writeheader()
+    w.writerows(provenance(results))
+    write_text(os.path.join(results, "provenance.csv"), out.getvalue())
+
+
 def emit(kind, suite_file, results, runs, posprobe, args):
     """Job lists for GNU parallel and Slurm: each job is this script with --only ID."""
     os.makedirs(results, exist_ok=True)
@@ -452,7 +556,8 @@ def main():
     ap.add_argument("--results", help="results directory (default results/<suite name>)")
     ap.add_argument("-j", "--jobs", type=integer, default=os.cpu_count() or 1)
     ap.add_argument("--quick", action="store_true", help="the suite's [quick] variant")
-    ap.add_argument("--encodings", help="replace the encoding factor of every grid, e.g. 'myenc rope alibi'")
+    ap.add_argument("--encodings", help="replace the encoding factor of every grid that compares encodings "
+                    "('myenc rope alibi'), or add to it ('+myenc')")
     ap.add_argument("--seeds", help="seeds 1..N instead of the suite's")
     ap.add_argument("--posprobe", default=os.path.join(ROOT, "posprobe"))
     ap.add_argument("--emit", choices=["parallel", "slurm"])
@@ -464,8 +569,6 @@ def main():
         if args.jobs < 1:
             raise SuiteError("-j must be at least 1")
         encs = args.encodings.split() if args.encodings is not None else None
-        if encs is not None and not encs:
-            raise SuiteError("--encodings is empty")
         name, runs = expand(args.suite, args.quick, encs, args.seeds)
         summarize_flags(args.suite)   # a bad [suite] key fails before anything runs
         results = args.results or os.path.join(ROOT, "results", name)
@@ -492,6 +595,8 @@ def main():
         rc = Runner(args.posprobe, results, runs, args.jobs).run_all()
         if rc == 0 and not args.only and not args.no_summarize:
             rc = subprocess.call([args.posprobe, "summarize"] + summarize_flags(args.suite) + [results])
+            if rc == 0:
+                write_provenance(results)
         return rc
     except SuiteError as e:
         print(f"posprobe: error: {e}", file=sys.stderr)

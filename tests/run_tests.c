@@ -24,7 +24,14 @@ static const test_group *const GROUPS[] = {UNIT_GROUPS};
 static const test_group *const GROUPS[] = {UNIT_GROUPS, &test_group_cli, &test_group_integrity, &test_group_inputs};
 #endif
 
-/* run_tests|unit_tests|engine_tests [SUBSTRING]: only the tests whose name contains SUBSTRING. */
+/* Whether a test's name contains one of the SUBSTRINGs (every test when there are none). */
+static int selected(const char *name, int argc, char **argv) {
+    for (int i = 1; i < argc; i++)
+        if (strstr(name, argv[i])) return 1;
+    return argc < 2;
+}
+
+/* run_tests|unit_tests|engine_tests [SUBSTRING...]: only the tests whose name contains one of the SUBSTRINGs. */
 int main(int argc, char **argv) {
     size_t n = 0;
     for (size_t g = 0; g < sizeof GROUPS / sizeof *GROUPS; g++) n += GROUPS[g]->count;
@@ -32,7 +39,7 @@ int main(int argc, char **argv) {
     size_t k = 0;
     for (size_t g = 0; g < sizeof GROUPS / sizeof *GROUPS; g++)
         for (size_t i = 0; i < GROUPS[g]->count; i++)
-            if (argc < 2 || strstr(GROUPS[g]->tests[i].name, argv[1])) all[k++] = GROUPS[g]->tests[i];
+            if (selected(GROUPS[g]->tests[i].name, argc, argv)) all[k++] = GROUPS[g]->tests[i];
     n = k;
     graph_poison_unset_grads(1);   /* a forgotten zeroing shows up as NaN (engine.h) */
     printf("posprobe " TEST_SET ", " REAL_NAME " build, BLAS " POSPROBE_BLAS_NAME "\n");

@@ -419,6 +419,9 @@ static void test_plots_script(void **state) { (void)state; run_script("tests/plo
 /* catalogue.suite repeats extrapolation.suite's decoder grid for other encodings (tests/catalogue_suite.sh). */
 static void test_catalogue_suite_matches(void **state) { (void)state; run_script("tests/catalogue_suite.sh"); }
 
+/* make compare: one encoding's runs beside a tiny reference, in every table of SCORECARD.md, with the warnings
+ * (tests/compare_script.sh); suite.py --encodings adds or replaces. */
+static void test_compare_script(void **state) { (void)state; run_script("tests/compare_script.sh"); }
 /* CLAIMS.md covers every claim id and names only tests and report sections that exist (tests/claims_ledger.sh). */
 static void test_claims_ledger(void **state) { (void)state; run_script("tests/claims_ledger.sh"); }
 /* The committed golden output of every generator (make golden regenerates it). */
@@ -753,6 +756,7 @@ static const struct CMUnitTest TESTS[] = {
     cmocka_unit_test_setup_teardown(test_suite_parallel, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test_setup_teardown(test_report_script_cli, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test_setup_teardown(test_plots_script, test_tmpdir_setup, test_tmpdir_teardown),
+    cmocka_unit_test_setup_teardown(test_compare_script, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test_setup_teardown(test_claims_ledger, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test_setup_teardown(test_catalogue_suite_matches, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test_setup_teardown(test_layers, test_tmpdir_setup, test_tmpdir_teardown),
