@@ -419,6 +419,8 @@ static void test_report_script_cli(void **state) { (void)state; run_script("test
 static void test_plots_script(void **state) { (void)state; run_script("tests/plots_script.sh"); }
 /* CLAIMS.md covers every claim id and names only tests and report sections that exist (tests/claims_ledger.sh). */
 static void test_claims_ledger(void **state) { (void)state; run_script("tests/claims_ledger.sh"); }
+/* The counts README.md and docs/ state about the program and its tests hold (tests/doc_counts.sh). */
+static void test_doc_counts(void **state) { (void)state; run_script("tests/doc_counts.sh"); }
 /* The committed golden output of every generator (make golden regenerates it). */
 static void test_golden_examples(void **state) {
     (void)state;
@@ -854,6 +856,7 @@ static const struct CMUnitTest TESTS[] = {
     cmocka_unit_test_setup_teardown(test_report_script_cli, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test_setup_teardown(test_plots_script, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test_setup_teardown(test_claims_ledger, test_tmpdir_setup, test_tmpdir_teardown),
+    cmocka_unit_test_setup_teardown(test_doc_counts, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test_setup_teardown(test_layers, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test(test_golden_examples),
     cmocka_unit_test_setup_teardown(test_layerprobe, test_tmpdir_setup, test_tmpdir_teardown),
