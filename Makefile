@@ -72,7 +72,7 @@ STEP_BIN   := $(BUILD)/bench_step
 DECODE_BIN := $(BUILD)/bench_decode
 
 .PHONY: FORCE all test test-one test-unit test-engine test-encodings asan valgrind bench bench-one clean help fuzz check-all parity-fixtures parity-roundtrip golden same-behaviour \
-        probe extrapolation catalogue schedules curves diagnose extras plots report reproduce compare
+        probe extrapolation catalogue schedules curves diagnose extras plots report reproduce compare install uninstall
 all: $(POSPROBE) $(TEST_BIN)
 	@if [ "$(PRECISION)" = float ] && [ -z "$(SAN)" ]; then ln -sf $(BUILD)/posprobe posprobe; fi
 
@@ -328,6 +328,18 @@ parity-roundtrip:
 clean:
 	rm -rf build posprobe
 
+# ---- installing, as a Unix tool: PREFIX (default /usr/local) and DESTDIR (a staging root). The
+# program, the scripts and suites (PREFIX/share/posprobe/scripts, where they find PREFIX/bin/posprobe),
+# the manual page (posprobe help --man) and bash completion; scripts/install.sh says what it refuses.
+# INSTALL_BIN: the binary to install (default: this build's, PRECISION and BLAS as above).
+PREFIX      ?= /usr/local
+INSTALL_BIN ?= $(POSPROBE)
+install: $(INSTALL_BIN)
+	bash scripts/install.sh install '$(DESTDIR)' '$(PREFIX)' '$(INSTALL_BIN)'
+
+uninstall:
+	bash scripts/install.sh uninstall '$(DESTDIR)' '$(PREFIX)'
+
 # Regenerates the golden task examples (review the diff before committing).
 golden: $(POSPROBE)
 	bash tests/golden.sh $(POSPROBE) > tests/fixtures/tasks_golden.txt
@@ -364,6 +376,10 @@ help:
 	@echo "  make parity-roundtrip posprobe eval and PyTorch's load_checkpoint agree on every fixture (python3-torch)"
 	@echo "  make same-behaviour   compare short runs of every encoding with a build of BASE (default HEAD), byte for byte"
 	@echo "  make clean            remove build/"
+	@echo "  make install          install posprobe, its scripts and suites, the manual page and bash completion"
+	@echo "                        under PREFIX (default /usr/local; DESTDIR=dir stages it; INSTALL_BIN=binary)"
+	@echo "  make uninstall        remove what make install put under PREFIX (DESTDIR as given to install)"
+	@echo "  make help             this list"
 	@echo "Experiments (RESULTS=dir, default results/; J=jobs; QUICK=1 for a one-seed smoke run;"
 	@echo "             ENCODINGS=\"a b\" replaces, ENCODINGS=\"+a\" adds to the suites' encodings; SEEDS=n):"
 	@echo "  make reproduce        every stage below but catalogue and schedules, then RESULTS/timing.csv"

@@ -75,6 +75,7 @@ static void alibi_free(void *st) {
 
 const encoding_def enc_alibi = {
     .name = "alibi",
+    .options = "alibi-asym",
     .summary = "ALiBi: fixed linear distance penalty per head (official slopes; --alibi-asym for bidirectional)",
     .where = ENC_AT_LOGITS,
     .flags = ENC_RELATIVE | ENC_SYMMETRIC,

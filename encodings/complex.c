@@ -84,6 +84,7 @@ static tensor *complex_embed(void *st, graph *g, tensor *x, const positions *pos
 
 const encoding_def enc_complex = {
     .name = "complex",
+    .options = "rope-base rope-schedule",
     .summary = "complex-order embedding r e^{i(w k + th)} per token (Wang et al.), replacing the token embedding",
     .where = ENC_AT_INPUT,
     .create = complex_create,

@@ -65,6 +65,7 @@ static double conv_step_reals(const enc_dims *d, int B, int T) {
 
 const encoding_def enc_conv = {
     .name = "conv",
+    .options = "conv-kernel conv-circular",
     .summary = "x + depthwise convolution of x (K rows, zero padding; --conv-kernel, --conv-circular)",
     .where = ENC_AT_INPUT,
     .flags = ENC_READS_PRIOR_ROWS,

@@ -65,6 +65,7 @@ static double deberta_step_reals(const enc_dims *d, int B, int T) { return 8.0 *
 
 const encoding_def enc_deberta = {
     .name = "deberta",
+    .options = "clip-min clip-max",
     .summary = "DeBERTa: content-to-position and position-to-content terms, clipped offsets (logits only)",
     .where = ENC_AT_LOGITS,
     .flags = ENC_RELATIVE | ENC_READS_KEYS | ENC_DIRECTIONAL,

@@ -121,6 +121,11 @@ const char *enc_where_name(enc_where w);
 typedef struct encoding_def {
     const char *name;
     const char *summary;      /* one line for `posprobe list encodings` */
+    /* The encoding options it reads from enc_options, by their option names
+     * ("rope-base rope-schedule"); NULL: none. Another encoding option away
+     * from its default is refused (model_check_encoding_options), and a test
+     * holds each list to what the encoding's output depends on. */
+    const char *options;
     enc_where where;
     unsigned flags;
     /* Declares parameters in ps; returns the encoding's state (never NULL on
@@ -141,6 +146,8 @@ typedef struct encoding_def {
 } encoding_def;
 
 const encoding_def *encoding_find(const char *name);
+/* Does encoding e read the encoding option called name (its options list)? */
+int encoding_uses_option(const encoding_def *e, const char *name);
 /* index-th registered encoding, NULL past the end */
 const encoding_def *encoding_at(int index);
 

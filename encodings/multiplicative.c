@@ -50,6 +50,7 @@ static tensor *mult_embed(void *st, graph *g, tensor *x, const positions *pos) {
 
 const encoding_def enc_multiplicative = {
     .name = "multiplicative",
+    .options = "mult-pos rope-base rope-schedule",
     .summary = "absolute positions multiplied into the input, x (.) p (--mult-pos learned|sinusoidal)",
     .where = ENC_AT_INPUT,
     .flags = ENC_TABLE,

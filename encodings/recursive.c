@@ -89,6 +89,7 @@ const encoding_def enc_recursive = {
     .name = "recursive",
     .summary = "FLOATER-style recursion p_{k+1} = p_k + f(p_k) added to the input, any length",
     .where = ENC_AT_INPUT,
+    .options = "rec-scale",
     .create = rec_create,
     .embed = rec_embed,
     .destroy = free,

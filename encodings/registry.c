@@ -48,6 +48,13 @@ const encoding_def *encoding_find(const char *name) {
     return NULL;
 }
 
+int encoding_uses_option(const encoding_def *e, const char *name) {
+    size_t n = strlen(name);
+    for (const char *p = e->options; p && *p; p += strcspn(p, " "), p += *p == ' ')
+        if (n && strncmp(p, name, n) == 0 && (p[n] == ' ' || !p[n])) return 1;
+    return 0;
+}
+
 const char *enc_where_name(enc_where w) {
     static const char *const names[] = {"none", "input", "logits", "rotation", "values", "logits+values"};
     return (unsigned)w < sizeof names / sizeof *names ? names[w] : "?";

@@ -19,6 +19,7 @@ static void rope_rotate(void *st, graph *g, int layer, tensor **q, tensor **k, t
 
 const encoding_def enc_rope = {
     .name = "rope",
+    .options = "rope-base rope-schedule rope-fraction rope-trainable",
     .summary = "rotary: q, k rotated by position (interleaved pairs; --rope-base, --rope-fraction, --rope-trainable)",
     .where = ENC_AT_ROTATION,
     .flags = ENC_RELATIVE | ENC_DIRECTIONAL,

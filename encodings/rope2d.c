@@ -43,6 +43,7 @@ static void rope2d_rotate(void *st, graph *g, int layer, tensor **q, tensor **k,
 
 const encoding_def enc_rope2d = {
     .name = "rope2d",
+    .options = "rope-base rope-schedule rope-trainable",
     .summary = "2-D rotary: half the pairs rotated by the row, half by the column (8397)",
     .where = ENC_AT_ROTATION,
     .flags = ENC_RELATIVE | ENC_2D | ENC_DIRECTIONAL,

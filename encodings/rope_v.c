@@ -20,6 +20,7 @@ static void rope_v_rotate(void *st, graph *g, int layer, tensor **q, tensor **k,
 
 const encoding_def enc_rope_v = {
     .name = "rope-v",
+    .options = "rope-base rope-schedule rope-fraction rope-trainable",
     .summary = "rotary on q, k and v: values carry absolute position (8130)",
     .where = ENC_AT_ROTATION,
     .flags = ENC_VALUE_SIDE,

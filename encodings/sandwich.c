@@ -52,6 +52,7 @@ static tensor *sandwich_scores(void *st, graph *g, int layer, tensor *q, tensor 
 
 const encoding_def enc_sandwich = {
     .name = "sandwich",
+    .options = "rope-base rope-schedule",
     .summary = "Sandwich: sinusoidal inner product of the compressed offset as a fixed bias per head",
     .where = ENC_AT_LOGITS,
     .flags = ENC_RELATIVE | ENC_SYMMETRIC,

@@ -54,6 +54,7 @@ static void shaw_free(void *st) {
 
 const encoding_def enc_shaw = {
     .name = "shaw",
+    .options = "clip-min clip-max",
     .summary = "Shaw et al.: clipped relative keys and values (--clip-min, --clip-max); not blocked by 9105",
     .where = ENC_AT_LOGITS_VALUES,
     .flags = ENC_RELATIVE | ENC_VALUE_SIDE,

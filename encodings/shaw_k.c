@@ -41,6 +41,7 @@ static void shaw_k_free(void *st) {
 
 const encoding_def enc_shaw_k = {
     .name = "shaw-k",
+    .options = "clip-min clip-max",
     .summary = "Shaw et al. with relative keys only (logits only: blocked by 9105)",
     .where = ENC_AT_LOGITS,
     .flags = ENC_RELATIVE | ENC_DIRECTIONAL,

@@ -48,6 +48,7 @@ static tensor *sinusoidal_embed(void *st, graph *g, tensor *x, const positions *
 
 const encoding_def enc_sinusoidal = {
     .name = "sinusoidal",
+    .options = "rope-base rope-schedule sin-scale",
     .summary = "fixed sin/cos absolute positions added to the input (--rope-base, --rope-schedule)",
     .where = ENC_AT_INPUT,
     .create = sinusoidal_create,

@@ -68,6 +68,7 @@ static tensor *t5_scores(void *st, graph *g, int layer, tensor *q, tensor *k, co
 
 const encoding_def enc_t5 = {
     .name = "t5",
+    .options = "t5-buckets t5-max-distance",
     .summary = "T5: learned bias per head and log-bucketed offset (--t5-buckets, --t5-max-distance)",
     .where = ENC_AT_LOGITS,
     .flags = ENC_RELATIVE | ENC_DIRECTIONAL,

@@ -51,6 +51,7 @@ static void urpe_free(void *st) {
 
 const encoding_def enc_urpe = {
     .name = "urpe",
+    .options = "clip-min clip-max",
     .summary = "URPE: attention reweighted by a learned Toeplitz matrix after the normalizer, O = (A .* C) V",
     .where = ENC_AT_VALUES,
     .flags = ENC_RELATIVE | ENC_VALUE_SIDE,

@@ -67,6 +67,7 @@ static void xl_free(void *st) {
 
 const encoding_def enc_xl = {
     .name = "xl",
+    .options = "rope-base rope-schedule",
     .summary = "Transformer-XL: sinusoidal R_{i-j} through W_KR, global biases u, v (logits only)",
     .where = ENC_AT_LOGITS,
     .flags = ENC_RELATIVE | ENC_DIRECTIONAL,

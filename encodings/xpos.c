@@ -43,6 +43,7 @@ static void xpos_rotate(void *st, graph *g, int layer, tensor **q, tensor **k, t
 
 const encoding_def enc_xpos = {
     .name = "xpos",
+    .options = "rope-base rope-schedule rope-trainable xpos-gamma xpos-zeta",
     .summary = "rotary with an exponential decay scale on q and k (--xpos-zeta, --xpos-gamma)",
     .where = ENC_AT_ROTATION,
     .flags = ENC_RELATIVE | ENC_DIRECTIONAL,

@@ -1,5 +1,6 @@
 """Reading the CSV files posprobe writes, for the plotting and report scripts,
 and writing a file the way posprobe does (write_text)."""
+import argparse
 import csv
 import gzip
 import io
@@ -50,9 +51,30 @@ class CatalogueError(Exception):
     """posprobe could not be asked for its catalogue (the message says why)."""
 
 
+SCRIPTS = os.path.dirname(os.path.abspath(__file__))
+
+
+def in_repository():
+    """Are the scripts those of a posprobe source tree (its Makefile beside scripts/), not installed ones?"""
+    return os.path.isfile(os.path.join(SCRIPTS, "..", "Makefile"))
+
+
 def default_posprobe():
-    """The posprobe binary the scripts ask: $POSPROBE_BIN, else the repository's ./posprobe (make all links it)."""
-    return os.environ.get("POSPROBE_BIN") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "posprobe")
+    """The posprobe binary the scripts ask: $POSPROBE_BIN, else in a source tree its ./posprobe (make all
+    links it), else the installed one beside the scripts (make install: PREFIX/share/posprobe/scripts ->
+    PREFIX/bin/posprobe)."""
+    if os.environ.get("POSPROBE_BIN"):
+        return os.environ["POSPROBE_BIN"]
+    if in_repository():
+        return os.path.join(SCRIPTS, "..", "posprobe")
+    return os.path.normpath(os.path.join(SCRIPTS, "..", "..", "..", "bin", "posprobe"))
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse whose usage errors are posprobe's one line (posprobe: error: PROG: ...), exit status 2."""
+
+    def error(self, message):
+        sys.exit(error(f"{self.prog}: {message} (see {self.prog} --help)"))
 
 
 # The columns the scripts read from each catalogue: a posprobe without them
@@ -93,6 +115,21 @@ def error(msg, status=2):
     """posprobe's one error line on stderr; returns status, for `return error(...)` (2: bad input)."""
     print(f"posprobe: error: {msg}", file=sys.stderr)
     return status
+
+
+def usage(doc, args):
+    """For scripts that read sys.argv themselves: -h/--help prints doc (their docstring) and returns 0, anything
+    else returns None; usage_error gives its one error line."""
+    if "-h" in args or "--help" in args:
+        print(doc)
+        return 0
+    return None
+
+
+def usage_error(doc):
+    """A usage error of a script: its docstring's usage line as posprobe's one error line, status 2."""
+    line = next((ln for ln in doc.splitlines() if ln.startswith("usage:")), "usage: see the script")
+    return error(f"{line} (--help for more)")
 
 
 def write_output(path, text):

@@ -13,7 +13,7 @@ import os
 import subprocess
 import sys
 
-from csvrows import read
+from csvrows import read, usage, usage_error
 
 CHOICES = {
     "probe": ({"task": "probe", "norm": "softmax", "mask": "bidir", "markers": "none", "positions": "sequential"},
@@ -28,9 +28,10 @@ def runs(results, suite):
 
 
 def main():
+    if usage(__doc__, sys.argv[1:]) is not None:
+        return 0
     if len(sys.argv) != 3:
-        print(__doc__, file=sys.stderr)
-        return 2
+        return usage_error(__doc__)
     results, posprobe = sys.argv[1], sys.argv[2]
     for sub in ("layerprobe", "attention"):
         os.makedirs(os.path.join(results, sub), exist_ok=True)

@@ -10,21 +10,20 @@ started from) and writes SUITE_RESULTS/frequencies.csv:
 run_id,task,encoding,seed,fitted,steps_done,pair,theta_initial,theta_final,relative_change.
 make schedules runs it on RESULTS/schedules; scripts/report.py reads it.
 """
-import argparse
 import csv
 import io
 import os
 import subprocess
 import sys
 
-from csvrows import default_posprobe, error, read, write_output
+from csvrows import ArgumentParser, default_posprobe, error, read, write_output
 
 COLUMNS = ["run_id", "task", "encoding", "seed", "fitted", "steps_done", "pair", "theta_initial", "theta_final",
            "relative_change"]
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("results")
     ap.add_argument("--posprobe", default=default_posprobe())
     a = ap.parse_args()

@@ -9,7 +9,7 @@ RESULTS/diagnose.csv, RESULTS/attention/*.csv and RESULTS/layerprobe/*.csv
 where they exist, and writes PNG figures to RESULTS/figures/. Missing inputs
 skip their figures. The normalizers are ordered as posprobe lists them
 (`posprobe list norms --csv`; BIN defaults to $POSPROBE_BIN, else the
-repository's posprobe beside scripts/).
+repository's posprobe beside scripts/, else the installed one).
 """
 import glob
 import math
@@ -29,6 +29,7 @@ from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from csvrows import FORM_MODE, CatalogueError, catalogue, default_posprobe, error, fnum, read, read_length_suites  # noqa: E402
+from csvrows import usage, usage_error  # noqa: E402
 from csvrows import enc_label as label  # noqa: E402
 
 FORM_NAME = {"bidir": "encoder (bidirectional)", "causal": "decoder (causal, greedy until [EOS])"}
@@ -438,17 +439,17 @@ def layerprobe(res, out, made):
 
 def main():
     args = sys.argv[1:]
+    if usage(__doc__, args) is not None:
+        return 0
     posprobe = default_posprobe()
     if "--posprobe" in args:   # before or after RESULTS
         i = args.index("--posprobe")
         if i + 1 >= len(args):
-            print(__doc__, file=sys.stderr)
-            return 2
+            return usage_error(__doc__)
         posprobe = args[i + 1]
         del args[i:i + 2]
     if len(args) != 1 or args[0].startswith("-"):
-        print(__doc__, file=sys.stderr)
-        return 2
+        return usage_error(__doc__)
     res = args[0]
     if not os.path.isdir(res):   # a typo is not a new results directory
         return error(f"{res}: not a directory")

@@ -19,7 +19,7 @@ import statistics
 import sys
 from collections import defaultdict
 
-from csvrows import FORM_MODE, CatalogueError, catalogue, default_posprobe, error
+from csvrows import FORM_MODE, ArgumentParser, CatalogueError, catalogue, default_posprobe, error
 from csvrows import fnum as f
 from csvrows import enc_label, read, read_length_suites, write_output
 
@@ -987,12 +987,12 @@ def judge(res, figures=None):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0],
-                                 epilog=__doc__.split("\n\n", 2)[2], formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = ArgumentParser(description=__doc__.split("\n\n", 1)[0],
+                        epilog=__doc__.split("\n\n", 2)[2], formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("results", metavar="RESULTS", help="the results directory (make reproduce's RESULTS)")
     ap.add_argument("--posprobe", default=default_posprobe(), metavar="BIN",
                     help="the posprobe binary whose catalogue names the encoding classes and controls "
-                         "(default: $POSPROBE_BIN, else the repository's posprobe beside scripts/)")
+                         "(default: $POSPROBE_BIN, else the repository's posprobe beside scripts/, else the installed one)")
     args = ap.parse_args()
     res = args.results
     if not os.path.isdir(res):

@@ -48,7 +48,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from csvrows import read, write_text
+from csvrows import ArgumentParser, CatalogueError, catalogue, default_posprobe, in_repository, read, write_text
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ID_FACTORS = ["task", "encoding", "norm", "mask", "markers", "positions"]
@@ -213,10 +213,25 @@ def comparing_grids(path):
     return [s[5:] for s, items in parse_suite(path).items() if s.startswith("grid ") and compares_encodings(items)]
 
 
-def expand(path, quick=False, encodings=None, seeds=None, subset=False, grids=None):
+def encoding_options(posprobe):
+    """{encoding: the encoding options it uses} from posprobe's catalogue (list encodings --csv, its options column)."""
+    try:
+        rows = catalogue(posprobe, "encodings")
+    except CatalogueError as e:
+        raise SuiteError(str(e))
+    if any("options" not in r for r in rows):
+        raise SuiteError(f"{posprobe} list encodings --csv has no options column: a posprobe older than the runner")
+    return {r["name"]: set(r["options"].split()) for r in rows}
+
+
+def expand(path, quick=False, encodings=None, seeds=None, subset=False, grids=None, enc_options=None):
     """The suite's runs: a list of (run_id, {option: value}) in a stable order. quick: the [quick] variant;
     subset: the [compare-quick] subset (its factor values kept, its seeds, no option changed); encodings:
-    --encodings' words (encoding_change); grids: only the grids of these names."""
+    --encodings' words (encoding_change); grids: only the grids of these names. With encodings and
+    enc_options (encoding_options), a combination that sets an encoding option its encoding does not use is
+    left out: a grid made for one encoding (conv-kernel = 3 17) runs only the given encodings that use its
+    options, where posprobe would refuse the others."""
+    enc_opts_all = set().union(*enc_options.values()) if enc_options else set()
     sec = parse_suite(path)
     for k, _, no in sec.get("suite", []):
         if k not in SUITE_KEYS:   # a typo (fitted_only) would silently change the summary
@@ -282,6 +297,9 @@ def expand(path, quick=False, encodings=None, seeds=None, subset=False, grids=No
             combos = [dict(c, **{k: v}) for c in combos for v in vals]
         for c in combos:
             o = dict(opts, **c)
+            if encodings is not None and enc_options and "encoding" in factors and \
+                    any(k in enc_opts_all and k not in enc_options.get(o["encoding"], set()) for k in o):
+                continue
             for seed in range(1, n_seeds + 1):
                 rid, full = run_id(o, seed)
                 if rid in seen:   # the same options and seed in two grids: one run
@@ -551,7 +569,7 @@ def emit(kind, suite_file, results, runs, posprobe, args):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
+    ap = ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     ap.add_argument("suite")
     ap.add_argument("--results", help="results directory (default results/<suite name>)")
     ap.add_argument("-j", "--jobs", type=integer, default=os.cpu_count() or 1)
@@ -559,7 +577,8 @@ def main():
     ap.add_argument("--encodings", help="replace the encoding factor of every grid that compares encodings "
                     "('myenc rope alibi'), or add to it ('+myenc')")
     ap.add_argument("--seeds", help="seeds 1..N instead of the suite's")
-    ap.add_argument("--posprobe", default=os.path.join(ROOT, "posprobe"))
+    ap.add_argument("--posprobe", default=default_posprobe(),
+                    help="the posprobe to run (default: $POSPROBE_BIN, else the repository's or the installed one)")
     ap.add_argument("--emit", choices=["parallel", "slurm"])
     ap.add_argument("--only", help="run just this run id (what emitted jobs call)")
     ap.add_argument("--list", action="store_true", help="print the run ids and exit")
@@ -569,9 +588,11 @@ def main():
         if args.jobs < 1:
             raise SuiteError("-j must be at least 1")
         encs = args.encodings.split() if args.encodings is not None else None
-        name, runs = expand(args.suite, args.quick, encs, args.seeds)
+        name, runs = expand(args.suite, args.quick, encs, args.seeds,
+                            enc_options=encoding_options(args.posprobe) if encs is not None else None)
         summarize_flags(args.suite)   # a bad [suite] key fails before anything runs
-        results = args.results or os.path.join(ROOT, "results", name)
+        # the repository's results/NAME; installed (no repository around the scripts), ./results/NAME
+        results = args.results or os.path.join(ROOT if in_repository() else ".", "results", name)
         if not os.access(args.posprobe, os.X_OK):
             raise SuiteError(f"{args.posprobe}: not an executable posprobe (run make first)")
         if args.list:

@@ -18,7 +18,7 @@ import io
 import os
 import sys
 
-from csvrows import fnum, read, write_text
+from csvrows import fnum, read, usage, usage_error, write_text
 
 STAGES = ["probe", "extrapolation", "curves", "diagnose", "extras", "plots", "report"]
 OUTPUT = {"probe": "probe/summary.csv", "extrapolation": "extrapolation/summary.csv", "curves": "curves",
@@ -60,9 +60,10 @@ def suite_sums(res, suite):
 
 
 def main():
+    if usage(__doc__, sys.argv[1:]) is not None:
+        return 0
     if len(sys.argv) not in (2, 3):
-        print(__doc__, file=sys.stderr)
-        return 2
+        return usage_error(__doc__)
     res, jobs = sys.argv[1], int(sys.argv[2]) if len(sys.argv) == 3 else 2
     walls, source = stage_walls(res)
     rows = []

@@ -9,7 +9,8 @@
 # positions, the decoder form with and without [EOS], the 2-D probe and the
 # regression head, with each binary, then compares byte for byte:
 # checkpoint.bin, config.csv, eval.csv, train.csv and summary.csv without
-# their timing columns (elapsed_s, tokens_per_s; train_s, eval_s, wall_s),
+# their timing columns (elapsed_s, tokens_per_s; train_s, eval_s, wall_s;
+# train.csv's lr as a number),
 # the rows of `posprobe eval` on the checkpoint, and the error message when
 # a configuration is refused (it must be refused by both, in the same words).
 # The encodings and options are the new binary's: against a base older than
@@ -48,15 +49,19 @@ configs+=("--task copy --mask bidir --encoding conv --conv-kernel 5 --conv-circu
 configs+=("--task copy --mask causal --encoding rope --rope-schedule power2")
 configs+=("--task probe --encoding sinusoidal --rope-schedule linear")
 
-strip_cols() {   # file cols... -> the CSV without the named columns
+strip_cols() {   # file cols... -> the CSV without the named columns; lr compared as a number (its text is
+                 # the shortest that reads back as the same double since 0.003 stopped printing as 0.0030000000000000001)
     /usr/bin/python3 - "$@" <<'EOF'
 import csv, sys
 path, drop = sys.argv[1], set(sys.argv[2:])
 with open(path, newline="") as f:
     rows = list(csv.reader(f))
 keep = [i for i, h in enumerate(rows[0]) if h not in drop]
+lr = rows[0].index("lr") if "lr" in rows[0] else -1
 w = csv.writer(sys.stdout, lineterminator="\n")
-for r in rows:
+for k, r in enumerate(rows):
+    if k and lr >= 0:
+        r[lr] = repr(float(r[lr]))
     w.writerow([r[i] for i in keep])
 EOF
 }

@@ -13,6 +13,7 @@
 
 #include "csvio.h"
 #include "engine.h"
+#include "progress.h"
 
 static const char *bin(void) {
     const char *b = getenv("POSPROBE_BIN");
@@ -424,6 +425,8 @@ static void test_catalogue_suite_matches(void **state) { (void)state; run_script
 static void test_compare_script(void **state) { (void)state; run_script("tests/compare_script.sh"); }
 /* CLAIMS.md covers every claim id and names only tests and report sections that exist (tests/claims_ledger.sh). */
 static void test_claims_ledger(void **state) { (void)state; run_script("tests/claims_ledger.sh"); }
+/* The counts README.md and docs/ state about the program and its tests hold (tests/doc_counts.sh). */
+static void test_doc_counts(void **state) { (void)state; run_script("tests/doc_counts.sh"); }
 /* The committed golden output of every generator (make golden regenerates it). */
 static void test_golden_examples(void **state) {
     (void)state;
@@ -533,6 +536,7 @@ static void test_suite_file_errors(void **state) {
         {"[suite]\nname = x\n[defaults]\nout = /tmp/elsewhere\n[grid a]\ntask = probe\n", ""},
         {"[suite]\nname = x\n[quick]\nrun-id = q\n[grid a]\ntask = probe\n", "--quick"},
         {"[suite]\nname = x\n[grid a]\nTask = probe\n", ""},                 /* not an option name */
+        {"[suite]\nname = x\n[grid a]\ntask = probe\nencoding = rope alibi\nconv-kernel = 5\n", ""},   /* not their option */
         /* seeds */
         {"[suite]\nname = x\nseeds = 1e3\n[grid a]\ntask = probe\n", ""},
         {"[suite]\nname = x\nseeds = \xd9\xa3\n[grid a]\ntask = probe\n", ""},   /* an Arabic-Indic 3 */
@@ -741,7 +745,108 @@ static void test_check_stdin(void **state) {
             fail_msg("row %zu (%s): exit %d, stderr '%s'", i, rows[i].args, st, msg ? msg : "");
         free(msg);
     }
+    /* without --quiet too, a bad line is the one error line: no progress line before it */
+    spit(in, "encoding=nosuch\n", 16);
+    snprintf(args, sizeof args, "train --check-stdin 1 < '%s'", in);
+    assert_int_equal(run(args, errp), 2);
+    char *msg = slurp(errp, NULL);
+    if (!msg || strncmp(msg, "posprobe: error: stdin line 1: ", 31) != 0 || strchr(msg, '\n') != msg + strlen(msg) - 1)
+        fail_msg("a bad line without --quiet: stderr '%s'", msg ? msg : "");
+    free(msg);
 }
+
+/* --encodings replaces every grid's encodings; a grid's encoding option is
+ * kept only with the encodings that use it (posprobe's list encodings --csv
+ * says which), so a grid made for conv runs no rope with --conv-kernel, and
+ * the rest validates and runs. */
+static void test_suite_encodings_override(void **state) {
+    (void)state;
+    char path[256], cmd[2048], out[256];
+    snprintf(path, sizeof path, "%s/o.suite", test_tmpdir);
+    snprintf(out, sizeof out, "%s/ids.txt", test_tmpdir);
+    FILE *f = fopen(path, "w");
+    fputs("[suite]\nname = o\n[defaults]\ntask = probe\nlen = 4\nsteps = 2\ndim = 8\n"
+          "[grid a]\nencoding = conv\nconv-kernel = 3 5\n[grid b]\nencoding = rope\nrope-fraction = 0.5\n", f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 scripts/suite.py '%s' --posprobe '%s' --encodings 'rope conv' --list > '%s'",
+             path, bin(), out);
+    assert_int_equal(system(cmd), 0);
+    char *ids = slurp(out, NULL);
+    int n = 0, rope = 0;
+    for (char *p = ids; p && (p = strchr(p, '\n')); p++) n++;
+    for (char *p = ids; p && (p = strstr(p, "rope")); p++) rope++;
+    if (n != 3 || rope != 1) fail_msg("expected conv with kernels 3 and 5 and rope with its fraction: %s", ids ? ids : "");
+    free(ids);
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 scripts/suite.py '%s' --posprobe '%s' --encodings 'rope conv' -j 1 "
+             "--results '%s/res' >/dev/null 2>&1 && grep -c ',finished,' '%s/res/runs.csv' | grep -qx 3", path, bin(),
+             test_tmpdir, test_tmpdir);
+    if (system(cmd) != 0) fail_msg("the suite with --encodings did not run its 3 runs");
+}
+
+/* Progress lines show the latest evaluation (its step, token accuracy and
+ * exact match), the end line the final one; eval, layerprobe and summarize,
+ * quick here, print nothing on stderr (their progress starts after 3 s). */
+static void test_progress_lines(void **state) {
+    (void)state;
+    char args[1024], errp[256];
+    snprintf(errp, sizeof errp, "%s/err.txt", test_tmpdir);
+    snprintf(args, sizeof args, "train --len 8 --steps 40 --eval-every 20 --dim 16 --batch 8 --eval-size 16 --out '%s/run'",
+             test_tmpdir);
+    assert_int_equal(run(args, errp), 0);
+    char *msg = slurp(errp, NULL);
+    /* the last step's line (always printed) carries the evaluation of step 20; the end line that of step 40 */
+    if (!msg || !strstr(msg, "posprobe run: step 40/40 loss ") || !strstr(msg, " eval@20 acc ") ||
+        !strstr(msg, "posprobe run: finished after ") || !strstr(msg, "s (eval@40 acc ") || !strstr(msg, " exact "))
+        fail_msg("train's progress: '%s'", msg ? msg : "");
+    free(msg);
+    static const char *const quiet_ones[] = {"eval --checkpoint '%s/run' --out '%s/e.csv'",
+                                             "layerprobe --checkpoint '%s/run' --steps 5 --out '%s/l.csv'",
+                                             "summarize --fitted-only '%s' %.0s"};
+    for (size_t i = 0; i < sizeof quiet_ones / sizeof *quiet_ones; i++) {
+        snprintf(args, sizeof args, quiet_ones[i], test_tmpdir, test_tmpdir);
+        int st = run(args, errp);
+        msg = slurp(errp, NULL);
+        if (st != 0 || (i < 2 ? msg && *msg : !msg || strstr(msg, "runs read")))
+            fail_msg("%s: exit %d, stderr '%s'", args, st, msg ? msg : "");
+        free(msg);
+    }
+}
+
+/* progress_delay: nothing before the delay, nor an end line when nothing was
+ * shown; after it, lines as usual (stderr caught in a file). */
+static void test_progress_delay(void **state) {
+    (void)state;
+    char path[256];
+    snprintf(path, sizeof path, "%s/stderr.txt", test_tmpdir);
+    fflush(stderr);
+    int saved = dup(2);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    dup2(fileno(f), 2);
+    progress p;
+    progress_start(&p, "quick", 2, 0, 0);
+    progress_delay(&p, 0.2);
+    progress_count(&p, 1, "items");
+    progress_count(&p, 2, "items");   /* the end of the count, before the delay: still nothing */
+    progress_end(&p, "finished");
+    progress_start(&p, "slow", 0, 0, 0);
+    progress_delay(&p, 0.05);
+    usleep(100000);
+    progress_count(&p, 7, "runs read");
+    progress_end(&p, "done");
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    fclose(f);
+    char *text = slurp(path, NULL);
+    if (!text || strstr(text, "quick") || !strstr(text, "slow: 7 runs read, ") || !strstr(text, "slow: done after "))
+        fail_msg("stderr: '%s'", text ? text : "");
+    free(text);
+}
+
+/* make install into a DESTDIR, the installed program, scripts, manual page
+ * and completion, and make uninstall leaving nothing (tests/install.sh). */
+static void test_install(void **state) { (void)state; run_script("tests/install.sh"); }
 
 static const struct CMUnitTest TESTS[] = {
     cmocka_unit_test_setup_teardown(test_config_file_errors, test_tmpdir_setup, test_tmpdir_teardown),
@@ -759,6 +864,7 @@ static const struct CMUnitTest TESTS[] = {
     cmocka_unit_test_setup_teardown(test_compare_script, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test_setup_teardown(test_claims_ledger, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test_setup_teardown(test_catalogue_suite_matches, test_tmpdir_setup, test_tmpdir_teardown),
+    cmocka_unit_test_setup_teardown(test_doc_counts, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test_setup_teardown(test_layers, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test(test_golden_examples),
     cmocka_unit_test_setup_teardown(test_layerprobe, test_tmpdir_setup, test_tmpdir_teardown),
@@ -771,5 +877,9 @@ static const struct CMUnitTest TESTS[] = {
     cmocka_unit_test_setup_teardown(test_diverged, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test_setup_teardown(test_blas_kernel_choice, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test_setup_teardown(test_check_stdin, test_tmpdir_setup, test_tmpdir_teardown),
+    cmocka_unit_test_setup_teardown(test_suite_encodings_override, test_tmpdir_setup, test_tmpdir_teardown),
+    cmocka_unit_test_setup_teardown(test_progress_lines, test_tmpdir_setup, test_tmpdir_teardown),
+    cmocka_unit_test_setup_teardown(test_progress_delay, test_tmpdir_setup, test_tmpdir_teardown),
+    cmocka_unit_test_setup_teardown(test_install, test_tmpdir_setup, test_tmpdir_teardown),
 };
 const test_group test_group_cli = {"cli", TESTS, sizeof TESTS / sizeof *TESTS};

@@ -206,11 +206,11 @@ static void test_eval_checks_positions(void **state) {
     int_list lens;
     int_list_parse("6", &lens, err, sizeof err);
     snprintf(out, sizeof out, "%s/eval6.csv", test_tmpdir);
-    assert_int_equal(run_eval_checkpoint(c.out, &lens, out, NULL, NULL, err, sizeof err), ERR_USAGE);
+    assert_int_equal(run_eval_checkpoint(c.out, &lens, out, NULL, NULL, 1, err, sizeof err), ERR_USAGE);
     assert_non_null(strstr(err, "length 6 needs 23 positions"));
     assert_int_equal(access(out, F_OK), -1);    /* nothing written */
     int_list_parse("3", &lens, err, sizeof err);
-    assert_int_equal(run_eval_checkpoint(c.out, &lens, out, NULL, NULL, err, sizeof err), 0);
+    assert_int_equal(run_eval_checkpoint(c.out, &lens, out, NULL, NULL, 1, err, sizeof err), 0);
 }
 
 /* Reals print as the shortest text that reads back the same, and -0 is 0, so

@@ -284,7 +284,7 @@ static void test_eval_rows_cached_equal_recompute(void **state) {
         const char *const modes[2] = {"cached", "recompute"};
         for (int md = 0; md < 2; md++) {
             snprintf(out[md], sizeof out[md], "%s/%s.csv", test_tmpdir, modes[md]);
-            if (run_eval_checkpoint(c.out, &lens, out[md], NULL, modes[md], err, sizeof err)) fail_msg("%s", err);
+            if (run_eval_checkpoint(c.out, &lens, out[md], NULL, modes[md], 1, err, sizeof err)) fail_msg("%s", err);
         }
         char *a = read_all(out[0]), *b = read_all(out[1]);
         assert_true(strstr(a, ",greedy,") != NULL);

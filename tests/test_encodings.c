@@ -140,6 +140,93 @@ static void test_encoding_gradients(void **state) {
     g_bidir_only = 0;
 }
 
+/* The logits of a one-layer model of encoding (copy task, random tokens, a
+ * fixed seed) with option key set to value (key NULL: the defaults), into
+ * out (n reals), and its parameter count; -1 when the model is refused. */
+static int options_model(const char *encoding, const char *key, const char *value, real **out, size_t *n, size_t *n_params) {
+    run_config c;
+    config_defaults(&c);
+    char err[512];
+    snprintf(c.encoding, sizeof c.encoding, "%s", encoding);
+    snprintf(c.task, sizeof c.task, "copy");
+    const encoding_def *e = encoding_find(encoding);
+    set_choice(&c, "mask", e->flags & ENC_CAUSAL_ONLY ? "causal" : "bidir");
+    if (strcmp(encoding, "multiplicative") == 0) set_choice(&c, "mult-pos", "sinusoidal");   /* where base and schedule matter */
+    c.layers = 1;
+    c.heads = 2;
+    c.dim = 16;   /* heads of 8: two rotated pairs in each half of rope2d, so its base matters */
+    c.ff_mult = 1;
+    c.len = 12;   /* offsets past T5's exact buckets, so --t5-max-distance matters */
+    c.init_scale = 0.4;
+    if (key && config_set(&c, key, value, err, sizeof err)) fail_msg("--%s %s: %s", key, value, err);
+    if (config_validate(&c, err, sizeof err)) fail_msg("%s: %s", encoding, err);
+    model m;
+    if (model_build(&m, &c, c.len, err, sizeof err)) { model_free(&m); return -1; }
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(r, 11);
+    model_init_params(&m, r);
+    batch b;
+    batch_alloc(&b, 2, layout_seq_len(&m.lo, c.len));
+    layout_fill(&m.lo, &b, c.len, r, POS_SEQUENTIAL, c.max_pos, r);
+    gsl_rng_free(r);
+    arena ar;
+    arena_init(&ar, 0);
+    graph g;
+    graph_init(&g, &ar, 0);
+    tensor *y = model_forward(&m, &g, &b, 0);
+    *n = y->n;
+    *out = malloc(y->n * sizeof(real));
+    memcpy(*out, y->data, y->n * sizeof(real));
+    *n_params = m.ps.n;
+    arena_free(&ar);
+    batch_free(&b);
+    model_free(&m);
+    return 0;
+}
+
+/* Each encoding's options list (encoding_def.options, which training holds
+ * options to) is what its model depends on: an encoding option it lists,
+ * set away from its default, changes the model's parameters or logits (or is
+ * refused by the encoding itself); one it does not list changes neither. */
+static void test_encoding_options_used(void **state) {
+    (void)state;
+    static const char *const alt[][2] = {   /* a value away from the default, for every encoding option */
+        {"rope-base", "100"}, {"rope-schedule", "linear"}, {"sin-scale", "0.5"}, {"rec-scale", "0.5"}, {"rope-fraction", "0.5"},
+        {"rope-trainable", "1"}, {"clip-min", "-2"}, {"clip-max", "2"}, {"t5-buckets", "8"},
+        {"t5-max-distance", "16"}, {"xpos-gamma", "64"}, {"xpos-zeta", "0.2"}, {"mult-pos", "learned"},
+        {"alibi-asym", "1"}, {"conv-kernel", "5"}, {"conv-circular", "1"},
+    };
+    const size_t n_alt = sizeof alt / sizeof *alt;
+    int n_options = 0, listed = 0;
+    const char *name, *meta, *help, *choices;
+    for (int i = 0; config_option_help(i, &name, &meta, &help, &choices); i++) {
+        int users = 0;
+        for (int e = 0; encoding_at(e); e++) users += encoding_uses_option(encoding_at(e), name);
+        if (!users) continue;   /* not an encoding option */
+        n_options++;
+        const char *value = NULL;
+        for (size_t k = 0; k < n_alt; k++)
+            if (strcmp(alt[k][0], name) == 0) value = alt[k][1];
+        if (!value) fail_msg("--%s is an encoding option: give this test a value for it", name);
+        for (int e = 0; encoding_at(e); e++) {
+            const char *enc = encoding_at(e)->name;
+            real *y0, *y1;
+            size_t n0, n1, p0, p1;
+            if (options_model(enc, NULL, NULL, &y0, &n0, &p0)) fail_msg("%s: the defaults are refused", enc);
+            int refused = options_model(enc, name, value, &y1, &n1, &p1) != 0;
+            int changed = refused || p0 != p1 || n0 != n1 || memcmp(y0, y1, n0 * sizeof(real)) != 0;
+            int uses = encoding_uses_option(encoding_at(e), name);
+            listed += uses;
+            if (uses && !changed) fail_msg("%s lists --%s, but --%s %s changes nothing", enc, name, name, value);
+            if (!uses && changed) fail_msg("%s does not list --%s, but --%s %s changes its model", enc, name, name, value);
+            free(y0);
+            if (!refused) free(y1);
+        }
+    }
+    assert_int_equal(n_options, (int)n_alt);   /* no stale entry in alt */
+    assert_true(listed >= 30);
+}
+
 /* Attention probabilities of layer 0 at positions p and p + shift. */
 static double max_attn_change(const char *encoding, const char *mask, int shift) {
     model m;
@@ -843,6 +930,7 @@ static const struct CMUnitTest TESTS[] = {
     cmocka_unit_test(test_input_encodings_keep_tokens_visible),
     cmocka_unit_test_setup_teardown(test_diagnose_matches_symmetry_argument, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test(test_encoding_gradients),
+    cmocka_unit_test(test_encoding_options_used),
     cmocka_unit_test(test_relative_shift_invariance),
     cmocka_unit_test(test_causal_no_future_leak),
     cmocka_unit_test(test_conv_padding_boundary),

@@ -163,7 +163,21 @@ static void test_command_line_grammar(void **state) {
         {"P train --out D --steps 1 extra", "unexpected argument 'extra'"},
         {"P train --check --check", "--check is given twice"},
         {"P train --check=maybe", "--check: 'maybe' is not 0 or 1"},
-        {"P train --check --quiet 2", "--quiet is a flag"},
+        {"P train --check --quiet 2", "--quiet: '2' is not 0 or 1"},   /* a number after a flag is its value */
+        {"P train --check --quiet -1", "--quiet: '-1' is not 0 or 1"},
+        {"P train --check --encoding conv --conv-circular 2", "--conv-circular: '2' is not 0 or 1"},
+        {"P train --check --quiet extra", "--quiet is a flag"},
+        {"P", "no command (usage: posprobe COMMAND [options]; posprobe help lists the commands)"},
+        {"P inspect --what Frequencies --checkpoint D", "--what must be one of bias|decay|rotation|positions|frequencies, not 'Frequencies'"},
+        {"P help --man train", "--man takes no COMMAND"},
+        {"P help --complete nosuch", "no help on 'nosuch'"},
+        /* an encoding option its encoding does not use, away from its default */
+        {"P train --check --encoding learned --rope-trainable 1",
+         "--rope-trainable 1 does nothing with --encoding learned (it is an option of rope, rope-v, rope2d, xpos)"},
+        {"P train --check --encoding rope --conv-kernel 5", "--conv-kernel 5 does nothing with --encoding rope (it is an option of conv)"},
+        {"P train --check --encoding alibi --clip-min -4", "--clip-min -4 does nothing with --encoding alibi"},
+        {"P diagnose --encoding none --t5-buckets 8", "--t5-buckets 8 does nothing with --encoding none"},
+        {"P inspect --encoding alibi --what bias --rope-base 123", "--rope-base 123 does nothing with --encoding alibi"},
         {"P train --out D --steps 5 --steps=6", "--steps is given twice"},
         {"P train --out D --config ok.cfg --config ok.cfg", "--config is given twice"},
         {"P train --out D --lr", "--lr needs a value"},
@@ -201,8 +215,47 @@ static void test_command_line_grammar(void **state) {
         /* every command prints its own help through posprobe help COMMAND */
         "P help eval", "P help list", "P help diagnose", "P help inspect", "P help examples", "P help layerprobe",
         "P help summarize", "P help version", "P help help", "P list encodings --csv", "P list --csv tasks",
+        "P help --help", "P help -h", "P train --help --frobnicate", "P help --man", "P help --complete",
+        "P help --complete train",
+        /* an encoding option at its default is no request: suites set options for every encoding */
+        "P train --check --encoding learned --rope-trainable 0 --rope-base 10000 --conv-kernel 3",
+        "P train --check --encoding rope --rope-trainable 1", "P train --check --encoding conv --conv-circular 1",
     };
     for (size_t i = 0; i < sizeof good / sizeof *good; i++) expect(good[i], 0, NULL);
+}
+
+/* A flag given a value it cannot take is refused in the same words on the
+ * command line and in a --config file (the command line called it an
+ * unexpected argument, the file out of range). */
+static void test_flag_values_agree(void **state) {
+    (void)state;
+    write_file("c.cfg", "conv-circular = 2\n", 17);
+    expect("P train --check --encoding conv --config c.cfg", 2, "c.cfg:1: --conv-circular: '2' is not 0 or 1");
+    char *file_msg = strdup(strstr(err_text(), "--conv-circular"));
+    expect("P train --check --encoding conv --conv-circular 2", 2, NULL);
+    const char *line_msg = strstr(err_text(), "--conv-circular");
+    if (!line_msg || strcmp(line_msg, file_msg) != 0) fail_msg("command line '%s', config file '%s'", err_text(), file_msg);
+    free(file_msg);
+}
+
+/* train --check says in one line on stdout what would run; the top-level help
+ * names what each command requires. */
+static void test_check_line_and_help(void **state) {
+    (void)state;
+    expect("P train --check --task copy --mask causal --encoding rope --len-min 1 --len-max 6 --eval-lens 1-12 --steps 40", 0, NULL);
+    const char *out = test_tmpdir_text("out.txt");
+    static const char *const want[] = {"posprobe train --check: valid: rope on copy (decoder form", " parameters, about ",
+                                       " of memory (", " allowed), training lengths 1-6 (uniform), evaluation lengths 1-12, 40 steps of 16 sequences\n"};
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+        if (!strstr(out, want[i])) fail_msg("train --check printed '%s', without '%s'", out, want[i]);
+    if (strchr(out, '\n') != out + strlen(out) - 1) fail_msg("train --check printed more than one line: %s", out);
+    if (*err_text()) fail_msg("train --check wrote to stderr: %s", err_text());
+    expect("P help", 0, NULL);
+    out = test_tmpdir_text("out.txt");
+    static const char *const rows[] = {"  train       --out DIR ", "  eval        --checkpoint DIR ", "  list        encodings|tasks|norms ",
+                                       "  inspect     --what W ", "  layerprobe  --checkpoint DIR ", "  summarize   DIR "};
+    for (size_t i = 0; i < sizeof rows / sizeof *rows; i++)
+        if (!strstr(out, rows[i])) fail_msg("posprobe help lacks '%s': %s", rows[i], out);
 }
 
 /* ------------------------------------------------ config and suite files */
@@ -468,6 +521,8 @@ static const struct CMUnitTest TESTS[] = {
     cmocka_unit_test(test_number_grammar),
     cmocka_unit_test_setup_teardown(test_number_grammar_commands, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test_setup_teardown(test_command_line_grammar, test_tmpdir_setup, test_tmpdir_teardown),
+    cmocka_unit_test_setup_teardown(test_flag_values_agree, test_tmpdir_setup, test_tmpdir_teardown),
+    cmocka_unit_test_setup_teardown(test_check_line_and_help, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test_setup_teardown(test_config_and_suite_files, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test_setup_teardown(test_encoding_option_ranges, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test(test_memory_estimate_bounds),

@@ -14,6 +14,7 @@
 #include "checkpoint.h"
 #include "csvio.h"
 #include "model.h"
+#include "progress.h"
 #include "run.h"
 
 void layerprobe_defaults(layerprobe_opts *o) {
@@ -155,6 +156,9 @@ err_kind layerprobe_run(const char *dir, const layerprobe_opts *o, const char *o
         csv_out_header(&w, header);
         double *acc = xmalloc(sizeof(double) * (size_t)lens.n), *mad = xmalloc(sizeof(double) * (size_t)lens.n);
         long *cnt = xmalloc(sizeof(long) * (size_t)lens.n);
+        progress pr;
+        progress_start(&pr, "posprobe layerprobe", L + 1, o->quiet, m.cfg.progress_every);
+        progress_delay(&pr, 3);
         for (int l = 0; l <= L; l++) {
             fit_and_score(tr.feats[l], tr.labels, tr.n, te.feats[l], te.labels, te.lens_of, te.n, m.C, K, o->steps,
                           seed + (unsigned long)l, &lens, acc, mad, cnt);
@@ -167,9 +171,11 @@ err_kind layerprobe_run(const char *dir, const layerprobe_opts *o, const char *o
                 csv_out_int(&w, cnt[li]);
                 csv_out_end_row(&w);
             }
+            progress_count(&pr, l + 1, "layers");
         }
         free(acc); free(mad); free(cnt);
         rc = csv_out_finish(&w, 0, err, errlen);
+        progress_end(&pr, rc ? "failed" : "finished");
     }
     dataset_free(&tr, L);
     dataset_free(&te, L);

@@ -15,6 +15,7 @@ typedef struct layerprobe_opts {
     int test_size;       /* held-out sequences per length */
     int steps;           /* optimizer steps of the classifier */
     long seed;           /* data seed (-1: derived from the run's seed) */
+    int quiet;           /* no progress on stderr (else shown over the layers after 3 s) */
 } layerprobe_opts;
 
 void layerprobe_defaults(layerprobe_opts *o);

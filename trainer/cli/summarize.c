@@ -21,6 +21,7 @@
 #include "config.h"
 #include "csvio.h"
 #include "hash.h"
+#include "progress.h"
 #include "rundir.h"
 
 /* A group is one setting: every option that defines the experiment (all but
@@ -71,6 +72,7 @@ typedef struct {
     size_t n_runs, cap_runs;
     visited_dir *seen;
     size_t n_seen, cap_seen;
+    progress pr;   /* the runs read, shown when reading takes a while */
 } store;
 
 /* Room for one more element in *items (n used of *cap, each size bytes); exits when out of memory. */
@@ -353,8 +355,10 @@ static void walk(store *s, const char *dir, int depth, int quiet, int fitted_onl
             ;                                          /* a file: summary.csv, jobs.txt, ... */
         else if ((first = read_before(s, &st, p)))
             skipping(quiet, p, "the same directory as ", first);
-        else if (has_file(p, "config.csv") || rundir_has_temp_files(p))
+        else if (has_file(p, "config.csv") || rundir_has_temp_files(p)) {
             read_run(s, p, names[i], quiet, fitted_only);
+            progress_count(&s->pr, (int)s->n_runs, "runs read");
+        }
         else if (depth < 2)
             walk(s, p, depth + 1, quiet, fitted_only);
         free(names[i]);
@@ -677,7 +681,10 @@ err_kind summarize_run(const char *dir, int quiet, int fitted_only, char *err, s
     store s;
     memset(&s, 0, sizeof s);
     read_before(&s, &st, dir);   /* a link back to DIR is not read again */
+    progress_start(&s.pr, "posprobe summarize", 0, quiet, 5);   /* the total is not known before the walk */
+    progress_delay(&s.pr, 3);
     walk(&s, dir, 0, quiet, fitted_only);
+    progress_end(&s.pr, "runs read");
     if (s.n_runs == 0) { store_free(&s); return errorf_kind(err, errlen, ERR_USAGE, "no run directories (with config.csv) under %s", dir); }
     name_variants(&s);
     for (size_t i = 0; i < s.n; i++) snprintf(s.r[i].variant, sizeof s.r[i].variant, "%s", s.runs[s.r[i].run].variant);

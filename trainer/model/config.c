@@ -1,6 +1,7 @@
 /* The option table and its parsers. */
 #include "errors.h"
 #include "config.h"
+#include "csvio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -265,6 +266,8 @@ int config_set(run_config *c, const char *key, const char *value, char *err, siz
         int bad = 0;
         if (o->type == T_FLAG && (strcmp(value, "true") == 0 || strcmp(value, "yes") == 0)) v = 1;
         else if (o->type == T_FLAG && (strcmp(value, "false") == 0 || strcmp(value, "no") == 0)) v = 0;
+        else if (o->type == T_FLAG && strcmp(value, "0") != 0 && strcmp(value, "1") != 0)   /* as on the command line */
+            return errorf(err, errlen, CONFIG_FLAG_ERROR, key, value);
         else if ((bad = number_parse_long(value, &v)) == -1)
             return errorf(err, errlen, "--%s: '%s' is not an integer (decimal digits, optional sign)", key, value);
         if (bad || v < o->min || v > o->max)
@@ -420,14 +423,7 @@ int config_option(const run_config *c, int index, const char **name, char *value
     case T_INT:
     case T_FLAG: snprintf(value, len, "%d", *(const int *)field); break;
     case T_LONG: snprintf(value, len, "%ld", *(const long *)field); break;
-    case T_REAL: {   /* the shortest text that reads back as the same double: 0.003, not 0.0030000000000000001 */
-        double v = *(const double *)field;
-        for (int prec = 1; prec <= 17; prec++) {
-            snprintf(value, len, "%.*g", prec, v);
-            if (strtod(value, NULL) == v) break;
-        }
-        break;
-    }
+    case T_REAL: real_format_shortest(*(const double *)field, value, len); break;   /* 0.003, not 0.0030000000000000001 */
     case T_LIST: int_list_format((const int_list *)field, value, len); break;
     case T_CHOICE: {
         char buf[CONFIG_STR];
@@ -455,6 +451,15 @@ int config_option_help(int index, const char **name, const char **meta, const ch
     *help = OPTS[index].help;
     *choices = OPTS[index].choices;
     return 1;
+}
+
+void config_option_default(int index, char *value, size_t len) {
+    run_config d;
+    const char *name;
+    config_defaults(&d);
+    if (!config_option(&d, index, &name, value, len)) { snprintf(value, len, "?"); return; }
+    if (strcmp(name, "len-min") == 0 || strcmp(name, "len-max") == 0) snprintf(value, len, "--len");
+    else if (!value[0]) snprintf(value, len, "none");
 }
 
 int config_option_kind(const char *name, int *is_flag) {

@@ -110,6 +110,12 @@ int config_validate(run_config *c, char *err, size_t errlen);
  * 0 past the end. Used for config.csv, checkpoints and --help. */
 int config_option(const run_config *c, int index, const char **name, char *value, size_t len);
 int config_option_help(int index, const char **name, const char **meta, const char **help, const char **def);
+/* The default of the index-th option as --help and the manual show it: its
+ * value, "--len" for --len-min and --len-max (they follow --len), "none" for
+ * an empty one. */
+void config_option_default(int index, char *value, size_t len);
+/* The message of a flag given another value than 0 1 true false yes no (key, value). */
+#define CONFIG_FLAG_ERROR "--%.64s: '%.64s' is not 0 or 1 (nor true, false, yes or no)"
 /* Is `name` an option, and is it a 0/1 flag (which may be given without a value)? */
 int config_option_kind(const char *name, int *is_flag);
 /* Is this option a pure output/progress setting (not part of the experiment)? */

@@ -1,6 +1,7 @@
 /* The model's parameters and its forward pass. */
 #include "model.h"
 
+#include "errors.h"
 #include "kvcache.h"
 #include "memory.h"
 
@@ -25,6 +26,29 @@ enc_options model_enc_options(const run_config *c) {
         .conv_kernel = c->conv_kernel, .conv_circular = c->conv_circular,
         .rope_schedule = (rope_schedule)c->rope_schedule,
     };
+}
+
+int model_check_encoding_options(const run_config *c, char *err, size_t errlen) {
+    const encoding_def *e = encoding_find(c->encoding);
+    if (!e) return 0;   /* named by the caller's own check */
+    run_config d;
+    config_defaults(&d);
+    const char *name;
+    char value[4096], def[4096];
+    for (int i = 0; config_option(c, i, &name, value, sizeof value); i++) {
+        if (encoding_uses_option(e, name)) continue;
+        char users[512] = "";
+        size_t n = 0;
+        for (int k = 0; encoding_at(k); k++)
+            if (encoding_uses_option(encoding_at(k), name) && n < sizeof users)
+                n += (size_t)snprintf(users + n, sizeof users - n, "%s%s", n ? ", " : "", encoding_at(k)->name);
+        if (!users[0]) continue;   /* not an encoding option */
+        config_option(&d, i, &name, def, sizeof def);
+        if (strcmp(value, def) == 0) continue;   /* the default: nothing asked of the encoding */
+        return errorf(err, errlen, "--%s %.64s does nothing with --encoding %s (it is an option of %s)", name, value, e->name,
+                      users);
+    }
+    return 0;
 }
 
 static enc_dims model_enc_dims(const model *m, int max_T) {

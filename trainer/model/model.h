@@ -47,6 +47,11 @@ int model_rows(const layout *lo, int n);
  * (model_memory_estimate) exceeds the memory posprobe may use. Parameters are
  * allocated but not initialised. */
 int model_build(model *m, const run_config *c, int max_n, char *err, size_t errlen);
+/* An encoding option (one that some encoding lists in its options) set away
+ * from its default when c's encoding does not use it: -1 with a message
+ * naming the encodings that do. Training refuses it; a checkpoint's stored
+ * config is not checked. */
+int model_check_encoding_options(const run_config *c, char *err, size_t errlen);
 /* The run's encoding options, as encodings see them (encoding.h). */
 enc_options model_enc_options(const run_config *c);
 void model_init_params(model *m, gsl_rng *init_rng);

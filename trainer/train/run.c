@@ -156,7 +156,7 @@ int run_final_lens(const run_config *c, int_list *out, char *err, size_t errlen)
 double eval_mean(double sum, int n) { return n ? sum / n : 0; }
 
 int run_evaluate(model *m, const int_list *lens, int step, const char *run_id, csv_out *w, eval_totals *tot,
-                 arena *scratch, char *err, size_t errlen) {
+                 arena *scratch, progress *prog, char *err, size_t errlen) {
     if (lens->n == 0) return 0;   /* e.g. after a stop at fit when the evaluation lengths are the fit lengths */
     const run_config *c = &m->cfg;
     const layout *lo = &m->lo;
@@ -228,6 +228,7 @@ int run_evaluate(model *m, const int_list *lens, int step, const char *run_id, c
         tot->seq_acc_sum += sacc;
         tot->n_lengths++;
         if (n >= c->len_min && n <= c->len_max) { tot->fit_seq_acc_sum += sacc; tot->n_fit_lengths++; }
+        if (prog) progress_count(prog, li + 1, "lengths");
     }
     if (scratch) arena_reset(scratch);
     else arena_free(&own);
@@ -400,13 +401,37 @@ static err_kind check_run(model *m, const run_config *c, char *err, size_t errle
     return run_check_lengths(m, lens, n, 2, err, errlen) ? ERR_USAGE : ERR_NONE;
 }
 
-err_kind run_check(const run_config *cfg_in, char *err, size_t errlen) {
+/* What a checked configuration would run, in one line (train --check). */
+static void describe_run(const model *m, char *what, size_t len) {
+    const run_config *c = &m->cfg;
+    model_memory e = model_memory_estimate(m, run_max_n(c));
+    const char *limit_of;
+    char total[32], limit[32], train[96], eval[512];
+    memory_format(e.total, total, sizeof total);
+    memory_format(memory_limit(&limit_of), limit, sizeof limit);
+    if (c->len_min == c->len_max) snprintf(train, sizeof train, "%d", c->len_min);
+    else
+        snprintf(train, sizeof train, "%d-%d (%s)", c->len_min, c->len_max,
+                 c->len_sampling == LEN_CURRICULUM ? "curriculum" : c->len_sampling == LEN_FIXED ? "fixed at the longest" : "uniform");
+    int_list all;
+    char msg[256];
+    if (run_final_lens(c, &all, msg, sizeof msg)) all.n = 0;   /* checked before: cannot fail */
+    int_list_format(&all, eval, sizeof eval);
+    snprintf(what, len,
+             "%s on %s (%s form, --mask %s, --norm %s): %zu parameters, about %s of memory (%s allowed), training "
+             "lengths %s, evaluation lengths %s, %d steps of %d sequences",
+             c->encoding, c->task, m->lo.form == FORM_DECODER ? "decoder" : "encoder", config_choice_name("mask", c->mask),
+             config_choice_name("norm", c->norm), m->ps.n, total, limit, train, eval, c->steps, c->batch);
+}
+
+err_kind run_check(const run_config *cfg_in, char *what, size_t what_len, char *err, size_t errlen) {
     run_config c = *cfg_in;
-    if (config_validate(&c, err, errlen)) return ERR_USAGE;
+    if (config_validate(&c, err, errlen) || model_check_encoding_options(&c, err, errlen)) return ERR_USAGE;
     model m;
     if (model_build(&m, &c, run_max_n(&c), err, errlen)) { model_free(&m); return ERR_USAGE; }
     err_kind rc = check_run(&m, &c, err, errlen);
     if (!rc && c.out[0]) rc = rundir_check(&m.cfg, err, errlen);   /* would --out be refused? */
+    if (!rc && what) describe_run(&m, what, what_len);
     model_free(&m);
     return rc;
 }
@@ -442,15 +467,15 @@ err_kind run_check_lines(const run_config *base, FILE *in, int n, char *err, siz
             if (!rc && config_set(&c, w, eq + 1, msg, sizeof msg)) rc = errorf_kind(err, errlen, ERR_USAGE, "stdin line %d: %s", k, msg);
             if (!rc) words[n_words++] = w;
         }
-        err_kind bad = rc ? ERR_NONE : run_check(&c, msg, sizeof msg);
+        err_kind bad = rc ? ERR_NONE : run_check(&c, NULL, 0, msg, sizeof msg);
         if (bad) rc = errorf_kind(err, errlen, bad, "stdin line %d: %s", k, msg);
-        progress_count(&pr, k, "configurations");
+        if (!rc) progress_count(&pr, k, "configurations");   /* a failure is its one error line */
     }
     free(line);
     if (!rc && ferror(in)) rc = errorf_kind(err, errlen, ERR_IO, "stdin: read error: %s", strerror(errno));
     if (!rc && k < n) rc = errorf_kind(err, errlen, ERR_USAGE, "stdin ends after %d of %d configurations", k, n);
     if (!rc && fgetc(in) != EOF) rc = errorf_kind(err, errlen, ERR_USAGE, "stdin has more than the %d configurations announced", n);
-    if (!rc) progress_end(&pr, "all valid");   /* a failure is its one error line */
+    if (!rc) progress_end(&pr, "all valid");
     return rc;
 }
 
@@ -473,6 +498,15 @@ static void run_lens_of(const run_config *c, run_lens *l, char *err, size_t errl
 
 static const char *const TRAIN_HEADER[] = {"run_id", "step", "length", "loss", "token_acc", "lr", "grad_norm",
                                            "elapsed_s", "tokens_per_s", NULL};
+
+/* The latest evaluation on the progress lines: mean token accuracy and exact
+ * match over the lengths evaluated (greedy decoding in decoder form). */
+static void note_eval(progress *pr, int step, const eval_totals *tot) {
+    char note[96];
+    snprintf(note, sizeof note, "eval@%d acc %.3f exact %.3f", step, eval_mean(tot->token_acc_sum, tot->n_lengths),
+             eval_mean(tot->seq_acc_sum, tot->n_lengths));
+    progress_note(pr, note);
+}
 
 /* The training loop: steps until --steps, a stop at fit, a non-finite loss or
  * a signal (res->status), with an evaluation every --eval-every steps and the
@@ -521,14 +555,15 @@ static int train_loop(model *m, const run_config *c, const run_lens *lens, gsl_r
             /* stopping at fit needs only the fit lengths; the rest follow if it stops here */
             double te = now_seconds();
             memset(&tot, 0, sizeof tot);
-            if (run_evaluate(m, c->stop_at_fit ? &lens->fit : &lens->all, step, c->run_id, eval_w, &tot, &eval_ar, err,
-                             errlen)) {
+            if (run_evaluate(m, c->stop_at_fit ? &lens->fit : &lens->all, step, c->run_id, eval_w, &tot, &eval_ar, NULL,
+                             err, errlen)) {
                 rc = -1;
                 break;
             }
             res->eval_s += now_seconds() - te;
             csv_out_flush(eval_w);
             fit_now = tot.n_fit_lengths && eval_mean(tot.fit_seq_acc_sum, tot.n_fit_lengths) >= c->fit_acc;
+            note_eval(&pr, step, &tot);
             if (fit_now && res->fit_step < 0) res->fit_step = step;
         }
         int stop = c->stop_at_fit && fit_now;
@@ -539,7 +574,7 @@ static int train_loop(model *m, const run_config *c, const run_lens *lens, gsl_r
             csv_out_int(train_w, n);
             csv_out_real(train_w, st.loss);
             csv_out_real(train_w, res->train_acc);
-            csv_out_real(train_w, st.lr);
+            csv_out_real_shortest(train_w, st.lr);   /* 0.003, not 0.0030000000000000001: the same double */
             csv_out_real(train_w, st.grad_norm);
             csv_out_real(train_w, now - t0);
             csv_out_real(train_w, tokens_since / (now - last_t > 0 ? now - last_t : 1e-9));
@@ -555,9 +590,11 @@ static int train_loop(model *m, const run_config *c, const run_lens *lens, gsl_r
         double te = now_seconds();
         int stopped = c->stop_at_fit && fit_now;
         if (!stopped) memset(&tot, 0, sizeof tot);
-        if (run_evaluate(m, stopped ? &lens->rest : &lens->all, res->steps_done, c->run_id, eval_w, &tot, &eval_ar, err,
-                         errlen))
+        if (run_evaluate(m, stopped ? &lens->rest : &lens->all, res->steps_done, c->run_id, eval_w, &tot, &eval_ar, NULL,
+                         err, errlen))
             rc = -1;
+        else
+            note_eval(&pr, res->steps_done, &tot);
         res->eval_s += now_seconds() - te;
         res->eval_token_acc = eval_mean(tot.token_acc_sum, tot.n_lengths);
         res->eval_seq_acc = eval_mean(tot.seq_acc_sum, tot.n_lengths);
@@ -577,7 +614,7 @@ static int train_loop(model *m, const run_config *c, const run_lens *lens, gsl_r
  * its run directory; the lock is held until the run's files are written. */
 static err_kind run_prepare(run_config *c, model *m, int *lock, char *err, size_t errlen) {
     if (!c->out[0]) return errorf_kind(err, errlen, ERR_USAGE, "--out DIR is required");
-    if (config_validate(c, err, errlen)) return ERR_USAGE;
+    if (config_validate(c, err, errlen) || model_check_encoding_options(c, err, errlen)) return ERR_USAGE;
     if (!c->run_id[0]) {
         const char *slash = strrchr(c->out, '/');
         const char *base = slash && slash[1] ? slash + 1 : c->out;
@@ -689,7 +726,7 @@ static int dump_attention(model *m, int n, const char *path, char *err, size_t e
 }
 
 err_kind run_eval_checkpoint(const char *dir, const int_list *lens, const char *out_path, const char *dump_path,
-                        const char *decode, char *err, size_t errlen) {
+                        const char *decode, int quiet, char *err, size_t errlen) {
     char path[1200];
     path_join(path, sizeof path, dir, "checkpoint.bin");
     checkpoint_info info;
@@ -706,8 +743,12 @@ err_kind run_eval_checkpoint(const char *dir, const int_list *lens, const char *
         csv_out_header(&w, EVAL_HEADER);
         eval_totals tot;
         memset(&tot, 0, sizeof tot);
-        rc = run_evaluate(&m, lens, info.steps_done, info.cfg.run_id, &w, &tot, NULL, err, errlen);
+        progress pr;   /* shown only when the evaluation takes a while */
+        progress_start(&pr, "posprobe eval", lens->n, quiet, m.cfg.progress_every);
+        progress_delay(&pr, 3);
+        rc = run_evaluate(&m, lens, info.steps_done, info.cfg.run_id, &w, &tot, NULL, &pr, err, errlen);
         rc = csv_out_finish(&w, rc, err, errlen);
+        progress_end(&pr, rc ? "failed" : "finished");
     }
     if (!rc && dump_path) rc = dump_attention(&m, lens->v[0], dump_path, err, errlen);
     model_free(&m);

@@ -8,6 +8,7 @@
 #include "csvio.h"
 #include "errors.h"
 #include "model.h"
+#include "progress.h"
 
 #define POSPROBE_VERSION "0.1.0"
 
@@ -32,8 +33,11 @@ typedef struct run_result {
  * message. */
 err_kind run_train(const run_config *c, run_result *res, char *err, size_t errlen);
 
-/* Everything run_train checks before writing, without writing. */
-err_kind run_check(const run_config *c, char *err, size_t errlen);
+/* Everything run_train checks before writing, without writing. When what is
+ * set, a valid configuration is described there in one line: the encoding,
+ * task and form, parameters, memory estimate, training and evaluation lengths,
+ * steps (train --check prints it). */
+err_kind run_check(const run_config *c, char *what, size_t what_len, char *err, size_t errlen);
 
 /* posprobe train --check-stdin N: N configurations from in, one a line, each
  * tab-separated key=value options set over base (the command line's), each
@@ -73,8 +77,9 @@ int run_final_lens(const run_config *c, int_list *out, char *err, size_t errlen)
 int run_eval_sub_batch(const run_config *c);
 /* scratch: an arena for the activations, reset (not freed) at the end so the
  * next evaluation reuses its pages; NULL: one of its own. */
+/* pr: progress counted over the lengths (NULL: none). */
 int run_evaluate(model *m, const int_list *lens, int step, const char *run_id, csv_out *w, eval_totals *tot,
-                 arena *scratch, char *err, size_t errlen);
+                 arena *scratch, progress *pr, char *err, size_t errlen);
 
 /* posprobe eval: the checkpoint in dir at lens; rows to out_path (or stdout).
  * With dump_path, also the attention weights of every layer and head on the
@@ -82,9 +87,10 @@ int run_evaluate(model *m, const int_list *lens, int step, const char *run_id, c
  * decode: "cached" or "recompute" for greedy decoding, NULL = the run's.
  * lens NULL: the run's own evaluation lengths (--eval-lens and the fit lengths).
  * ERR_IO when the checkpoint cannot be read (or is too large), ERR_USAGE when
- * it cannot take lens. */
+ * it cannot take lens. Progress over the lengths on stderr when it takes more
+ * than 3 s, unless quiet. */
 err_kind run_eval_checkpoint(const char *dir, const int_list *lens, const char *out_path, const char *dump_path,
-                        const char *decode, char *err, size_t errlen);
+                        const char *decode, int quiet, char *err, size_t errlen);
 
 /* One optimizer step on batch b: forward, loss, backward, clipping, AdamW.
  * diverged = the loss or the gradient is non-finite (no update is made). */

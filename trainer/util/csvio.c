@@ -203,6 +203,20 @@ void csv_out_real(csv_out *w, double v) {
     csv_out_str(w, buf);
 }
 
+void real_format_shortest(double v, char *buf, size_t len) {
+    if (special(buf, len, v)) return;
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(buf, len, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v) break;
+    }
+}
+
+void csv_out_real_shortest(csv_out *w, double v) {
+    char buf[40];
+    real_format_shortest(v, buf, sizeof buf);
+    csv_out_str(w, buf);
+}
+
 void csv_out_float(csv_out *w, float v) {
     char buf[40];
     if (!special(buf, sizeof buf, v)) snprintf(buf, sizeof buf, "%.9g", (double)v);

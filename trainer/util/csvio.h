@@ -28,6 +28,10 @@ void csv_out_int(csv_out *w, long v);
 /* %.9g in the float build's values, %.17g for doubles: both round-trip. */
 void csv_out_real(csv_out *w, double v);
 void csv_out_float(csv_out *w, float v);
+/* The shortest text that reads back as the same double (0.003, not
+ * 0.0030000000000000001), for values a person set: learning rates, options. */
+void real_format_shortest(double v, char *buf, size_t len);
+void csv_out_real_shortest(csv_out *w, double v);
 void csv_out_end_row(csv_out *w);
 /* Writes a header from a NULL-terminated list, which must outlive the writer.
  * Every row must then have one cell per column: a row of another width ends
