@@ -290,6 +290,7 @@ def curves(res, out, made):
         ax.set_title("Sinusoidal inner product, d = 128 (kexue.fm 8231)")
         ax.legend(fontsize=LEGEND_FONT)
         save(fig, out, "sinusoidal_inner.png", made)
+    schedule_curves(res, out, made)
     bias = sorted(glob.glob(os.path.join(res, "curves", "*_bias.csv")))
     if bias:
         names = [os.path.basename(p)[:-9] for p in bias]
@@ -304,6 +305,39 @@ def curves(res, out, made):
         ax.set_title("Biases vs distance (random init, constant input)")
         ax.legend(fontsize=LEGEND_FONT)
         save(fig, out, "bias_curves.png", made)
+
+
+# make curves' --rope-schedule curves (claim S4, article 8231): file suffix, label
+SCHEDULES = [("", "10000^-t (geometric)"), ("_base1000", "1000^-t"), ("_linear", "t"), ("_power2", "t^2"),
+             ("_power4", "t^4"), ("_constant", "one common theta")]
+
+
+def schedule_curves(res, out, made):
+    """The sinusoidal inner product's integral approximation and RoPE's decay bound under every frequency
+    schedule, each divided by its value at distance 0 so the schedules share one scale."""
+    panels = [("sinusoidal_inner", "integral_approximation", "sinusoidal <p_m, p_n> (integral), d = 128"),
+              ("rope_decay", "rope_decay_bound", "RoPE decay bound, d = 128")]
+    found = [[(lab, read(os.path.join(res, "curves", f"{stem}{suf}.csv"))) for suf, lab in SCHEDULES]
+             for stem, _, _ in panels]
+    if sum(1 for _, rows in found[0] + found[1] if rows) < 3:   # one schedule alone is the plain curves' figure
+        return
+    style = Styles([lab for _, lab in SCHEDULES])
+    fig, axes = plt.subplots(1, 2, figsize=(12, 3.8), layout="constrained")
+    for ax, (stem, col, title), curves in zip(axes, panels, found):
+        for lab, rows in curves:
+            if not rows:
+                continue
+            y0 = fnum(rows[0][col]) or 1.0
+            ax.plot([int(r["distance"]) for r in rows], [fnum(r[col]) / y0 for r in rows], lw=1.1, label=lab,
+                    **style(lab))
+        ax.axhline(0, color="grey", lw=0.6)
+        ax.set_xlabel("relative distance m - n")
+        ax.set_ylabel("value / value at 0")
+        ax.set_title(title, fontsize=10)
+    present = [lab for _, lab in SCHEDULES if any(rows for c in found for lb, rows in c if lb == lab)]
+    outside_legend(axes[-1], [Line2D([], [], lw=1.1, label=lab, **style(lab)) for lab in present])
+    fig.suptitle("Frequency schedules theta_t, t = 2i/d (kexue.fm 8231, claim S4)")
+    save(fig, out, "frequency_schedules.png", made)
 
 
 # diagnose's verdicts (trainer/cli/diagnose.c), each its own colour; a combination

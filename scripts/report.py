@@ -955,7 +955,7 @@ def schedule_claim(rep, res):
               "envelope (max |value| over r = 256..512) is at most 0.5 and crosses zero if its minimum is below 0; "
               "'faster at short range' compares means over r = 1..32, 'at long range' means over 256..512, "
               "'slower' means over 1..512; each part is judged on both curves; held if every part holds, "
-              "did not hold if any part fails on both curves, else inconclusive")
+              "did not hold if any part fails on both curves, else inconclusive", "frequency_schedules.png")
 
 
 def tested_claims_lines():

@@ -34,7 +34,7 @@ import plots  # noqa: E402
 EXPECTED = sorted([
     "attention_copy-alibi-causal-s1-96fbda9bde70aaf7.png", "attention_probe-rope-softmax-bidir-s1-f272d9f00cc13c4c.png",
     "bias_curves.png", "diagnose_grid.png", "extrapolation_copy.png", "extrapolation_sort.png",
-    "extrapolation_heatmap_bidir.png", "extrapolation_heatmap_causal.png", "layerprobe.png",
+    "extrapolation_heatmap_bidir.png", "extrapolation_heatmap_causal.png", "frequency_schedules.png", "layerprobe.png",
     "probe_grid_markers-bos.png", "probe_grid_markers-none.png", "probe_training_curves.png", "rope_decay.png",
     "sinusoidal_inner.png"])
 HASHED = re.compile(r"[0-9a-f]{8,}")
