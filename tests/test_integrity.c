@@ -390,8 +390,8 @@ typedef struct {
 } kill_row;
 
 #define DIAG "diagnose --all --seeds 50 --progress-every 0.1 "
-#define PROGRESSED "grep -q '^posprobe diagnose: [0-9]*/42300 models, ' ../stderr"
-#define DIAG_STOPPED " && tail -1 ../stderr | grep -q '^posprobe: diagnose: interrupted after [0-9]* of 846 configurations'"
+#define PROGRESSED "grep -q '^posprobe diagnose: [0-9]*/52200 models, ' ../stderr"
+#define DIAG_STOPPED " && tail -1 ../stderr | grep -q '^posprobe: diagnose: interrupted after [0-9]* of 1044 configurations'"
 #define HAS_TMP "ls | grep -q '[.]tmp$'"
 #define NO_TMP_LEFT "! ls -A | grep -q tmp"
 #define POSITIONS "inspect --encoding rope --what positions --positions randomized --draws 100000 --len 128 --out out.csv"
