@@ -30,6 +30,7 @@ ABSOLUTE_INPUT = []   # absolute positions at the input
 DIRECTIONAL = []      # the position term tells i - j from j - i
 SYMMETRIC = []        # the position term depends on |i - j| only
 RELATIVE = []         # attention depends on positions only through i - j
+LINEAR_NORMS = []     # the linear-attention normalizers (8265: linear, linear-num, cos1), from `list norms`
 PASS, FAIL = 0.95, 0.5
 FACTORS = ["task", "encoding", "norm", "mask", "markers", "positions", "head"]
 
@@ -187,6 +188,7 @@ def load_classes(posprobe):
     RELATIVE[:] = names(encs, lambda e: e["relative"] == "1")
     CONTROLS["bidir"] = set(names(tasks, lambda t: t["control_encoder"] == "1"))
     CONTROLS["causal"] = set(names(tasks, lambda t: t["control_decoder"] == "1"))
+    LINEAR_NORMS[:] = names(catalogue(posprobe, "norms"), lambda n: n["linear"] == "1")
 
 
 def cannot_fit(mask, encoding, markers, task):
@@ -625,9 +627,6 @@ def schedules_section(res, claim):
     return []
 
 
-LINEAR_NORMS = ["linear", "linear-num", "cos1"]
-
-
 def linear_probe_rows(res):
     """The probe with the linear-attention normalizers: make probe's [grid linear] rows, else make linear's
     [grid probe]; (summary rows, where from)."""
@@ -687,14 +686,15 @@ def linear_section(res, claim):
         b = beyond.get(k, math.nan)
         rmin = nmin(xs, "ratio_min")
         rows.append((k[0], k[1], k[2], f"{fd}/{n}", med, "-" if math.isnan(b) else f"{b:.3f}",
+                     "-" if not xs else f"{nmin(xs, 'den_min'):.3g}",
                      "-" if not xs else f"{rmin:.3f}",
                      "-" if not xs else f"{sum(int(x['steps_ratio_low']) > 0 for x in xs)}/{len(xs)}",
                      "-" if not xs else f"{sum(int(x['steps_ratio_neg']) > 0 for x in xs)}/{len(xs)}",
                      "-" if not xs else f"{nmax(xs, 'ratio_low_share_max'):.3f}",
                      "-" if not xs else f"{nmax(xs, 'abs_weight_max'):.3g}"))
     header = ["form and task", "encoding", "norm", "fitted / runs", "median fit step", "beyond N",
-              "smallest denominator ratio in training", "runs with a ratio <= 0.1", "runs with a ratio <= 0",
-              "largest share of rows <= 0.1 at a step", "largest |a_ij|"]
+              "smallest denominator used, per key", "smallest denominator ratio in training", "runs with a ratio <= 0.1", "runs with a ratio <= 0",
+              "largest share of rows <= 0.1 at a step", "largest normalised weight, absolute"]
     probe, where = linear_probe_rows(res)
     prows = sorted(((r["encoding"], r["norm"], r["mask"], fmt(r)) for r in probe), key=lambda x: (x[0], x[1], x[2]))
     chance = 1.0 / int(probe[0]["train_len"]) if probe else math.nan
@@ -725,7 +725,9 @@ def linear_section(res, claim):
     ratio_all = min((f(x["ratio_min"]) for x in both if x["ratio_min"] != ""), default=math.nan)
     lines = [f"`make linear` (scripts/suites/linear.suite), {max_seeds(runs)} seeds per setting; the denominator "
              "ratio is, per query row, the denominator of the rotated features over that of the same features "
-             "un-rotated (1 without a rotation; linear divides by the first, linear-num by the second), measured "
+             "un-rotated (1 without a rotation; linear and cos1 divide by the first, linear-num by the second, so "
+             "for linear-num the ratio is what RoPE in both would have given its features); the denominator used "
+             "is the one the normalizer divides by, over the row's visible keys (its mean weight); all measured "
              "on the training batch at every logged step and layer (linear_attention.csv of each run, gathered by "
              "scripts/linear_stats.py); beyond N: decoder exact match on 7..12, encoder token accuracy on 7..24, "
              "fitted runs only", ""] + table(rows, header) + [

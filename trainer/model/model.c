@@ -257,8 +257,9 @@ static tensor *attention_block(model *m, graph *g, int l, tensor *h, const posit
         o.kv_rows = kc->max_T;
     }
     if (linear) {   /* model_build let no scores or values hook through; the cache refuses linear-num */
-        tensor *num_only = m->norm == NORM_LINEAR_NUM ? q_plain : NULL;
-        tensor *out = linear_attention(m, g, l, q, k, v, num_only, num_only ? k_plain : NULL, q_plain, k_plain, &o);
+        int plain_den = m->norm == NORM_LINEAR_NUM;                        /* RoPE in the numerator only */
+        tensor *out = linear_attention(m, g, l, q, k, v, plain_den ? q_plain : NULL, plain_den ? k_plain : NULL,
+                                       q_plain, k_plain, &o);
         return op_linear(g, op_merge_heads(g, out, m->H), p->wo, p->bo);   /* (B, Tq, C) */
     }
     tensor *bias = e->scores ? e->scores(m->enc_state, g, l, q, k_hook, pos) : NULL;   /* (H|B*H, Tq, S) */
