@@ -723,6 +723,9 @@ def linear_section(res, claim):
     verdict = ("held" if part_a == part_b == "held" else
                "did not hold" if "did not hold" in (part_a, part_b) else "inconclusive")
     ratio_all = min((f(x["ratio_min"]) for x in both if x["ratio_min"] != ""), default=math.nan)
+    num_runs = [x for x in lin if x["encoding"] == "rope" and x["norm"] == "linear-num" and x["task"] != "probe"]
+    num_ratio = min((f(x["ratio_min"]) for x in num_runs if x["ratio_min"] != ""), default=math.nan)
+    num_den = min((f(x["den_min"]) for x in num_runs if x["den_min"] != ""), default=math.nan)
     lines = [f"`make linear` (scripts/suites/linear.suite), {max_seeds(runs)} seeds per setting; the denominator "
              "ratio is, per query row, the denominator of the rotated features over that of the same features "
              "un-rotated (1 without a rotation; linear and cos1 divide by the first, linear-num by the second, so "
@@ -730,13 +733,17 @@ def linear_section(res, claim):
              "is the one the normalizer divides by, over the row's visible keys (its mean weight); all measured "
              "on the training batch at every logged step and layer (linear_attention.csv of each run, gathered by "
              "scripts/linear_stats.py); beyond N: decoder exact match on 7..12, encoder token accuracy on 7..24, "
-             "fitted runs only", ""] + table(rows, header) + [
+             "mean over every run, fitted or not", ""] + table(rows, header) + [
         "", f"- RoPE in numerator and denominator (linear, rope): {near} of {len(both)} runs had a row whose "
         f"denominator fell to 0.1 of its un-rotated value or below during training (smallest ratio "
         f"{ratio_all:.3f}): **{part_a}**",
         f"- RoPE in the numerator only trains well (rope): linear-num fitted {num[0]}/{num[1]}, linear "
         f"{bth[0]}/{bth[1]}, softmax {fits['softmax'][0]}/{fits['softmax'][1]}, cos1 {fits['cos1'][0]}/"
         f"{fits['cos1'][1]}: **{part_b}**",
+        f"- the features linear-num learned would have cancelled too: their rotated denominator fell to "
+        f"{num_ratio:.3f} of the un-rotated one, while the un-rotated denominator it divides by stayed at "
+        f"{num_den:.3g} per key or more; so it is the un-rotated denominator, not features that avoid "
+        f"cancellation, that keeps it trainable",
         "- `test_linear_rope_denominators` shows that it can happen: identical positive features phi = (1, 1, "
         "e^-20, ...) rotated by RoPE give a negative causal denominator at row 4 (about 2 (1 + cos 1 + ... + "
         "cos 4) = -1.04), while the un-rotated denominator is 2 (i + 1)"]
