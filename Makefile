@@ -72,7 +72,7 @@ STEP_BIN   := $(BUILD)/bench_step
 DECODE_BIN := $(BUILD)/bench_decode
 
 .PHONY: FORCE all test test-one test-unit test-engine test-encodings asan valgrind bench bench-one clean help fuzz check-all parity-fixtures parity-roundtrip golden same-behaviour \
-        probe extrapolation catalogue schedules curves diagnose extras plots report reproduce compare install uninstall
+        probe extrapolation catalogue schedules linear curves diagnose extras plots report reproduce compare install uninstall
 all: $(POSPROBE) $(TEST_BIN)
 	@if [ "$(PRECISION)" = float ] && [ -z "$(SAN)" ]; then ln -sf $(BUILD)/posprobe posprobe; fi
 
@@ -209,6 +209,10 @@ schedules: $(POSPROBE)
 	$(SUITE_RUN) scripts/suites/schedules.suite --results $(RESULTS)/schedules
 	$(PYTHON) scripts/frequencies.py $(RESULTS)/schedules --posprobe $(POSPROBE)
 
+linear: $(POSPROBE)
+	$(SUITE_RUN) scripts/suites/linear.suite --results $(RESULTS)/linear
+	$(PYTHON) scripts/linear_stats.py $(RESULTS)/linear
+
 curves: $(POSPROBE)
 	@mkdir -p $(RESULTS)/curves
 	$(RUN_ENV) $(POSPROBE) inspect --encoding rope --what decay --dim 128 --len 256 --out $(RESULTS)/curves/rope_decay.csv
@@ -304,6 +308,9 @@ PARITY_RUNS := \
   "norm_relu2n|--task copy --mask causal --encoding rope --norm relu2n|" \
   "norm_swishl2|--task sort --mask bidir --encoding kerple-log --norm swishl2 --markers cls-sep|" \
   "norm_logscaled|--task copy --mask causal --encoding none --norm logscaled --ln post|" \
+  "norm_linear|--task copy --mask causal --encoding rope --norm linear|--positions shifted" \
+  "norm_linear-num|--task sort --mask bidir --encoding rope --norm linear-num --rope-base 100|" \
+  "norm_cos1|--task copy --mask causal --encoding rope-v --norm cos1|" \
   "regression|--task probe --encoding learned --len 5 --max-pos 8 --act swish --norm swishl2 --head regression --markers cls-sep|"
 parity-fixtures:
 	$(MAKE) --no-print-directory PRECISION=double all
@@ -382,11 +389,12 @@ help:
 	@echo "  make help             this list"
 	@echo "Experiments (RESULTS=dir, default results/; J=jobs; QUICK=1 for a one-seed smoke run;"
 	@echo "             ENCODINGS=\"a b\" replaces, ENCODINGS=\"+a\" adds to the suites' encodings; SEEDS=n):"
-	@echo "  make reproduce        every stage below but catalogue and schedules, then RESULTS/timing.csv"
+	@echo "  make reproduce        every stage below but catalogue, schedules and linear, then RESULTS/timing.csv"
 	@echo "  make probe            the probe suite (RESULTS/probe)"
 	@echo "  make extrapolation    the length-generalization suite (RESULTS/extrapolation)"
 	@echo "  make catalogue        the decoder study for shaw, recursive, multiplicative, claims T1, T3, T4 (RESULTS/catalogue)"
 	@echo "  make schedules        frequency schedules and trainable RoPE frequencies, claims S6, P4 (RESULTS/schedules)"
+	@echo "  make linear           linear attention with RoPE (8265), claims P5, P6 (RESULTS/linear)"
 	@echo "  make curves           the encodings' decay and bias curves, no training (RESULTS/curves)"
 	@echo "  make diagnose         the symmetry diagnostics of every encoding (RESULTS/diagnose.csv)"
 	@echo "  make extras           the layer probe and attention dumps (scripts/extras.py)"

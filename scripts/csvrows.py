@@ -82,7 +82,7 @@ class ArgumentParser(argparse.ArgumentParser):
 CATALOGUE_COLUMNS = {
     "encodings": ["name", "where", "relative", "directional", "symmetric", "value_side", "reads_prior_rows"],
     "tasks": ["name", "control_encoder", "control_decoder"],
-    "norms": ["name"],
+    "norms": ["name", "linear"],
 }
 
 

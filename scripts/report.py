@@ -5,6 +5,7 @@ usage: scripts/report.py RESULTS [--posprobe BIN]
 
 Reads RESULTS/probe/{summary,horizons,runs}.csv, RESULTS/extrapolation/... and
 RESULTS/catalogue/... (pooled: catalogue.suite repeats the decoder grid),
+RESULTS/schedules/..., RESULTS/linear/... (with linear_attention.csv),
 RESULTS/diagnose.csv and RESULTS/curves/*.csv, and writes RESULTS/REPORT.md.
 Which encodings are absolute, relative, directional or symmetric, and which
 tasks are controls, it asks posprobe (`posprobe list encodings|tasks --csv`).
@@ -32,6 +33,7 @@ ABSOLUTE_INPUT = []   # absolute positions at the input
 DIRECTIONAL = []      # the position term tells i - j from j - i
 SYMMETRIC = []        # the position term depends on |i - j| only
 RELATIVE = []         # attention depends on positions only through i - j
+LINEAR_NORMS = []     # the linear-attention normalizers (8265: linear, linear-num, cos1), from `list norms`
 PASS, FAIL = 0.95, 0.5
 FACTORS = ["task", "encoding", "norm", "mask", "markers", "positions", "head"]
 
@@ -224,6 +226,7 @@ def load_classes(posprobe):
     RELATIVE[:] = names(encs, lambda e: e["relative"] == "1")
     CONTROLS["bidir"] = set(names(tasks, lambda t: t["control_encoder"] == "1"))
     CONTROLS["causal"] = set(names(tasks, lambda t: t["control_decoder"] == "1"))
+    LINEAR_NORMS[:] = names(catalogue(posprobe, "norms"), lambda n: n["linear"] == "1")
 
 
 def cannot_fit(mask, encoding, markers, task):
@@ -788,6 +791,166 @@ def schedules_section(res, claim):
     return []
 
 
+def linear_probe_rows(res):
+    """The probe with the linear-attention normalizers: make probe's [grid linear] rows, else make linear's
+    [grid probe]; (summary rows, where from)."""
+    for sub in ("probe", "linear"):
+        rows = [r for r in read(os.path.join(res, sub, "summary.csv"))
+                if r["task"] == "probe" and r["norm"] in LINEAR_NORMS and r["length"] == r["train_len"]
+                and r["markers"] == "none" and r["positions"] == "sequential"]
+        if rows:
+            return rows, sub
+    return [], None
+
+
+def linear_section(res, claim):
+    """Claims P5 and P6 (8265, linear attention with RoPE) from RESULTS/linear (make linear): the
+    per-run denominators and weights over training (scripts/linear_stats.py), fits and extrapolation, and
+    the probe."""
+    lin = read(os.path.join(res, "linear", "linear_attention.csv"))
+    runs = read(os.path.join(res, "linear", "runs.csv"))
+    hz = read(os.path.join(res, "linear", "horizons.csv"))
+    if not lin or not runs:
+        return
+    form = lambda r: ("decoder " if r["mask"] == "causal" else "encoder ") + r["task"]  # noqa: E731
+    seen, fit = set(), defaultdict(lambda: [0, 0, []])   # (form, encoding, norm) -> fitted, runs, fit steps
+    for r in runs:
+        if r["task"] == "probe" or r["status"] not in ("finished", "diverged") or (setting(r), r["seed"]) in seen:
+            continue
+        seen.add((setting(r), r["seed"]))
+        k = (form(r), r["encoding"], r["norm"])
+        fit[k][1] += 1
+        if r["status"] == "finished" and r.get("fitted") == "1":
+            fit[k][0] += 1
+            if r.get("fit_step", "-1") not in ("", "-1"):
+                fit[k][2].append(int(r["fit_step"]))
+    beyond = {}
+    for h in hz:
+        mode, col = PRIMARY[h["mask"]][0], PRIMARY[h["mask"]][1]
+        if h["task"] != "probe" and h["eval_mode"] == mode:
+            beyond[(form(h), h["encoding"], h["norm"])] = f(h[col])
+    per = defaultdict(list)   # (form, encoding, norm) -> linear_attention.csv rows
+    for x in lin:
+        if x["task"] != "probe":
+            per[(form(x), x["encoding"], x["norm"])].append(x)
+
+    def nmin(xs, col):
+        v = [f(x[col]) for x in xs if x[col] != ""]
+        return min(v) if v else math.nan
+
+    def nmax(xs, col):
+        v = [f(x[col]) for x in xs if x[col] != ""]
+        return max(v) if v else math.nan
+    rows = []
+    order = ["softmax"] + LINEAR_NORMS
+    for k in sorted(fit, key=lambda k: (k[0], k[1], order.index(k[2]) if k[2] in order else len(order), k[2])):
+        fd, n, steps = fit[k]
+        xs = per.get(k, [])
+        med = f"{statistics.median(steps):.0f}" if steps else "-"
+        b = beyond.get(k, math.nan)
+        rmin = nmin(xs, "ratio_min")
+        rows.append((k[0], k[1], k[2], f"{fd}/{n}", med, "-" if math.isnan(b) else f"{b:.3f}",
+                     "-" if not xs else f"{nmin(xs, 'den_min'):.3g}",
+                     "-" if not xs else f"{rmin:.3f}",
+                     "-" if not xs else f"{sum(int(x['steps_ratio_low']) > 0 for x in xs)}/{len(xs)}",
+                     "-" if not xs else f"{sum(int(x['steps_ratio_neg']) > 0 for x in xs)}/{len(xs)}",
+                     "-" if not xs else f"{nmax(xs, 'ratio_low_share_max'):.3f}",
+                     "-" if not xs else f"{nmax(xs, 'abs_weight_max'):.3g}"))
+    header = ["form and task", "encoding", "norm", "fitted / runs", "median fit step", "beyond N",
+              "smallest denominator used, per key", "smallest denominator ratio in training", "runs with a ratio <= 0.1", "runs with a ratio <= 0",
+              "largest share of rows <= 0.1 at a step", "largest normalised weight, absolute"]
+    probe, where = linear_probe_rows(res)
+    prows = sorted(((r["encoding"], r["norm"], r["mask"], fmt(r)) for r in probe), key=lambda x: (x[0], x[1], x[2]))
+    chance = 1.0 / int(probe[0]["train_len"]) if probe else math.nan
+    # P5
+    both = [x for x in lin if x["encoding"] == "rope" and x["norm"] == "linear" and x["task"] != "probe"]
+    near = sum(int(x["steps_ratio_low"]) > 0 for x in both)
+    if not both:
+        part_a = "inconclusive (not run)"
+    elif near:
+        part_a = "held"
+    elif all(f(x["ratio_min"]) > 0.5 for x in both if x["ratio_min"] != ""):
+        part_a = "did not hold"
+    else:
+        part_a = "inconclusive"
+    fits = {nm: [sum(v[0] for k, v in fit.items() if k[1] == "rope" and k[2] == nm),
+                 sum(v[1] for k, v in fit.items() if k[1] == "rope" and k[2] == nm)] for nm in ["softmax"] + LINEAR_NORMS}
+    num, bth = fits["linear-num"], fits["linear"]
+    if not num[1] or not bth[1]:
+        part_b = "inconclusive (not run)"
+    elif num[0] >= bth[0] and num[0] * 3 >= 2 * num[1]:
+        part_b = "held"
+    elif num[0] < bth[0]:
+        part_b = "did not hold"
+    else:
+        part_b = "inconclusive"
+    verdict = ("held" if part_a == part_b == "held" else
+               "did not hold" if "did not hold" in (part_a, part_b) else "inconclusive")
+    ratio_all = min((f(x["ratio_min"]) for x in both if x["ratio_min"] != ""), default=math.nan)
+    num_runs = [x for x in lin if x["encoding"] == "rope" and x["norm"] == "linear-num" and x["task"] != "probe"]
+    num_ratio = min((f(x["ratio_min"]) for x in num_runs if x["ratio_min"] != ""), default=math.nan)
+    num_den = min((f(x["den_min"]) for x in num_runs if x["den_min"] != ""), default=math.nan)
+    lines = [f"`make linear` (scripts/suites/linear.suite), {max_seeds(runs)} seeds per setting; the denominator "
+             "ratio is, per query row, the denominator of the rotated features over that of the same features "
+             "un-rotated (1 without a rotation; linear and cos1 divide by the first, linear-num by the second, so "
+             "for linear-num the ratio is what RoPE in both would have given its features); the denominator used "
+             "is the one the normalizer divides by, over the row's visible keys (its mean weight); all measured "
+             "on the training batch at every logged step and layer (linear_attention.csv of each run, gathered by "
+             "scripts/linear_stats.py); beyond N: decoder exact match on 7..12, encoder token accuracy on 7..24, "
+             "mean over every run, fitted or not", ""] + table(rows, header) + [
+        "", f"- RoPE in numerator and denominator (linear, rope): {near} of {len(both)} runs had a row whose "
+        f"denominator fell to 0.1 of its un-rotated value or below during training (smallest ratio "
+        f"{ratio_all:.3f}): **{part_a}**",
+        f"- RoPE in the numerator only trains well (rope): linear-num fitted {num[0]}/{num[1]}, linear "
+        f"{bth[0]}/{bth[1]}, softmax {fits['softmax'][0]}/{fits['softmax'][1]}, cos1 {fits['cos1'][0]}/"
+        f"{fits['cos1'][1]}: **{part_b}**",
+        f"- the features linear-num learned would have cancelled too: their rotated denominator fell to "
+        f"{num_ratio:.3f} of the un-rotated one, while the un-rotated denominator it divides by stayed at "
+        f"{num_den:.3g} per key or more; so it is the un-rotated denominator, not features that avoid "
+        f"cancellation, that keeps it trainable",
+        "- `test_linear_rope_denominators` shows that it can happen: identical positive features phi = (1, 1, "
+        "e^-20, ...) rotated by RoPE give a negative causal denominator at row 4 (about 2 (1 + cos 1 + ... + "
+        "cos 4) = -1.04), while the un-rotated denominator is 2 (i + 1)"]
+    if prows:
+        lines += ["", f"The probe (n = {probe[0]['train_len']}, from `make {where}`): rows that sum to 1 (linear, cos1) "
+                  "are blocked by 9105's argument, linear-num's are not:", ""]
+        lines += table([(e, nm, m, r) for e, nm, m, r in prows], ["encoding", "norm", "mask", "token accuracy"])
+    claim("P5", "8265 (RoPE for linear attention)",
+          "linear attention with RoPE in numerator and denominator can get negative or near-zero denominators; RoPE in "
+          "the numerator only trains well", "some rotated denominator near 0 or below in training; linear-num fits",
+          lines, verdict,
+          "(a) held if in some rope run with RoPE in both a row's denominator fell to at most 0.1 of its un-rotated "
+          "value at a logged step, did not hold if every run's smallest ratio stayed above 0.5; (b) held if rope "
+          "linear-num fitted at least as many runs as rope linear and at least 2/3 of its runs, did not hold if it "
+          "fitted fewer than linear; held if both held, did not hold if either did not")
+    # P6
+    cos = [x for x in lin if x["norm"] == "cos1"]
+    if cos:
+        wmin, wmax = nmin(cos, "weight_min"), nmax(cos, "weight_max")
+        smin, smax = nmin(cos, "row_sum_min"), nmax(cos, "row_sum_max")
+        ok = wmin >= -1e-5 and wmax <= 2 + 1e-5 and abs(smin - 1) <= 1e-5 and abs(smax - 1) <= 1e-5
+        crow = [(x["task"], x["encoding"], x["mask"]) for x in cos]
+        steps = sum(int(x["logged_steps"]) for x in cos)
+        p6 = [f"{len(cos)} cos1 runs of `make linear` ({', '.join(sorted({f'{t} {e} {m}' for t, e, m in crow}))}), "
+              f"{steps} logged training steps, every layer, head and row of the training batch:", "",
+              f"- unnormalised weights 1 + cos(q, k) from {wmin:.6f} to {wmax:.6f}",
+              f"- row sums of the row-normalised weights from {smin:.9f} to {smax:.9f}",
+              f"- smallest row denominator per visible key (the row's mean weight) {nmin(cos, 'den_min'):.4f}",
+              "- `test_cos1_weights_are_probabilities`: the same on random rotated q, k (0 exactly for k = -q, 2 for "
+              "k = q), and a row whose every visible key points opposite its query has no probabilities (0/0: "
+              "posprobe gives it a zero row)"]
+        if prows:
+            cp = [r for r in probe if r["norm"] == "cos1"]
+            accs = ", ".join(f"{r['encoding']} {r['mask']} {f(r['token_acc_mean']):.3f}" for r in cp)
+            p6.append(f"- the consequence on the probe: cos1 rows sum to 1, so 9105's argument blocks them as it "
+                      f"blocks softmax (predicted by the catalogue): token accuracy {accs} (chance {chance:.4f})")
+        claim("P6", "8265 (RoPE for linear attention)",
+              "with the similarity 1 + cos(q, k) of rotated q and k the weights lie in [0, 2] and, row-normalised, "
+              "give probabilities", "weights in [0, 2]; rows summing to 1", p6,
+              "held" if ok else "did not hold",
+              "every logged weight of every cos1 run in [0, 2] and every row sum within 1e-5 of 1")
+
+
 class Report:
     """The claims section as it is built: each claim's lines, and (claim, verdict) for the summary."""
 
@@ -1009,6 +1172,7 @@ def main():
     curve_claims(rep, res)
     schedule_claim(rep, res)
     sched_lines = schedules_section(res, rep.claim)
+    linear_section(res, rep.claim)
     rep.lines += tested_claims_lines()
     claims = rep.claims
     held = sum(v == "held" for _, v in claims)

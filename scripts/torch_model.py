@@ -15,7 +15,8 @@ norm (pre-norm only) -> linear head (classes, or one number with --head
 regression). Attention: q, k, v = h W + b, split into H heads of D = C/H,
 scores q.k / sqrt(D) plus the encoding's term, a causal or bidirectional mask,
 one of six normalizers, then A v (or the encoding's value rule), merged heads,
-W_o. Weights are stored (in, out): y = x W + b. Dropout (--dropout) on the
+W_o; or linear attention (8265, normalizers linear, linear-num, cos1: no
+scores, feature maps around the rotation; linear_weights). Weights are stored (in, out): y = x W + b. Dropout (--dropout) on the
 attention and MLP outputs before the residual add, in training mode only
 (load_checkpoint returns the model in eval mode; model.train() turns it on).
 
@@ -690,6 +691,22 @@ def normalize(b, visible, norm, n_train):
     raise ValueError(f"unknown normalizer {norm}")
 
 
+LINEAR_NORMS = ("linear", "linear-num", "cos1")
+
+
+def linear_weights(q, k, qd, kd, visible, c):
+    """Linear attention's weights (Su, 8265, "RoPE for linear attention"),
+    written in the quadratic form: a_ij = (c + q_i.k_j) / sum_j (c + qd_i.kd_j)
+    over the visible keys, 0 where masked and in a row whose denominator is 0.
+    The caller gives the features: phi(q) = elu(q) + 1 before RoPE for
+    linear (q, k rotated in both) and linear-num (qd, kd un-rotated), unit
+    vectors of the rotated q, k with c = 1 for cos1 (1 + cos(q, k))."""
+    zero = torch.zeros((), dtype=q.dtype)
+    w = torch.where(visible, c + q @ k.transpose(-1, -2), zero)
+    wd = torch.where(visible, c + qd @ kd.transpose(-1, -2), zero).sum(-1, keepdim=True)
+    return torch.where(wd != 0, w / torch.where(wd != 0, wd, torch.ones_like(wd)), zero)
+
+
 # ------------------------------------------------------------------ model
 
 class PosprobeModel(torch.nn.Module):
@@ -718,6 +735,8 @@ class PosprobeModel(torch.nn.Module):
         if cfg["encoding"] not in ENCODINGS:
             raise ValueError(f"encoding {cfg['encoding']} is not mirrored in PyTorch")
         self.enc = ENCODINGS[cfg["encoding"]](self)
+        if cfg["norm"] in LINEAR_NORMS and (self.enc.scores or self.enc.values):
+            raise ValueError(f"--norm {cfg['norm']} is linear attention: no scores for {cfg['encoding']}")
 
     def w(self, name):
         return self.p[name.replace(".", "__")]
@@ -734,6 +753,9 @@ class PosprobeModel(torch.nn.Module):
         pre = f"block{l}.attn."
         q, k, v = (heads(h @ self.w(pre + "w" + c) + self.w(pre + "b" + c), self.H) for c in "qkv")   # (B, H, T, D)
         e = self.enc
+        norm = self.cfg["norm"]
+        if norm in LINEAR_NORMS:
+            return self.linear_attention(l, h, q, k, v, P)
         if e.rotate:
             q, k, v = e.rotate(self, l, q, k, v, P)
         s = q @ k.transpose(-1, -2) / math.sqrt(self.D)
@@ -749,6 +771,32 @@ class PosprobeModel(torch.nn.Module):
         o = e.values(self, l, A, v, P) if e.values else A @ v
         o = o.transpose(1, 2).reshape(h.shape)
         return o @ self.w(pre + "wo") + self.w(pre + "bo")
+
+    def linear_attention(self, l, h, q, k, v, P):
+        """8265: linear: phi = elu + 1 on q, k, then RoPE (the encoding's rotation), the same rotated features
+        above and below; linear-num: the denominator from phi(q), phi(k) before the rotation; cos1: 1 + cos of
+        the rotated q, k, divided by its row sum."""
+        norm, e = self.cfg["norm"], self.enc
+        if norm != "cos1":
+            q, k = F.elu(q) + 1, F.elu(k) + 1
+        qd, kd = q, k
+        if e.rotate:
+            q, k, v = e.rotate(self, l, q, k, v, P)
+        c = 0.0
+        if norm == "cos1":
+            unit = lambda x: x / torch.linalg.vector_norm(x, dim=-1, keepdim=True)   # noqa: E731
+            q, k, c = unit(q), unit(k), 1.0
+        if norm != "linear-num":
+            qd, kd = q, k
+        T = q.shape[-2]
+        visible = torch.ones(T, T, dtype=torch.bool)
+        if self.causal:
+            visible = visible.tril()
+        A = linear_weights(q, k, qd, kd, visible, c)
+        if self.attn_weights is not None:
+            self.attn_weights.append(A.detach())
+        o = (A @ v).transpose(1, 2).reshape(h.shape)
+        return o @ self.w(f"block{l}.attn.wo") + self.w(f"block{l}.attn.bo")
 
     def mlp(self, l, h):
         pre = f"block{l}.mlp."

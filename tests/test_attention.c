@@ -73,6 +73,7 @@ static void check_all_norms(int T, int S, int bias_per_batch) {
     for (int mask = 0; mask < 2; mask++)
         for (int norm = 0; norm < NORM_COUNT; norm++) {
             if (mask == MASK_BIDIR && T != S) continue;
+            if (attn_norm_is_linear((attn_norm)norm)) continue;   /* no scores: test_linear_attention_* */
             tensor *x[4] = {pt_new3(P, T, D, 1), pt_new3(P, S, D, 1), pt_new3(P, S, 2, 1),
                             pt_new3(bias_per_batch ? P : H, T, S, 1)};
             fill_inputs(x, 100 + (unsigned long)(norm * 7 + mask));
@@ -100,7 +101,8 @@ static void assert_same_loss_and_grads(const char *what, gc_build_fn f1, gc_buil
 #else
     const double tol = 2e-4;
 #endif
-    real *g1[4];
+    real *g1[8];
+    if (n > 8) fail_msg("%s: at most 8 inputs", what);
     double L1 = gc_loss_and_grad(f1, x, n, ctx, 9);
     for (int i = 0; i < n; i++) {
         g1[i] = malloc(x[i]->n * sizeof(real));
@@ -123,6 +125,7 @@ static void test_attention_matches_composition(void **state) {
     const int P = 4, T = 6, S = 6, D = 4;
     for (int mask = 0; mask < 2; mask++)
         for (int norm = 0; norm < NORM_COUNT; norm++) {
+            if (attn_norm_is_linear((attn_norm)norm)) continue;
             tensor *x[4] = {pt_new3(P, T, D, 1), pt_new3(P, S, D, 1), pt_new3(P, S, 3, 1), pt_new3(P, T, S, 1)};
             fill_inputs(x, 200 + (unsigned long)norm);
             attn_ctx c = {{(real)0.5, (attn_mask)mask, (attn_norm)norm, 3, 2, 0, 0}, 1};
@@ -154,6 +157,7 @@ static void test_attention_merged_heads(void **state) {
             for (int norm = 0; norm < NORM_COUNT; norm++) {
                 int T = TS[shape][0], S = TS[shape][1];
                 if (mask == MASK_BIDIR && T != S) continue;
+                if (attn_norm_is_linear((attn_norm)norm)) continue;
                 tensor *x[4] = {pt_new3(B, T, H * D, 1), pt_new3(B, S, H * D, 1), pt_new3(B, S, H * Dv, 1),
                                 pt_new3(H, T, S, 1)};
                 fill_inputs(x, 300 + (unsigned long)(norm * 7 + mask));
@@ -196,10 +200,119 @@ static void test_constant_values_row_sums(void **state) {
     arena_free(&ar);
 }
 
+/* ---- linear attention (8265): the linear form against finite differences and against the quadratic one */
+typedef struct {
+    attn_opts o;
+    real c;
+    int with_v, with_den;   /* op_linear_attn_sum with v or without; op_linear_attention with qd, kd */
+} lin_ctx;
+
+static tensor *b_lin_sum(graph *g, tensor **x, void *ctx) {
+    lin_ctx *a = ctx;
+    return op_linear_attn_sum(g, x[0], x[1], a->with_v ? x[2] : NULL, a->c, &a->o);
+}
+
+static tensor *b_lin_attention(graph *g, tensor **x, void *ctx) {
+    lin_ctx *a = ctx;
+    return op_linear_attention(g, x[0], x[1], x[2], a->with_den ? x[3] : NULL, a->with_den ? x[4] : NULL, a->c, &a->o);
+}
+
+static tensor *b_lin_quadratic(graph *g, tensor **x, void *ctx) {
+    lin_ctx *a = ctx;
+    tensor *A = op_linear_attn_probs(g, x[0], x[1], a->with_den ? x[3] : NULL, a->with_den ? x[4] : NULL, a->c, &a->o);
+    return op_attn_values(g, A, x[2], &a->o);
+}
+
+/* shapes as check_all_norms: T = S in {5, 1}, and a causal block of 2 query rows over 5 keys */
+static const int LIN_TS[3][2] = {{5, 5}, {1, 1}, {2, 5}};
+
+static void test_linear_attention_gradients(void **state) {
+    (void)state;
+    const int P = 4, D = 3, Dv = 2;
+    for (int shape = 0; shape < 3; shape++)
+        for (int mask = 0; mask < 2; mask++)
+            for (int ci = 0; ci < 2; ci++) {
+                int T = LIN_TS[shape][0], S = LIN_TS[shape][1];
+                if (mask == MASK_BIDIR && T != S) continue;
+                /* numerators: any signs; the denominators of op_linear_attention from positive features */
+                tensor *x[5] = {pt_new3(P, T, D, 1), pt_new3(P, S, D, 1), pt_new3(P, S, Dv, 1), pt_new3(P, T, D, 1),
+                                pt_new3(P, S, D, 1)};
+                for (int i = 0; i < 5; i++) pt_fill(x[i], 400 + (unsigned long)(shape * 20 + mask * 10 + ci * 5 + i),
+                                                    i >= 3 ? 0.2 : -1, 1, 0);
+                lin_ctx c = {{1, (attn_mask)mask, NORM_LINEAR, 2, 2, 0, 0}, (real)ci, 1, 1};
+                char what[128];
+                snprintf(what, sizeof what, "linear attention sum %s T=%d S=%d c=%d", attn_mask_name(mask), T, S, ci);
+                assert_gradcheck(what, gradcheck(b_lin_sum, x, 3, &c, 5));
+                c.with_v = 0;
+                assert_gradcheck(what, gradcheck(b_lin_sum, x, 2, &c, 6));
+                snprintf(what, sizeof what, "linear attention %s T=%d S=%d c=%d", attn_mask_name(mask), T, S, ci);
+                assert_gradcheck(what, gradcheck(b_lin_attention, x, 5, &c, 7));
+                for (int i = 0; i < 5; i++) pt_free(x[i]);
+            }
+}
+
+/* The linear form (running sums, never (T, S)) equals the quadratic form
+ * (the weights materialised from plain ops, then A V) in value and in every
+ * input gradient: denominators from the same features or from others,
+ * c = 0 (elu + 1) and 1 (cos1), both masks and a causal query block. */
+static void test_linear_attention_matches_quadratic(void **state) {
+    (void)state;
+    const int P = 4, D = 4, Dv = 3;
+    for (int shape = 0; shape < 3; shape++)
+        for (int mask = 0; mask < 2; mask++)
+            for (int ci = 0; ci < 2; ci++)
+                for (int den = 0; den < 2; den++) {
+                    int T = LIN_TS[shape][0] + 1, S = LIN_TS[shape][1] + 1;
+                    if (mask == MASK_BIDIR && T != S) continue;
+                    tensor *x[5] = {pt_new3(P, T, D, 1), pt_new3(P, S, D, 1), pt_new3(P, S, Dv, 1),
+                                    pt_new3(P, T, D, 1), pt_new3(P, S, D, 1)};
+                    /* with the same features (den = 0) they must keep the denominator away from 0 */
+                    for (int i = 0; i < 5; i++)
+                        pt_fill(x[i], 500 + (unsigned long)(shape * 40 + mask * 20 + ci * 10 + den * 5 + i),
+                                i == 2 || (den && i < 2) ? -1 : 0.1, 1, 0);
+                    lin_ctx c = {{1, (attn_mask)mask, NORM_LINEAR, 2, 2, 0, 0}, (real)ci, 1, den};
+                    char what[128];
+                    snprintf(what, sizeof what, "linear against quadratic %s T=%d S=%d c=%d den=%d", attn_mask_name(mask),
+                             T, S, ci, den);
+                    assert_same_loss_and_grads(what, b_lin_attention, b_lin_quadratic, x, den ? 5 : 3, &c);
+                    for (int i = 0; i < 5; i++) pt_free(x[i]);
+                }
+}
+
+/* The linear form reads keys and values in place from a cache with room for
+ * more rows (attn_opts.kv_rows), as the quadratic form reads compact ones. */
+static void test_linear_attention_kv_rows(void **state) {
+    (void)state;
+    const int P = 3, T = 2, S = 5, D = 3, Dv = 2, R = 7;   /* R rows per head in the cache */
+    arena ar;
+    graph g;
+    arena_init(&ar, 0);
+    graph_init(&g, &ar, 0);
+    tensor *q = tensor_new3(&g, P, T, D, 0), *k = tensor_new3(&g, P, S, D, 0), *v = tensor_new3(&g, P, S, Dv, 0);
+    tensor *kc = tensor_new3(&g, P, R, D, 0), *vc = tensor_new3(&g, P, R, Dv, 0);
+    for (size_t i = 0; i < q->n; i++) q->data[i] = (real)(0.1 + 0.05 * (double)(i % 7));
+    for (size_t i = 0; i < k->n; i++) k->data[i] = (real)(0.2 + 0.03 * (double)(i % 5));
+    for (size_t i = 0; i < v->n; i++) v->data[i] = (real)(-0.5 + 0.1 * (double)(i % 9));
+    for (int p = 0; p < P; p++) {
+        memcpy(kc->data + (size_t)p * R * D, k->data + (size_t)p * S * D, (size_t)S * D * sizeof(real));
+        memcpy(vc->data + (size_t)p * R * Dv, v->data + (size_t)p * S * Dv, (size_t)S * Dv * sizeof(real));
+    }
+    tensor kview = tensor_view(kc->data, NULL, 3, (int[]){P, S, D}), vview = tensor_view(vc->data, NULL, 3, (int[]){P, S, Dv});
+    attn_opts o = {1, MASK_CAUSAL, NORM_LINEAR, 2, 1, 0, 0};
+    tensor *want = op_attn_values(&g, op_linear_attn_probs(&g, q, k, NULL, NULL, 1, &o), v, &o);
+    o.kv_rows = R;
+    tensor *got = op_linear_attention(&g, q, &kview, &vview, NULL, NULL, 1, &o);
+    for (size_t i = 0; i < want->n; i++) assert_true(fabs(got->data[i] - want->data[i]) <= EXACT_TOL);
+    arena_free(&ar);
+}
+
 static const struct CMUnitTest TESTS[] = {
     cmocka_unit_test(test_attention_gradients),
     cmocka_unit_test(test_attention_matches_composition),
     cmocka_unit_test(test_attention_merged_heads),
     cmocka_unit_test(test_constant_values_row_sums),
+    cmocka_unit_test(test_linear_attention_gradients),
+    cmocka_unit_test(test_linear_attention_matches_quadratic),
+    cmocka_unit_test(test_linear_attention_kv_rows),
 };
 const test_group test_group_attention = {"attention", TESTS, sizeof TESTS / sizeof *TESTS};

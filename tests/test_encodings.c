@@ -626,15 +626,22 @@ static void test_diagnose_matches_symmetry_argument(void **state) {
         n_mir += strcmp(exp, "mirror-tied") == 0;
         n_dis += strcmp(exp, "distinguishable") == 0;
     }
-    /* every encoding x 6 norms x 2 masks x 3 markers, causal-only ones once */
+    /* every encoding x normalizer it takes (linear attention: no scores or values hook) x 2 masks x 3 markers,
+     * causal-only ones once */
     int rows = 0;
-    for (int e = 0; encoding_at(e); e++) rows += (encoding_at(e)->flags & ENC_CAUSAL_ONLY) ? 18 : 36;
+    for (int e = 0; encoding_at(e); e++)
+        for (int nm = 0; nm < NORM_COUNT; nm++)
+            if (model_norm_accepts(encoding_at(e), (attn_norm)nm)) rows += (encoding_at(e)->flags & ENC_CAUSAL_ONLY) ? 3 : 6;
     assert_int_equal(t.n_rows, rows);
     assert_true(predicted > 400 && n_ind > 50 && n_mir == 8 && n_dis > 300);
     /* the cases the issue names */
     static const char *const cases[][3] = {{"rope", "softmax", "indistinguishable"}, {"shaw", "softmax", "distinguishable"},
                                            {"urpe", "softmax", "distinguishable"}, {"learned", "softmax", "distinguishable"},
-                                           {"rope", "l2", "distinguishable"}, {"alibi", "l2", "mirror-tied"}};
+                                           {"rope", "l2", "distinguishable"}, {"alibi", "l2", "mirror-tied"},
+                                           /* 8265's linear attention: rows summing to 1 (RoPE in both, 1 + cos) are
+                                            * blocked like softmax; the un-rotated denominator is not */
+                                           {"rope", "linear", "indistinguishable"}, {"rope", "cos1", "indistinguishable"},
+                                           {"rope", "linear-num", "distinguishable"}};
     for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
         int found = 0;
         for (int r = 0; r < t.n_rows; r++)

@@ -60,7 +60,14 @@ static tensor *mini_loss(graph *g, mini *m, attn_norm norm) {
     tensor *k = op_split_heads(g, op_linear(g, h, &m->wk, NULL), H);
     tensor *v = op_split_heads(g, op_linear(g, h, &m->wv, NULL), H);
     attn_opts o = {(real)(1 / sqrt(C / H)), MASK_CAUSAL, norm, T, H, 0, 0};
-    tensor *a = op_merge_heads(g, op_attention(g, q, k, v, NULL, &o), H);            /* (B, T, C) */
+    tensor *att;
+    if (norm == NORM_COS1)   /* linear attention (8265): the model's feature maps, no rotation here */
+        att = op_linear_attention(g, op_unit_rows(g, q), op_unit_rows(g, k), v, NULL, NULL, 1, &o);
+    else if (attn_norm_is_linear(norm))
+        att = op_linear_attention(g, op_elu1(g, q), op_elu1(g, k), v, NULL, NULL, 0, &o);
+    else
+        att = op_attention(g, q, k, v, NULL, &o);
+    tensor *a = op_merge_heads(g, att, H);                                            /* (B, T, C) */
     x = op_add(g, x, op_linear(g, a, &m->wo, NULL));
     x = op_add(g, x, op_linear(g, op_gelu(g, op_linear(g, x, &m->w1, NULL)), &m->w2, NULL));
     tensor *logits = op_reshape(g, x, 2, (int[]){B * T, C});                         /* C >= V classes */

@@ -608,8 +608,159 @@ static void test_frequency_schedules_decay(void **state) {
     }
 }
 
+/* ---- P5, P6: linear attention with RoPE (8265) */
+
+/* phi(x) = elu(x) + 1 of x, then RoPE (the standard ladder, head size D) at positions 0..T-1: (P, T, D) */
+static tensor *rotated_features(graph *g, rope_state *rs, const double *x, int P, int T, int D, int *pos, tensor **plain) {
+    tensor *t = tensor_new3(g, P, T, D, 0);
+    for (size_t i = 0; i < t->n; i++) t->data[i] = (real)x[i];
+    *plain = op_elu1(g, t);
+    return rope_apply(rs, g, *plain, pos, NULL, 0);
+}
+
+/* P5: with RoPE in the numerator and the denominator, a positive feature map
+ * no longer keeps the denominator positive. Identical tokens (the probe's)
+ * whose features sit on the fastest pair, phi = (1, 1, e^-20, ...): the
+ * rotated denominator of row i is about sum_{r <= i} 2 cos(r) (causal), which
+ * is negative at i = 4 (2 x -0.52) and at later rows, so the weights of such
+ * rows (summing to 1) are no longer in [0, 1]; the un-rotated denominator,
+ * linear-num's, is (i + 1) |phi|^2 > 0 for every row, and so are both when the
+ * features are spread over the slow pairs too (all ones: sum_k 2 cos(r theta_k)
+ * summed over r stays positive up to T = 12). */
+static void test_linear_rope_denominators(void **state) {
+    (void)state;
+    enum { P = 1, T = 12, D = 8 };
+    rope_state *rs = new_rope(D, 0);
+    int pos[T];
+    for (int t = 0; t < T; t++) pos[t] = t;
+    arena ar;
+    graph g;
+    arena_init(&ar, 0);
+    graph_init(&g, &ar, 0);
+    double fast[P * T * D], ones[P * T * D];
+    for (int t = 0; t < T; t++)
+        for (int d = 0; d < D; d++) { fast[t * D + d] = d < 2 ? 0 : -20; ones[t * D + d] = 0; }
+    for (int mask = 0; mask < 2; mask++) {
+        attn_opts o = {1, (attn_mask)mask, NORM_LINEAR, 2, 1, 0, 0};
+        tensor *plain, *q = rotated_features(&g, rs, fast, P, T, D, pos, &plain);
+        tensor *rot = op_linear_attn_sum(&g, q, q, NULL, 0, &o), *un = op_linear_attn_sum(&g, plain, plain, NULL, 0, &o);
+        int negative = 0;
+        for (int i = 0; i < T; i++) {
+            int n = mask == MASK_CAUSAL ? i + 1 : T;
+            double want = 0;   /* sum over the visible keys of 2 cos((i - j) theta_0), theta_0 = 1 */
+            for (int j = 0; j < n; j++) want += 2 * cos((double)(i - j));
+            assert_true(fabs(rot->data[i] - want) < 1e-5);
+            assert_true(un->data[i] > 0 && fabs(un->data[i] - 2.0 * n) < 1e-5);
+            negative += rot->data[i] < 0;
+        }
+        assert_true(negative > 0);
+        if (mask == MASK_CAUSAL) assert_true(rot->data[4] < -1.0 && rot->data[3] > 0);
+        /* the weights of a row with a negative denominator: still summing to 1, no longer in [0, 1] */
+        tensor *A = op_linear_attn_probs(&g, q, q, NULL, NULL, 0, &o);
+        double amax = 0;
+        for (size_t i = 0; i < A->n; i++) amax = fmax(amax, fabs(A->data[i]));
+        assert_true(amax > 1);
+        /* features on every pair: no denominator goes down to 0 here */
+        q = rotated_features(&g, rs, ones, P, T, D, pos, &plain);
+        rot = op_linear_attn_sum(&g, q, q, NULL, 0, &o);
+        for (int i = 0; i < T; i++) assert_true(rot->data[i] > 0);
+    }
+    arena_free(&ar);
+    rope_state_free(rs);
+}
+
+/* P6: 1 + cos(q, k) of rotated q, k lies in [0, 2] (0 exactly for k = -q, 2
+ * for k = q), and row-normalised it gives probabilities: every weight >= 0,
+ * every row summing to 1, under both masks, except a row whose every visible
+ * key points opposite its query (all weights 0: a zero row here); the same on a random cos1 model's
+ * forward pass (model.c: unit rows after the rotation), whose statistics
+ * (lin_stats) are what linear_attention.csv reports. */
+static void test_cos1_weights_are_probabilities(void **state) {
+    (void)state;
+    enum { P = 3, T = 9, D = 8 };
+    rope_state *rs = new_rope(D, 0);
+    int pos[T];
+    for (int t = 0; t < T; t++) pos[t] = 3 + 2 * t;   /* shifted and spread: any ids */
+    arena ar;
+    graph g;
+    arena_init(&ar, 0);
+    graph_init(&g, &ar, 0);
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(r, 6);
+    tensor *q = tensor_new3(&g, P, T, D, 0), *k = tensor_new3(&g, P, T, D, 0);
+    for (size_t i = 0; i < q->n; i++) { q->data[i] = (real)(4 * gsl_rng_uniform(r) - 2); k->data[i] = (real)(4 * gsl_rng_uniform(r) - 2); }
+    for (int d = 0; d < D; d++) { k->data[d] = -q->data[d]; k->data[D + d] = q->data[D + d]; }   /* k_0 = -q_0, k_1 = q_1 */
+    tensor *qr = op_unit_rows(&g, rope_apply(rs, &g, q, pos, NULL, 0)), *kr = op_unit_rows(&g, rope_apply(rs, &g, k, pos, NULL, 0));
+    tensor *cosm = op_bmm(&g, qr, kr, 0, 1);   /* (P, T, T) */
+    double wmin = INFINITY, wmax = -INFINITY;
+    for (size_t i = 0; i < cosm->n; i++) { wmin = fmin(wmin, 1 + cosm->data[i]); wmax = fmax(wmax, 1 + cosm->data[i]); }
+    assert_true(wmin >= -EXACT_TOL && wmax <= 2 + EXACT_TOL);
+    /* rows 0 of head 0: q_0 against k_0 at the same position: rotated alike, 1 + cos = 0; row 1, k_1: 2 */
+    assert_true(fabs(1 + cosm->data[0]) < 10 * EXACT_TOL);
+    assert_true(fabs(1 + cosm->data[(size_t)1 * T + 1] - 2) < 10 * EXACT_TOL);
+    for (int mask = 0; mask < 2; mask++) {
+        attn_opts o = {1, (attn_mask)mask, NORM_COS1, 2, 1, 0, 0};
+        tensor *A = op_linear_attn_probs(&g, qr, kr, NULL, NULL, 1, &o);
+        for (int p = 0; p < P; p++)
+            for (int i = 0; i < T; i++) {
+                double sum = 0;
+                for (int j = 0; j < T; j++) {
+                    double a = A->data[((size_t)p * T + i) * T + j];
+                    assert_true(a >= 0);
+                    sum += a;
+                }
+                /* causal row 0 of head 0 sees only k_0 = -q_0: every weight 0, so 0/0, which the
+                 * normaliser makes a zero row (op_rows_div); every other row is a probability vector */
+                int empty = mask == MASK_CAUSAL && p == 0 && i == 0;
+                assert_true(fabs(sum - (empty ? 0 : 1)) < 10 * EXACT_TOL);
+            }
+    }
+    /* the model's own pipeline: rope, cos1, random weights, both masks */
+    for (int mask = 0; mask < 2; mask++) {
+        run_config c;
+        config_defaults(&c);
+        char err[256];
+        snprintf(c.encoding, sizeof c.encoding, "rope");
+        if (config_set(&c, "norm", "cos1", err, sizeof err)) fail_msg("%s", err);
+        c.mask = (attn_mask)mask;
+        c.dim = 16;
+        c.heads = 2;
+        c.layers = 2;
+        c.len = c.len_min = c.len_max = 10;
+        c.init_scale = 1;
+        model m;
+        if (config_validate(&c, err, sizeof err) || model_build(&m, &c, 10, err, sizeof err)) fail_msg("%s", err);
+        model_init_params(&m, r);
+        batch b;
+        batch_alloc(&b, 4, layout_seq_len(&m.lo, 10));
+        layout_fill(&m.lo, &b, 10, r, POS_SEQUENTIAL, c.max_pos, r);
+        for (int i = 0; i < b.B * b.T; i++) b.tokens[i] = (int)gsl_rng_uniform_int(r, (unsigned long)m.V);
+        lin_stats st[2];
+        lin_stats_clear(&st[0]);
+        lin_stats_clear(&st[1]);
+        m.lin_stats = st;
+        arena mar;
+        model_forward_frozen(&m, &mar, &b);
+        for (int l = 0; l < 2; l++) {
+            assert_int_equal(st[l].rows, (long)b.B * c.heads * b.T);
+            assert_true(st[l].weight_min >= -EXACT_TOL && st[l].weight_max <= 2 + EXACT_TOL);
+            assert_true(st[l].weight_max - st[l].weight_min > 0.5);   /* the weights do vary */
+            assert_true(fabs(st[l].row_sum_min - 1) < 10 * EXACT_TOL && fabs(st[l].row_sum_max - 1) < 10 * EXACT_TOL);
+            assert_true(st[l].den_min >= 0 && st[l].abs_weight_max <= 1 + EXACT_TOL);
+        }
+        arena_free(&mar);
+        batch_free(&b);
+        model_free(&m);
+    }
+    gsl_rng_free(r);
+    arena_free(&ar);
+    rope_state_free(rs);
+}
+
 static const struct CMUnitTest TESTS[] = {
     cmocka_unit_test(test_frequency_schedules_decay),
+    cmocka_unit_test(test_linear_rope_denominators),
+    cmocka_unit_test(test_cos1_weights_are_probabilities),
     cmocka_unit_test(test_sinusoid_diagonal_h_absolute_term),
     cmocka_unit_test(test_sinusoid_shift_is_rotation),
     cmocka_unit_test(test_flattened_grid_distances),

@@ -241,6 +241,9 @@ static void test_run_directories(void **state) {
          TRAIN "--out run", 0, FINISHED " && [ -z \"$(ls run | grep tmp)\" ]"},
         {"an interrupted run of the same config", "cp -a ../base run && sed -i s/,finished,/,interrupted,/ run/summary.csv",
          0, TRAIN "--out run", 0, FINISHED},
+        {"an interrupted run with a linear_attention.csv (a run file: rewritten, here removed)",
+         "cp -a ../base run && sed -i s/,finished,/,interrupted,/ run/summary.csv && echo x > run/linear_attention.csv",
+         0, TRAIN "--out run", 0, FINISHED " && [ ! -e run/linear_attention.csv ]"},
         {"an empty directory", "mkdir run", 0, TRAIN "--out run", 0, FINISHED},
         {"DIR.lock is a symlink", "echo v > victim && ln -s victim run.lock", 0, TRAIN "--out run", 2, "grep -qx v victim"},
         {"DIR.lock is a FIFO", "mkfifo run.lock", 0, TRAIN "--out run", 2, "test -p run.lock"},
@@ -390,8 +393,8 @@ typedef struct {
 } kill_row;
 
 #define DIAG "diagnose --all --seeds 50 --progress-every 0.1 "
-#define PROGRESSED "grep -q '^posprobe diagnose: [0-9]*/42300 models, ' ../stderr"
-#define DIAG_STOPPED " && tail -1 ../stderr | grep -q '^posprobe: diagnose: interrupted after [0-9]* of 846 configurations'"
+#define PROGRESSED "grep -q '^posprobe diagnose: [0-9]*/52200 models, ' ../stderr"
+#define DIAG_STOPPED " && tail -1 ../stderr | grep -q '^posprobe: diagnose: interrupted after [0-9]* of 1044 configurations'"
 #define HAS_TMP "ls | grep -q '[.]tmp$'"
 #define NO_TMP_LEFT "! ls -A | grep -q tmp"
 #define POSITIONS "inspect --encoding rope --what positions --positions randomized --draws 100000 --len 128 --out out.csv"

@@ -109,6 +109,50 @@ static void test_model_gradients(void **state) {
                 }
 }
 
+/* The linear-attention normalizers (8265) through the whole model with the
+ * encodings that rotate q and k (and v: rope-v), an absolute one and none,
+ * both masks: phi before the rotation, the un-rotated denominator of
+ * linear-num, unit rows after it for cos1. Encodings with a scores or values
+ * hook are refused, with a message that says why. */
+static void test_model_gradients_linear_attention(void **state) {
+    (void)state;
+    const char *encs[] = {"rope", "rope-v", "xpos", "rope2d", "sinusoidal", "none"};
+    const attn_norm norms[] = {NORM_LINEAR, NORM_LINEAR_NUM, NORM_COS1};
+    for (int e = 0; e < 6; e++)
+        for (int n = 0; n < 3; n++)
+            for (int mk = 0; mk < 2; mk++) {
+                run_config c;
+                small_config(&c, encs[e]);
+                c.mask = (attn_mask)mk;
+                c.norm = norms[n];
+                c.ln = (e + n) % 2 ? LN_POST : LN_PRE;
+                model m;
+                batch b;
+                tiny(&m, &b, &c, 5);
+                double err = model_directional_error(&m, &b, 31 + (unsigned long)(e * 6 + n * 2 + mk));
+                if (!(err <= GC_TOL))
+                    fail_msg("model %s %s %s: directional error %.3g", encs[e], attn_norm_name(norms[n]),
+                             attn_mask_name((attn_mask)mk), err);
+                batch_free(&b);
+                model_free(&m);
+            }
+    /* which encodings a linear-attention normalizer takes: those without a scores or values hook */
+    for (int i = 0; encoding_at(i); i++) {
+        const encoding_def *enc = encoding_at(i);
+        run_config c;
+        small_config(&c, enc->name);
+        c.mask = MASK_CAUSAL;
+        c.norm = NORM_COS1;
+        char err[512];
+        model m;
+        int rc = model_build(&m, &c, 5, err, sizeof err);
+        model_free(&m);
+        assert_int_equal(rc == 0, model_norm_accepts(enc, NORM_COS1));
+        assert_int_equal(model_norm_accepts(enc, NORM_COS1), !enc->scores && !enc->values);
+        if (rc) assert_non_null(strstr(err, "--norm cos1 is linear attention"));
+    }
+}
+
 /* Element-by-element finite differences over every parameter of one tiny model. */
 static tensor *g_model_loss(graph *g, tensor **in, void *ctx) {
     (void)in;
@@ -137,6 +181,20 @@ static void test_model_full_gradcheck(void **state) {
     gc_result r = gradcheck(g_model_loss, &theta, 1, ctx, 3);
     assert_gradcheck("whole model, every parameter", r);
     assert_int_equal(r.n_checked, m.ps.n);
+    free(theta);
+    batch_free(&b);
+    model_free(&m);
+    /* and a rope model with linear attention, the denominator un-rotated (linear-num) */
+    small_config(&c, "rope");
+    c.layers = 1;
+    c.dim = 4;
+    c.mask = MASK_CAUSAL;
+    c.norm = NORM_LINEAR_NUM;
+    tiny(&m, &b, &c, 4);
+    theta = malloc(sizeof *theta);
+    *theta = tensor_view(m.ps.data, m.ps.grad, 1, (int[]){(int)m.ps.n});
+    r = gradcheck(g_model_loss, &theta, 1, ctx, 4);
+    assert_gradcheck("rope linear-num model, every parameter", r);
     free(theta);
     batch_free(&b);
     model_free(&m);
@@ -232,6 +290,7 @@ static const struct CMUnitTest TESTS[] = {
     cmocka_unit_test(test_eval_sub_batches_per_position_draw),
     cmocka_unit_test(test_choice_enums_match_names),
     cmocka_unit_test(test_model_gradients),
+    cmocka_unit_test(test_model_gradients_linear_attention),
     cmocka_unit_test(test_model_full_gradcheck),
     cmocka_unit_test_setup_teardown(test_probe_smoke_learned, test_tmpdir_setup, test_tmpdir_teardown),
 };

@@ -238,6 +238,38 @@ static void test_reshape_heads(void **state) {
 static tensor *b_layernorm(graph *g, tensor **x, void *c) { (void)c; return op_layernorm(g, x[0], x[1], x[2], (real)1e-5); }
 static tensor *b_rmsnorm(graph *g, tensor **x, void *c) { (void)c; return op_rmsnorm(g, x[0], x[1], (real)1e-5); }
 
+static tensor *b_unit_rows(graph *g, tensor **x, void *c) { (void)c; return op_unit_rows(g, x[0]); }
+static tensor *b_elu1(graph *g, tensor **x, void *c) { (void)c; return op_elu1(g, x[0]); }
+
+/* The feature maps of linear attention (8265): elu + 1 (positive, and e^x
+ * below 0) and unit rows (cos1), against finite differences and their formulas;
+ * a zero row stays zero. */
+static void test_linear_feature_maps(void **state) {
+    (void)state;
+    tensor *x = pt_new3(2, 3, 5, 1);
+    pt_fill(x, 19, -2, 2, 0);
+    tensor *in[1] = {x};
+    check_op("unit_rows", b_unit_rows, in, 1, NULL);
+    pt_fill(x, 20, -2, 2, 0);
+    check_op("elu1", b_elu1, in, 1, NULL);
+    for (int c = 0; c < 5; c++) x->data[5 + c] = 0;            /* row 1: zero */
+    arena ar; graph g;
+    arena_init(&ar, 0);
+    graph_init(&g, &ar, 0);
+    tensor *e = op_elu1(&g, x), *u = op_unit_rows(&g, x);
+    for (size_t i = 0; i < x->n; i++) {
+        double want = x->data[i] > 0 ? x->data[i] + 1 : exp(x->data[i]);
+        assert_true(e->data[i] > 0 && fabs(e->data[i] - want) < 1e-6);
+    }
+    for (int r = 0; r < 6; r++) {
+        double n2 = 0;
+        for (int c = 0; c < 5; c++) n2 += u->data[r * 5 + c] * u->data[r * 5 + c];
+        assert_true(r == 1 ? n2 == 0 : fabs(n2 - 1) < 1e-6);
+    }
+    arena_free(&ar);
+    pt_free(x);
+}
+
 static void test_norms(void **state) {
     (void)state;
     tensor *x = pt_new3(2, 3, 7, 1), *gm = pt_new(1, (int[]){7}, 1), *bt = pt_new(1, (int[]){7}, 1);
@@ -555,6 +587,7 @@ static const struct CMUnitTest TESTS[] = {
     cmocka_unit_test(test_dwconv1d),
     cmocka_unit_test(test_reshape_heads),
     cmocka_unit_test(test_norms),
+    cmocka_unit_test(test_linear_feature_maps),
     cmocka_unit_test(test_activations),
     cmocka_unit_test(test_dropout),
     cmocka_unit_test(test_more_elementwise),

@@ -169,6 +169,9 @@ static void test_parity_norm_nodenom(void **state) { (void)state; check_fixture(
 static void test_parity_norm_relu2n(void **state) { (void)state; check_fixture("norm_relu2n"); }
 static void test_parity_norm_swishl2(void **state) { (void)state; check_fixture("norm_swishl2"); }
 static void test_parity_norm_logscaled(void **state) { (void)state; check_fixture("norm_logscaled"); }
+static void test_parity_norm_linear(void **state) { (void)state; check_fixture("norm_linear"); }
+static void test_parity_norm_linear_num(void **state) { (void)state; check_fixture("norm_linear-num"); }
+static void test_parity_norm_cos1(void **state) { (void)state; check_fixture("norm_cos1"); }
 static void test_parity_regression(void **state) { (void)state; check_fixture("regression"); }
 
 static const struct CMUnitTest TESTS[] = {
@@ -213,6 +216,9 @@ static const struct CMUnitTest TESTS[] = {
     cmocka_unit_test(test_parity_norm_relu2n),
     cmocka_unit_test(test_parity_norm_swishl2),
     cmocka_unit_test(test_parity_norm_logscaled),
+    cmocka_unit_test(test_parity_norm_linear),
+    cmocka_unit_test(test_parity_norm_linear_num),
+    cmocka_unit_test(test_parity_norm_cos1),
     cmocka_unit_test(test_parity_regression),
 };
 const test_group test_group_parity = {"parity", TESTS, sizeof TESTS / sizeof *TESTS};

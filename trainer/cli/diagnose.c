@@ -118,8 +118,11 @@ int diagnose_one(const run_config *c, int seeds, diag_result *out, char *err, si
 const char *diagnose_expected(const run_config *c) {
     const encoding_def *e = encoding_find(c->encoding);
     if (!e) return NULL;
-    int stochastic = c->norm == NORM_SOFTMAX || c->norm == NORM_LOGSCALED;   /* rows sum to 1 */
-    int free_norm = c->norm == NORM_L2 || c->norm == NORM_NODENOM;           /* rows need not sum to 1, no sign cut */
+    /* rows sum to 1: softmax, and linear attention whose denominator is its numerator's row sum (8265) */
+    int stochastic = c->norm == NORM_SOFTMAX || c->norm == NORM_LOGSCALED || c->norm == NORM_LINEAR ||
+                     c->norm == NORM_COS1;
+    /* rows need not sum to 1, no sign cut; linear-num divides by the un-rotated sum */
+    int free_norm = c->norm == NORM_L2 || c->norm == NORM_NODENOM || c->norm == NORM_LINEAR_NUM;
     int bidir = c->mask == MASK_BIDIR, no_markers = c->markers == MARK_NONE;
     int absolute_input = e->where == ENC_AT_INPUT;
     int value_side = (e->flags & ENC_VALUE_SIDE) != 0;
@@ -162,7 +165,8 @@ static void write_row(csv_out *w, const run_config *c, int seeds, const diag_res
 
 /* The k-th configuration of diagnose_run in c: the base one, or with all the
  * k-th of encoding x normalizer x mask x markers (encodings defined for the
- * causal mask only without bidir); 0 when k is past the last. */
+ * causal mask only without bidir, linear-attention normalizers only with the
+ * encodings they take); 0 when k is past the last. */
 static int nth_config(const run_config *base, int all, int k, run_config *c) {
     *c = *base;
     if (!all) return k == 0;
@@ -171,6 +175,7 @@ static int nth_config(const run_config *base, int all, int k, run_config *c) {
             for (int mk = 0; mk < 2; mk++)
                 for (int mr = 0; mr < 3; mr++) {
                     if ((encoding_at(e)->flags & ENC_CAUSAL_ONLY) && mk == 0) continue;
+                    if (!model_norm_accepts(encoding_at(e), (attn_norm)nm)) continue;   /* linear attention */
                     if (k-- > 0) continue;
                     snprintf(c->encoding, sizeof c->encoding, "%s", encoding_at(e)->name);
                     c->norm = (attn_norm)nm;

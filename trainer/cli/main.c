@@ -230,7 +230,7 @@ static void help_list(FILE *f) {
                "encodings: name,where,relative,directional,symmetric,value_side,causal_only,two_d,table,reads_prior_rows,\n"
                "           options,summary (options: the encoding options it uses, blank-separated)\n"
                "tasks: name,shape,two_d,regression,control_encoder,control_decoder,n_means,summary\n"
-               "norms: name,summary\n");
+               "norms: name,linear,summary (linear: 1 for linear attention, 8265: no scores, no bias)\n");
 }
 
 static const cmd_opt LIST_OPTS[] = {{"csv", NULL}, {NULL, NULL}};
@@ -275,11 +275,12 @@ static int cmd_list(int argc, char **argv) {
         }
         if (csv) list_csv(header, rows, n);
     } else if (strcmp(what, "norms") == 0) {
-        static const char *const header[] = {"name", "summary", NULL};
+        static const char *const header[] = {"name", "linear", "summary", NULL};
         for (; n < NORM_COUNT && n < MAX_ROWS; n++) {
             if (!csv) { printf("%-10s %s\n", attn_norm_name((attn_norm)n), attn_norm_describe((attn_norm)n)); continue; }
             cells[n][0] = attn_norm_name((attn_norm)n);
-            cells[n][1] = attn_norm_describe((attn_norm)n);
+            cells[n][1] = attn_norm_is_linear((attn_norm)n) ? "1" : "0";
+            cells[n][2] = attn_norm_describe((attn_norm)n);
             rows[n] = cells[n];
         }
         if (csv) list_csv(header, rows, n);

@@ -16,6 +16,9 @@ static const struct {
     [NORM_RELU2N] = {"relu2n", "relu(b)^2 / n, n = visible keys (GAU)"},
     [NORM_SWISHL2] = {"swishl2", "swish(b) / ||swish(b)||_2 (9105 extension)"},
     [NORM_LOGSCALED] = {"logscaled", "softmax(b log n / log n_train) (entropy-invariant, 8823)"},
+    [NORM_LINEAR] = {"linear", "phi(q).phi(k) / sum_j, phi = elu+1, RoPE in numerator and denominator (8265)"},
+    [NORM_LINEAR_NUM] = {"linear-num", "phi(q).phi(k) / sum_j, phi = elu+1, RoPE in the numerator only (8265)"},
+    [NORM_COS1] = {"cos1", "(1 + cos(q, k)) / sum_j (1 + cos(q, k)), q, k rotated: weights in [0, 2] (8265)"},
 };
 
 const char *attn_norm_name(attn_norm k) { return k < NORM_COUNT ? NORMS[k].name : "?"; }
@@ -26,6 +29,8 @@ int attn_norm_parse(const char *s, attn_norm *out) {
         if (strcmp(s, NORMS[k].name) == 0) { *out = (attn_norm)k; return 0; }
     return -1;
 }
+
+int attn_norm_is_linear(attn_norm k) { return k == NORM_LINEAR || k == NORM_LINEAR_NUM || k == NORM_COS1; }
 
 const char *attn_mask_name(attn_mask m) { return m == MASK_CAUSAL ? "causal" : "bidir"; }
 
@@ -186,6 +191,8 @@ tensor *op_attn_probs(graph *g, tensor *q, tensor *k, tensor *bias, const attn_o
     if (L.merged && (L.H <= 0 || q->shape[2] % L.H))
         engine_fail("attention", "merged heads: width %d must be a multiple of heads %d", q->shape[2], L.H);
     if (o->norm < 0 || o->norm >= NORM_COUNT) engine_fail("attention", "unknown normalizer %d", (int)o->norm);
+    if (attn_norm_is_linear(o->norm))
+        engine_fail("attention", "%s is linear attention: it has no scores (op_linear_attn_sum)", attn_norm_name(o->norm));
     if (o->kv_rows && o->kv_rows < k->shape[1]) engine_fail("attention", "kv_rows %d < %d keys", o->kv_rows, k->shape[1]);
     if (o->norm == NORM_LOGSCALED && o->n_train < 2)
         engine_fail("attention", "logscaled needs a training length >= 2, got %d", o->n_train);

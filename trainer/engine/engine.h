@@ -279,6 +279,8 @@ tensor *op_merge_heads(graph *g, tensor *x, int heads);
 /* Over the last dimension C: gamma, beta (C). */
 tensor *op_layernorm(graph *g, tensor *x, tensor *gamma, tensor *beta, real eps);
 tensor *op_rmsnorm(graph *g, tensor *x, tensor *gamma, real eps);
+/* Each row of the last dimension divided by its l2 norm; a zero row stays zero. */
+tensor *op_unit_rows(graph *g, tensor *x);
 
 tensor *op_exp(graph *g, tensor *x);
 tensor *op_sqrt(graph *g, tensor *x);                /* x >= 0 */
@@ -296,6 +298,9 @@ tensor *op_tile(graph *g, tensor *x, int n);
 tensor *op_transpose(graph *g, tensor *x);
 
 tensor *op_relu(graph *g, tensor *x);
+/* elu(x) + 1: x + 1 for x > 0, e^x otherwise; a positive feature map of
+ * linear attention (Katharopoulos et al. 2020, 8265). */
+tensor *op_elu1(graph *g, tensor *x);
 tensor *op_gelu(graph *g, tensor *x);                /* exact, with erf */
 tensor *op_swish(graph *g, tensor *x);               /* x * sigmoid(x) */
 /* Inverted dropout with keep probability 1-p; mask drawn from uniform01(),
@@ -323,12 +328,20 @@ typedef enum {
     NORM_RELU2N,        /* relu(b)^2 / n, n = visible keys in the row     */
     NORM_SWISHL2,       /* swish(b) / ||swish(b)||_2                      */
     NORM_LOGSCALED,     /* softmax(b * log n / log n_train)               */
+    /* Linear attention (8265): no score matrix, so no bias; attention is
+     * op_linear_attn_sum / op_rows_div, not op_attn_probs (the model applies
+     * the feature maps around the encoding's rotation, model.c). */
+    NORM_LINEAR,        /* phi = elu + 1 before RoPE; rotated in numerator and denominator */
+    NORM_LINEAR_NUM,    /* the same, the denominator from the un-rotated phi(q), phi(k)  */
+    NORM_COS1,          /* 1 + cos(q, k) of rotated q, k, divided by its row sum         */
     NORM_COUNT
 } attn_norm;
 
 const char *attn_norm_name(attn_norm k);
 const char *attn_norm_describe(attn_norm k);
 int attn_norm_parse(const char *s, attn_norm *out);   /* 0 on success */
+/* Is k a linear-attention normalizer (NORM_LINEAR, NORM_LINEAR_NUM, NORM_COS1)? */
+int attn_norm_is_linear(attn_norm k);
 const char *attn_mask_name(attn_mask m);
 int attn_mask_parse(const char *s, attn_mask *out);
 
@@ -359,5 +372,27 @@ tensor *op_attn_values(graph *g, tensor *A, tensor *v, const attn_opts *o);
 /* op_attn_probs then op_attn_values. */
 tensor *op_attention(graph *g, tensor *q, tensor *k, tensor *v, tensor *bias,
                      const attn_opts *o);
+
+/* Linear attention (8265; attention_linear.c), heads split (not o->merged):
+ * q (P, T, D), k (P, S, D), v (P, S, Dv) -> (P, T, Dv),
+ *   out_i = sum_{j visible} (c + q_i.k_j) v_j,
+ * and with v NULL -> (P, T, 1), sum_{j visible} (c + q_i.k_j): a denominator.
+ * The linear form, never (T, S): running sums of k_j v_j^T and v_j over the
+ * keys in key order (causal: key j visible from row i when j <= i + S - T;
+ * bidirectional: the full sums), O((T + S) D Dv) per head, in double. k and
+ * v may lie o->kv_rows rows apart per head (a key/value cache). o->mask and
+ * o->kv_rows are read; o->norm and o->scale are not. */
+tensor *op_linear_attn_sum(graph *g, tensor *q, tensor *k, tensor *v, real c, const attn_opts *o);
+/* The linear form's output: op_linear_attn_sum(q, k, v, c) divided row by row
+ * (op_rows_div: a zero denominator gives a zero row) by
+ * op_linear_attn_sum(qd, kd, NULL, c); qd, kd NULL: q, k. */
+tensor *op_linear_attention(graph *g, tensor *q, tensor *k, tensor *v, tensor *qd, tensor *kd, real c,
+                            const attn_opts *o);
+/* The quadratic form of the same weights, materialised: A (P, T, S),
+ *   a_ij = (c + q_i.k_j) / sum_{j visible} (c + qd_i.kd_j), 0 where masked,
+ * composed of plain ops (bmm, mul, add, rows_sum, rows_div), so its gradient
+ * is theirs. op_attn_values(A, v) equals op_linear_attention; for the tests
+ * and for reading the weights (--dump-attention). Not with o->kv_rows. */
+tensor *op_linear_attn_probs(graph *g, tensor *q, tensor *k, tensor *qd, tensor *kd, real c, const attn_opts *o);
 
 #endif

@@ -1,5 +1,5 @@
 /* Elementwise and reduction ops: add, sub, mul (broadcast), scale, sum, mean,
- * relu, gelu, swish, dropout, exp, sqrt, tanh, sigmoid, softplus, tile, transpose. */
+ * relu, elu1, gelu, swish, dropout, exp, sqrt, tanh, sigmoid, softplus, tile, transpose. */
 #include "engine.h"
 
 #include <math.h>
@@ -128,6 +128,19 @@ tensor *op_relu(graph *g, tensor *x) {
     tensor *out = new_like(g, x, graph_needs_grad(g, x, NULL, NULL, NULL));
     for (size_t i = 0; i < x->n; i++) out->data[i] = x->data[i] > 0 ? x->data[i] : 0;
     graph_record(g, "relu", relu_backward, out, x, NULL, NULL, NULL);
+    return out;
+}
+
+/* ---- elu1: y = x + 1 for x > 0, e^x otherwise; dy/dx = 1, or e^x = y */
+static void elu1_backward(node *nd) {
+    tensor *x = nd->in[0], *out = nd->out;
+    for (size_t i = 0; i < out->n; i++) x->grad[i] += x->data[i] > 0 ? out->grad[i] : out->grad[i] * out->data[i];
+}
+
+tensor *op_elu1(graph *g, tensor *x) {
+    tensor *out = new_like(g, x, graph_needs_grad(g, x, NULL, NULL, NULL));
+    for (size_t i = 0; i < x->n; i++) out->data[i] = x->data[i] > 0 ? x->data[i] + 1 : real_exp(x->data[i]);
+    graph_record(g, "elu1", elu1_backward, out, x, NULL, NULL, NULL);
     return out;
 }
 

@@ -1,4 +1,4 @@
-/* Layer norm and RMS norm over the last dimension. */
+/* Layer norm, RMS norm and unit rows over the last dimension. */
 #include "engine.h"
 
 #include <math.h>
@@ -96,5 +96,33 @@ tensor *op_rmsnorm(graph *g, tensor *x, tensor *gamma, real eps) {
     }
     node *nd = graph_record(g, "rmsnorm", rmsnorm_backward, out, x, gamma, NULL, NULL);
     if (nd) nd->saved = rstd;
+    return out;
+}
+
+/* ---- unit_rows: y = x / ||x|| per row of C values (a zero row stays zero);
+ * dx = (dy - y (y.dy)) / ||x||. The norms are recomputed in backward. */
+static void unit_rows_backward(node *nd) {
+    tensor *x = nd->in[0], *out = nd->out;
+    int C = x->shape[x->ndim - 1];
+    size_t N = x->n / (size_t)C;
+    for (size_t r = 0; r < N; r++) {
+        const real *xr = x->data + r * C, *y = out->data + r * C, *dy = out->grad + r * C;
+        double nrm = sqrt(dot_real_d(xr, xr, C));
+        if (nrm == 0) continue;
+        double yd = dot_real_d(y, dy, C);
+        for (int c = 0; c < C; c++) x->grad[r * C + c] += (real)((dy[c] - y[c] * yd) / nrm);
+    }
+}
+
+tensor *op_unit_rows(graph *g, tensor *x) {
+    int C = x->shape[x->ndim - 1];
+    size_t N = C ? x->n / (size_t)C : 0;
+    tensor *out = tensor_new(g, x->ndim, x->shape, graph_needs_grad(g, x, NULL, NULL, NULL));
+    for (size_t r = 0; r < N; r++) {
+        const real *xr = x->data + r * C;
+        double nrm = sqrt(dot_real_d(xr, xr, C));
+        for (int c = 0; c < C; c++) out->data[r * C + c] = nrm > 0 ? (real)(xr[c] / nrm) : 0;
+    }
+    graph_record(g, "unit_rows", unit_rows_backward, out, x, NULL, NULL, NULL);
     return out;
 }

@@ -39,7 +39,8 @@ static const option_def OPTS[] = {
      "positions in evaluation: as in training, or always 0..n-1", 0},
     {"eos", T_FLAG, O(eos), 0, 1, NULL, "0|1",
      "decoder form: the answer ends with a scored [EOS] and greedy decoding stops there (0: it is told the answer length)", 0},
-    {"norm", T_CHOICE, O(norm), 0, 0, "softmax|l2|nodenom|relu2n|swishl2|logscaled", "N", "attention normalizer", 0},
+    {"norm", T_CHOICE, O(norm), 0, 0, "softmax|l2|nodenom|relu2n|swishl2|logscaled|linear|linear-num|cos1", "N",
+     "attention normalizer (posprobe list norms)", 0},
     {"mask", T_CHOICE, O(mask), 0, 0, "bidir|causal", "M", "attention mask", 0},
     {"layers", T_INT, O(layers), 1, 64, NULL, "L", "transformer blocks", 0},
     {"heads", T_INT, O(heads), 1, 64, NULL, "H", "attention heads", 0},
@@ -437,9 +438,10 @@ int config_option(const run_config *c, int index, const char **name, char *value
 }
 
 const char *config_choice_name(const char *key, int v) {
-    static char names[N_OPTS][8][CONFIG_STR];   /* choices split once per option and value, for callers to keep */
+    enum { MAX_CHOICES = 16 };
+    static char names[N_OPTS][MAX_CHOICES][CONFIG_STR];   /* choices split once per option and value, for callers to keep */
     const option_def *o = find_option(key);
-    if (!o || o->type != T_CHOICE || v < 0 || v >= 8) return NULL;
+    if (!o || o->type != T_CHOICE || v < 0 || v >= MAX_CHOICES) return NULL;
     char *slot = names[o - OPTS][v];
     return slot[0] ? slot : choice_at(o->choices, v, slot, CONFIG_STR);
 }

@@ -8,9 +8,9 @@
 
 void decoder_init(decoder *d, const model *m, int B, int max_rows, int max_cap, decode_mode mode) {
     memset(d, 0, sizeof *d);
-    /* an encoding whose embed hook reads earlier rows cannot run from the cache:
-     * the prefix is recomputed (the same tokens; encoding.h) */
-    if (mode == DECODE_CACHED && (m->enc->flags & ENC_READS_PRIOR_ROWS)) mode = DECODE_RECOMPUTE;
+    /* a model that reads earlier rows the cache does not keep (an encoding's embed hook; linear-num's
+     * un-rotated keys) cannot run from the cache: the prefix is recomputed (the same tokens; encoding.h) */
+    if (mode == DECODE_CACHED && !kv_cache_keeps_enough(m)) mode = DECODE_RECOMPUTE;
     d->mode = mode;
     d->B = B;
     d->max_rows = max_rows;

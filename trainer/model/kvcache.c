@@ -5,9 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+int kv_cache_keeps_enough(const model *m) {
+    return !(m->enc->flags & ENC_READS_PRIOR_ROWS) && m->norm != NORM_LINEAR_NUM;
+}
+
 int kv_cache_init(kv_cache *kc, const model *m, int B, int max_T) {
     memset(kc, 0, sizeof *kc);
-    if (m->mask != MASK_CAUSAL || B < 1 || max_T < 1 || m->logits || (m->enc->flags & ENC_READS_PRIOR_ROWS)) return -1;
+    if (m->mask != MASK_CAUSAL || B < 1 || max_T < 1 || m->logits || !kv_cache_keeps_enough(m)) return -1;
     kc->B = kc->B_cap = B;
     kc->max_T = max_T;
     kc->L = m->L;

@@ -25,10 +25,15 @@ typedef struct kv_cache {
 
 /* All allocation happens here, once: room for B sequences of max_T rows of m.
  * Returns -1 (nothing allocated) unless m has a causal mask, B >= 1 and
- * max_T >= 1. m must not be capturing pre-normalizer logits (m->logits), nor
- * have an encoding that reads earlier rows at the input (ENC_READS_PRIOR_ROWS:
- * conv), which the cache does not keep. */
+ * max_T >= 1. m must not be capturing pre-normalizer logits (m->logits), and
+ * the cache must keep what it reads (kv_cache_keeps_enough). */
 int kv_cache_init(kv_cache *kc, const model *m, int B, int max_T);
+/* Does the cache keep every earlier row m's attention reads? Not with an
+ * encoding whose embed hook reads earlier rows (ENC_READS_PRIOR_ROWS), nor
+ * with --norm linear-num, whose denominator reads the un-rotated keys (the
+ * cache keeps the rotated ones): kv_cache_init refuses those, and greedy
+ * decoding recomputes the prefix instead (decode.c). */
+int kv_cache_keeps_enough(const model *m);
 /* Length back to 0 for a new batch of B <= the initial B sequences. */
 void kv_cache_reset(kv_cache *kc, int B);
 void kv_cache_free(kv_cache *kc);

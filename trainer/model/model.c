@@ -114,6 +114,13 @@ int model_build(model *m, const run_config *c, int max_n, char *err, size_t errl
     if (!m->enc) { snprintf(err, errlen, "unknown encoding '%s' (see: posprobe list encodings)", c->encoding); return -1; }
     m->mask = c->mask;
     m->norm = c->norm;
+    if (!model_norm_accepts(m->enc, m->norm)) {
+        snprintf(err, errlen,
+                 "--norm %s is linear attention: it has no score matrix for encoding '%s' to add to or reweight "
+                 "(use an encoding at the input, a rotation or none)",
+                 attn_norm_name(m->norm), c->encoding);
+        return -1;
+    }
     if ((m->enc->flags & ENC_CAUSAL_ONLY) && m->mask != MASK_CAUSAL) {
         snprintf(err, errlen, "encoding '%s' is defined for --mask causal only", c->encoding);
         return -1;
@@ -213,7 +220,26 @@ static tensor *dropout(model *m, graph *g, tensor *x, int train) {
 
 int model_attention_merged(const model *m) {
     const encoding_def *e = m->enc;
-    return !e->rotate && !e->scores && !e->values && !m->logits;
+    return !e->rotate && !e->scores && !e->values && !m->logits && !attn_norm_is_linear(m->norm);
+}
+
+int model_norm_accepts(const encoding_def *e, attn_norm norm) {
+    return !attn_norm_is_linear(norm) || (!e->scores && !e->values);
+}
+
+/* Linear attention (8265) on split heads: q, k (B*H, Tq, D) and (B*H, S, D)
+ * as the numerator uses them, qd, kd as the denominator does (NULL: q, k);
+ * returns (B*H, Tq, Dv). The weights are materialised only when m->attn asks
+ * for them, and read at a logged step when m->lin_stats does. */
+static tensor *linear_attention(model *m, graph *g, int l, tensor *q, tensor *k, tensor *v, tensor *qd, tensor *kd,
+                                tensor *q_plain, tensor *k_plain, const attn_opts *o) {
+    real c = m->norm == NORM_COS1 ? 1 : 0;
+    tensor *out = op_linear_attention(g, q, k, v, qd, kd, c, o);
+    if (o->kv_rows) return out;                                            /* cached decoding reads nothing more */
+    if (m->attn) m->attn[l] = op_linear_attn_probs(g, q, k, qd, kd, c, o);
+    if (m->logits) m->logits[l] = op_bmm(g, q, k, 0, 1);                   /* the features' inner products */
+    if (m->lin_stats) lin_stats_add(&m->lin_stats[l], m->norm, o->mask, q, k, q_plain, k_plain);
+    return out;
 }
 
 /* h (B, Tq, C) of the query rows -> attention output (B, Tq, C). An encoding
@@ -228,11 +254,23 @@ static tensor *attention_block(model *m, graph *g, int l, tensor *h, const posit
     o.merged = model_attention_merged(m);
     tensor *q = op_linear(g, h, p->wq, p->bq), *k = op_linear(g, h, p->wk, p->bk),
            *v = op_linear(g, h, p->wv, p->bv);                            /* (B, Tq, H*D) */
+    int linear = attn_norm_is_linear(m->norm);
+    tensor *q_plain = NULL, *k_plain = NULL;   /* linear attention: the features before the rotation */
     if (!o.merged) {
         q = op_split_heads(g, q, m->H);                                    /* (B*H, Tq, D) */
         k = op_split_heads(g, k, m->H);
         v = op_split_heads(g, v, m->H);
+        if (linear && m->norm != NORM_COS1) {                              /* phi = elu + 1, then RoPE (8265) */
+            q = op_elu1(g, q);
+            k = op_elu1(g, k);
+        }
+        q_plain = q;
+        k_plain = k;
         if (e->rotate) e->rotate(m->enc_state, g, l, &q, &k, &v, pos);
+        if (m->norm == NORM_COS1) {                                        /* cos(q, k) of the rotated q, k */
+            q = op_unit_rows(g, q);
+            k = op_unit_rows(g, k);
+        }
     }
     tensor *k_hook = k;
     if (kc) {
@@ -241,6 +279,12 @@ static tensor *attention_block(model *m, graph *g, int l, tensor *h, const posit
         v = kv_cache_values(kc, g, l, e->values != NULL);
         k_hook = e->flags & ENC_READS_KEYS ? kv_cache_keys(kc, g, l, 1) : NULL;
         o.kv_rows = kc->max_T;
+    }
+    if (linear) {   /* model_build let no scores or values hook through; the cache refuses linear-num */
+        int plain_den = m->norm == NORM_LINEAR_NUM;                        /* RoPE in the numerator only */
+        tensor *out = linear_attention(m, g, l, q, k, v, plain_den ? q_plain : NULL, plain_den ? k_plain : NULL,
+                                       q_plain, k_plain, &o);
+        return op_linear(g, op_merge_heads(g, out, m->H), p->wo, p->bo);   /* (B, Tq, C) */
     }
     tensor *bias = e->scores ? e->scores(m->enc_state, g, l, q, k_hook, pos) : NULL;   /* (H|B*H, Tq, S) */
     tensor *A = op_attn_probs(g, q, k, bias, &o);                          /* (B*H, Tq, S) */

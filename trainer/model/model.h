@@ -17,6 +17,29 @@ typedef struct block_params {
     tensor *ln2_g, *ln2_b, *w1, *b1, *w2, *b2;                       /* MLP */
 } block_params;
 
+/* What the linear-attention normalizers (8265, claims P5 and P6) did on one
+ * forward pass, in one layer, over every sequence, head and query row with a
+ * visible key (linear_stats.c). The denominator of row i is
+ * Z_i = sum_j (c + q_i.k_j) over its n_i visible keys (c = 1 for cos1). */
+#define LIN_RATIO_LOW 0.1
+typedef struct lin_stats {
+    long rows;                  /* query rows measured */
+    double den_min;             /* min of Z_i / n_i, Z_i the denominator the normalizer divides by */
+    double ratio_min;           /* min of Z_rot_i / Z_plain_i: the denominator of the rotated features over
+                                 * that of the same features un-rotated (1 without a rotation) */
+    long ratio_low, ratio_neg;  /* rows with that ratio <= LIN_RATIO_LOW, and <= 0 */
+    double weight_min, weight_max;     /* unnormalised weights c + q_i.k_j over the visible pairs */
+    double abs_weight_max;             /* max |a_ij|, a_ij = (c + q_i.k_j) / Z_i: the normalised weights */
+    double row_sum_min, row_sum_max;   /* sum_j a_ij */
+} lin_stats;
+/* Empty statistics (minima at +inf, maxima at -inf). */
+void lin_stats_clear(lin_stats *s);
+/* Adds one layer's forward pass: q, k (P, T, D), (P, S, D) the features as
+ * the numerator uses them (rotated; unit rows for cos1), q_plain, k_plain
+ * the same before the rotation. O(T S D) per head: for a logged step only. */
+void lin_stats_add(lin_stats *s, attn_norm norm, attn_mask mask, const tensor *q, const tensor *k,
+                   const tensor *q_plain, const tensor *k_plain);
+
 typedef struct model {
     run_config cfg;
     layout lo;
@@ -37,6 +60,7 @@ typedef struct model {
     tensor **hidden;              /* when non-NULL: hidden[0] = embedded input, hidden[l] = block l's output (B, T, C) */
     tensor **attn;                /* when non-NULL: attn[l] = block l's attention probabilities (B*H, T, T) */
     tensor **logits;              /* when non-NULL: logits[l] = block l's pre-normalizer scores (B*H, T, T) */
+    lin_stats *lin_stats;         /* when non-NULL and the normalizer is linear: (L), added to by every forward pass */
 } model;
 
 /* Rows of the model sequence for task length n: the sequence, or in decoder
@@ -77,6 +101,9 @@ tensor *model_forward(model *m, graph *g, const batch *b, int train);
  * a cache: see model_forward_incremental (kvcache.h). */
 struct kv_cache;
 tensor *model_forward_rows(model *m, graph *g, const positions *pos, int train, struct kv_cache *kc);
+/* Can encoding e run with normalizer norm? A linear-attention normalizer has
+ * no score matrix: no scores or values hook. model_build refuses the rest. */
+int model_norm_accepts(const encoding_def *e, attn_norm norm);
 /* Does attention read q, k, v in the merged (B, T, H*D) layout (attn_opts)? */
 int model_attention_merged(const model *m);
 /* An evaluation forward pass (no gradients, no dropout) on a fresh arena, for

@@ -508,11 +508,45 @@ static void note_eval(progress *pr, int step, const eval_totals *tot) {
     progress_note(pr, note);
 }
 
+/* linear_attention.csv (linear-attention normalizers only): one row per logged step and layer, what
+ * lin_stats measured on that step's training batch (results/README.md). */
+static const char *const LINEAR_HEADER[] = {"run_id", "step", "length", "layer", "rows", "den_min", "ratio_min",
+                                            "ratio_low", "ratio_neg", "weight_min", "weight_max", "abs_weight_max",
+                                            "row_sum_min", "row_sum_max", NULL};
+
+static void csv_out_real_or_empty(csv_out *w, double v) {
+    if (isfinite(v)) csv_out_real(w, v);
+    else csv_out_str(w, "");   /* nothing measured (no row had a nonzero un-rotated denominator) */
+}
+
+static void write_linear_rows(csv_out *w, const char *run_id, int step, int n, const lin_stats *ls, int L) {
+    for (int l = 0; l < L; l++) {
+        const lin_stats *s = &ls[l];
+        double rows = s->rows > 0 ? (double)s->rows : 1;
+        csv_out_str(w, run_id);
+        csv_out_int(w, step);
+        csv_out_int(w, n);
+        csv_out_int(w, l);
+        csv_out_int(w, s->rows);
+        csv_out_real_or_empty(w, s->den_min);
+        csv_out_real_or_empty(w, s->ratio_min);
+        csv_out_real(w, s->ratio_low / rows);
+        csv_out_real(w, s->ratio_neg / rows);
+        csv_out_real_or_empty(w, s->weight_min);
+        csv_out_real_or_empty(w, s->weight_max);
+        csv_out_real_or_empty(w, s->abs_weight_max);
+        csv_out_real_or_empty(w, s->row_sum_min);
+        csv_out_real_or_empty(w, s->row_sum_max);
+        csv_out_end_row(w);
+    }
+}
+
 /* The training loop: steps until --steps, a stop at fit, a non-finite loss or
  * a signal (res->status), with an evaluation every --eval-every steps and the
- * final one; rows to train_w and eval_w. -1 when an evaluation failed. */
+ * final one; rows to train_w and eval_w, and with a linear-attention
+ * normalizer to lin_w. -1 when an evaluation failed. */
 static int train_loop(model *m, const run_config *c, const run_lens *lens, gsl_rng *data_rng, gsl_rng *pos_rng,
-                      csv_out *train_w, csv_out *eval_w, run_result *res, char *err, size_t errlen) {
+                      csv_out *train_w, csv_out *eval_w, csv_out *lin_w, run_result *res, char *err, size_t errlen) {
     batch b;
     batch_alloc(&b, c->batch, layout_seq_len(&m->lo, c->len_max));
     arena ar;
@@ -533,12 +567,21 @@ static int train_loop(model *m, const run_config *c, const run_lens *lens, gsl_r
     res->status = RUN_FINISHED;
     res->fit_step = -1;
     int rc = 0, fit_now = 0;
+    lin_stats *ls = lin_w ? xcalloc((size_t)m->L, sizeof *ls) : NULL;
     for (int step = 1; step <= c->steps; step++) {
         if (stop_requested) { res->status = RUN_INTERRUPTED; break; }
         double ts = now_seconds();
         int n = sample_length(c, step, data_rng);
         layout_fill(&m->lo, &b, n, data_rng, c->positions, c->max_pos, pos_rng);
+        /* a step that may write a train.csv row: linear attention's statistics on its batch */
+        int may_log = step % log_every == 0 || step == c->steps ||
+                      (c->stop_at_fit && c->eval_every > 0 && step % c->eval_every == 0);
+        if (ls && may_log) {
+            for (int l = 0; l < m->L; l++) lin_stats_clear(&ls[l]);
+            m->lin_stats = ls;
+        }
         step_result st = run_step(m, &g, &b, step);
+        m->lin_stats = NULL;   /* never in evaluation */
         res->train_s += now_seconds() - ts;
         res->train_loss = st.loss;
         res->train_acc = st.token_acc;
@@ -579,6 +622,7 @@ static int train_loop(model *m, const run_config *c, const run_lens *lens, gsl_r
             csv_out_real(train_w, now - t0);
             csv_out_real(train_w, tokens_since / (now - last_t > 0 ? now - last_t : 1e-9));
             csv_out_end_row(train_w);
+            if (ls) write_linear_rows(lin_w, c->run_id, step, n, ls, m->L);
             last_t = now;
             tokens_since = 0;
         }
@@ -607,6 +651,7 @@ static int train_loop(model *m, const run_config *c, const run_lens *lens, gsl_r
     batch_free(&b);
     arena_free(&ar);
     arena_free(&eval_ar);
+    free(ls);
     return rc;
 }
 
@@ -645,25 +690,34 @@ err_kind run_train(const run_config *cfg_in, run_result *res, char *err, size_t 
     model_init_params(&m, init_rng);
     gsl_rng_free(init_rng);
 
-    csv_out train_w, eval_w;
+    csv_out train_w, eval_w, lin_w;
+    int linear = attn_norm_is_linear(m.norm);
     path_join(path, sizeof path, c.out, "train.csv");
     if (csv_out_open(&train_w, path, err, errlen)) rc = -1;
     path_join(path, sizeof path, c.out, "eval.csv");
     if (!rc && csv_out_open(&eval_w, path, err, errlen)) { csv_out_abort(&train_w); rc = -1; }
+    path_join(path, sizeof path, c.out, "linear_attention.csv");
+    if (!rc && linear && csv_out_open(&lin_w, path, err, errlen)) { csv_out_abort(&train_w); csv_out_abort(&eval_w); rc = -1; }
     if (!rc) {
         csv_out_header(&train_w, TRAIN_HEADER);
         csv_out_header(&eval_w, EVAL_HEADER);
+        if (linear) csv_out_header(&lin_w, LINEAR_HEADER);
         run_lens lens;
         run_lens_of(&c, &lens, err, errlen);
-        rc = train_loop(&m, &c, &lens, data_rng, pos_rng, &train_w, &eval_w, res, err, errlen);
+        rc = train_loop(&m, &c, &lens, data_rng, pos_rng, &train_w, &eval_w, linear ? &lin_w : NULL, res, err, errlen);
         if (rc) {
             csv_out_abort(&train_w);
             csv_out_abort(&eval_w);
+            if (linear) csv_out_abort(&lin_w);
         } else if (csv_out_commit(&train_w, err, errlen)) {
             csv_out_abort(&eval_w);
+            if (linear) csv_out_abort(&lin_w);
             rc = -1;
-        } else {
-            rc = csv_out_commit(&eval_w, err, errlen);
+        } else if (csv_out_commit(&eval_w, err, errlen)) {
+            if (linear) csv_out_abort(&lin_w);
+            rc = -1;
+        } else if (linear) {
+            rc = csv_out_commit(&lin_w, err, errlen);
         }
     }
     if (!rc && res->status != RUN_DIVERGED) {

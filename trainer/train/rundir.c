@@ -14,7 +14,8 @@
 #include "csvio.h"
 
 /* What a run directory holds: these files and their temporary files. */
-static const char *const RUN_FILES[] = {"config.csv", "train.csv", "eval.csv", "summary.csv", "checkpoint.bin", NULL};
+static const char *const RUN_FILES[] = {"config.csv", "train.csv", "eval.csv", "linear_attention.csv", "summary.csv",
+                                        "checkpoint.bin", NULL};
 
 /* Is entry a run file NAME, or its temporary NAME.XXXXXX.tmp (NAME.tmp from
  * older versions)? */
