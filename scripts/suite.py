@@ -47,7 +47,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ID_FACTORS = ["task", "encoding", "norm", "mask", "markers", "positions"]
 # posprobe train's exit statuses (docs/cli.md; trainer/cli/main.c sets them, tests/report_script.sh
 # checks these against it)
-EXIT_USAGE, EXIT_DIVERGED = 2, 3
+EXIT_USAGE, EXIT_DIVERGED, EXIT_INTERRUPTED = 2, 3, 130
 SUITE_KEYS = ["name", "seeds", "fitted-only"]
 SECTIONS = "[suite], [defaults], [quick] or [grid NAME]"
 # what the runner sets itself for every run, or what would keep a run from training
@@ -298,6 +298,12 @@ def is_done(run_dir):
     return run_status(run_dir) in ("finished", "diverged")
 
 
+def posprobe_message(err):
+    """posprobe's error output without its own 'posprobe: error: ' (ours says it once)."""
+    err = err.strip()
+    return err[len("posprobe: error: "):] if err.startswith("posprobe: error: ") else err
+
+
 def train_command(posprobe, run_dir, rid, opts):
     cmd = [posprobe, "train", "--quiet", "--out", run_dir, "--run-id", rid]
     for k, v in opts.items():
@@ -354,8 +360,10 @@ class Runner:
             if p.returncode in (0, EXIT_DIVERGED):
                 return "diverged" if p.returncode == EXIT_DIVERGED else "finished"
             if p.returncode == EXIT_USAGE:
-                raise SuiteError(f"run {rid}: {err.strip()}")
-            return f"failed ({p.returncode}): {err.strip()[:300]}"
+                raise SuiteError(f"run {rid}: {posprobe_message(err)}")
+            if p.returncode == EXIT_INTERRUPTED:   # SIGINT or SIGTERM (Ctrl-C, scancel, a time limit)
+                return "interrupted by a signal (left 'interrupted': the next pass trains it again from scratch)"
+            return f"failed ({p.returncode}): {posprobe_message(err)[:300]}"
         finally:
             # the lock file stays: removing it would let a second runner lock a
             # fresh inode while a first one still holds the old
@@ -488,7 +496,10 @@ def main():
             if not match:
                 raise SuiteError(f"no run '{args.only}' in {args.suite}")
             runs = match
-        print(f"posprobe suite {name}: {len(runs)} runs into {results}, {args.jobs} at a time", file=sys.stderr)
+        if args.only:   # an emitted job: its log names the run
+            print(f"posprobe suite {name}: run {args.only} into {results}", file=sys.stderr)
+        else:
+            print(f"posprobe suite {name}: {len(runs)} runs into {results}, {args.jobs} at a time", file=sys.stderr)
         rc = Runner(args.posprobe, results, runs, args.jobs).run_all()
         if rc == 0 and not args.only and not args.no_summarize:
             rc = subprocess.call([args.posprobe, "summarize"] + summarize_flags(args.suite) + [results])
