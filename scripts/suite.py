@@ -331,9 +331,11 @@ class Runner:
         if is_done(d):
             return "skipped"
         os.makedirs(os.path.dirname(d), exist_ok=True)
-        # never truncated, never followed through a symlink, never a FIFO or device (as posprobe takes it)
+        # never truncated, never followed through a symlink, never a FIFO or device (as posprobe takes it);
+        # open for writing, never written: NFS emulates flock with a write lock on the server, which
+        # needs a descriptor open for writing (flock(2), "NFS details"; docs/suites.md)
         try:
-            lock = os.open(d + ".lock", os.O_RDONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o644)
+            lock = os.open(d + ".lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o644)
         except OSError as e:
             raise SuiteError(f"run {rid}: {d}.lock: cannot be the run's lock: {e.strerror}")
         if not stat.S_ISREG(os.fstat(lock).st_mode):
@@ -341,9 +343,12 @@ class Runner:
             raise SuiteError(f"run {rid}: {d}.lock is not a regular file; it cannot be the run's lock")
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+        except BlockingIOError:   # held: another runner trains this run
             os.close(lock)
             return "busy"
+        except OSError as e:      # no lock at all (e.g. a filesystem without locking): never "busy"
+            os.close(lock)
+            raise SuiteError(f"run {rid}: {d}.lock: cannot lock: {e.strerror}")
         try:
             if is_done(d):  # finished by another runner meanwhile
                 return "skipped"
