@@ -62,7 +62,7 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM
 deadline=$((SECONDS + 120))
 logs() {
-    for f in "$dir"/*.log "$dir"/res/slurm-*.log; do [ -e "$f" ] && { echo "== $f"; tail -n 15 "$f"; }; done
+    for f in "$dir"/*.log "$dir"/*/slurm-*.log; do [ -e "$f" ] && { echo "== $f"; tail -n 15 "$f"; }; done
 }
 fail() { echo "FAIL: $*"; logs; exit 1; }
 # waits until COMMAND succeeds, or fails with WHAT when the test's 120 s are up

@@ -654,8 +654,13 @@ static void test_summarize_partial_runs(void **state) {
 static void test_suite_parallel(void **state) { (void)state; run_script("tests/suite_parallel.sh"); }
 /* A one-node Slurm of the test's own runs the emitted array: a failed task,
  * its resubmission, and a second submission that trains nothing
- * (tests/slurm_cluster.sh); skipped when not root or without Slurm's packages. */
+ * (tests/slurm_cluster.sh); skipped when not root or without Slurm's packages.
+ * It checks the runner and Slurm, the same in every build, so only the float
+ * build without sanitizers runs it (20-odd seconds each time, CI's budget). */
+#if !defined(POSPROBE_DOUBLE) && !defined(__SANITIZE_ADDRESS__)
+#define SLURM_BUILD 1
 static void test_slurm_cluster(void **state) { (void)state; run_script("tests/slurm_cluster.sh"); }
+#endif
 /* The run locks under NFS's flock rule (an exclusive lock needs a descriptor
  * open for writing), applied by a preloaded shim; a lock that fails outright is
  * an error, never "busy elsewhere" (tests/nfs_locks.sh). */
@@ -748,7 +753,9 @@ static const struct CMUnitTest TESTS[] = {
     cmocka_unit_test_setup_teardown(test_disk_errors, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test_setup_teardown(test_suite_resume, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test_setup_teardown(test_suite_parallel, test_tmpdir_setup, test_tmpdir_teardown),
+#ifdef SLURM_BUILD
     cmocka_unit_test_setup_teardown(test_slurm_cluster, test_tmpdir_setup, test_tmpdir_teardown),
+#endif
     cmocka_unit_test_setup_teardown(test_nfs_lock_rule, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test_setup_teardown(test_report_script_cli, test_tmpdir_setup, test_tmpdir_teardown),
     cmocka_unit_test_setup_teardown(test_plots_script, test_tmpdir_setup, test_tmpdir_teardown),
