@@ -54,7 +54,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ID_FACTORS = ["task", "encoding", "norm", "mask", "markers", "positions"]
 # posprobe train's exit statuses (docs/cli.md; trainer/cli/main.c sets them, tests/report_script.sh
 # checks these against it)
-EXIT_USAGE, EXIT_DIVERGED = 2, 3
+EXIT_USAGE, EXIT_DIVERGED, EXIT_INTERRUPTED = 2, 3, 130
 SUITE_KEYS = ["name", "seeds", "fitted-only"]
 SECTIONS = "[suite], [defaults], [quick], [compare-quick] or [grid NAME]"
 # what the runner sets itself for every run, or what would keep a run from training
@@ -384,6 +384,12 @@ def is_done(run_dir):
     return run_status(run_dir) in ("finished", "diverged")
 
 
+def posprobe_message(err):
+    """posprobe's error output without its own 'posprobe: error: ' (ours says it once)."""
+    err = err.strip()
+    return err[len("posprobe: error: "):] if err.startswith("posprobe: error: ") else err
+
+
 def train_command(posprobe, run_dir, rid, opts):
     cmd = [posprobe, "train", "--quiet", "--out", run_dir, "--run-id", rid]
     for k, v in opts.items():
@@ -411,9 +417,11 @@ class Runner:
         if is_done(d):
             return "skipped"
         os.makedirs(os.path.dirname(d), exist_ok=True)
-        # never truncated, never followed through a symlink, never a FIFO or device (as posprobe takes it)
+        # never truncated, never followed through a symlink, never a FIFO or device (as posprobe takes it);
+        # open for writing, never written: NFS emulates flock with a write lock on the server, which
+        # needs a descriptor open for writing (flock(2), "NFS details"; docs/suites.md)
         try:
-            lock = os.open(d + ".lock", os.O_RDONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o644)
+            lock = os.open(d + ".lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o644)
         except OSError as e:
             raise SuiteError(f"run {rid}: {d}.lock: cannot be the run's lock: {e.strerror}")
         if not stat.S_ISREG(os.fstat(lock).st_mode):
@@ -421,9 +429,12 @@ class Runner:
             raise SuiteError(f"run {rid}: {d}.lock is not a regular file; it cannot be the run's lock")
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+        except BlockingIOError:   # held: another runner trains this run
             os.close(lock)
             return "busy"
+        except OSError as e:      # no lock at all (e.g. a filesystem without locking): never "busy"
+            os.close(lock)
+            raise SuiteError(f"run {rid}: {d}.lock: cannot lock: {e.strerror}")
         try:
             if is_done(d):  # finished by another runner meanwhile
                 return "skipped"
@@ -440,8 +451,10 @@ class Runner:
             if p.returncode in (0, EXIT_DIVERGED):
                 return "diverged" if p.returncode == EXIT_DIVERGED else "finished"
             if p.returncode == EXIT_USAGE:
-                raise SuiteError(f"run {rid}: {err.strip()}")
-            return f"failed ({p.returncode}): {err.strip()[:300]}"
+                raise SuiteError(f"run {rid}: {posprobe_message(err)}")
+            if p.returncode == EXIT_INTERRUPTED:   # SIGINT or SIGTERM (Ctrl-C, scancel, a time limit)
+                return "interrupted by a signal (left 'interrupted': the next pass trains it again from scratch)"
+            return f"failed ({p.returncode}): {posprobe_message(err)[:300]}"
         finally:
             # the lock file stays: removing it would let a second runner lock a
             # fresh inode while a first one still holds the old
@@ -612,7 +625,10 @@ def main():
             if not match:
                 raise SuiteError(f"no run '{args.only}' in {args.suite}")
             runs = match
-        print(f"posprobe suite {name}: {len(runs)} runs into {results}, {args.jobs} at a time", file=sys.stderr)
+        if args.only:   # an emitted job: its log names the run
+            print(f"posprobe suite {name}: run {args.only} into {results}", file=sys.stderr)
+        else:
+            print(f"posprobe suite {name}: {len(runs)} runs into {results}, {args.jobs} at a time", file=sys.stderr)
         rc = Runner(args.posprobe, results, runs, args.jobs).run_all()
         if rc == 0 and not args.only and not args.no_summarize:
             rc = subprocess.call([args.posprobe, "summarize"] + summarize_flags(args.suite) + [results])

@@ -34,7 +34,7 @@ grep -q '^usage: report.py' "$dir/help" || fail "report.py --help prints no usag
 $py scripts/suite.py --help > "$dir/help" 2>&1 || fail "suite.py --help failed"
 tr '\n' ' ' < "$dir/help" | grep -q 'shows overall progress, and summarizes\.' || fail "suite.py --help is cut short"
 # suite.py reads posprobe's exit statuses by name: the numbers main.c maps kinds to
-for name in EXIT_USAGE EXIT_DIVERGED; do
+for name in EXIT_USAGE EXIT_DIVERGED EXIT_INTERRUPTED; do
     c=$(grep -o "$name = [0-9]*" trainer/cli/main.c | head -1 | awk '{print $3}')
     py_v=$($py -c "import sys; sys.path.insert(0, 'scripts'); import suite; print(suite.$name)")
     [ -n "$c" ] && [ "$c" = "$py_v" ] || fail "suite.py's $name is $py_v, main.c's is '$c'"

@@ -184,9 +184,11 @@ static int take_lock(const char *dir, err_kind *kind, char *err, size_t errlen) 
     char path[1100];
     struct stat st;
     snprintf(path, sizeof path, "%s.lock", dir);
-    /* no O_TRUNC, never followed through a symlink, never a FIFO or device (-2) */
+    /* no O_TRUNC, never followed through a symlink, never a FIFO or device (-2); open for
+     * writing, never written: NFS emulates flock with a write lock on the server, which needs
+     * a descriptor open for writing (flock(2), "NFS details") */
     int fd = lstat(path, &st) == 0 && !S_ISREG(st.st_mode)
-                 ? -2 : open(path, O_RDONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
+                 ? -2 : open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
     *kind = ERR_IO;
     if (fd == -1) return errorf(err, errlen, "%s: cannot create the run's lock: %s", path, strerror(errno));
     if (fd == -2 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
