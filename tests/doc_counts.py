@@ -93,7 +93,7 @@ def claims(posprobe, repo):
     tasks = posprobe_csv(posprobe, "list", "tasks", "--csv")
     fixtures = len(glob.glob(os.path.join(repo, "tests", "fixtures", "parity_*")))
     runs = open(os.path.join(repo, "Makefile")).read().split("PARITY_RUNS :=", 1)[1].split("\nparity-fixtures:", 1)[0]
-    parity_runs = len(re.findall(r'^\s*"[A-Za-z0-9_]+\|', runs, flags=re.M))
+    parity_runs = len(re.findall(r'^\s*"[A-Za-z0-9_-]+\|', runs, flags=re.M))
     ledger = len(re.findall(r"^expect_fail ", open(os.path.join(repo, "tests", "claims_ledger.sh")).read(), flags=re.M))
     diagnose = len(posprobe_csv(posprobe, "diagnose", "--all", "--seeds", "1", "--quiet"))
     rows = lambda t: table_rows(repo, t)   # noqa: E731

@@ -16,7 +16,7 @@ py=/usr/bin/python3
 fail() { echo "$*"; exit 1; }
 cp -r tests/fixtures/plots "$dir/res"
 MPLBACKEND=Agg $py -W error::UserWarning tests/plots_check.py "$dir/res" > "$dir/log" 2>&1 || fail "$(cat "$dir/log")"
-grep -q '^plots_check: 14 figures, 0 problems$' "$dir/log" || fail "$(cat "$dir/log")"
+grep -q '^plots_check: 15 figures, 0 problems$' "$dir/log" || fail "$(cat "$dir/log")"
 mkdir "$dir/empty"
 $py scripts/plots.py "$dir/empty" > "$dir/log" 2>&1 || fail "plots.py on an empty directory: $(cat "$dir/log")"
 # (matplotlib may add a line of its own, e.g. when it first builds its font cache)
@@ -27,4 +27,4 @@ grep -q '^posprobe plots: 0 figures in ' "$dir/log" && ! grep -q 'Traceback\|War
 st=0; $py scripts/plots.py "$dir/no-such-results" > "$dir/log" 2>&1 || st=$?
 [ "$st" = 2 ] && [ ! -e "$dir/no-such-results" ] && grep -q '^posprobe: error: .*not a directory' "$dir/log" \
     || fail "plots.py on a missing directory: exit $st, $(cat "$dir/log")"
-echo "plots.py: 14 figures from the fixture checked; an empty directory gives none"
+echo "plots.py: 15 figures from the fixture checked; an empty directory gives none"
