@@ -1032,6 +1032,15 @@ def selftest():
     pair = (rotate_pairs(q[None], 9 * th[None], sq(9)) * rotate_pairs(k[None], 4 * th[None], 1 / sq(4)))
     plain = (rotate_pairs(q[None], 9 * th[None]) * rotate_pairs(k[None], 4 * th[None]))
     checks.append(("xpos decay", close(pair.reshape(4, 2).sum(1), plain.reshape(4, 2).sum(1) * zeta ** (5 / 16))))
+    # 8265, RoPE for linear attention: 1 + cos of rotated vectors lies in [0, 2], and row-normalised the weights
+    # are probabilities (positive, rows summing to 1) under a causal mask
+    u = rotate_pairs(torch.randn(6, 8, dtype=torch.float64, generator=g), torch.arange(6.0)[:, None] * th[None])
+    u = u / torch.linalg.vector_norm(u, dim=-1, keepdim=True)
+    vis = torch.ones(6, 6, dtype=torch.bool).tril()
+    w = linear_weights(u, u.flip(0), u, u.flip(0), vis, 1.0)
+    cosw = 1 + u @ u.flip(0).T
+    checks.append(("linear attention, 1 + cos", bool((cosw >= -1e-12).all() and (cosw <= 2 + 1e-12).all()) and
+                   bool((w >= 0).all()) and close(w.sum(-1), torch.ones(6))))
     failed = [name for name, ok in checks if not ok]
     for name, ok in checks:
         print(f"{'ok' if ok else 'FAILED'}  {name}")

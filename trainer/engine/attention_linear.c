@@ -103,6 +103,8 @@ tensor *op_linear_attn_sum(graph *g, tensor *q, tensor *k, tensor *v, real c, co
                     tensor_shape_str(q, s1, sizeof s1), tensor_shape_str(k, s2, sizeof s2),
                     v ? tensor_shape_str(v, s3, sizeof s3) : "none");
     if (o->kv_rows && o->kv_rows < k->shape[1]) engine_fail("linear attention", "kv_rows %d < %d keys", o->kv_rows, k->shape[1]);
+    if (o->kv_rows && (k->grad || (v && v->grad)))   /* a cache is read in evaluation only */
+        engine_fail("linear attention", "keys and values read from a cache (kv_rows) take no gradient");
     int P = q->shape[0], T = q->shape[1], S = k->shape[1], D = q->shape[2], Dv = v ? v->shape[2] : 1;
     tensor *out = tensor_new3(g, P, T, Dv, graph_needs_grad(g, q, k, v, NULL));
     lin_saved *ls = arena_alloc(g->mem, sizeof *ls);
