@@ -266,8 +266,8 @@ def write_rows(path, rows, like):
 
 
 def build_dirs(args, enc, done, diag_new, out):
-    """OUT/baseline: the reference's rows of the baselines, with the baselines run now; OUT/merged: the same with
-    enc's rows, which replace the reference's own rows of enc in the cells enc ran. Both are results
+    """OUT/baseline: the reference's rows of the baselines (enc's own left out), with the baselines run now;
+    OUT/merged: the same with the rows enc ran now. Both are results
     directories report.py and plots.py read."""
     for name, d in done.items():
         for fname in ("summary.csv", "horizons.csv", "runs.csv"):
@@ -276,11 +276,12 @@ def build_dirs(args, enc, done, diag_new, out):
             new = read(os.path.join(d["dir"], fname))
             ran = {enc} | set(d["extra"])
             new = [r for r in new if r.get("encoding") in ran]
-            keep = set(d["baselines"])
+            # enc's own reference rows (when the reference holds it) are in neither: the baseline is the others
+            # without it, and the merged summaries hold only what enc ran now (its reference rows of the cells it
+            # did not run, under QUICK, would pass for new ones)
+            keep = set(d["baselines"]) - {enc}
             base = [r for r in ref if r.get("encoding") in keep] + [r for r in new if r["encoding"] in d["extra"]]
-            covered = {cell_key(r) for r in new if r["encoding"] == enc}
-            merged = [r for r in base if not (r.get("encoding") == enc and cell_key(r) in covered)] + \
-                [r for r in new if r["encoding"] == enc]
+            merged = base + [r for r in new if r["encoding"] == enc]
             write_rows(os.path.join(out, "baseline", name, fname), base, ref)
             write_rows(os.path.join(out, "merged", name, fname), merged, ref)
     ref = read(os.path.join(args.reference, "diagnose.csv"))
@@ -315,14 +316,14 @@ def fmt_ci(m, lo, hi, digits=2):
     return f"{m:.{digits}f}" + (f" [{lo:.{digits}f}, {hi:.{digits}f}]" if not math.isnan(lo) else "")
 
 
-def probe_section(enc, out, mark):
+def probe_section(enc, out, mark, reference):
     summ = read(os.path.join(out, "merged", "probe", "summary.csv"))
     mine = [r for r in summ if r["encoding"] == enc and r["length"] == r["train_len"]]
     if not mine:
         return []
     cells = {(r["task"], r["mask"], r["markers"], r["positions"], r["head"]) for r in mine}
     rows = [r for r in summ if (r["task"], r["mask"], r["markers"], r["positions"], r["head"]) in cells]
-    ref_same = [r for r in read(os.path.join(out, "baseline", "probe", "summary.csv")) if r["encoding"] == enc and
+    ref_same = [r for r in read(os.path.join(reference, "probe", "summary.csv")) if r["encoding"] == enc and
                 (r["task"], r["mask"], r["markers"], r["positions"], r["head"]) in cells]
     for r in ref_same:   # enc is a reference encoding too: its reference row beside the new one
         rows.append(dict(r, encoding=f"{enc} (reference)"))
@@ -492,13 +493,13 @@ def scorecard(args, enc, done, diag_new, diag_refused, flags, quick, started, ve
                        "options and seed as the suite now", "configurations posprobe refuses",
                        "core-minutes (its runs' wall_s)", "core-minutes at the reference's mean per run"]) + [""]
     for d in done.values():
-        for rid, msg in d["refused"][:3]:
+        for rid, msg in d["refused"]:
             H.append(f"- not run ({d['name']}): {rid.rsplit('-s', 1)[0]}: {msg}")
     H += [f"- runs: {sum(status.values())} ({', '.join(f'{v} {k}' for k, v in sorted(status.items()))}); this "
           f"invocation took {(time.time() - started) / 60:.1f} minutes of wall time with -j {args.jobs} (runs "
           "finished by an earlier one are not run again; the machine's other load counts in)",
           f"- this posprobe: {version}"] + [f"- {n}" for n in notes] + [""]
-    H += probe_section(enc, out, mark)
+    H += probe_section(enc, out, mark, args.reference)
     H += diagnose_section(enc, diag_new, diag_refused, flags)
     H += extrapolation_section(enc, out, mark, extra)
     H += ["## Claims of the report", "",
@@ -544,7 +545,9 @@ def main():
             if b not in encs:
                 raise CompareError(f"--baselines: '{b}' is not an encoding of {args.posprobe}")
         if not os.path.isdir(args.reference):
-            raise CompareError(f"{args.reference}: not a directory (the reference to compare against)")
+            raise CompareError(f"{args.reference}: not a directory (the reference to compare against; an installed "
+                               "posprobe has no committed reference: give --reference DIR, the RESULTS of a make "
+                               "reproduce or a checkout's results/reference)")
         args.out = args.out or os.path.join(ROOT, "results", f"compare-{enc}")
         ref, out = os.path.realpath(args.reference), os.path.realpath(args.out)
         if out == ref or out.startswith(ref + os.sep) or ref.startswith(out + os.sep):

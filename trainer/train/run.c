@@ -419,9 +419,11 @@ static void describe_run(const model *m, char *what, size_t len) {
     int_list_format(&all, eval, sizeof eval);
     snprintf(what, len,
              "%s on %s (%s form, --mask %s, --norm %s): %zu parameters, about %s of memory (%s allowed), training "
-             "lengths %s, evaluation lengths %s, %d steps of %d sequences",
+             "lengths %s, evaluation lengths %s, %s%d steps of %d sequences%s%s",
              c->encoding, c->task, m->lo.form == FORM_DECODER ? "decoder" : "encoder", config_choice_name("mask", c->mask),
-             config_choice_name("norm", c->norm), m->ps.n, total, limit, train, eval, c->steps, c->batch);
+             config_choice_name("norm", c->norm), m->ps.n, total, limit, train, eval, c->stop_at_fit ? "at most " : "",
+             c->steps, c->batch, c->stop_at_fit ? " (stops at fit)" : "",
+             c->positions == POS_RANDOMIZED ? ", randomized positions" : c->positions == POS_SHIFTED ? ", shifted positions" : "");
 }
 
 err_kind run_check(const run_config *cfg_in, char *what, size_t what_len, char *err, size_t errlen) {
