@@ -88,8 +88,7 @@ model_memory model_memory_estimate(const model *m, int max_n) {
     return e;
 }
 
-/* Refuses a model that cannot fit in memory_limit(), before anything is allocated. */
-static int check_memory(const model *m, int max_n, char *err, size_t errlen) {
+int model_check_memory(const model *m, int max_n, char *err, size_t errlen) {
     model_memory e = model_memory_estimate(m, max_n);
     const char *what;
     double limit = memory_limit(&what);
@@ -179,7 +178,7 @@ int model_build(model *m, const run_config *c, int max_n, char *err, size_t errl
     }
     m->head_w = params_declare(ps, "head.w", 2, (int[]){m->C, m->K}, INIT_NORMAL, s, 1);
     m->head_b = params_declare(ps, "head.b", 1, (int[]){m->K}, INIT_ZERO, 0, 0);
-    if (check_memory(m, max_n, err, errlen)) return -1;
+    if (model_check_memory(m, max_n, err, errlen)) return -1;
     params_allocate(ps);
     m->dropout_rng = gsl_rng_alloc(gsl_rng_mt19937);
     gsl_rng_set(m->dropout_rng, config_stream_seed(c, c->seed_dropout, STREAM_DROPOUT));

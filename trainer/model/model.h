@@ -79,6 +79,10 @@ int model_check_encoding_options(const run_config *c, char *err, size_t errlen);
 /* The run's encoding options, as encodings see them (encoding.h). */
 enc_options model_enc_options(const run_config *c);
 void model_init_params(model *m, gsl_rng *init_rng);
+/* -1 with a message (the estimate, the limit, what to shrink) when the model's
+ * run up to task length max_n would not fit in memory_limit(): checked before
+ * anything is allocated or written (model_build; eval at its lengths). */
+int model_check_memory(const model *m, int max_n, char *err, size_t errlen);
 /* Memory, in bytes. model_step_bytes: an upper bound on one training step's
  * arena (activations, gradients, tape) for B sequences of T rows (a test
  * holds it against the arena's high-water mark for every encoding).

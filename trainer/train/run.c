@@ -792,7 +792,12 @@ err_kind run_eval_checkpoint(const char *dir, const int_list *lens, const char *
     int_list own;   /* no lens: the run's own, every length it evaluated */
     if (!lens && run_final_lens(&m.cfg, &own, err, errlen)) { model_free(&m); return ERR_USAGE; }
     if (!lens) lens = &own;
-    if (run_check_lengths(&m, lens->v, lens->n, 0, err, errlen)) { model_free(&m); return ERR_USAGE; }   /* before any output */
+    int max_n = 0;
+    for (int i = 0; i < lens->n; i++) max_n = max_int(max_n, lens->v[i]);
+    if (run_check_lengths(&m, lens->v, lens->n, 0, err, errlen) || model_check_memory(&m, max_n, err, errlen)) {
+        model_free(&m);   /* before any output */
+        return ERR_USAGE;
+    }
     csv_out w;
     int rc = csv_out_open_or_stdout(&w, out_path, err, errlen);
     if (!rc) {
