@@ -42,6 +42,7 @@ HIGHLIGHT = set()   # encodings named in bold and drawn thicker (scripts/compare
 # style, so no two lines of a figure share both (see Styles).
 COLOURS = list(plt.get_cmap("tab10").colors)
 LINESTYLES = ["-", "--", "-.", ":", (0, (5, 1, 1, 1, 1, 1)), (0, (8, 2)), (0, (1, 3)), (0, (3, 3, 1, 3))]
+MARKERS = ["o", "s", "^", "D"]   # past ten names, where line styles mean something else
 LEGEND_FONT = 8
 NOT_RUN = "#d9d9d9"   # a cell no run or row fills
 
@@ -57,7 +58,9 @@ class Styles:
     """A colour and line style per name, the same in every panel of a figure:
     names that differ only by a dashed variant (randomized positions, '+rand')
     share a colour, solid against dashed; past ten base names the colours come
-    round again with the next pair of line styles."""
+    round again with the next pair of line styles, and a figure that spends its
+    line styles on something else (layerprobe: the form) tells them apart by
+    the marker."""
 
     def __init__(self, names, variant=lambda n: (n.replace("+rand", ""), "+rand" in n)):
         self.variant = variant
@@ -69,6 +72,10 @@ class Styles:
         i = self.index[base]
         ls = LINESTYLES[(2 * (i // len(COLOURS)) + int(dashed)) % len(LINESTYLES)]
         return {"color": COLOURS[i % len(COLOURS)], "linestyle": ls}
+
+    def marker(self, name):
+        """past ten base names, the colours come round with another marker"""
+        return MARKERS[(self.index[self.variant(name)[0]] // len(COLOURS)) % len(MARKERS)]
 
 
 def highlighted(name):
@@ -131,7 +138,7 @@ def probe_grids(res, out, made):
     for markers in sorted({r["markers"] for r in rows}):
         sub = [r for r in rows if r["markers"] == markers]
         masks = sorted({r["mask"] for r in sub})
-        encs = list(dict.fromkeys(r["encoding"] for r in rows if r["markers"] == markers))
+        encs = list(dict.fromkeys(label(r) for r in rows if r["markers"] == markers))   # conv's kernels apart
         encs.sort()
         norms = [n for n in NORMS if any(r["norm"] == n for r in sub)]
         norms += sorted({r["norm"] for r in sub} - set(norms))
@@ -141,7 +148,7 @@ def probe_grids(res, out, made):
             grid = [[math.nan] * len(norms) for _ in encs]
             for r in sub:
                 if r["mask"] == mask:
-                    grid[encs.index(r["encoding"])][norms.index(r["norm"])] = fnum(r["token_acc_mean"])
+                    grid[encs.index(label(r))][norms.index(r["norm"])] = fnum(r["token_acc_mean"])
             not_run_background(ax)
             im = ax.imshow(grid, vmin=0, vmax=1, cmap="viridis", aspect="auto")
             ax.set_xticks(range(len(norms)), norms, rotation=45, ha="right")
@@ -453,7 +460,7 @@ def layerprobe(res, out, made):
         for k, (_, name, mask, rows) in enumerate(sel):
             st = style(name)
             # runs often reach the same accuracies: each later line is drawn smaller, so the earlier show round it
-            ax.plot([int(r["layer"]) for r in rows], [fnum(r["probe_acc"]) for r in rows], marker="o",
+            ax.plot([int(r["layer"]) for r in rows], [fnum(r["probe_acc"]) for r in rows], marker=style.marker(name),
                     markersize=max(3.0, 10.0 - 7.0 * k / max(1, len(sel) - 1)), lw=2.2 - 1.2 * k / max(1, len(sel) - 1),
                     color=st["color"], linestyle="--" if mask == "causal" else "-")
         ax.set_title(f"task {task}")
@@ -461,7 +468,7 @@ def layerprobe(res, out, made):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylim(-0.02, 1.05)
     axes[0][0].set_ylabel("accuracy of a linear probe\nof absolute position")
-    handles = [Line2D([], [], marker="o", lw=1.2, color=style(n)["color"], label=n) for n in names]
+    handles = [Line2D([], [], marker=style.marker(n), lw=1.2, color=style(n)["color"], label=n) for n in names]
     forms = {s[2] for s in series}
     if "causal" in forms:
         handles += [Line2D([], [], color="grey", ls="-", label="encoder (bidirectional)"),

@@ -85,12 +85,8 @@ def fmt(r):
             f" (n={r['n_seeds']}" + (f", {r['n_diverged']} diverged" if r.get("n_diverged", "0") != "0" else "") + ")")
 
 
-def verdict_pass(rows):
+def rule_pass(means):
     """held: every mean >= 0.95; did not hold: any mean <= 0.5; else inconclusive."""
-    rows = [r for r in rows if r]
-    if not rows:
-        return "inconclusive (not run)"
-    means = [f(r["token_acc_mean"]) for r in rows]
     if all(m >= PASS for m in means):
         return "held"
     if any(m <= FAIL for m in means):
@@ -98,31 +94,99 @@ def verdict_pass(rows):
     return "inconclusive"
 
 
-def verdict_fail(rows, chance):
+def rule_fail(chance):
     """held: every mean within 0.02 of chance 1/n (identical outputs give exactly 1/n); did not hold: any >= 0.5."""
-    rows = [r for r in rows if r]
-    if not rows:
-        return "inconclusive (not run)"
-    means = [f(r["token_acc_mean"]) for r in rows]
-    if all(m <= chance + 0.02 for m in means):
-        return "held"
-    if any(m >= FAIL for m in means):
-        return "did not hold"
-    return "inconclusive"
+    def rule(means):
+        if all(m <= chance + 0.02 for m in means):
+            return "held"
+        if any(m >= FAIL for m in means):
+            return "did not hold"
+        return "inconclusive"
+    return rule, (chance + 0.02, FAIL)
 
 
-def verdict_restores(rows, chance):
+def rule_restores(chance):
     """held: some encoding passes (>= 0.95) and every one is clearly above chance (>= 3/n);
     did not hold: every one stays within 0.02 of chance; else inconclusive."""
+    def rule(means):
+        if max(means) >= PASS and min(means) >= 3 * chance:
+            return "held"
+        if all(m <= chance + 0.02 for m in means):
+            return "did not hold"
+        return "inconclusive"
+    return rule, (PASS, 3 * chance, chance + 0.02)
+
+
+RULE_PASS = (rule_pass, (PASS, FAIL))
+
+
+def cell_label(r):
+    """A probe cell named by what sets it apart: encoding, then the normalizer, mask, markers and variant."""
+    parts = [r["encoding"]] + [r[k] for k, plain in (("norm", "softmax"), ("mask", None), ("markers", "none"))
+                               if r[k] != plain] + ([r["variant"]] if r.get("variant") else [])
+    return " ".join(parts)
+
+
+class Basis:
+    """How firmly a threshold verdict rests on its seeds: seeds per cell, the margin (the smallest move of
+    one cell's mean across one of the rule's thresholds that changes the verdict) and leave-one-seed-out
+    (the verdict with each cell's lowest or highest seed dropped, one cell at a time: the rules are
+    monotone in each mean, so these two are the extremes of dropping any one seed)."""
+
+    def __init__(self, rows, means, rule, thresholds, verdict):
+        ns = [int(r["n_seeds"]) for r in rows]
+        self.seeds = f"{min(ns)}" if min(ns) == max(ns) else f"{min(ns)}-{max(ns)}"
+        self.n_cells = len(rows)
+        self.margin = None   # (distance, cell, its mean, its interval half-width, threshold, verdict it would give)
+        for i, r in enumerate(rows):
+            for t in thresholds:
+                for x in (t - 1e-9, t, t + 1e-9):
+                    moved = rule(means[:i] + [x] + means[i + 1:])
+                    if moved != verdict:
+                        d = abs(t - means[i])
+                        if self.margin is None or d < self.margin[0]:
+                            lo, hi = f(r["token_acc_ci_lo"]), f(r["token_acc_ci_hi"])
+                            self.margin = (d, cell_label(r), means[i], (hi - lo) / 2, t, moved)
+                        break
+        self.flips = None if min(ns) < 2 else []   # (cell, the dropped seed's accuracy, the verdict without it)
+        for i, (r, n) in enumerate(zip(rows, ns)):
+            if self.flips is None:
+                break
+            for dropped in (f(r["token_acc_min"]), f(r["token_acc_max"])):
+                moved = rule(means[:i] + [(n * means[i] - dropped) / (n - 1)] + means[i + 1:])
+                if moved != verdict:
+                    self.flips.append((cell_label(r), dropped, moved))
+
+    def margin_text(self):
+        if self.margin is None:
+            return "more than one cell's mean would have to move"
+        d, cell, m, half, t, moved = self.margin
+        return (f"{d:.3f} ({cell}: {m:.3f} against {t:.3f}" + (f", interval ±{half:.3f}" if not math.isnan(half) else "")
+                + f"; beyond it: {moved})")
+
+    def dropped_text(self):
+        if self.flips is None:
+            return "not checked (one seed)"
+        if not self.flips:
+            return "unchanged"
+        cell, acc, moved = self.flips[0]
+        more = f" (and {len(self.flips) - 1} more)" if len(self.flips) > 1 else ""
+        return f"**changes**: {moved} without {cell}'s seed at {acc:.3f}{more}"
+
+    def lines(self):
+        return [f"- Rests on: {self.seeds} seeds in each of {self.n_cells} cells; margin from flipping: "
+                f"{self.margin_text()}; with any one seed of any cell dropped: {self.dropped_text()}"]
+
+
+def threshold_verdict(rows, rule, thresholds):
+    """A rule on the cells' mean token accuracies (rows: probe summary rows, None where not run):
+    (verdict, Basis or None)."""
     rows = [r for r in rows if r]
     if not rows:
-        return "inconclusive (not run)"
+        return "inconclusive (not run)", None
     means = [f(r["token_acc_mean"]) for r in rows]
-    if max(means) >= PASS and min(means) >= 3 * chance:
-        return "held"
-    if all(m <= chance + 0.02 for m in means):
-        return "did not hold"
-    return "inconclusive"
+    verdict = rule(means)
+    return verdict, Basis(rows, means, rule, thresholds, verdict)
 
 
 def conv_claim(res, P, chance, claim):
@@ -146,15 +210,15 @@ def conv_claim(res, P, chance, claim):
     conv.sort(key=lambda x: (x[2], x[0], x[1]))
     reach = [r for m, k, circ, r in conv if not circ and k >= P.n + 1]   # the kernel reaches every row from an end
     circular = [r for m, k, circ, r in conv if circ]
-    means_z, means_c = [f(r["token_acc_mean"]) for r in reach], [f(r["token_acc_mean"]) for r in circular]
-    if not reach or not circular:
-        verdict = "inconclusive (not run)"
-    elif all(m >= PASS for m in means_z) and all(m <= chance + 0.02 for m in means_c):
-        verdict = "held"
-    elif any(m <= FAIL for m in means_z) or any(m >= FAIL for m in means_c):
-        verdict = "did not hold"
-    else:
-        verdict = "inconclusive"
+    def rule(means):   # the zero-padding cells first, then the circular ones
+        means_z, means_c = means[:len(reach)], means[len(reach):]
+        if all(m >= PASS for m in means_z) and all(m <= chance + 0.02 for m in means_c):
+            return "held"
+        if any(m <= FAIL for m in means_z) or any(m >= FAIL for m in means_c):
+            return "did not hold"
+        return "inconclusive"
+    verdict = (threshold_verdict(reach + circular, rule, (PASS, FAIL, chance + 0.02)) if reach and circular
+               else "inconclusive (not run)")
     rows = [(m, k, "circular" if circ else "zero", fmt(r),
              f"{layer0[r['config_id']]:.3f}" if r["config_id"] in layer0 else "-") for m, k, circ, r in conv]
     claim("T6", "8130 (on CNNs; Chu et al. 2021's conditional position encodings)",
@@ -376,10 +440,15 @@ def extrapolation_section(res, hz, xruns, claim):
     # fit table
     L += ["### Fit table: runs that fit their training lengths / runs", ""]
     grids = defaultdict(lambda: [0, 0, 0, 0, []])   # fitted, runs, fitted and runs that can fit, missed fit accs
-    for k, (fd, _, n) in fit.items():
+    short = defaultdict(list)   # grid -> its cells that can fit where some run did not
+    for k, (fd, _, n) in sorted(fit.items()):
         mask, norm, label, task = k
         g = ("normalizers " if norm != "softmax" else "") + ("decoder" if mask == "causal" else "encoder") + \
             (" randomized" if "+rand" in label else "")
+        if fd < n and k not in structural:
+            accs = missed[k]
+            short[g].append(f"{label}{'' if norm == 'softmax' else ' ' + norm} {task} {fd}/{n}" +
+                            (f" ({sum(accs) / len(accs):.2f})" if accs else ""))
         grids[g][0] += fd
         grids[g][1] += n
         if k not in structural:
@@ -388,13 +457,19 @@ def extrapolation_section(res, hz, xruns, claim):
         grids[g][4] += missed[k]
 
     def pct(a, b):
-        return f"{a}/{b} ({100.0 * a / b:.0f}%)" if b else "-"
+        return f"{a}/{b} ({math.floor(100.0 * a / b + 1e-9)}%)" if b else "-"   # floored: 94.8% is not 95%
 
     def missed_acc(accs):
         return f"{sum(accs) / len(accs):.2f} (n={len(accs)})" if accs else "-"
     L += table([(g, pct(a, b), pct(c, d), missed_acc(m)) for g, (a, b, c, d, m) in sorted(grids.items()) if b],
                ["grid", "fitted / runs", "fitted / runs that can fit", "exact match over 1..N of the runs that "
                 "did not fit"]) + [""]
+    under = [(g, v) for g, v in sorted(grids.items()) if v[3] and v[2] < 0.95 * v[3]]
+    if under:
+        L += ["Grids where fewer than 95% of the runs that can fit did (the suites' target), and the cells that "
+              "missed, as fitted/runs (mean exact match over 1..N of the runs that did not fit, at their last "
+              "evaluation):", ""]
+        L += [f"- {g}, {pct(c, d)}: {'; '.join(short[g])}" for g, (a, b, c, d, m) in under] + [""]
     if structural:
         L += ["Runs that cannot fit by construction are counted in the first column only: NoPE under a "
               "bidirectional mask is permutation-equivariant, so its answer slots (identical tokens) get identical "
@@ -962,12 +1037,16 @@ class Report:
         self.figures = figures or os.path.join(res, "figures")   # where the figures a claim names are looked for
         self.lines = []
         self.claims = []
+        self.basis = {}    # claim -> Basis, for the claims judged by a threshold rule on probe cells
         self.blocks = []   # (claim, verdict, its lines), in order
 
     def claim(self, cid, source, statement, expected, rows_text, verdict, rule, fig=None):
+        verdict, basis = verdict if isinstance(verdict, tuple) else (verdict, None)   # a threshold rule's Basis
         self.claims.append((cid, verdict))
+        if basis:
+            self.basis[cid] = basis
         block = [f"### {cid}: {statement}", "", f"- Source: {source}", f"- Expected: {expected}",
-                 f"- Verdict: **{verdict}** (rule: {rule})"]
+                 f"- Verdict: **{verdict}** (rule: {rule})"] + (basis.lines() if basis else [])
         if fig and os.path.exists(os.path.join(self.figures, fig)):
             block.append(f"- Figure: [figures/{fig}](figures/{fig})")
         block += [""] + rows_text + [""]
@@ -1021,54 +1100,54 @@ def probe_claims(rep, P, diag, chance):
           "with softmax and a position encoding only in the logits, the probe cannot be fitted",
           "token accuracy 1/n: every position gets the same output", table([(e, m, fmt(r)) for e, m, r in rows],
                                                                                ["encoding", "mask", "token accuracy"]),
-          verdict_fail([r for _, _, r in rows], chance), "every mean within 0.02 of 1/n", "probe_grid_markers-none.png")
+          threshold_verdict([r for _, _, r in rows], *rule_fail(chance)), "every mean within 0.02 of 1/n", "probe_grid_markers-none.png")
     rows = [(e, m, P.get(e, mask=m)) for e in ABSOLUTE_INPUT for m in ("bidir", "causal")]
     claim("R2", "9105", "absolute position encodings added to the input pass the probe easily", "accuracy 1",
           table([(e, m, fmt(r)) for e, m, r in rows], ["encoding", "mask", "token accuracy"]),
-          verdict_pass([r for _, _, r in rows]), "every mean >= 0.95")
+          threshold_verdict([r for _, _, r in rows], *RULE_PASS), "every mean >= 0.95")
     rows = [(m, P.get("shaw", mask=m)) for m in ("bidir", "causal")]
     claim("R3", "9105, 8130", "Shaw et al.'s relative encoding with the value term is not blocked", "passes",
           table([(m, fmt(r)) for m, r in rows], ["mask", "token accuracy (shaw, softmax)"]),
-          verdict_pass([r for _, r in rows]), "every mean >= 0.95")
+          threshold_verdict([r for _, r in rows], *RULE_PASS), "every mean >= 0.95")
     for cid, norm, name in (("R4", "nodenom", "removing the softmax denominator"),
                             ("R5", "l2", "l2-normalised attention")):
         rows = [(e, P.get(e, norm=norm)) for e in DIRECTIONAL]
         claim(cid, "9105", f"{name} lets a relative-encoding model pass the probe",
               "direction-aware relative encodings leave chance, and can reach 1",
               table([(e, fmt(r)) for e, r in rows], ["encoding (bidirectional)", f"token accuracy ({norm})"]),
-              verdict_restores([r for _, r in rows], chance),
+              threshold_verdict([r for _, r in rows], *rule_restores(chance)),
               "some mean >= 0.95 and every mean >= 3/n", "probe_grid_markers-none.png")
     rows = [(e, mk, m, P.get(e, mask=m, markers=mk)) for e in LOGITS_ONLY if e in RELATIVE
             for mk in ("bos", "cls-sep") for m in ("bidir", "causal")]
     rows = [x for x in rows if x[3]]
     claim("R6", "9105", "marker tokens ([CLS] 0...0 [SEP]) let an unchanged softmax relative-encoding model pass",
           "passes", table([(e, mk, m, fmt(r)) for e, mk, m, r in rows], ["encoding", "markers", "mask", "token accuracy"]),
-          verdict_restores([r for *_, r in rows], chance), "some mean >= 0.95 and every mean >= 3/n",
+          threshold_verdict([r for *_, r in rows], *rule_restores(chance)), "some mean >= 0.95 and every mean >= 3/n",
           "probe_grid_markers-cls-sep.png")
     rows = [(m, P.get("urpe", mask=m)) for m in ("bidir", "causal")]
     claim("R7", "9105, citing Luo et al. 2022", "O = (A (.) C) V with a learned Toeplitz C passes the probe", "passes",
           table([(m, fmt(r)) for m, r in rows], ["mask", "token accuracy (urpe, softmax)"]),
-          verdict_pass([r for _, r in rows]), "every mean >= 0.95")
+          threshold_verdict([r for _, r in rows], *RULE_PASS), "every mean >= 0.95")
     # every encoding run with swishl2 whose positions are not added at the input (those pass the probe anyway)
     rows = [(e, m, P.get(e, norm="swishl2", mask=m)) for e in ENCODINGS if e not in ABSOLUTE_INPUT
             for m in ("bidir", "causal")]
     rows = [x for x in rows if x[2]]
-    best = max((f(r["token_acc_mean"]) for *_, r in rows), default=math.nan)
     claim("R8", "9105", "swish(b) + l2 normalisation 'has some feasibility'",
           "leaves chance with relative encodings (a weak claim)",
           table([(e, m, fmt(r)) for e, m, r in rows], ["encoding", "mask", "token accuracy (swishl2)"]),
-          "held" if best >= FAIL else ("inconclusive (not run)" if not rows else "did not hold"),
-          "some mean >= 0.5")
+          threshold_verdict([r for *_, r in rows], lambda means: "held" if max(means) >= FAIL else "did not hold",
+                            (FAIL,)), "some mean >= 0.5")
     rows = [(e, n, P.get(e, norm=n)) for e in SYMMETRIC for n in ("l2", "nodenom")]
     drows = {(d["encoding"], d["norm"]): d["verdict"] for d in diag if d["mask"] == "bidir" and d["markers"] == "none"}
-    ok = all(r and f(r["token_acc_mean"]) <= 0.5 + chance + 0.02 for _, _, r in rows) and \
-        all(drows.get((e, n)) == "mirror-tied" for e, n, _ in rows)
+    tied = all(drows.get((e, n)) == "mirror-tied" for e, n, _ in rows)
+    r10 = (lambda means: "held" if tied and all(m <= 0.5 + chance + 0.02 for m in means) else "did not hold")
     claim("R10", "derived from 9105 (docs/articles.md, the symmetry argument)",
           "with a symmetric relative encoding and identical inputs, mirror positions i and n+1-i tie under any normalizer",
           "diagnose says mirror-tied; trained accuracy at most 1/2 (+1/n)",
           table([(e, n, fmt(r), drows.get((e, n), "-")) for e, n, r in rows],
                 ["encoding (bidirectional)", "norm", "token accuracy", "diagnose verdict"]),
-          ("held" if ok else "did not hold") if rows and all(r for *_, r in rows) else "inconclusive (not run)",
+          threshold_verdict([r for *_, r in rows], r10, (0.5 + chance + 0.02,))
+          if rows and all(r for *_, r in rows) else "inconclusive (not run)",
           "every mean <= 1/2 + 1/n + 0.02 and every diagnose verdict mirror-tied", "diagnose_grid.png")
     conv_claim(rep.res, P, chance, claim)
 
@@ -1193,7 +1272,15 @@ def main():
     claims = rep.claims
     held = sum(v == "held" for _, v in claims)
     summary = ["## Summary", "", f"{held} of {len(claims)} claims held.", ""]
-    summary += table([(c, v) for c, v in claims], ["claim", "verdict"]) + [""]
+    B = rep.basis
+    summary += table([(c, v) + ((B[c].seeds, B[c].margin_text(), B[c].dropped_text()) if c in B else ("-",) * 3)
+                      for c, v in claims], ["claim", "verdict", "seeds per cell", "margin from flipping",
+                                            "one seed dropped"]) + [""]
+    summary += ["For the claims judged by a threshold rule on probe cells: the seeds each cell's mean rests on; the "
+                "margin, the smallest move of one cell's mean across one of the rule's thresholds that would change "
+                "the verdict (with that cell's 95% interval half-width); and the verdict with any one seed of any cell "
+                "left out (each cell's lowest or highest seed, one cell at a time). `-`: judged from tables that give "
+                "their own seeds and intervals, in the claim.", ""]
     summary += ["Not testable here: R9, S8 and P7 (their claims are about pre-training at scale, which a CPU harness "
                 "of tiny models cannot reach).", ""]
     probe_lines = []

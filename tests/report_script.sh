@@ -4,7 +4,8 @@
 # (runs.csv), not the fitted ones; the fit table counts each setting and seed
 # once (no duplicates, no unfinished reruns); --fit-acc is the runs' own; the
 # document is in order (title, banner, header, Summary, Claims, then each
-# claim whole) with or without the probe suite.
+# claim whole) with or without the probe suite; a threshold verdict's seeds,
+# margin and one-seed-dropped check.
 # Usage: report_script.sh POSPROBE (the scripts ask it for the catalogue: list ... --csv)
 set -euo pipefail
 export POSPROBE_BIN=$1
@@ -88,4 +89,31 @@ sed -i '/^r[234],/d;/^n[12],/d' "$res/extrapolation/runs.csv"
 $py scripts/report.py "$res" 2>/dev/null
 grep -q 'one-seed smoke run' "$rep" || fail "no QUICK banner on a one-seed suite"
 in_order "$rep" 1
-echo "report.py and suite.py: help, errors, QUICK banner, fit table, fit-acc and section order checked"
+# how a threshold verdict rests on its seeds: the margin is the nearest cell's distance to the threshold
+# that changes the verdict, and dropping one seed is checked at each cell's lowest and highest seed
+$py - <<'PY' || fail "report.py's seed basis of threshold verdicts"
+import sys
+sys.path.insert(0, "scripts")
+import report as R
+import statistics as st
+def cell(enc, accs):
+    m = st.mean(accs)
+    h = 0.1 if len(accs) > 1 else float("nan")
+    return {"encoding": enc, "norm": "softmax", "mask": "bidir", "markers": "none", "variant": "",
+            "n_seeds": str(len(accs)), "token_acc_mean": repr(m), "token_acc_ci_lo": repr(m - h),
+            "token_acc_ci_hi": repr(m + h), "token_acc_min": repr(min(accs)), "token_acc_max": repr(max(accs))}
+v, b = R.threshold_verdict([cell("a", [1, 1, 1]), cell("b", [1, 1, 0.88])], *R.RULE_PASS)
+assert v == "held" and b.seeds == "3" and b.n_cells == 2, (v, b.seeds)
+assert abs(b.margin[0] - 0.01) < 1e-9 and b.margin[1] == "b bidir" and b.margin[5] == "inconclusive", b.margin
+assert b.flips == [("b bidir", 1.0, "inconclusive")], b.flips   # without a seed at 1: (1 + 0.88) / 2 = 0.94
+v, b = R.threshold_verdict([cell("a", [1, 1, 1]), None], *R.RULE_PASS)
+assert v == "held" and b.flips == [] and b.dropped_text() == "unchanged" and abs(b.margin[0] - 0.05) < 1e-9
+v, b = R.threshold_verdict([cell("a", [0.0625, 0.0625]), cell("b", [0.0625, 0.07])], *R.rule_fail(1 / 16))
+assert v == "held" and abs(b.margin[0] - (0.0825 - 0.06625)) < 1e-9 and b.margin[1] == "b bidir", b.margin
+v, b = R.threshold_verdict([cell("a", [1.0])], *R.RULE_PASS)
+assert b.flips is None and b.dropped_text() == "not checked (one seed)"
+v, b = R.threshold_verdict([cell("a", [0.2]), cell("b", [0.3])], *R.RULE_PASS)   # two cells below 0.5
+assert v == "did not hold" and b.margin is None, b.margin
+assert R.threshold_verdict([None], *R.RULE_PASS) == ("inconclusive (not run)", None)
+PY
+echo "report.py and suite.py: help, errors, QUICK banner, fit table, fit-acc, section order and seed basis checked"
