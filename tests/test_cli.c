@@ -580,7 +580,7 @@ static void test_suite_run_ids(void **state) {
          "", 3, "probe-rope-s1-"},   /* probe-alibi from both grids: one run */
         {"[suite]\nname = x\nseeds = 100\n[grid a]\nlr = 0.001 0.002 0.003 0.004 0.005 0.006 0.007 0.008 0.009 0.01\n"
          "wd = 0 0.1 0.2 0.3 0.4 0.5 0.6 0.7 0.8 0.9\n", "", 10000, "run-s1-"},
-        {NULL, "scripts/suites/probe.suite", 741, "probe-none-softmax-bidir-s1-"},
+        {NULL, "scripts/suites/probe.suite", 2470, "probe-none-softmax-bidir-s1-"},
         {NULL, "scripts/suites/linear.suite", 66, "copy-rope-softmax-causal-s1-"},
     };
     char path[256], cmd[4096], out[256], repo[1024];
