@@ -78,6 +78,17 @@ class Styles:
         return MARKERS[(self.index[self.variant(name)[0]] // len(COLOURS)) % len(MARKERS)]
 
 
+def grid_label(r):
+    """A probe-grid row: label(), but conv's kernel and padding always spelled out with their defaults (the
+    summary's variant names only the options in which a mask's settings differ: 'conv-kernel=17' under the
+    causal mask, 'conv-kernel=17 conv-circular=0' under the bidirectional one), so one setting is one row."""
+    if r["encoding"] != "conv":
+        return label(r)
+    opts = dict(kv.split("=", 1) for kv in r.get("variant", "").split() if "=" in kv)
+    k = int(opts.get("conv-kernel", "3"))
+    return f"conv (K={k:>2}, {'circular' if opts.get('conv-circular', '0') == '1' else 'zero'} padding)"
+
+
 def highlighted(name):
     """whether a label (enc_label: 'rope+rand (1/4 rotated)') names an encoding of HIGHLIGHT"""
     return name.split(" ")[0].removesuffix("+rand") in HIGHLIGHT
@@ -138,7 +149,7 @@ def probe_grids(res, out, made):
     for markers in sorted({r["markers"] for r in rows}):
         sub = [r for r in rows if r["markers"] == markers]
         masks = sorted({r["mask"] for r in sub})
-        encs = list(dict.fromkeys(label(r) for r in rows if r["markers"] == markers))   # conv's kernels apart
+        encs = list(dict.fromkeys(grid_label(r) for r in rows if r["markers"] == markers))   # conv's kernels apart
         encs.sort()
         norms = [n for n in NORMS if any(r["norm"] == n for r in sub)]
         norms += sorted({r["norm"] for r in sub} - set(norms))
@@ -148,7 +159,7 @@ def probe_grids(res, out, made):
             grid = [[math.nan] * len(norms) for _ in encs]
             for r in sub:
                 if r["mask"] == mask:
-                    grid[encs.index(label(r))][norms.index(r["norm"])] = fnum(r["token_acc_mean"])
+                    grid[encs.index(grid_label(r))][norms.index(r["norm"])] = fnum(r["token_acc_mean"])
             not_run_background(ax)
             im = ax.imshow(grid, vmin=0, vmax=1, cmap="viridis", aspect="auto")
             ax.set_xticks(range(len(norms)), norms, rotation=45, ha="right")

@@ -134,47 +134,59 @@ class Basis:
     monotone in each mean, so these two are the extremes of dropping any one seed)."""
 
     def __init__(self, rows, means, rule, thresholds, verdict):
-        ns = [int(r["n_seeds"]) for r in rows]
+        # a cell's seed count and extremes as numbers; NaN where missing or not a number (never a traceback)
+        ns = [f(r.get("n_seeds")) for r in rows]
+        ns = [int(n) if not math.isnan(n) and n == int(n) and n >= 0 else 0 for n in ns]
         self.seeds = f"{min(ns)}" if min(ns) == max(ns) else f"{min(ns)}-{max(ns)}"
         self.n_cells = len(rows)
+        # no mean decides it (R10 without a mirror-tied diagnose): every cell at 0 or every cell at 1 gives it too
+        self.decided_elsewhere = all(rule([x] * len(means)) == verdict for x in (0.0, 1.0))
         self.margin = None   # (distance, cell, its mean, its interval half-width, threshold, verdict it would give)
         for i, r in enumerate(rows):
+            if math.isnan(means[i]):
+                continue   # a cell with no mean (every seed diverged) has no distance to move
             for t in thresholds:
                 for x in (t - 1e-9, t, t + 1e-9):
                     moved = rule(means[:i] + [x] + means[i + 1:])
                     if moved != verdict:
                         d = abs(t - means[i])
                         if self.margin is None or d < self.margin[0]:
-                            lo, hi = f(r["token_acc_ci_lo"]), f(r["token_acc_ci_hi"])
+                            lo, hi = f(r.get("token_acc_ci_lo")), f(r.get("token_acc_ci_hi"))
                             self.margin = (d, cell_label(r), means[i], (hi - lo) / 2, t, moved)
                         break
-        self.flips = None if min(ns) < 2 else []   # (cell, the dropped seed's accuracy, the verdict without it)
+        self.flips = []   # (cell, the dropped seed's accuracy, the verdict without it)
+        self.unchecked = []   # cells with fewer than 2 seeds or without a mean and seed extremes
         for i, (r, n) in enumerate(zip(rows, ns)):
-            if self.flips is None:
-                break
-            for dropped in (f(r["token_acc_min"]), f(r["token_acc_max"])):
+            ext = (f(r.get("token_acc_min")), f(r.get("token_acc_max")))
+            if n < 2 or math.isnan(means[i]) or any(math.isnan(x) for x in ext):
+                self.unchecked.append(cell_label(r))
+                continue
+            for dropped in ext:
                 moved = rule(means[:i] + [(n * means[i] - dropped) / (n - 1)] + means[i + 1:])
                 if moved != verdict:
                     self.flips.append((cell_label(r), dropped, moved))
 
     def margin_text(self):
         if self.margin is None:
-            return "more than one cell's mean would have to move"
+            return ("no move of the cells' means changes it (decided by the rule's other condition)"
+                    if self.decided_elsewhere else "more than one cell's mean would have to move")
         d, cell, m, half, t, moved = self.margin
         return (f"{d:.3f} ({cell}: {m:.3f} against {t:.3f}" + (f", interval ±{half:.3f}" if not math.isnan(half) else "")
                 + f"; beyond it: {moved})")
 
     def dropped_text(self):
-        if self.flips is None:
-            return "not checked (one seed)"
+        if len(self.unchecked) == self.n_cells:
+            return "not checked (one seed)" if self.seeds == "1" else "not checked (no cell with two seeds)"
+        skipped = (f" ({len(self.unchecked)} of {self.n_cells} cells not checked: fewer than 2 seeds or no seed "
+                   f"extremes)") if self.unchecked else ""
         if not self.flips:
-            return "unchanged"
+            return "unchanged" + skipped
         cell, acc, moved = self.flips[0]
         more = f" (and {len(self.flips) - 1} more)" if len(self.flips) > 1 else ""
-        return f"**changes**: {moved} without {cell}'s seed at {acc:.3f}{more}"
+        return f"**changes**: {moved} without {cell}'s seed at {acc:.3f}{more}{skipped}"
 
     def lines(self):
-        return [f"- Rests on: {self.seeds} seeds in each of {self.n_cells} cells; margin from flipping: "
+        return [f"- Rests on: {self.seeds} seed{'' if self.seeds == '1' else 's'} in each of {self.n_cells} cells; margin from flipping: "
                 f"{self.margin_text()}; with any one seed of any cell dropped: {self.dropped_text()}"]
 
 
