@@ -331,7 +331,7 @@ def probe_section(enc, out, mark, reference):
     chance = [r for r in mine if f(r["token_acc_mean"]) <= 1.0 / int(r["train_len"]) + 0.02]
     L = ["## Probe outcome", "",
          f"`{enc}` passes the probe (mean token accuracy >= {report.PASS}) in {len(passed)} of its {len(mine)} "
-         f"settings and stays within 0.02 of chance (1/n) in {len(chance)}. Every table is one task, mask and "
+         f"settings and stays at most 0.02 above chance (1/n) in {len(chance)}. Every table is one task, mask and "
          "markers of the probe suite, with every reference encoding run there: final token accuracy at the "
          "training length, mean [95% t-interval] over seeds; `-`: not run.", "",
          "Figures: " + ", ".join(f"[{x}](figures/{x})" for x in sorted({f"probe_grid_markers-{r['markers']}.png"

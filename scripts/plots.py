@@ -41,6 +41,7 @@ HIGHLIGHT = set()   # encodings named in bold and drawn thicker (scripts/compare
 # Ten colours; past ten names the colours come round again with another line
 # style, so no two lines of a figure share both (see Styles).
 COLOURS = list(plt.get_cmap("tab10").colors)
+COLOURS20 = list(plt.get_cmap("tab20").colors)
 LINESTYLES = ["-", "--", "-.", ":", (0, (5, 1, 1, 1, 1, 1)), (0, (8, 2)), (0, (1, 3)), (0, (3, 3, 1, 3))]
 MARKERS = ["o", "s", "^", "D"]   # past ten names, where line styles mean something else
 LEGEND_FONT = 8
@@ -58,24 +59,25 @@ class Styles:
     """A colour and line style per name, the same in every panel of a figure:
     names that differ only by a dashed variant (randomized positions, '+rand')
     share a colour, solid against dashed; past ten base names the colours come
-    round again with the next pair of line styles, and a figure that spends its
-    line styles on something else (layerprobe: the form) tells them apart by
-    the marker."""
+    round again with the next pair of line styles; a figure that spends its
+    line styles on something else (layerprobe: the form) takes twenty colours,
+    and past those tells names apart by the marker."""
 
-    def __init__(self, names, variant=lambda n: (n.replace("+rand", ""), "+rand" in n)):
+    def __init__(self, names, variant=lambda n: (n.replace("+rand", ""), "+rand" in n), colours=COLOURS):
         self.variant = variant
+        self.colours = colours
         bases = sorted({variant(n)[0] for n in names})
         self.index = {b: i for i, b in enumerate(bases)}
 
     def __call__(self, name):
         base, dashed = self.variant(name)
         i = self.index[base]
-        ls = LINESTYLES[(2 * (i // len(COLOURS)) + int(dashed)) % len(LINESTYLES)]
-        return {"color": COLOURS[i % len(COLOURS)], "linestyle": ls}
+        ls = LINESTYLES[(2 * (i // len(self.colours)) + int(dashed)) % len(LINESTYLES)]
+        return {"color": self.colours[i % len(self.colours)], "linestyle": ls}
 
     def marker(self, name):
-        """past ten base names, the colours come round with another marker"""
-        return MARKERS[(self.index[self.variant(name)[0]] // len(COLOURS)) % len(MARKERS)]
+        """past the palette's colours, the same colours come round with another marker"""
+        return MARKERS[(self.index[self.variant(name)[0]] // len(self.colours)) % len(MARKERS)]
 
 
 def grid_label(r):
@@ -463,7 +465,8 @@ def layerprobe(res, out, made):
         return
     tasks = sorted({s[0] for s in series})
     names = sorted({s[1] for s in series})
-    style = Styles(names, variant=lambda n: (n, False))
+    # its line styles tell the forms apart: past ten names, twenty colours (then markers)
+    style = Styles(names, variant=lambda n: (n, False), colours=COLOURS if len(names) <= len(COLOURS) else COLOURS20)
     fig, axes = plt.subplots(1, len(tasks), figsize=(4.6 * len(tasks) + 2, 4), squeeze=False, sharey=True,
                              layout="constrained")
     for ax, task in zip(axes[0], tasks):

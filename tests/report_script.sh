@@ -115,5 +115,17 @@ assert b.flips == [] and b.dropped_text() == "not checked (one seed)"
 v, b = R.threshold_verdict([cell("a", [0.2]), cell("b", [0.3])], *R.RULE_PASS)   # two cells below 0.5
 assert v == "did not hold" and b.margin is None, b.margin
 assert R.threshold_verdict([None], *R.RULE_PASS) == ("inconclusive (not run)", None)
+# cells without seed extremes, with one seed, or without a mean (every seed diverged) are left out of the
+# one-seed-dropped check one at a time, and said so; the others are still checked
+bad = dict(cell("b", [1, 1, 0.88]), token_acc_min="", token_acc_max="x")
+v, b = R.threshold_verdict([cell("a", [1, 1, 0.88]), bad, cell("c", [1.0])], *R.RULE_PASS)
+assert v == "held" and b.flips == [("a bidir", 1.0, "inconclusive")] and len(b.unchecked) == 2, (b.flips, b.unchecked)
+assert "2 of 3 cells not checked" in b.dropped_text(), b.dropped_text()
+dead = dict(cell("d", [0.5]), n_seeds="0", token_acc_mean="", token_acc_min="", token_acc_max="")
+v, b = R.threshold_verdict([dead, cell("a", [1, 1, 1])], *R.RULE_PASS)
+assert b.margin is not None and b.margin[1] == "a bidir" and b.seeds == "0-3", (b.margin, b.seeds)
+# a verdict no mean decides (R10 with a diagnose verdict that is not mirror-tied) says so
+v, b = R.threshold_verdict([cell("a", [0.3, 0.3])], lambda means: "did not hold", (0.5,))
+assert b.margin is None and "other condition" in b.margin_text(), b.margin_text()
 PY
 echo "report.py and suite.py: help, errors, QUICK banner, fit table, fit-acc, section order and seed basis checked"

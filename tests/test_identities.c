@@ -709,10 +709,12 @@ static void test_cos1_weights_are_probabilities(void **state) {
                     assert_true(a >= 0);
                     sum += a;
                 }
-                /* causal row 0 of head 0 sees only k_0 = -q_0: every weight 0, so 0/0, which the
-                 * normaliser makes a zero row (op_rows_div); every other row is a probability vector */
+                /* causal row 0 of head 0 sees only k_0 = -q_0: its one weight 1 + cos is 0 up to
+                 * rounding, so the row is 0/0, which the normaliser makes a zero row (op_rows_div),
+                 * or, where rounding leaves a residue (float, some BLAS kernels), that key alone;
+                 * every other row is a probability vector */
                 int empty = mask == MASK_CAUSAL && p == 0 && i == 0;
-                assert_true(fabs(sum - (empty ? 0 : 1)) < 10 * EXACT_TOL);
+                assert_true(fabs(sum - 1) < 10 * EXACT_TOL || (empty && fabs(sum) < 10 * EXACT_TOL));
             }
     }
     /* the model's own pipeline: rope, cos1, random weights, both masks */
