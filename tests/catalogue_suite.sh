@@ -3,6 +3,7 @@
 # encodings, and scripts/report.py pools the two suites' runs in one table:
 # every catalogue run must have the options of a decoder-grid run but its
 # encoding. And the check goes red on a catalogue suite that drifted.
+# randomized-long.suite repeats [grid encoder-randomized] but for its cap.
 # Usage: catalogue_suite.sh POSPROBE (unused: the check is pure Python)
 set -euo pipefail
 dir=$(mktemp -d /tmp/posprobe-catalogue-XXXXXX)
@@ -28,4 +29,19 @@ sed 's/^steps = 5000$/steps = 4000/' scripts/suites/catalogue.suite > "$dir/drif
 cmp -s scripts/suites/catalogue.suite "$dir/drift.suite" && { echo "the edit changed nothing"; exit 1; }
 if check "$dir/drift.suite" > "$dir/out"; then echo "a drifted catalogue suite passed"; exit 1; fi
 grep -q "('steps', '4000')" "$dir/out" || { echo "the drift was not named: $(cat "$dir/out")"; exit 1; }
-echo "catalogue suite: its decoder grid repeats extrapolation's"
+# randomized-long.suite is [grid encoder-randomized] with another cap: every option but steps the same
+/usr/bin/python3 - <<'PY' || { echo "randomized-long.suite does not repeat extrapolation.suite's randomized grid"; exit 1; }
+import sys
+sys.path.insert(0, "scripts")
+import suite
+def options(path, pick):
+    return {tuple(sorted((k, v) for k, v in o.items() if k != "steps")) for _, o in suite.expand(path)[1] if pick(o)}
+randomized = options("scripts/suites/extrapolation.suite", lambda o: o.get("positions") == "randomized")
+long = options("scripts/suites/randomized-long.suite", lambda o: True)
+steps = {o.get("steps") for _, o in suite.expand("scripts/suites/randomized-long.suite")[1]}
+extra = long - randomized
+if extra or steps != {"40000"}:
+    print("randomized-long runs whose options no randomized extrapolation run has:", dict(sorted(extra)[0]) if extra else "-", "caps", steps)
+    sys.exit(1)
+PY
+echo "catalogue suite: its decoder grid repeats extrapolation's; randomized-long repeats its randomized grid"
