@@ -72,7 +72,7 @@ STEP_BIN   := $(BUILD)/bench_step
 DECODE_BIN := $(BUILD)/bench_decode
 
 .PHONY: FORCE all test test-one test-unit test-engine test-encodings asan valgrind bench bench-one clean help fuzz check-all parity-fixtures parity-roundtrip golden same-behaviour \
-        probe extrapolation catalogue schedules linear randomized-long curves diagnose extras plots report reproduce compare install uninstall
+        probe extrapolation catalogue schedules linear randomized-long probe-seeds curves diagnose extras plots report reproduce compare install uninstall
 all: $(POSPROBE) $(TEST_BIN)
 	@if [ "$(PRECISION)" = float ] && [ -z "$(SAN)" ]; then ln -sf $(BUILD)/posprobe posprobe; fi
 
@@ -215,6 +215,9 @@ linear: $(POSPROBE)
 
 randomized-long: $(POSPROBE)
 	$(SUITE_RUN) scripts/suites/randomized-long.suite --results $(RESULTS)/randomized-long
+
+probe-seeds: $(POSPROBE)
+	$(SUITE_RUN) scripts/suites/probe-seeds.suite --results $(RESULTS)/probe-seeds
 
 curves: $(POSPROBE)
 	@mkdir -p $(RESULTS)/curves
@@ -392,13 +395,14 @@ help:
 	@echo "  make help             this list"
 	@echo "Experiments (RESULTS=dir, default results/; J=jobs; QUICK=1 for a one-seed smoke run;"
 	@echo "             ENCODINGS=\"a b\" replaces, ENCODINGS=\"+a\" adds to the suites' encodings; SEEDS=n):"
-	@echo "  make reproduce        every stage below but catalogue, schedules, linear and randomized-long, then RESULTS/timing.csv"
+	@echo "  make reproduce        every stage below but catalogue, schedules, linear, randomized-long and probe-seeds, then RESULTS/timing.csv"
 	@echo "  make probe            the probe suite (RESULTS/probe)"
 	@echo "  make extrapolation    the length-generalization suite (RESULTS/extrapolation)"
 	@echo "  make catalogue        the decoder study for shaw, recursive, multiplicative, claims T1, T3, T4 (RESULTS/catalogue)"
 	@echo "  make schedules        frequency schedules and trainable RoPE frequencies, claims S6, P4 (RESULTS/schedules)"
 	@echo "  make linear           linear attention with RoPE (8265), claims P5, P6 (RESULTS/linear)"
 	@echo "  make randomized-long  randomized positions with a 40000-step cap: when copying tasks fit (RESULTS/randomized-long)"
+	@echo "  make probe-seeds      R2's and R7's probe cells at 30 seeds (RESULTS/probe-seeds)"
 	@echo "  make curves           the encodings' decay and bias curves, no training (RESULTS/curves)"
 	@echo "  make diagnose         the symmetry diagnostics of every encoding (RESULTS/diagnose.csv)"
 	@echo "  make extras           the layer probe and attention dumps (scripts/extras.py)"

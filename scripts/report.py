@@ -64,8 +64,8 @@ def run_config(res, xruns):
 class Probe:
     """Final token accuracy on the probe at the training length."""
 
-    def __init__(self, res):
-        self.rows = [r for r in read(os.path.join(res, "probe", "summary.csv"))
+    def __init__(self, res, suite="probe"):
+        self.rows = [r for r in read(os.path.join(res, suite, "summary.csv"))
                      if r["task"] == "probe" and r["length"] == r["train_len"]]
         self.n = int(self.rows[0]["train_len"]) if self.rows else 0
 
@@ -1101,6 +1101,17 @@ INPUTS = [("probe/", "probe/summary.csv", "R1-R8, R10, T6"), ("diagnose.csv", "d
           ("schedules/", "schedules/summary.csv", "S6, P4"), ("linear/", "linear/runs.csv", "P5, P6")]
 
 
+def more_seeds_lines(res, rows):
+    """The claim's cells as `make probe-seeds` ran them at more seeds (the same configurations: config_id),
+    where it did: lines to print under the claim's table; the verdict stays the probe suite's."""
+    ids = {r["config_id"] for r in rows if r}
+    more = [r for r in Probe(res, "probe-seeds").rows if r["config_id"] in ids]
+    if not more:
+        return []
+    return ["", f"The same cells at more seeds (`make probe-seeds`; the verdict above is the probe suite's): " +
+            "; ".join(f"{cell_label(r)} {fmt(r)}" for r in more) + "."]
+
+
 def probe_claims(rep, P, diag, chance):
     """R1-R8 and R10, from the probe suite (and diagnose's verdicts for R10)."""
     claim = rep.claim
@@ -1116,7 +1127,8 @@ def probe_claims(rep, P, diag, chance):
           threshold_verdict([r for _, _, r in rows], *rule_fail(chance)), "every mean at most 1/n + 0.02", "probe_grid_markers-none.png")
     rows = [(e, m, P.get(e, mask=m)) for e in ABSOLUTE_INPUT for m in ("bidir", "causal")]
     claim("R2", "9105", "absolute position encodings added to the input pass the probe easily", "accuracy 1",
-          table([(e, m, fmt(r)) for e, m, r in rows], ["encoding", "mask", "token accuracy"]),
+          table([(e, m, fmt(r)) for e, m, r in rows], ["encoding", "mask", "token accuracy"]) +
+          more_seeds_lines(rep.res, [r for *_, r in rows]),
           threshold_verdict([r for _, _, r in rows], *RULE_PASS), "every mean >= 0.95")
     rows = [(m, P.get("shaw", mask=m)) for m in ("bidir", "causal")]
     claim("R3", "9105, 8130", "Shaw et al.'s relative encoding with the value term is not blocked", "passes",
@@ -1139,7 +1151,8 @@ def probe_claims(rep, P, diag, chance):
           "probe_grid_markers-cls-sep.png")
     rows = [(m, P.get("urpe", mask=m)) for m in ("bidir", "causal")]
     claim("R7", "9105, citing Luo et al. 2022", "O = (A (.) C) V with a learned Toeplitz C passes the probe", "passes",
-          table([(m, fmt(r)) for m, r in rows], ["mask", "token accuracy (urpe, softmax)"]),
+          table([(m, fmt(r)) for m, r in rows], ["mask", "token accuracy (urpe, softmax)"]) +
+          more_seeds_lines(rep.res, [r for _, r in rows]),
           threshold_verdict([r for _, r in rows], *RULE_PASS), "every mean >= 0.95")
     # every encoding run with swishl2 whose positions are not added at the input (those pass the probe anyway)
     rows = [(e, m, P.get(e, norm="swishl2", mask=m)) for e in ENCODINGS if e not in ABSOLUTE_INPUT

@@ -3,7 +3,8 @@
 # encodings, and scripts/report.py pools the two suites' runs in one table:
 # every catalogue run must have the options of a decoder-grid run but its
 # encoding. And the check goes red on a catalogue suite that drifted.
-# randomized-long.suite repeats [grid encoder-randomized] but for its cap.
+# randomized-long.suite repeats [grid encoder-randomized] but for its cap, and
+# probe-seeds.suite cells of the probe suite at more seeds.
 # Usage: catalogue_suite.sh POSPROBE (unused: the check is pure Python)
 set -euo pipefail
 dir=$(mktemp -d /tmp/posprobe-catalogue-XXXXXX)
@@ -44,4 +45,17 @@ if extra or steps != {"40000"}:
     print("randomized-long runs whose options no randomized extrapolation run has:", dict(sorted(extra)[0]) if extra else "-", "caps", steps)
     sys.exit(1)
 PY
-echo "catalogue suite: its decoder grid repeats extrapolation's; randomized-long repeats its randomized grid"
+# probe-seeds.suite is cells of probe.suite at more seeds: every option but the seed the same
+/usr/bin/python3 - <<'PY' || { echo "probe-seeds.suite's runs are not probe.suite's at more seeds"; exit 1; }
+import sys
+sys.path.insert(0, "scripts")
+import suite
+def options(path):
+    return {tuple(sorted((k, v) for k, v in o.items() if k != "seed")) for _, o in suite.expand(path)[1]}
+extra = options("scripts/suites/probe-seeds.suite") - options("scripts/suites/probe.suite")
+if extra:
+    print("probe-seeds runs whose options no probe-suite run has:", dict(sorted(extra)[0]))
+    sys.exit(1)
+PY
+echo "catalogue suite: its decoder grid repeats extrapolation's; randomized-long repeats its randomized grid;" \
+     "probe-seeds repeats probe cells"

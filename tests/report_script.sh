@@ -128,4 +128,13 @@ assert b.margin is not None and b.margin[1] == "a bidir" and b.seeds == "0-3", (
 v, b = R.threshold_verdict([cell("a", [0.3, 0.3])], lambda means: "did not hold", (0.5,))
 assert b.margin is None and "other condition" in b.margin_text(), b.margin_text()
 PY
-echo "report.py and suite.py: help, errors, QUICK banner, fit table, fit-acc, section order and seed basis checked"
+# make probe-seeds' cells (the same config_id at more seeds) are printed under R2 and R7, and only there
+mkdir -p "$dir/seeds/probe" "$dir/seeds/probe-seeds"
+cp results/reference/probe/summary.csv "$dir/seeds/probe/"
+$py scripts/report.py "$dir/seeds" 2>/dev/null
+! grep -q 'at more seeds' "$dir/seeds/REPORT.md" || fail "a more-seeds line without make probe-seeds' runs"
+cp results/reference/probe-seeds/summary.csv "$dir/seeds/probe-seeds/"
+$py scripts/report.py "$dir/seeds" 2>/dev/null
+[ "$(grep -c 'at more seeds' "$dir/seeds/REPORT.md")" = 2 ] && grep -q 'urpe bidir [0-9.]* \[.*(n=30)' "$dir/seeds/REPORT.md" \
+    || fail "the more-seeds lines under R2 and R7: $(grep 'at more seeds' "$dir/seeds/REPORT.md")"
+echo "report.py and suite.py: help, errors, QUICK banner, fit table, fit-acc, section order, seed basis and more-seeds lines checked"
