@@ -6,7 +6,8 @@ usage: scripts/report.py RESULTS [--posprobe BIN]
 Reads RESULTS/probe/{summary,horizons,runs}.csv, RESULTS/extrapolation/... and
 RESULTS/catalogue/... (pooled: catalogue.suite repeats the decoder grid),
 RESULTS/schedules/..., RESULTS/linear/... (with linear_attention.csv),
-RESULTS/diagnose.csv and RESULTS/curves/*.csv, and writes RESULTS/REPORT.md.
+RESULTS/diagnose.csv and RESULTS/curves/*.csv, and RESULTS/probe-seeds/summary.csv
+(R2's and R7's cells at more seeds, printed under those claims), and writes RESULTS/REPORT.md.
 Which encodings are absolute, relative, directional or symmetric, and which
 tasks are controls, it asks posprobe (`posprobe list encodings|tasks --csv`).
 Every number in the report comes from those files; nothing is hand-written.
@@ -66,7 +67,7 @@ class Probe:
 
     def __init__(self, res, suite="probe"):
         self.rows = [r for r in read(os.path.join(res, suite, "summary.csv"))
-                     if r["task"] == "probe" and r["length"] == r["train_len"]]
+                     if r.get("task") == "probe" and r.get("length") == r.get("train_len")]
         self.n = int(self.rows[0]["train_len"]) if self.rows else 0
 
     def get(self, enc, norm="softmax", mask="bidir", markers="none"):
@@ -80,9 +81,10 @@ class Probe:
 def fmt(r):
     if r is None:
         return "not run"
-    lo, hi = f(r["token_acc_ci_lo"]), f(r["token_acc_ci_hi"])   # no interval for one seed
-    return (f"{f(r['token_acc_mean']):.3f}" + (f" [{max(0, lo):.3f}, {min(1, hi):.3f}]" if not math.isnan(lo) else "") +
-            f" (n={r['n_seeds']}" + (f", {r['n_diverged']} diverged" if r.get("n_diverged", "0") != "0" else "") + ")")
+    lo, hi = f(r.get("token_acc_ci_lo")), f(r.get("token_acc_ci_hi"))   # no interval for one seed
+    diverged = r.get("n_diverged") or "0"
+    return (f"{f(r.get('token_acc_mean')):.3f}" + (f" [{max(0, lo):.3f}, {min(1, hi):.3f}]" if not math.isnan(lo) else "")
+            + f" (n={r.get('n_seeds')}" + (f", {diverged} diverged" if diverged != "0" else "") + ")")
 
 
 def rule_pass(means):
@@ -1085,6 +1087,9 @@ def header_lines(res, runs, P, chance):
     if P.n:
         header += [f"Probe: `[0]*n -> [1..n]` with n = {P.n}; chance (one class for all positions) is 1/n = "
                    f"{chance:.4f}.", ""]
+    if not P.n and os.path.exists(os.path.join(res, "probe-seeds", "summary.csv")):
+        header += ["`probe-seeds/` is here, but its cells are printed only beside the probe suite's R2 and R7, "
+                   "which need `probe/`.", ""]
     missing = [(what, claims) for what, path, claims in INPUTS if not os.path.exists(os.path.join(res, path))]
     if missing:
         header += ["**Not judged here, for want of their input:** " + "; ".join(
@@ -1102,14 +1107,24 @@ INPUTS = [("probe/", "probe/summary.csv", "R1-R8, R10, T6"), ("diagnose.csv", "d
 
 
 def more_seeds_lines(res, rows):
-    """The claim's cells as `make probe-seeds` ran them at more seeds (the same configurations: config_id),
-    where it did: lines to print under the claim's table; the verdict stays the probe suite's."""
-    ids = {r["config_id"] for r in rows if r}
-    more = [r for r in Probe(res, "probe-seeds").rows if r["config_id"] in ids]
-    if not more:
+    """The claim's cells as `make probe-seeds` ran them with more seeds than the probe suite (the same
+    configurations: config_id), where it did: lines to print under the claim's table; the verdict stays the
+    probe suite's. Rows without a mean or a seed count are left out and counted."""
+    seeds = {r["config_id"]: f(r.get("n_seeds")) for r in rows if r}
+    more, bad = [], 0
+    for r in Probe(res, "probe-seeds").rows:
+        if r.get("config_id") not in seeds:
+            continue
+        n, m = f(r.get("n_seeds")), f(r.get("token_acc_mean"))
+        if math.isnan(n) or math.isnan(m):
+            bad += 1
+        elif n > seeds[r["config_id"]]:
+            more.append(r)
+    if not more and not bad:
         return []
-    return ["", f"The same cells at more seeds (`make probe-seeds`; the verdict above is the probe suite's): " +
-            "; ".join(f"{cell_label(r)} {fmt(r)}" for r in more) + "."]
+    return ["", f"The same cells with more seeds (`make probe-seeds`; the verdict above is the probe suite's): " +
+            "; ".join(f"{cell_label(r)} {fmt(r)}" for r in more) +
+            (f" ({bad} of its rows without a mean or a seed count left out)" if bad else "") + "."]
 
 
 def probe_claims(rep, P, diag, chance):
