@@ -7,7 +7,8 @@ Reads RESULTS/probe/{summary,horizons,runs}.csv, RESULTS/extrapolation/... and
 RESULTS/catalogue/... (pooled: catalogue.suite repeats the decoder grid),
 RESULTS/schedules/..., RESULTS/linear/... (with linear_attention.csv),
 RESULTS/diagnose.csv and RESULTS/curves/*.csv, and RESULTS/probe-seeds/summary.csv
-(R2's and R7's cells at more seeds, printed under those claims), and writes RESULTS/REPORT.md.
+(R2's and R7's cells with more seeds, which replace the probe suite's in those claims), and writes
+RESULTS/REPORT.md.
 Which encodings are absolute, relative, directional or symmetric, and which
 tasks are controls, it asks posprobe (`posprobe list encodings|tasks --csv`).
 Every number in the report comes from those files; nothing is hand-written.
@@ -63,19 +64,46 @@ def run_config(res, xruns):
 
 
 class Probe:
-    """Final token accuracy on the probe at the training length."""
+    """Final token accuracy on the probe at the training length: the probe suite's cells, each taken from
+    `make probe-seeds` instead where it ran the same configuration (config_id) with more seeds, so a verdict
+    rests on the most seeds there are (such rows carry MORE_SEEDS)."""
 
     def __init__(self, res, suite="probe"):
-        self.rows = [r for r in read(os.path.join(res, suite, "summary.csv"))
-                     if r.get("task") == "probe" and r.get("length") == r.get("train_len")]
+        self.rows = self.read(res, suite)
         self.n = int(self.rows[0]["train_len"]) if self.rows else 0
+        self.more, self.more_skipped = {}, set()   # config_id -> its probe-seeds row; those without a mean or seeds
+        for r in self.read(res, "probe-seeds") if suite == "probe" else []:
+            if math.isnan(f(r.get("n_seeds"))) or math.isnan(f(r.get("token_acc_mean"))):
+                self.more_skipped.add(r.get("config_id"))
+            else:
+                self.more[r.get("config_id")] = dict(r, **{MORE_SEEDS: True})
+
+    @staticmethod
+    def read(res, suite):
+        return [r for r in read(os.path.join(res, suite, "summary.csv"))
+                if r.get("task") == "probe" and r.get("length") == r.get("train_len")]
 
     def get(self, enc, norm="softmax", mask="bidir", markers="none"):
         for r in self.rows:
             if (r["encoding"], r["norm"], r["mask"], r["markers"], r["positions"]) == (enc, norm, mask, markers,
                                                                                        "sequential"):
-                return r
+                more = self.more.get(r["config_id"])
+                return more if more and f(more["n_seeds"]) > f(r.get("n_seeds")) else r
         return None
+
+    def note(self, rows):
+        """A line under a claim's table naming its cells that come from `make probe-seeds`, if any."""
+        more = [r for r in rows if r and r.get(MORE_SEEDS)]
+        skipped = len(self.more_skipped & {r.get("config_id") for r in rows if r})
+        if not more and not skipped:
+            return []
+        parts = ([f"{', '.join(cell_label(r) for r in more)}: from `make probe-seeds`, the same configuration run "
+                  "with more seeds than the probe suite's"] if more else []) + \
+                ([f"{skipped} probe-seeds rows without a mean or a seed count left out"] if skipped else [])
+        return ["", "; ".join(parts) + "."]
+
+
+MORE_SEEDS = "_from_probe_seeds"   # a Probe row's mark: it is make probe-seeds' cell, not the probe suite's
 
 
 def fmt(r):
@@ -1088,8 +1116,8 @@ def header_lines(res, runs, P, chance):
         header += [f"Probe: `[0]*n -> [1..n]` with n = {P.n}; chance (one class for all positions) is 1/n = "
                    f"{chance:.4f}.", ""]
     if not P.n and os.path.exists(os.path.join(res, "probe-seeds", "summary.csv")):
-        header += ["`probe-seeds/` is here, but its cells are printed only beside the probe suite's R2 and R7, "
-                   "which need `probe/`.", ""]
+        header += ["`probe-seeds/` is here, but its cells only stand in for the probe suite's (in R2 and R7) and "
+                   "need `probe/`.", ""]
     missing = [(what, claims) for what, path, claims in INPUTS if not os.path.exists(os.path.join(res, path))]
     if missing:
         header += ["**Not judged here, for want of their input:** " + "; ".join(
@@ -1104,27 +1132,6 @@ INPUTS = [("probe/", "probe/summary.csv", "R1-R8, R10, T6"), ("diagnose.csv", "d
           ("extrapolation/", "extrapolation/horizons.csv", "E1-E3, T2, R11, S7, and T3, T4's baseline"),
           ("catalogue/", "catalogue/horizons.csv", "T1, T3, T4"), ("curves/", "curves/rope_decay.csv", "S3, P3, S4"),
           ("schedules/", "schedules/summary.csv", "S6, P4"), ("linear/", "linear/runs.csv", "P5, P6")]
-
-
-def more_seeds_lines(res, rows):
-    """The claim's cells as `make probe-seeds` ran them with more seeds than the probe suite (the same
-    configurations: config_id), where it did: lines to print under the claim's table; the verdict stays the
-    probe suite's. Rows without a mean or a seed count are left out and counted."""
-    seeds = {r["config_id"]: f(r.get("n_seeds")) for r in rows if r}
-    more, bad = [], 0
-    for r in Probe(res, "probe-seeds").rows:
-        if r.get("config_id") not in seeds:
-            continue
-        n, m = f(r.get("n_seeds")), f(r.get("token_acc_mean"))
-        if math.isnan(n) or math.isnan(m):
-            bad += 1
-        elif n > seeds[r["config_id"]]:
-            more.append(r)
-    if not more and not bad:
-        return []
-    return ["", f"The same cells with more seeds (`make probe-seeds`; the verdict above is the probe suite's): " +
-            "; ".join(f"{cell_label(r)} {fmt(r)}" for r in more) +
-            (f" ({bad} of its rows without a mean or a seed count left out)" if bad else "") + "."]
 
 
 def probe_claims(rep, P, diag, chance):
@@ -1143,7 +1150,7 @@ def probe_claims(rep, P, diag, chance):
     rows = [(e, m, P.get(e, mask=m)) for e in ABSOLUTE_INPUT for m in ("bidir", "causal")]
     claim("R2", "9105", "absolute position encodings added to the input pass the probe easily", "accuracy 1",
           table([(e, m, fmt(r)) for e, m, r in rows], ["encoding", "mask", "token accuracy"]) +
-          more_seeds_lines(rep.res, [r for *_, r in rows]),
+          P.note([r for *_, r in rows]),
           threshold_verdict([r for _, _, r in rows], *RULE_PASS), "every mean >= 0.95")
     rows = [(m, P.get("shaw", mask=m)) for m in ("bidir", "causal")]
     claim("R3", "9105, 8130", "Shaw et al.'s relative encoding with the value term is not blocked", "passes",
@@ -1167,7 +1174,7 @@ def probe_claims(rep, P, diag, chance):
     rows = [(m, P.get("urpe", mask=m)) for m in ("bidir", "causal")]
     claim("R7", "9105, citing Luo et al. 2022", "O = (A (.) C) V with a learned Toeplitz C passes the probe", "passes",
           table([(m, fmt(r)) for m, r in rows], ["mask", "token accuracy (urpe, softmax)"]) +
-          more_seeds_lines(rep.res, [r for _, r in rows]),
+          P.note([r for _, r in rows]),
           threshold_verdict([r for _, r in rows], *RULE_PASS), "every mean >= 0.95")
     # every encoding run with swishl2 whose positions are not added at the input (those pass the probe anyway)
     rows = [(e, m, P.get(e, norm="swishl2", mask=m)) for e in ENCODINGS if e not in ABSOLUTE_INPUT

@@ -128,15 +128,19 @@ assert b.margin is not None and b.margin[1] == "a bidir" and b.seeds == "0-3", (
 v, b = R.threshold_verdict([cell("a", [0.3, 0.3])], lambda means: "did not hold", (0.5,))
 assert b.margin is None and "other condition" in b.margin_text(), b.margin_text()
 PY
-# make probe-seeds' cells (the same config_id at more seeds) are printed under R2 and R7, and only there
+# make probe-seeds' cells (the same config_id with more seeds) replace the probe suite's in the claims
+# that read them (R2, R7), which say so
 mkdir -p "$dir/seeds/probe" "$dir/seeds/probe-seeds"
 cp results/reference/probe/summary.csv "$dir/seeds/probe/"
 $py scripts/report.py "$dir/seeds" 2>/dev/null
-! grep -q 'with more seeds' "$dir/seeds/REPORT.md" || fail "a more-seeds line without make probe-seeds' runs"
+! grep -q 'from `make probe-seeds`' "$dir/seeds/REPORT.md" || fail "a probe-seeds note without make probe-seeds' runs"
+grep -q '^| R7 | inconclusive | 10 |.*| \*\*changes\*\*' "$dir/seeds/REPORT.md" || fail "R7 at 10 seeds: $(grep '^| R7 ' "$dir/seeds/REPORT.md")"
 cp results/reference/probe-seeds/summary.csv "$dir/seeds/probe-seeds/"
 $py scripts/report.py "$dir/seeds" 2>/dev/null
-[ "$(grep -c 'with more seeds' "$dir/seeds/REPORT.md")" = 2 ] && grep -q 'urpe bidir [0-9.]* \[.*(n=30)' "$dir/seeds/REPORT.md" \
-    || fail "the more-seeds lines under R2 and R7: $(grep 'with more seeds' "$dir/seeds/REPORT.md")"
+[ "$(grep -c 'from `make probe-seeds`' "$dir/seeds/REPORT.md")" = 2 ] && grep -q '^| bidir | 0.915 \[.*(n=30) |' "$dir/seeds/REPORT.md" \
+    && grep -q '^| R7 | inconclusive | 30 |.*| unchanged |' "$dir/seeds/REPORT.md" \
+    && grep -q '^| R2 | inconclusive | 10-30 |' "$dir/seeds/REPORT.md" \
+    || fail "R2 and R7 on probe-seeds' cells: $(grep '^| R[27] \|probe-seeds' "$dir/seeds/REPORT.md")"
 # ... but not when it ran fewer seeds than the probe suite (QUICK or SEEDS=), and rows without a mean are counted
 /usr/bin/python3 - "$dir/seeds/probe-seeds/summary.csv" <<'PY'
 import csv, sys
@@ -151,10 +155,10 @@ w.writeheader()
 w.writerows(rows)
 PY
 $py scripts/report.py "$dir/seeds" 2>/dev/null
-! grep -q 'urpe bidir [0-9.]* .*(n=5)' "$dir/seeds/REPORT.md" || fail "a more-seeds line with fewer seeds than the probe suite's"
-grep -q 'recursive bidir [0-9.].*(n=30) (1 of its rows without a mean or a seed count left out)' "$dir/seeds/REPORT.md" \
-    || fail "a probe-seeds row without a mean: $(grep 'more seeds' "$dir/seeds/REPORT.md")"
+! grep -q '(n=5)' "$dir/seeds/REPORT.md" || fail "a probe-seeds cell with fewer seeds than the probe suite's"
+grep -q '^recursive bidir: from `make probe-seeds`.*; 1 probe-seeds rows without a mean or a seed count left out\.$' \
+    "$dir/seeds/REPORT.md" || fail "a probe-seeds row without a mean: $(grep 'probe-seeds' "$dir/seeds/REPORT.md")"
 rm "$dir/seeds/probe/summary.csv"
 $py scripts/report.py "$dir/seeds" 2>/dev/null
-grep -q '^`probe-seeds/` is here, but' "$dir/seeds/REPORT.md" || fail "probe-seeds without the probe suite is not said"
-echo "report.py and suite.py: help, errors, QUICK banner, fit table, fit-acc, section order, seed basis and more-seeds lines checked"
+grep -q '^`probe-seeds/` is here, but its cells only stand in' "$dir/seeds/REPORT.md" || fail "probe-seeds without the probe suite is not said"
+echo "report.py and suite.py: help, errors, QUICK banner, fit table, fit-acc, section order, seed basis and probe-seeds cells checked"
