@@ -72,7 +72,7 @@ STEP_BIN   := $(BUILD)/bench_step
 DECODE_BIN := $(BUILD)/bench_decode
 
 .PHONY: FORCE all test test-one test-unit test-engine test-encodings asan valgrind bench bench-one clean help fuzz check-all parity-fixtures parity-roundtrip golden same-behaviour \
-        probe extrapolation catalogue schedules linear randomized-long probe-seeds curves diagnose extras plots report reproduce compare install uninstall
+        probe extrapolation normalizers catalogue schedules linear randomized-long probe-seeds curves diagnose extras plots report reproduce compare install uninstall
 all: $(POSPROBE) $(TEST_BIN)
 	@if [ "$(PRECISION)" = float ] && [ -z "$(SAN)" ]; then ln -sf $(BUILD)/posprobe posprobe; fi
 
@@ -202,6 +202,9 @@ probe: $(POSPROBE)
 extrapolation: $(POSPROBE)
 	$(SUITE_RUN) scripts/suites/extrapolation.suite --results $(RESULTS)/extrapolation
 
+normalizers: $(POSPROBE)
+	$(SUITE_RUN) scripts/suites/normalizers.suite --results $(RESULTS)/normalizers
+
 catalogue: $(POSPROBE)
 	$(SUITE_RUN) scripts/suites/catalogue.suite --results $(RESULTS)/catalogue
 
@@ -259,6 +262,7 @@ reproduce: all
 	@mkdir -p $(RESULTS) && printf 'stage,unix_s\nstart,%s\n' "$$(date +%s.%N)" > $(RESULTS)/stages.csv
 	@$(call STAGE,probe)
 	@$(call STAGE,extrapolation)
+	@$(call STAGE,normalizers)
 	@$(call STAGE,curves)
 	@$(call STAGE,diagnose)
 	@$(call STAGE,extras)
@@ -398,6 +402,7 @@ help:
 	@echo "  make reproduce        every stage below but catalogue, schedules, linear, randomized-long and probe-seeds, then RESULTS/timing.csv"
 	@echo "  make probe            the probe suite (RESULTS/probe)"
 	@echo "  make extrapolation    the length-generalization suite (RESULTS/extrapolation)"
+	@echo "  make normalizers      claim R11: copy under l2, nodenom, relu2n, logscaled in both forms (RESULTS/normalizers)"
 	@echo "  make catalogue        the decoder study for shaw, recursive, multiplicative, claims T1, T3, T4 (RESULTS/catalogue)"
 	@echo "  make schedules        frequency schedules and trainable RoPE frequencies, claims S6, P4 (RESULTS/schedules)"
 	@echo "  make linear           linear attention with RoPE (8265), claims P5, P6 (RESULTS/linear)"

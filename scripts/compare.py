@@ -4,12 +4,14 @@
 usage: scripts/compare.py ENCODING [--reference DIR] [--out DIR] [--quick] [-j N]
                           [--baselines "a b" | "+a +b"] [--suites DIR] [--posprobe BIN]
 
-Runs only ENCODING's runs of the probe and extrapolation suites: every grid
-that compares encodings (scripts/suite.py's rule: its encoding factor lists two
-or more), with the suite's own configurations and the reference's seeds, into
-OUT/probe and OUT/extrapolation, and its `posprobe diagnose` rows into
+Runs only ENCODING's runs of the probe, extrapolation and normalizers suites:
+every grid that compares encodings (scripts/suite.py's rule: its encoding
+factor lists two or more), with the suite's own configurations and the
+reference's seeds, into OUT/probe, OUT/extrapolation and OUT/normalizers (a
+suite the reference lacks is skipped), and its `posprobe diagnose` rows into
 OUT/diagnose.csv. The other encodings are not run again: the reference's
-summaries (DIR/probe, DIR/extrapolation, DIR/diagnose.csv) are the baseline.
+summaries (DIR/probe, DIR/extrapolation, DIR/normalizers, DIR/diagnose.csv) are
+the baseline.
 Then OUT/merged/ (the reference's summaries with ENCODING's rows added),
 OUT/baseline/ (the reference's alone), figures from the merged summaries in
 OUT/figures/, and OUT/SCORECARD.md: the probe outcome per normalizer, mask and
@@ -40,11 +42,12 @@ import time
 
 import report
 import suite
-from csvrows import CatalogueError, catalogue, default_posprobe, enc_label, error, read, read_summary, write_output
+from csvrows import CatalogueError, catalogue, default_posprobe, enc_label, error, read, read_length_suites, read_summary
+from csvrows import write_output
 from csvrows import fnum as f
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SUITES = ["probe", "extrapolation"]
+SUITES = ["probe", "extrapolation", "normalizers"]
 KEY = ["task", "norm", "mask", "markers", "positions", "head"]   # a cell: the setting but for its encoding
 RAN_NOW = "†"   # marks a baseline run now, not read from the reference
 
@@ -381,9 +384,9 @@ def form_of(h):
 
 
 def extrapolation_section(enc, out, mark, extra):
-    hz_m = read(os.path.join(out, "merged", "extrapolation", "horizons.csv"))
-    hz_b = read(os.path.join(out, "baseline", "extrapolation", "horizons.csv"))
-    runs_m = read(os.path.join(out, "merged", "extrapolation", "runs.csv"))
+    hz_m = read_length_suites(os.path.join(out, "merged"), "horizons.csv")   # extrapolation and normalizers
+    hz_b = read_length_suites(os.path.join(out, "baseline"), "horizons.csv")
+    runs_m = read_length_suites(os.path.join(out, "merged"), "runs.csv")
     mine = [h for h in hz_m if h["encoding"] == enc and h["eval_mode"] == report.PRIMARY[h["mask"]][0]]
     if not mine:
         return []
@@ -522,7 +525,7 @@ def main():
     ap.add_argument("-j", "--jobs", type=suite.integer, default=os.cpu_count() or 1)
     ap.add_argument("--baselines", help="'a b': only these beside it; '+a +b': the reference's and these")
     ap.add_argument("--suites", default=os.path.join(ROOT, "scripts", "suites"), metavar="DIR",
-                    help="where probe.suite and extrapolation.suite are")
+                    help="where probe.suite, extrapolation.suite and normalizers.suite are")
     ap.add_argument("--posprobe", default=default_posprobe(), metavar="BIN")
     args = ap.parse_args()
     started = time.time()
@@ -560,7 +563,7 @@ def main():
             if d is not None:
                 done[name] = d
         if not done:
-            raise CompareError(f"{args.reference}: no probe/runs.csv or extrapolation/runs.csv to compare against")
+            raise CompareError(f"{args.reference}: no probe/, extrapolation/ or normalizers/runs.csv to compare against")
         ran = [enc] + sorted({e for d in done.values() for e in d["extra"]})
         diag_new, diag_refused = run_diagnose(args, ran, args.out)
         build_dirs(args, enc, done, diag_new, args.out)

@@ -31,7 +31,7 @@ def read_summary(path):
 # The suites whose runs form the length-generalization tables: extrapolation.suite
 # and catalogue.suite, whose decoder grid repeats extrapolation's settings for more
 # encodings (test_catalogue_suite_matches checks that it does).
-LENGTH_SUITES = ("extrapolation", "catalogue")
+LENGTH_SUITES = ("extrapolation", "normalizers", "catalogue")
 
 
 def read_length_suites(res, name):

@@ -3,7 +3,7 @@
 
 usage: scripts/plots.py RESULTS [--posprobe BIN]
 
-Reads RESULTS/{probe,extrapolation,catalogue}/summary.csv (or .csv.gz), the
+Reads RESULTS/{probe,extrapolation,normalizers,catalogue}/summary.csv (or .csv.gz), the
 suites' runs.csv and the runs' train.csv, RESULTS/curves/*.csv,
 RESULTS/diagnose.csv, RESULTS/attention/*.csv and RESULTS/layerprobe/*.csv
 where they exist, and writes PNG figures to RESULTS/figures/. Missing inputs

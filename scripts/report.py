@@ -3,7 +3,7 @@
 
 usage: scripts/report.py RESULTS [--posprobe BIN]
 
-Reads RESULTS/probe/{summary,horizons,runs}.csv, RESULTS/extrapolation/... and
+Reads RESULTS/probe/{summary,horizons,runs}.csv, RESULTS/extrapolation/..., RESULTS/normalizers/... and
 RESULTS/catalogue/... (pooled: catalogue.suite repeats the decoder grid),
 RESULTS/schedules/..., RESULTS/linear/... (with linear_attention.csv),
 RESULTS/diagnose.csv and RESULTS/curves/*.csv, and RESULTS/probe-seeds/summary.csv
@@ -1129,7 +1129,8 @@ def header_lines(res, runs, P, chance):
 # What each claim is judged from, for the report's list of what it could not judge: (input, path under RESULTS,
 # the claims it judges). T3 and T4 also read extrapolation's learned runs.
 INPUTS = [("probe/", "probe/summary.csv", "R1-R8, R10, T6"), ("diagnose.csv", "diagnose.csv", "the symmetry argument"),
-          ("extrapolation/", "extrapolation/horizons.csv", "E1-E3, T2, R11, S7, and T3, T4's baseline"),
+          ("extrapolation/", "extrapolation/horizons.csv", "E1-E3, T2, S7, R11's softmax side, and T3, T4's baseline"),
+          ("normalizers/", "normalizers/horizons.csv", "R11"),
           ("catalogue/", "catalogue/horizons.csv", "T1, T3, T4"), ("curves/", "curves/rope_decay.csv", "S3, P3, S4"),
           ("schedules/", "schedules/summary.csv", "S6, P4"), ("linear/", "linear/runs.csv", "P5, P6")]
 

@@ -20,8 +20,9 @@ import sys
 
 from csvrows import fnum, read, usage, usage_error, write_text
 
-STAGES = ["probe", "extrapolation", "curves", "diagnose", "extras", "plots", "report"]
-OUTPUT = {"probe": "probe/summary.csv", "extrapolation": "extrapolation/summary.csv", "curves": "curves",
+STAGES = ["probe", "extrapolation", "normalizers", "curves", "diagnose", "extras", "plots", "report"]
+OUTPUT = {"probe": "probe/summary.csv", "extrapolation": "extrapolation/summary.csv",
+          "normalizers": "normalizers/summary.csv", "curves": "curves",
           "diagnose": "diagnose.csv", "extras": "attention", "plots": "figures", "report": "REPORT.md"}
 
 
@@ -50,7 +51,7 @@ def suite_sums(res, suite):
         s = read(os.path.join(res, suite, "runs", r["run_id"], "summary.csv"))
         if not s:
             continue
-        form = "decoder" if r["mask"] == "causal" and suite == "extrapolation" else "other"
+        form = "decoder" if r["mask"] == "causal" and suite in ("extrapolation", "normalizers") else "other"
         acc = sums.setdefault(form, [0, 0.0, 0.0, 0.0])
         acc[0] += 1
         for i, col in enumerate(("train_s", "eval_s", "wall_s"), 1):
@@ -73,7 +74,7 @@ def main():
         w = walls[stage]
         row = {"stage": stage, "wall_s": w, "runs": "", "train_s": "", "eval_s": "", "process_s": "", "other_s": "",
                "eval_share_decoder": ""}
-        if stage in ("probe", "extrapolation"):
+        if stage in ("probe", "extrapolation", "normalizers"):
             sums = suite_sums(res, stage)
             n = sum(v[0] for v in sums.values())
             tr, ev, pw = (sum(v[i] for v in sums.values()) for i in (1, 2, 3))

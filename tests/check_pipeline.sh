@@ -4,7 +4,7 @@
 set -euo pipefail
 r=$1
 fail() { echo "pipeline check: $*"; exit 1; }
-for f in probe/summary.csv probe/horizons.csv probe/runs.csv extrapolation/summary.csv extrapolation/runs.csv \
+for f in probe/summary.csv probe/horizons.csv probe/runs.csv extrapolation/summary.csv extrapolation/runs.csv normalizers/runs.csv \
          diagnose.csv curves/rope_decay.csv REPORT.md; do
     [ -s "$r/$f" ] || fail "$r/$f is missing or empty"
 done
