@@ -4,7 +4,8 @@
 # every catalogue run must have the options of a decoder-grid run but its
 # encoding. And the check goes red on a catalogue suite that drifted.
 # randomized-long.suite repeats [grid encoder-randomized] but for its cap, and
-# probe-seeds.suite cells of the probe suite at more seeds.
+# probe-seeds.suite cells of the probe suite at more seeds, and normalizers.suite
+# extrapolation.suite's two forms on copy.
 # Usage: catalogue_suite.sh POSPROBE (unused: the check is pure Python)
 set -euo pipefail
 dir=$(mktemp -d /tmp/posprobe-catalogue-XXXXXX)
@@ -57,5 +58,19 @@ if extra:
     print("probe-seeds runs whose options no probe-suite run has:", dict(sorted(extra)[0]))
     sys.exit(1)
 PY
+# normalizers.suite runs copy in extrapolation.suite's two forms: every option but the normalizer, the
+# encoding and the cap is one of an extrapolation run's
+/usr/bin/python3 - <<'PY' || { echo "normalizers.suite does not repeat extrapolation.suite's forms"; exit 1; }
+import sys
+sys.path.insert(0, "scripts")
+import suite
+def options(path):
+    return {tuple(sorted((k, v) for k, v in o.items() if k not in ("norm", "encoding", "steps")))
+            for _, o in suite.expand(path)[1]}
+extra = options("scripts/suites/normalizers.suite") - options("scripts/suites/extrapolation.suite")
+if extra:
+    print("normalizers runs whose options no extrapolation run has:", dict(sorted(extra)[0]))
+    sys.exit(1)
+PY
 echo "catalogue suite: its decoder grid repeats extrapolation's; randomized-long repeats its randomized grid;" \
-     "probe-seeds repeats probe cells"
+     "probe-seeds repeats probe cells; normalizers repeats its forms"
