@@ -557,6 +557,10 @@ def main():
             raise CompareError(f"{args.out}: inside the reference or around it; the reference is never written")
         os.makedirs(args.out, exist_ok=True)
         version = posprobe_version(args.posprobe)
+        for name in SUITES:   # every suite file first: not two suites run and then a stop on the third
+            if read(os.path.join(args.reference, name, "runs.csv")) and \
+                    not os.path.exists(os.path.join(args.suites, f"{name}.suite")):
+                raise CompareError(f"{args.suites}: no {name}.suite for the reference's {name}/ runs")
         done = {}
         for name in SUITES:
             d = run_suite(args, name, enc, change, args.out, args.quick)

@@ -28,15 +28,34 @@ def read_summary(path):
         return list(csv.DictReader(io.StringIO(f.read())))
 
 
-# The suites whose runs form the length-generalization tables: extrapolation.suite
-# and catalogue.suite, whose decoder grid repeats extrapolation's settings for more
-# encodings (test_catalogue_suite_matches checks that it does).
+# The suites whose runs form the length-generalization tables: extrapolation.suite,
+# normalizers.suite (claim R11's grids, the same forms under other normalizers) and
+# catalogue.suite, whose decoder grid repeats extrapolation's settings for more
+# encodings (test_catalogue_suite_matches checks that they do).
 LENGTH_SUITES = ("extrapolation", "normalizers", "catalogue")
+_warned = set()
 
 
 def read_length_suites(res, name):
-    """The rows of file `name` (runs.csv, horizons.csv, summary.csv) of every length suite under res, pooled."""
-    return [r for s in LENGTH_SUITES for r in read_summary(os.path.join(res, s, name))]
+    """The rows of file `name` (runs.csv, horizons.csv, summary.csv) of every length suite under res, pooled.
+    Results made before normalizers.suite held R11's runs inside extrapolation/: where normalizers/ has runs,
+    extrapolation/'s rows of another normalizer than softmax are those older runs, left out (said once on
+    stderr) so that no setting is counted twice; without normalizers/ they are R11's runs and stay."""
+    has_norm = bool(read(os.path.join(res, "normalizers", "runs.csv")))
+    rows = []
+    for s in LENGTH_SUITES:
+        part = read_summary(os.path.join(res, s, name))
+        if s == "extrapolation" and has_norm:
+            old = [r for r in part if r.get("norm", "softmax") != "softmax"]
+            if old and res not in _warned:
+                _warned.add(res)
+                print(f"posprobe: warning: {os.path.join(res, s)}: its normalizer runs from before "
+                      "normalizers.suite are left out (normalizers/ holds R11's runs now; remove "
+                      f"{os.path.join(res, s, 'runs')}/*-{{l2,nodenom,relu2n,logscaled}}-* and summarize again)",
+                      file=sys.stderr)
+            part = [r for r in part if r.get("norm", "softmax") == "softmax"]
+        rows += part
+    return rows
 
 
 def enc_label(r):

@@ -1118,7 +1118,11 @@ def header_lines(res, runs, P, chance):
     if not P.n and os.path.exists(os.path.join(res, "probe-seeds", "summary.csv")):
         header += ["`probe-seeds/` is here, but its cells only stand in for the probe suite's (in R2 and R7) and "
                    "need `probe/`.", ""]
-    missing = [(what, claims) for what, path, claims in INPUTS if not os.path.exists(os.path.join(res, path))]
+    def present(path):   # R11's runs are in extrapolation/ in results made before normalizers.suite
+        return os.path.exists(os.path.join(res, path)) or (path.startswith("normalizers/") and any(
+            h.get("norm", "softmax") != "softmax" for name in ("horizons.csv", "runs.csv")
+            for h in read(os.path.join(res, "extrapolation", name))))
+    missing = [(what, claims) for what, path, claims in INPUTS if not present(path)]
     if missing:
         header += ["**Not judged here, for want of their input:** " + "; ".join(
             f"{claims} (no `{what}`)" for what, claims in missing) + ". The make target of each is in "
