@@ -160,6 +160,37 @@ def write_output(path, text):
     return 0
 
 
+class GatherError(Exception):
+    """A gathering script cannot read the suite results it was given (the message says why)."""
+
+
+def suite_runs(results, example):
+    """The runs.csv rows of a directory scripts/suite.py wrote (example: such a directory, for the message);
+    GatherError when results is not one."""
+    runs_csv = os.path.join(results, "runs.csv")
+    if not os.path.isdir(results):
+        raise GatherError(f"{results}: not a directory")
+    if not os.path.isfile(runs_csv):   # not a suite's results: nothing to read, nothing to write
+        raise GatherError(f"{runs_csv}: no such file (SUITE_RESULTS is a directory scripts/suite.py wrote, "
+                          f"e.g. {example})")
+    return read(runs_csv)
+
+
+def steps_done(run_dir):
+    """The steps a run took (its summary.csv's steps_done); empty when it wrote no summary."""
+    summary = read(os.path.join(run_dir, "summary.csv"))
+    return summary[0]["steps_done"] if summary else ""
+
+
+def write_gathered(path, text, tool, what):
+    """A gathering script's output: written whole (write_output), then one line on stderr saying what it holds;
+    0 when written, 1 when not."""
+    if write_output(path, text):
+        return 1
+    print(f"posprobe {tool}: {what}; {path}", file=sys.stderr)
+    return 0
+
+
 def fnum(x):
     """A cell as a float; NaN when it is empty or not a number."""
     try:

@@ -16,7 +16,7 @@ import os
 import subprocess
 import sys
 
-from csvrows import ArgumentParser, default_posprobe, error, read, write_output
+from csvrows import ArgumentParser, GatherError, default_posprobe, error, read, steps_done, suite_runs, write_gathered
 
 COLUMNS = ["run_id", "task", "encoding", "seed", "fitted", "steps_done", "pair", "theta_initial", "theta_final",
            "relative_change"]
@@ -27,16 +27,15 @@ def main():
     ap.add_argument("results")
     ap.add_argument("--posprobe", default=default_posprobe())
     a = ap.parse_args()
-    runs_csv = os.path.join(a.results, "runs.csv")
-    if not os.path.isdir(a.results):
-        return error(f"{a.results}: not a directory")
-    if not os.path.isfile(runs_csv):   # not a suite's results: nothing to read, nothing to write
-        return error(f"{runs_csv}: no such file (SUITE_RESULTS is a directory scripts/suite.py wrote, e.g. results/schedules)")
+    try:
+        runs = suite_runs(a.results, "results/schedules")
+    except GatherError as e:
+        return error(str(e))
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\n")
     w.writerow(COLUMNS)
     n = 0
-    for r in read(runs_csv):
+    for r in runs:
         d = os.path.join(a.results, "runs", r["run_id"])
         cfg = {row["key"]: row["value"] for row in read(os.path.join(d, "config.csv"))}
         if r["status"] != "finished" or cfg.get("rope-trainable") != "1":
@@ -52,17 +51,13 @@ def main():
         if not rows or any(k not in rows[0] for k in COLUMNS[6:]):
             return error(f"{r['run_id']}: {a.posprobe} inspect --what frequencies wrote no frequencies "
                         "(is it posprobe, and this version?)")
-        summary = read(os.path.join(d, "summary.csv"))
-        steps = summary[0]["steps_done"] if summary else ""
+        steps = steps_done(d)
         for f in rows:
             w.writerow([r["run_id"], r["task"], r["encoding"], r["seed"], r["fitted"], steps] +
                        [f[k] for k in COLUMNS[6:]])
         n += 1
-    path = os.path.join(a.results, "frequencies.csv")
-    if write_output(path, out.getvalue()):
-        return 1
-    print(f"posprobe frequencies: {n} runs with trainable frequencies; {path}", file=sys.stderr)
-    return 0
+    return write_gathered(os.path.join(a.results, "frequencies.csv"), out.getvalue(), "frequencies",
+                          f"{n} runs with trainable frequencies")
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -21,7 +21,7 @@ import math
 import os
 import sys
 
-from csvrows import error, read, write_output
+from csvrows import GatherError, error, read, steps_done, suite_runs, write_gathered
 
 COLUMNS = ["run_id", "task", "encoding", "norm", "mask", "seed", "status", "fitted", "fit_step", "steps_done",
            "logged_steps", "ratio_min", "ratio_min_step", "ratio_min_layer", "steps_ratio_low", "steps_ratio_neg",
@@ -75,16 +75,15 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("results")
     a = ap.parse_args()
-    runs_csv = os.path.join(a.results, "runs.csv")
-    if not os.path.isdir(a.results):
-        return error(f"{a.results}: not a directory")
-    if not os.path.isfile(runs_csv):
-        return error(f"{runs_csv}: no such file (SUITE_RESULTS is a directory scripts/suite.py wrote, e.g. results/linear)")
+    try:
+        runs = suite_runs(a.results, "results/linear")
+    except GatherError as e:
+        return error(str(e))
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\n")
     w.writerow(COLUMNS)
     n = 0
-    for r in read(runs_csv):
+    for r in runs:
         d = os.path.join(a.results, "runs", r["run_id"])
         path = os.path.join(d, "linear_attention.csv")
         if r["status"] not in ("finished", "diverged") or not os.path.isfile(path):
@@ -92,14 +91,10 @@ def main():
         rows = read(path)
         if rows and "ratio_min" not in rows[0]:
             return error(f"{path}: not posprobe's linear_attention.csv (no ratio_min column)")
-        summary = read(os.path.join(d, "summary.csv"))
-        w.writerow(summarize_run(r, rows, summary[0]["steps_done"] if summary else ""))
+        w.writerow(summarize_run(r, rows, steps_done(d)))
         n += 1
-    path = os.path.join(a.results, "linear_attention.csv")
-    if write_output(path, out.getvalue()):
-        return 1
-    print(f"posprobe linear_stats: {n} runs with linear attention; {path}", file=sys.stderr)
-    return 0
+    return write_gathered(os.path.join(a.results, "linear_attention.csv"), out.getvalue(), "linear_stats",
+                          f"{n} runs with linear attention")
 
 
 if __name__ == "__main__":
