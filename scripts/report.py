@@ -68,11 +68,11 @@ class Probe:
     `make probe-seeds` instead where it ran the same configuration (config_id) with more seeds, so a verdict
     rests on the most seeds there are (such rows carry MORE_SEEDS)."""
 
-    def __init__(self, res, suite="probe"):
-        self.rows = self.read(res, suite)
+    def __init__(self, res):
+        self.rows = self.read(res, "probe")
         self.n = int(self.rows[0]["train_len"]) if self.rows else 0
         self.more, self.more_skipped = {}, set()   # config_id -> its probe-seeds row; those without a mean or seeds
-        for r in self.read(res, "probe-seeds") if suite == "probe" else []:
+        for r in self.read(res, "probe-seeds"):
             if math.isnan(f(r.get("n_seeds"))) or math.isnan(f(r.get("token_acc_mean"))):
                 self.more_skipped.add(r.get("config_id"))
             else:
